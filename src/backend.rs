@@ -1,0 +1,193 @@
+//! What every backend offers, and the validated run description they share.
+
+use std::sync::Arc;
+
+use crate::dataset::Dataset;
+use crate::error::Error;
+use crate::kernel_args::{KernelPolicy, MixLabel, SampleParams, StepArgs};
+use crate::policy::{DType, Policy};
+
+/// One step: `batch_size` samples from epoch position `first_position` on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct Step {
+    pub epoch: u32,
+    pub first_position: u32,
+    pub batch_size: u32,
+}
+
+/// Caller memory for one step's images, in the policy's dtype.
+pub enum HostImages<'a> {
+    F32(&'a mut [f32]),
+    F16(&'a mut [half::f16]),
+    Bf16(&'a mut [half::bf16]),
+}
+
+impl HostImages<'_> {
+    pub fn dtype(&self) -> DType {
+        match self {
+            HostImages::F32(_) => DType::F32,
+            HostImages::F16(_) => DType::F16,
+            HostImages::Bf16(_) => DType::Bf16,
+        }
+    }
+    pub fn len(&self) -> usize {
+        match self {
+            HostImages::F32(s) => s.len(),
+            HostImages::F16(s) => s.len(),
+            HostImages::Bf16(s) => s.len(),
+        }
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BackendKind {
+    Cpu,
+    Wgpu,
+    Cuda,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct BackendInfo {
+    pub kind: BackendKind,
+    /// The device or adapter, as the backend found it.
+    pub device: String,
+}
+
+/// A backend: built with the dataset uploaded once, then one call per step.
+pub trait Backend {
+    fn info(&self) -> BackendInfo;
+    /// The run this backend executes.
+    fn plan(&self) -> &Plan;
+    /// Samples per epoch (the subset's length).
+    fn epoch_len(&self) -> u32 {
+        self.plan().subset.len() as u32
+    }
+    /// The parameters the step's samples get, read back for inspection.
+    fn sample_params(&mut self, step: Step) -> Result<Vec<SampleParams>, Error>;
+    /// Runs one step and writes the images and labels into caller memory.
+    fn augment_into(
+        &mut self,
+        step: Step,
+        images: HostImages<'_>,
+        labels: &mut [MixLabel],
+    ) -> Result<(), Error>;
+}
+
+/// The validated description of a run: compiled policy, seed, dataset and
+/// the index list. Every backend holds one and checks steps against it.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    pub policy: Policy,
+    pub kernel: KernelPolicy,
+    pub seed: u64,
+    pub dataset: Arc<Dataset>,
+    pub subset: Vec<u32>,
+}
+
+impl Plan {
+    pub fn new(
+        policy: &Policy,
+        seed: u64,
+        dataset: Arc<Dataset>,
+        subset: Vec<u32>,
+    ) -> Result<Self, Error> {
+        let kernel = policy.compile(dataset.shape())?;
+        if subset.is_empty() {
+            return Err(Error::EmptySubset);
+        }
+        if let Some((position, &index)) = subset
+            .iter()
+            .enumerate()
+            .find(|&(_, &i)| i as usize >= dataset.len())
+        {
+            return Err(Error::SubsetIndex {
+                position,
+                index,
+                len: dataset.len(),
+            });
+        }
+        Ok(Self {
+            policy: policy.clone(),
+            kernel,
+            seed,
+            dataset,
+            subset,
+        })
+    }
+
+    /// Every image of the dataset, in order.
+    pub fn whole_dataset(policy: &Policy, seed: u64, dataset: Arc<Dataset>) -> Result<Self, Error> {
+        let subset = (0..dataset.len() as u32).collect();
+        Self::new(policy, seed, dataset, subset)
+    }
+
+    pub fn dtype(&self) -> DType {
+        self.policy.output.dtype
+    }
+
+    /// Checks `step` and gives the launch arguments for it.
+    pub fn step_args(&self, step: Step) -> Result<StepArgs, Error> {
+        if step.batch_size == 0 {
+            return Err(Error::ZeroBatch);
+        }
+        let end = u64::from(step.first_position) + u64::from(step.batch_size);
+        let epoch_len = self.subset.len() as u32;
+        if end > u64::from(epoch_len) {
+            return Err(Error::StepOutOfRange {
+                first: step.first_position,
+                end,
+                epoch_len,
+            });
+        }
+        Ok(StepArgs {
+            seed_lo: self.seed as u32,
+            seed_hi: (self.seed >> 32) as u32,
+            epoch: step.epoch,
+            first_position: step.first_position,
+            batch_size: step.batch_size,
+            subset_len: epoch_len,
+            _pad: [0; 2],
+        })
+    }
+
+    /// Elements one step writes (B·C·H·W).
+    pub fn image_elements(&self, step: Step) -> usize {
+        step.batch_size as usize * self.dataset.shape().elements()
+    }
+
+    /// Checks caller buffers for `step` before anything runs.
+    pub fn check_outputs(
+        &self,
+        step: Step,
+        images: &HostImages<'_>,
+        labels: &[MixLabel],
+    ) -> Result<StepArgs, Error> {
+        let args = self.step_args(step)?;
+        if images.dtype() != self.dtype() {
+            return Err(Error::DType {
+                expected: self.dtype(),
+                got: images.dtype(),
+            });
+        }
+        let expected = self.image_elements(step);
+        if images.len() != expected {
+            return Err(Error::BufferSize {
+                what: "image",
+                got: images.len(),
+                expected,
+            });
+        }
+        if labels.len() != step.batch_size as usize {
+            return Err(Error::BufferSize {
+                what: "label",
+                got: labels.len(),
+                expected: step.batch_size as usize,
+            });
+        }
+        Ok(args)
+    }
+}

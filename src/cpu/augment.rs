@@ -1,0 +1,344 @@
+//! The pixel pass and contrast reduction, CPU reference.
+//!
+//! For each output element: gather from the resident dataset through the
+//! sample's inverse affine (nearest or bilinear, fill outside the window,
+//! zero in crop padding), colour ops in the sample's order, mixup blend or
+//! cutmix paste with the partner, normalisation, dtype conversion, NCHW or
+//! NHWC. Definition: `docs/SEMANTICS.md` §4–§7. Same passes as
+//! `kernels/wgsl/augment.wgsl` and `kernels/cuda/augment.cu`.
+//! Tests: `cargo test --test cpu_semantics`; bench: `cargo bench -- cpu`.
+
+use crate::dataset::ImageShape;
+use crate::kernel_args::*;
+
+/// The resident dataset as the pixel pass reads it.
+#[derive(Clone, Copy)]
+pub struct Source<'a> {
+    pub shape: ImageShape,
+    pub pixels: &'a [u8],
+    /// Per-image mean grayscale in [0, 1] (the `source` contrast mode).
+    pub gray_means: &'a [f32],
+}
+
+impl Source<'_> {
+    #[inline(always)]
+    fn texel(&self, image: u32, c: usize, x: i32, y: i32) -> f32 {
+        let s = self.shape;
+        let offset = image as usize * s.elements()
+            + (c * s.height as usize + y as usize) * s.width as usize
+            + x as usize;
+        f32::from(self.pixels[offset]) / 255.0
+    }
+}
+
+/// One output element type.
+pub trait OutElem: Copy + Send + Sync {
+    fn from_f32(v: f32) -> Self;
+}
+impl OutElem for f32 {
+    #[inline(always)]
+    fn from_f32(v: f32) -> Self {
+        v
+    }
+}
+impl OutElem for half::f16 {
+    #[inline(always)]
+    fn from_f32(v: f32) -> Self {
+        half::f16::from_f32(v)
+    }
+}
+impl OutElem for half::bf16 {
+    #[inline(always)]
+    fn from_f32(v: f32) -> Self {
+        half::bf16::from_f32(v)
+    }
+}
+
+/// Where output pixel (x, y) samples the source: the inverse affine at the
+/// pixel centre.
+#[inline(always)]
+pub fn sample_point(p: &SampleParams, x: u32, y: u32) -> (f32, f32) {
+    let m = &p.inverse_affine;
+    let px = x as f32 + 0.5;
+    let py = y as f32 + 0.5;
+    (m[0] * px + m[1] * py + m[2], m[3] * px + m[4] * py + m[5])
+}
+
+#[inline(always)]
+fn in_window(p: &SampleParams, x: i32, y: i32) -> bool {
+    x >= p.window[0] && x < p.window[2] && y >= p.window[1] && y < p.window[3]
+}
+
+/// Geometry: the sample's pixel (x, y) before colour, per channel, in [0, 1].
+#[inline(always)]
+pub fn geometric_pixel(
+    k: &KernelPolicy,
+    src: &Source<'_>,
+    p: &SampleParams,
+    x: u32,
+    y: u32,
+) -> [f32; 3] {
+    let (sx, sy) = sample_point(p, x, y);
+    let channels = k.channels as usize;
+    let w = k.width as i32;
+    let h = k.height as i32;
+    let mut out = [0.0f32; 3];
+    if k.interpolation == INTERP_NEAREST {
+        let tx = sx.floor() as i32;
+        let ty = sy.floor() as i32;
+        if !in_window(p, tx, ty) {
+            return [k.fill; 3];
+        }
+        if tx >= 0 && tx < w && ty >= 0 && ty < h {
+            for (c, o) in out.iter_mut().enumerate().take(channels) {
+                *o = src.texel(p.dataset_index, c, tx, ty);
+            }
+        }
+        return out;
+    }
+    // Bilinear over the window-extended image: value v (zero outside), mask m
+    // (weight inside the window), then torchvision's v·m + (1 − m)·fill.
+    let fx = sx - 0.5;
+    let fy = sy - 0.5;
+    let x0f = fx.floor();
+    let y0f = fy.floor();
+    let ax = fx - x0f;
+    let ay = fy - y0f;
+    let x0 = x0f as i32;
+    let y0 = y0f as i32;
+    let taps = [
+        (x0, y0, (1.0 - ax) * (1.0 - ay)),
+        (x0 + 1, y0, ax * (1.0 - ay)),
+        (x0, y0 + 1, (1.0 - ax) * ay),
+        (x0 + 1, y0 + 1, ax * ay),
+    ];
+    let mut mask = 0.0f32;
+    for (tx, ty, weight) in taps {
+        if !in_window(p, tx, ty) {
+            continue;
+        }
+        mask += weight;
+        if tx >= 0 && tx < w && ty >= 0 && ty < h {
+            for (c, o) in out.iter_mut().enumerate().take(channels) {
+                *o += weight * src.texel(p.dataset_index, c, tx, ty);
+            }
+        }
+    }
+    for o in out.iter_mut().take(channels) {
+        *o = *o * mask + (1.0 - mask) * k.fill;
+    }
+    out
+}
+
+#[inline(always)]
+fn clamp01(v: f32) -> f32 {
+    v.clamp(0.0, 1.0)
+}
+
+/// torchvision `rgb_to_grayscale` weights, in its evaluation order.
+#[inline(always)]
+pub fn grayscale(rgb: [f32; 3]) -> f32 {
+    0.2989 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2]
+}
+
+#[inline(always)]
+fn blend(v: f32, other: f32, factor: f32) -> f32 {
+    clamp01(factor * v + (1.0 - factor) * other)
+}
+
+/// torchvision `_rgb2hsv` → hue shift → `_hsv2rgb`, on one pixel.
+#[inline]
+pub fn adjust_hue(rgb: [f32; 3], hue: f32) -> [f32; 3] {
+    let [r, g, b] = rgb;
+    let maxc = r.max(g).max(b);
+    let minc = r.min(g).min(b);
+    let eqc = maxc == minc;
+    let cr = maxc - minc;
+    let s = cr / if eqc { 1.0 } else { maxc };
+    let crd = if eqc { 1.0 } else { cr };
+    let rc = (maxc - r) / crd;
+    let gc = (maxc - g) / crd;
+    let bc = (maxc - b) / crd;
+    let h = if maxc == r {
+        bc - gc
+    } else if maxc == g {
+        2.0 + rc - bc
+    } else {
+        4.0 + gc - rc
+    };
+    let h = h / 6.0 + 1.0;
+    let h = h - h.trunc(); // torch.fmod(·, 1) of a positive number
+    let h = h + hue;
+    let h = h - h.floor(); // Python-style % 1.0
+    let v = maxc;
+    let h6 = h * 6.0;
+    let i = h6.floor();
+    let f = h6 - i;
+    let p = clamp01(v * (1.0 - s));
+    let q = clamp01(v * (1.0 - s * f));
+    let t = clamp01(v * (1.0 - s * (1.0 - f)));
+    match (i as i32).rem_euclid(6) {
+        0 => [v, t, p],
+        1 => [q, v, p],
+        2 => [p, v, t],
+        3 => [p, q, v],
+        4 => [t, p, v],
+        _ => [v, p, q],
+    }
+}
+
+/// Runs the sample's colour ops in its order. With `until_contrast`, stops
+/// before contrast (what the exact contrast mean averages).
+#[inline(always)]
+pub fn colour(
+    k: &KernelPolicy,
+    p: &SampleParams,
+    contrast_mean: f32,
+    mut rgb: [f32; 3],
+    until_contrast: bool,
+) -> [f32; 3] {
+    if p.flags & flags::JITTER == 0 {
+        return rgb;
+    }
+    let channels = k.channels as usize;
+    for slot in 0..4 {
+        let op = (p.colour_order >> (8 * slot)) & 0xff;
+        if k.jitter_ops & (1 << op) == 0 {
+            continue;
+        }
+        match op {
+            OP_BRIGHTNESS => {
+                for v in rgb.iter_mut().take(channels) {
+                    *v = clamp01(p.brightness * *v);
+                }
+            }
+            OP_CONTRAST => {
+                if until_contrast {
+                    return rgb;
+                }
+                for v in rgb.iter_mut().take(channels) {
+                    *v = blend(*v, contrast_mean, p.contrast);
+                }
+            }
+            OP_SATURATION if channels == 3 => {
+                let gray = grayscale(rgb);
+                for v in rgb.iter_mut() {
+                    *v = blend(*v, gray, p.saturation);
+                }
+            }
+            OP_HUE if channels == 3 => rgb = adjust_hue(rgb, p.hue),
+            _ => {}
+        }
+    }
+    rgb
+}
+
+/// Whether the sample's pixels depend on a contrast mean.
+#[inline]
+pub fn needs_contrast_mean(k: &KernelPolicy, p: &SampleParams) -> bool {
+    p.flags & flags::JITTER != 0 && k.jitter_ops & (1 << OP_CONTRAST) != 0
+}
+
+/// The mean contrast blends with, for one sample (0 when it has none).
+/// Exact: mean grayscale of the image as it stands when contrast runs.
+/// Source: the source image's mean grayscale, times brightness when that ran
+/// first, clamped.
+pub fn contrast_mean(k: &KernelPolicy, src: &Source<'_>, p: &SampleParams) -> f32 {
+    if !needs_contrast_mean(k, p) {
+        return 0.0;
+    }
+    if k.contrast_mean == CONTRAST_MEAN_SOURCE {
+        let mut mean = src.gray_means[p.dataset_index as usize];
+        for slot in 0..4 {
+            match (p.colour_order >> (8 * slot)) & 0xff {
+                OP_CONTRAST => break,
+                OP_BRIGHTNESS if k.jitter_ops & (1 << OP_BRIGHTNESS) != 0 => {
+                    mean = clamp01(p.brightness * mean)
+                }
+                _ => {}
+            }
+        }
+        return mean;
+    }
+    let mut sum = 0.0f64;
+    for y in 0..k.height {
+        for x in 0..k.width {
+            let rgb = colour(k, p, 0.0, geometric_pixel(k, src, p, x, y), true);
+            let gray = if k.channels == 3 {
+                grayscale(rgb)
+            } else {
+                rgb[0]
+            };
+            sum += f64::from(gray);
+        }
+    }
+    (sum / f64::from(k.height * k.width)) as f32
+}
+
+/// The sample's own augmented pixel (geometry then colour), in [0, 1].
+#[inline(always)]
+pub fn augmented_pixel(
+    k: &KernelPolicy,
+    src: &Source<'_>,
+    p: &SampleParams,
+    mean: f32,
+    x: u32,
+    y: u32,
+) -> [f32; 3] {
+    colour(k, p, mean, geometric_pixel(k, src, p, x, y), false)
+}
+
+/// Writes output sample `i` (one C·H·W chunk of the batch, in the policy's
+/// layout) from the step's parameters and contrast means.
+pub fn render_sample<T: OutElem>(
+    k: &KernelPolicy,
+    src: &Source<'_>,
+    params: &[SampleParams],
+    means: &[f32],
+    i: usize,
+    out: &mut [T],
+) {
+    let p = &params[i];
+    let partner = &params[p.partner as usize];
+    let partner_mean = means[p.partner as usize];
+    let mixed = p.flags & flags::MIXED != 0;
+    let cutmix = p.flags & flags::CUTMIX != 0;
+    let channels = k.channels as usize;
+    let (w, h) = (k.width as usize, k.height as usize);
+    let plane = w * h;
+    for y in 0..k.height {
+        for x in 0..k.width {
+            let in_box = cutmix
+                && x >= p.cut_box[0]
+                && x < p.cut_box[2]
+                && y >= p.cut_box[1]
+                && y < p.cut_box[3];
+            let value = if in_box {
+                augmented_pixel(k, src, partner, partner_mean, x, y)
+            } else {
+                let own = augmented_pixel(k, src, p, means[i], x, y);
+                if mixed && !cutmix {
+                    let other = augmented_pixel(k, src, partner, partner_mean, x, y);
+                    let mut v = [0.0f32; 3];
+                    for c in 0..channels {
+                        v[c] = own[c] * p.lambda + other[c] * (1.0 - p.lambda);
+                    }
+                    v
+                } else {
+                    own
+                }
+            };
+            let pixel = y as usize * w + x as usize;
+            for c in 0..channels {
+                let normalised = (value[c] - k.mean[c]) / k.std[c];
+                let at = if k.out_layout == LAYOUT_NCHW {
+                    c * plane + pixel
+                } else {
+                    pixel * channels + c
+                };
+                out[at] = T::from_f32(normalised);
+            }
+        }
+    }
+    let _ = h;
+}

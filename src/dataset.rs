@@ -1,0 +1,165 @@
+//! The resident dataset: u8 images, planar CHW, with their labels, validated
+//! once, plus the per-image statistics some modes need.
+
+use crate::error::Error;
+
+/// Channels × height × width of one image.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct ImageShape {
+    pub channels: u32,
+    pub height: u32,
+    pub width: u32,
+}
+
+/// Largest side accepted: keeps every pixel coordinate exact in f32 and
+/// every window coordinate inside i32.
+pub const MAX_SIDE: u32 = 1 << 14;
+
+impl ImageShape {
+    pub fn new(channels: u32, height: u32, width: u32) -> Result<Self, Error> {
+        let shape = Self {
+            channels,
+            height,
+            width,
+        };
+        shape.validate()?;
+        Ok(shape)
+    }
+
+    pub fn validate(&self) -> Result<(), Error> {
+        let reason = if self.channels != 1 && self.channels != 3 {
+            Some("channels must be 1 or 3")
+        } else if self.height == 0 || self.width == 0 {
+            Some("height and width must be at least 1")
+        } else if self.height > MAX_SIDE || self.width > MAX_SIDE {
+            Some("height and width must be at most 16384")
+        } else {
+            None
+        };
+        match reason {
+            Some(reason) => Err(Error::Shape {
+                channels: self.channels,
+                height: self.height,
+                width: self.width,
+                reason,
+            }),
+            None => Ok(()),
+        }
+    }
+
+    pub fn pixels(&self) -> usize {
+        self.height as usize * self.width as usize
+    }
+
+    /// Elements of one image (C·H·W).
+    pub fn elements(&self) -> usize {
+        self.channels as usize * self.pixels()
+    }
+}
+
+/// A labelled image set as every backend uploads it.
+#[derive(Clone, Debug)]
+pub struct Dataset {
+    shape: ImageShape,
+    pixels: Vec<u8>,
+    labels: Vec<u32>,
+    num_classes: u32,
+    gray_means: Vec<f32>,
+}
+
+impl Dataset {
+    /// `pixels` holds N images of `shape`, planar CHW; `labels` one per image,
+    /// each below `num_classes`.
+    pub fn new(
+        shape: ImageShape,
+        pixels: Vec<u8>,
+        labels: Vec<u32>,
+        num_classes: u32,
+    ) -> Result<Self, Error> {
+        shape.validate()?;
+        let n = labels.len();
+        if n == 0 {
+            return Err(Error::Dataset("the dataset has no images".into()));
+        }
+        if n > u32::MAX as usize / 2 {
+            return Err(Error::Dataset(format!(
+                "{n} images is more than augkit indexes"
+            )));
+        }
+        if pixels.len() != n * shape.elements() {
+            return Err(Error::Dataset(format!(
+                "{} pixel bytes for {n} labels of {}×{}×{} images (expected {})",
+                pixels.len(),
+                shape.channels,
+                shape.height,
+                shape.width,
+                n * shape.elements()
+            )));
+        }
+        if num_classes == 0 {
+            return Err(Error::Dataset("num_classes must be at least 1".into()));
+        }
+        if let Some((i, &l)) = labels.iter().enumerate().find(|&(_, &l)| l >= num_classes) {
+            return Err(Error::Dataset(format!(
+                "label {l} of image {i} is not below num_classes = {num_classes}"
+            )));
+        }
+        let gray_means = pixels
+            .chunks_exact(shape.elements())
+            .map(|image| source_gray_mean(image, shape))
+            .collect();
+        Ok(Self {
+            shape,
+            pixels,
+            labels,
+            num_classes,
+            gray_means,
+        })
+    }
+
+    pub fn shape(&self) -> ImageShape {
+        self.shape
+    }
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+    pub fn pixels(&self) -> &[u8] {
+        &self.pixels
+    }
+    pub fn labels(&self) -> &[u32] {
+        &self.labels
+    }
+    pub fn num_classes(&self) -> u32 {
+        self.num_classes
+    }
+    pub fn image(&self, index: usize) -> &[u8] {
+        let e = self.shape.elements();
+        &self.pixels[index * e..(index + 1) * e]
+    }
+    /// Per image, the mean grayscale in [0, 1] (the `source` contrast mode).
+    pub fn gray_means(&self) -> &[f32] {
+        &self.gray_means
+    }
+}
+
+/// Mean of 0.2989 R + 0.587 G + 0.114 B (or of the one channel), in [0, 1].
+fn source_gray_mean(image: &[u8], shape: ImageShape) -> f32 {
+    let n = shape.pixels();
+    let sum: f64 = if shape.channels == 1 {
+        image.iter().map(|&v| f64::from(v)).sum()
+    } else {
+        let (r, rest) = image.split_at(n);
+        let (g, b) = rest.split_at(n);
+        r.iter()
+            .zip(g)
+            .zip(b)
+            .map(|((&r, &g), &b)| {
+                0.2989 * f64::from(r) + 0.587 * f64::from(g) + 0.114 * f64::from(b)
+            })
+            .sum()
+    };
+    (sum / (255.0 * n as f64)) as f32
+}

@@ -1,0 +1,93 @@
+//! Typed errors. Each names what was wrong and the value that was wrong, and
+//! is returned before any kernel launches.
+
+use thiserror::Error;
+
+/// A policy field that cannot be used, or a policy file that cannot be read.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum PolicyError {
+    #[error("cannot parse policy from {source_name}: {message}")]
+    Parse {
+        source_name: String,
+        message: String,
+    },
+    #[error("policy field `{field}` is {value}, which is not a finite number")]
+    NotFinite { field: &'static str, value: f32 },
+    #[error("policy field `{field}` is {value}, outside {expected}")]
+    OutOfRange {
+        field: &'static str,
+        value: f32,
+        expected: &'static str,
+    },
+    #[error("policy field `{field}` is the inverted range [{lo}, {hi}]")]
+    Inverted {
+        field: &'static str,
+        lo: f32,
+        hi: f32,
+    },
+    #[error("policy field `{field}` has {got} values but the images have {expected} channels")]
+    ChannelCount {
+        field: &'static str,
+        got: usize,
+        expected: u32,
+    },
+    #[error("policy field `{field}` = {value} does not fit images of {height}×{width}: {reason}")]
+    DoesNotFit {
+        field: &'static str,
+        value: u32,
+        height: u32,
+        width: u32,
+        reason: &'static str,
+    },
+}
+
+/// Everything the library can refuse or fail at.
+#[derive(Debug, Error)]
+pub enum Error {
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+    #[error("invalid image shape {channels}×{height}×{width}: {reason}")]
+    Shape {
+        channels: u32,
+        height: u32,
+        width: u32,
+        reason: &'static str,
+    },
+    #[error("invalid dataset: {0}")]
+    Dataset(String),
+    #[error(
+        "subset index {index} at position {position} is out of range for a dataset of {len} images"
+    )]
+    SubsetIndex {
+        position: usize,
+        index: u32,
+        len: usize,
+    },
+    #[error("the subset (index list) is empty")]
+    EmptySubset,
+    #[error("batch size must be at least 1")]
+    ZeroBatch,
+    #[error(
+        "step covers epoch positions {first}..{end} but the epoch has only {epoch_len} samples"
+    )]
+    StepOutOfRange {
+        first: u32,
+        end: u64,
+        epoch_len: u32,
+    },
+    #[error("{what} buffer holds {got} elements but the step needs {expected}")]
+    BufferSize {
+        what: &'static str,
+        got: usize,
+        expected: usize,
+    },
+    #[error("output dtype mismatch: the policy writes {expected:?} but the buffer holds {got:?}")]
+    DType {
+        expected: crate::DType,
+        got: crate::DType,
+    },
+    #[error("backend unavailable: {0}")]
+    Unavailable(String),
+    #[error("device error: {0}")]
+    Device(String),
+}

@@ -1,0 +1,196 @@
+//! The `#[repr(C)]` structs every backend shares with its kernels. Their
+//! layouts are mirrored in `kernels/wgsl/augment.wgsl` and
+//! `kernels/cuda/augment.cu`; tests check the mirrors member by member.
+
+use bytemuck::{Pod, Zeroable};
+
+/// The policy flattened for the kernels: uploaded once per run, read by the
+/// parameters and pixel passes. Built only by [`crate::Policy::compile`],
+/// which has validated every field. All enums are small integers (see the
+/// constants beside each field).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Pod, Zeroable)]
+pub struct KernelPolicy {
+    /// Per-channel mean (unused channels 0).
+    pub mean: [f32; 4],
+    /// Per-channel standard deviation (unused channels 1).
+    pub std: [f32; 4],
+    pub channels: u32,
+    pub height: u32,
+    pub width: u32,
+    /// `CROP_*`.
+    pub crop_mode: u32,
+    pub crop_p: f32,
+    pub crop_padding: u32,
+    pub resized_area_lo: f32,
+    pub resized_area_hi: f32,
+    pub resized_log_ratio_lo: f32,
+    pub resized_log_ratio_hi: f32,
+    pub resized_ratio_lo: f32,
+    pub resized_ratio_hi: f32,
+    pub hflip_p: f32,
+    pub vflip_p: f32,
+    /// 1 when the affine op is on.
+    pub affine_on: u32,
+    pub affine_p: f32,
+    pub degrees: f32,
+    pub translate_x: f32,
+    pub translate_y: f32,
+    /// 1: whole pixels (rounded, ties to even); 0: continuous.
+    pub translate_whole: u32,
+    pub scale_lo: f32,
+    pub scale_hi: f32,
+    /// `INTERP_*`.
+    pub interpolation: u32,
+    pub fill: f32,
+    /// `OP_*` bits of the jitter ops that are on (0: jitter off).
+    pub jitter_ops: u32,
+    pub jitter_p: f32,
+    pub brightness_lo: f32,
+    pub brightness_hi: f32,
+    pub contrast_lo: f32,
+    pub contrast_hi: f32,
+    pub saturation_lo: f32,
+    pub saturation_hi: f32,
+    pub hue_lo: f32,
+    pub hue_hi: f32,
+    /// `CONTRAST_MEAN_*`.
+    pub contrast_mean: u32,
+    /// `MIX_MODE_*`.
+    pub mix_mode: u32,
+    /// Bit 0: mixup on; bit 1: cutmix on.
+    pub mix_ops: u32,
+    pub mix_p: f32,
+    pub switch_p: f32,
+    pub mixup_alpha: f32,
+    pub cutmix_alpha: f32,
+    pub correct_lambda: u32,
+    /// `DTYPE_*`.
+    pub out_dtype: u32,
+    /// `LAYOUT_*`.
+    pub out_layout: u32,
+    pub _pad: [u32; 4],
+}
+
+pub const CROP_NONE: u32 = 0;
+pub const CROP_PAD: u32 = 1;
+pub const CROP_RESIZED: u32 = 2;
+
+pub const INTERP_NEAREST: u32 = 0;
+pub const INTERP_BILINEAR: u32 = 1;
+
+/// Colour op ids (as stored in `SampleParams::colour_order`) and their bits
+/// in `KernelPolicy::jitter_ops` (`1 << id`).
+pub const OP_BRIGHTNESS: u32 = 0;
+pub const OP_CONTRAST: u32 = 1;
+pub const OP_SATURATION: u32 = 2;
+pub const OP_HUE: u32 = 3;
+
+pub const CONTRAST_MEAN_EXACT: u32 = 0;
+pub const CONTRAST_MEAN_SOURCE: u32 = 1;
+
+pub const MIX_MODE_BATCH: u32 = 0;
+pub const MIX_MODE_PAIR: u32 = 1;
+pub const MIX_MODE_ELEM: u32 = 2;
+
+pub const MIX_MIXUP: u32 = 1;
+pub const MIX_CUTMIX: u32 = 2;
+
+pub const DTYPE_F32: u32 = 0;
+pub const DTYPE_F16: u32 = 1;
+pub const DTYPE_BF16: u32 = 2;
+
+pub const LAYOUT_NCHW: u32 = 0;
+pub const LAYOUT_NHWC: u32 = 1;
+
+/// What changes from one step to the next: the only bytes a step sends to a
+/// device (as immediates / a tiny uniform / kernel arguments).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
+pub struct StepArgs {
+    /// The run seed, low word first: the Philox key.
+    pub seed_lo: u32,
+    pub seed_hi: u32,
+    pub epoch: u32,
+    /// Epoch position of the batch's first sample.
+    pub first_position: u32,
+    pub batch_size: u32,
+    /// Length of the subset (index list): the epoch length.
+    pub subset_len: u32,
+    pub _pad: [u32; 2],
+}
+
+/// `SampleParams::flags` bits.
+pub mod flags {
+    pub const HFLIP: u32 = 1 << 0;
+    pub const VFLIP: u32 = 1 << 1;
+    pub const CROPPED: u32 = 1 << 2;
+    pub const AFFINE: u32 = 1 << 3;
+    pub const JITTER: u32 = 1 << 4;
+    pub const MIXED: u32 = 1 << 5;
+    pub const CUTMIX: u32 = 1 << 6;
+}
+
+/// Everything random about one output sample, drawn by the parameters pass.
+/// A pure function of (policy, seed, epoch, position in epoch, batch slot);
+/// tests read it back from every backend and compare.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Pod, Zeroable)]
+pub struct SampleParams {
+    /// Image index in the resident dataset.
+    pub dataset_index: u32,
+    pub label_a: u32,
+    /// The partner's label when mixed, else `label_a`.
+    pub label_b: u32,
+    /// Batch slot of the mix partner (B−1−i), or this sample's own slot.
+    pub partner: u32,
+    pub flags: u32,
+    /// Colour op ids in the order they run, 8 bits each, first in the low
+    /// byte; only ops whose bit is in `KernelPolicy::jitter_ops` run.
+    pub colour_order: u32,
+    /// Weight of this sample in the mix (1 when unmixed).
+    pub lambda: f32,
+    pub hue: f32,
+    pub brightness: f32,
+    pub contrast: f32,
+    pub saturation: f32,
+    pub _pad0: u32,
+    /// Output pixel centre (x + ½, y + ½) → source coordinates:
+    /// `sx = m[0]·x + m[1]·y + m[2]`, `sy = m[3]·x + m[4]·y + m[5]`.
+    pub inverse_affine: [f32; 6],
+    pub _pad1: [u32; 2],
+    /// Source-pixel window [x0, x1) × [y0, y1) that the affine op sees (the
+    /// crop); a tap outside it takes the fill value, a tap inside it but
+    /// outside the image is crop padding (0).
+    pub window: [i32; 4],
+    /// Cutmix box [x0, x1) × [y0, y1) taken from the partner (empty if none).
+    pub cut_box: [u32; 4],
+}
+
+/// The label outputs of one sample: loss = λ·CE(a) + (1−λ)·CE(b).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Pod, Zeroable)]
+pub struct MixLabel {
+    pub label_a: u32,
+    pub label_b: u32,
+    pub lambda: f32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_are_multiples_of_sixteen_bytes() {
+        for (name, size) in [
+            ("KernelPolicy", size_of::<KernelPolicy>()),
+            ("StepArgs", size_of::<StepArgs>()),
+            ("SampleParams", size_of::<SampleParams>()),
+        ] {
+            assert_eq!(size % 16, 0, "{name} is {size} bytes");
+        }
+        assert_eq!(size_of::<SampleParams>(), 112);
+        assert_eq!(size_of::<KernelPolicy>(), 224);
+        assert_eq!(size_of::<MixLabel>(), 12);
+    }
+}

@@ -1,0 +1,344 @@
+//! The parameters pass: (policy, seed, epoch, position) → [`SampleParams`],
+//! one sample at a time. This is the definition the WGSL and CUDA parameter
+//! kernels transcribe; `docs/SEMANTICS.md` §3 states it in prose.
+
+use crate::draws::{self, beta, bounded, coin, slot, uniform, words};
+use crate::kernel_args::*;
+use crate::shuffle::{self, ROUNDS};
+
+/// The step-wide values every sample's parameters depend on.
+pub struct StepContext<'a> {
+    pub policy: &'a KernelPolicy,
+    pub step: StepArgs,
+    pub key: [u32; 2],
+    pub shuffle_keys: [u32; ROUNDS as usize],
+    /// The index list (limited training subset): epoch positions read it.
+    pub subset: &'a [u32],
+    pub labels: &'a [u32],
+}
+
+impl<'a> StepContext<'a> {
+    pub fn new(
+        policy: &'a KernelPolicy,
+        step: StepArgs,
+        subset: &'a [u32],
+        labels: &'a [u32],
+    ) -> Self {
+        let key = [step.seed_lo, step.seed_hi];
+        Self {
+            policy,
+            step,
+            key,
+            shuffle_keys: shuffle::round_keys(key, step.epoch),
+            subset,
+            labels,
+        }
+    }
+
+    /// Dataset index of the sample at batch slot `i`.
+    pub fn dataset_index(&self, i: u32) -> u32 {
+        let position = self.step.first_position + i;
+        let shuffled =
+            shuffle::shuffled_position(position, self.step.subset_len, &self.shuffle_keys);
+        self.subset[shuffled as usize]
+    }
+}
+
+/// Parameters of the sample at batch slot `i` (< batch size).
+pub fn sample_params(ctx: &StepContext<'_>, i: u32) -> SampleParams {
+    let k = ctx.policy;
+    let position = ctx.step.first_position + i;
+    let epoch = ctx.step.epoch;
+    let key = ctx.key;
+    let dataset_index = ctx.dataset_index(i);
+    let label = ctx.labels[dataset_index as usize];
+
+    let mut p = SampleParams {
+        dataset_index,
+        label_a: label,
+        label_b: label,
+        partner: i,
+        lambda: 1.0,
+        brightness: 1.0,
+        contrast: 1.0,
+        saturation: 1.0,
+        hue: 0.0,
+        ..SampleParams::default()
+    };
+
+    geometry(k, key, position, epoch, &mut p);
+    jitter(k, key, position, epoch, &mut p);
+    mix(ctx, i, &mut p);
+    p
+}
+
+/// Crop, flips and affine, composed into one inverse map plus the window.
+fn geometry(k: &KernelPolicy, key: [u32; 2], position: u32, epoch: u32, p: &mut SampleParams) {
+    let w = k.width as f32;
+    let h = k.height as f32;
+    let coins = words(key, position, epoch, slot::GEOMETRY_COINS, 0);
+
+    // Crop: the window in source pixels, and the map from crop space
+    // (continuous, W×H) to source coordinates: s = origin + c·scale.
+    let mut window = [0i32, 0, k.width as i32, k.height as i32];
+    let (mut origin_x, mut origin_y, mut crop_sx, mut crop_sy) = (0.0f32, 0.0f32, 1.0f32, 1.0f32);
+    if k.crop_mode != CROP_NONE && coin(k.crop_p, coins[0]) {
+        p.flags |= flags::CROPPED;
+        if k.crop_mode == CROP_PAD {
+            let positions = 2 * k.crop_padding + 1;
+            let ox = bounded(positions, words(key, position, epoch, slot::CROP_X, 0)) as i32;
+            let oy = bounded(positions, words(key, position, epoch, slot::CROP_Y, 0)) as i32;
+            let x0 = ox - k.crop_padding as i32;
+            let y0 = oy - k.crop_padding as i32;
+            window = [x0, y0, x0 + k.width as i32, y0 + k.height as i32];
+            origin_x = x0 as f32;
+            origin_y = y0 as f32;
+        } else {
+            let [x0, y0, cw, ch] = resized_crop_box(k, key, position, epoch);
+            window = [x0, y0, x0 + cw, y0 + ch];
+            origin_x = x0 as f32;
+            origin_y = y0 as f32;
+            crop_sx = cw as f32 / w;
+            crop_sy = ch as f32 / h;
+        }
+    }
+
+    let hflip = coin(k.hflip_p, coins[1]);
+    let vflip = coin(k.vflip_p, coins[2]);
+    if hflip {
+        p.flags |= flags::HFLIP;
+    }
+    if vflip {
+        p.flags |= flags::VFLIP;
+    }
+
+    // Affine (inverse): q = C + (1/s)·R(θ)·(o − C − t), R the CCW rotation
+    // read in y-down pixel coordinates.
+    let (mut cs, mut sn, mut tx, mut ty) = (1.0f32, 0.0f32, 0.0f32, 0.0f32);
+    if k.affine_on != 0 && coin(k.affine_p, coins[3]) {
+        p.flags |= flags::AFFINE;
+        let a = words(key, position, epoch, slot::AFFINE, 0);
+        let angle = uniform(-k.degrees, k.degrees, a[0]);
+        let max_dx = k.translate_x * w;
+        let max_dy = k.translate_y * h;
+        tx = uniform(-max_dx, max_dx, a[1]);
+        ty = uniform(-max_dy, max_dy, a[2]);
+        if k.translate_whole != 0 {
+            tx = tx.round_ties_even();
+            ty = ty.round_ties_even();
+        }
+        let scale = uniform(k.scale_lo, k.scale_hi, a[3]);
+        let theta = angle * (core::f32::consts::PI / 180.0);
+        cs = theta.cos() / scale;
+        sn = theta.sin() / scale;
+    }
+    let cx = 0.5 * w;
+    let cy = 0.5 * h;
+    // q.x = cs·x − sn·y + qx0 ;  q.y = sn·x + cs·y + qy0
+    let ux = cx + tx;
+    let uy = cy + ty;
+    let qx0 = cx - (cs * ux - sn * uy);
+    let qy0 = cy - (sn * ux + cs * uy);
+    let mut m = [cs, -sn, qx0, sn, cs, qy0];
+
+    // Flips act on the crop-space image: x → W − x.
+    if hflip {
+        m = [-m[0], -m[1], w - m[2], m[3], m[4], m[5]];
+    }
+    if vflip {
+        m = [m[0], m[1], m[2], -m[3], -m[4], h - m[5]];
+    }
+    // Crop space → source.
+    m = [
+        m[0] * crop_sx,
+        m[1] * crop_sx,
+        origin_x + m[2] * crop_sx,
+        m[3] * crop_sy,
+        m[4] * crop_sy,
+        origin_y + m[5] * crop_sy,
+    ];
+    p.inverse_affine = m;
+    p.window = window;
+}
+
+/// torchvision `RandomResizedCrop.get_params`: ten tries, then the central
+/// fallback. Returns [left, top, width, height] in source pixels.
+pub fn resized_crop_box(k: &KernelPolicy, key: [u32; 2], position: u32, epoch: u32) -> [i32; 4] {
+    let width = k.width as i32;
+    let height = k.height as i32;
+    let area = (k.width * k.height) as f32;
+    for t in 0..10 {
+        let d = words(key, position, epoch, slot::RESIZED_CROP, t);
+        let target_area = area * uniform(k.resized_area_lo, k.resized_area_hi, d[0]);
+        let aspect = uniform(k.resized_log_ratio_lo, k.resized_log_ratio_hi, d[1]).exp();
+        let cw = (target_area * aspect).sqrt().round_ties_even() as i32;
+        let ch = (target_area / aspect).sqrt().round_ties_even() as i32;
+        if 0 < cw && cw <= width && 0 < ch && ch <= height {
+            let top = bounded(
+                (height - ch + 1) as u32,
+                words(key, position, epoch, slot::RESIZED_CROP_TOP, t),
+            );
+            let left = bounded(
+                (width - cw + 1) as u32,
+                words(key, position, epoch, slot::RESIZED_CROP_LEFT, t),
+            );
+            return [left as i32, top as i32, cw, ch];
+        }
+    }
+    let in_ratio = k.width as f32 / k.height as f32;
+    let (cw, ch) = if in_ratio < k.resized_ratio_lo {
+        (
+            width,
+            ((width as f32) / k.resized_ratio_lo).round_ties_even() as i32,
+        )
+    } else if in_ratio > k.resized_ratio_hi {
+        (
+            ((height as f32) * k.resized_ratio_hi).round_ties_even() as i32,
+            height,
+        )
+    } else {
+        (width, height)
+    };
+    let cw = cw.clamp(1, width);
+    let ch = ch.clamp(1, height);
+    [(width - cw) / 2, (height - ch) / 2, cw, ch]
+}
+
+/// Colour jitter: the coin, the factors of the ops that are on, the order.
+fn jitter(k: &KernelPolicy, key: [u32; 2], position: u32, epoch: u32, p: &mut SampleParams) {
+    if k.jitter_ops == 0 {
+        return;
+    }
+    let j = words(key, position, epoch, slot::JITTER, 0);
+    if !coin(k.jitter_p, j[0]) {
+        return;
+    }
+    p.flags |= flags::JITTER;
+    if k.jitter_ops & (1 << OP_BRIGHTNESS) != 0 {
+        p.brightness = uniform(k.brightness_lo, k.brightness_hi, j[1]);
+    }
+    if k.jitter_ops & (1 << OP_CONTRAST) != 0 {
+        p.contrast = uniform(k.contrast_lo, k.contrast_hi, j[2]);
+    }
+    if k.jitter_ops & (1 << OP_SATURATION) != 0 {
+        p.saturation = uniform(k.saturation_lo, k.saturation_hi, j[3]);
+    }
+    if k.jitter_ops & (1 << OP_HUE) != 0 {
+        let hw = words(key, position, epoch, slot::JITTER_HUE, 0);
+        p.hue = uniform(k.hue_lo, k.hue_hi, hw[0]);
+    }
+    let order = bounded(24, words(key, position, epoch, slot::JITTER_ORDER, 0));
+    p.colour_order = permutation_of_four(order);
+}
+
+/// The `index`-th (0..24) permutation of the four colour ops in
+/// lexicographic order, packed 8 bits per op, first op in the low byte.
+pub fn permutation_of_four(index: u32) -> u32 {
+    let mut remaining = [0u32, 1, 2, 3];
+    let mut len = 4usize;
+    let mut rest = index;
+    let mut packed = 0;
+    let mut radix = 6; // (len − 1)!
+    for out in 0..4 {
+        let pick = (rest / radix) as usize;
+        rest %= radix;
+        packed |= remaining[pick] << (8 * out);
+        remaining.copy_within(pick + 1..len, pick);
+        len -= 1;
+        if len > 0 {
+            radix /= len as u32;
+        }
+    }
+    packed
+}
+
+/// Mixup / cutmix (timm `Mixup`): partner B−1−i, λ ~ Beta(α, α), the box.
+fn mix(ctx: &StepContext<'_>, i: u32, p: &mut SampleParams) {
+    let k = ctx.policy;
+    if k.mix_ops == 0 {
+        return;
+    }
+    let batch = ctx.step.batch_size;
+    let partner = batch - 1 - i;
+    let owner = ctx.step.first_position
+        + match k.mix_mode {
+            MIX_MODE_BATCH => 0,
+            MIX_MODE_PAIR => i.min(partner),
+            _ => i,
+        };
+    let epoch = ctx.step.epoch;
+    let key = ctx.key;
+    let c = words(key, owner, epoch, slot::MIX, 0);
+    if !coin(k.mix_p, c[0]) {
+        return;
+    }
+    let cutmix = match k.mix_ops {
+        MIX_CUTMIX => true,
+        MIX_MIXUP => false,
+        _ => coin(k.switch_p, c[1]),
+    };
+    p.flags |= flags::MIXED;
+    p.partner = partner;
+    p.label_b = ctx.labels[ctx.dataset_index(partner) as usize];
+    if cutmix {
+        p.flags |= flags::CUTMIX;
+        let lambda = beta(k.cutmix_alpha, key, owner, epoch, slot::BETA_CUTMIX);
+        let (cut_box, corrected) = cutmix_box(k, key, owner, epoch, lambda);
+        p.cut_box = cut_box;
+        p.lambda = if k.correct_lambda != 0 {
+            corrected
+        } else {
+            lambda
+        };
+    } else {
+        p.lambda = beta(k.mixup_alpha, key, owner, epoch, slot::BETA_MIXUP);
+    }
+}
+
+/// timm `rand_bbox` + `cutmix_bbox_and_lam`: a box of side ratio √(1−λ)
+/// (truncated to whole pixels), centre uniform, clipped; and λ corrected to
+/// 1 − box area / image area. Returns ([x0, y0, x1, y1], corrected λ).
+pub fn cutmix_box(
+    k: &KernelPolicy,
+    key: [u32; 2],
+    owner: u32,
+    epoch: u32,
+    lambda: f32,
+) -> ([u32; 4], f32) {
+    let h = k.height as i32;
+    let w = k.width as i32;
+    let ratio = (1.0 - lambda).sqrt();
+    let cut_h = (k.height as f32 * ratio) as i32;
+    let cut_w = (k.width as f32 * ratio) as i32;
+    let cy = bounded(k.height, words(key, owner, epoch, slot::CUTMIX_CENTRE_Y, 0)) as i32;
+    let cx = bounded(k.width, words(key, owner, epoch, slot::CUTMIX_CENTRE_X, 0)) as i32;
+    let y0 = (cy - cut_h / 2).clamp(0, h);
+    let y1 = (cy + cut_h / 2).clamp(0, h);
+    let x0 = (cx - cut_w / 2).clamp(0, w);
+    let x1 = (cx + cut_w / 2).clamp(0, w);
+    let area = ((y1 - y0) * (x1 - x0)) as f32;
+    let corrected = 1.0 - area / (k.height * k.width) as f32;
+    ([x0 as u32, y0 as u32, x1 as u32, y1 as u32], corrected)
+}
+
+/// Re-exported for kernels' tests: the uniform the affine angle uses etc.
+pub use draws::unit;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn permutations_of_four_are_all_distinct_and_valid() {
+        let mut seen = std::collections::HashSet::new();
+        for i in 0..24 {
+            let packed = permutation_of_four(i);
+            let mut ops: Vec<u32> = (0..4).map(|b| (packed >> (8 * b)) & 0xff).collect();
+            assert!(seen.insert(packed));
+            ops.sort();
+            assert_eq!(ops, vec![0, 1, 2, 3]);
+        }
+        assert_eq!(permutation_of_four(0), 0x0302_0100);
+        assert_eq!(permutation_of_four(23), 0x0001_0203);
+    }
+}

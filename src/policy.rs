@@ -1,0 +1,290 @@
+//! The augmentation policy: every technique with its probability and ranges,
+//! following torchvision v2 and timm (see `docs/SEMANTICS.md`). Users write it
+//! as TOML or JSON; [`Policy::compile`] validates every field against the
+//! image shape and flattens it into the [`KernelPolicy`] all backends read.
+
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+use crate::ImageShape;
+use crate::error::PolicyError;
+use crate::kernel_args::KernelPolicy;
+
+/// One augmentation policy. Every technique is off unless present.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Policy {
+    pub crop: Option<Crop>,
+    /// Probability of a horizontal flip (per sample).
+    pub horizontal_flip: f32,
+    /// Probability of a vertical flip (per sample).
+    pub vertical_flip: f32,
+    pub affine: Option<Affine>,
+    pub color_jitter: Option<ColorJitter>,
+    pub mix: Option<Mix>,
+    pub output: Output,
+}
+
+/// Random crop back to the input size.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Crop {
+    /// torchvision `RandomCrop(size = H×W, padding)`: zero-pad by `padding`
+    /// on every side, then crop H×W at an offset uniform over 2p+1 positions.
+    Pad {
+        padding: u32,
+        #[serde(default = "one")]
+        p: f32,
+    },
+    /// torchvision `RandomResizedCrop(size = H×W, scale, ratio)`.
+    Resized {
+        #[serde(default = "default_resized_scale")]
+        scale: [f32; 2],
+        #[serde(default = "default_resized_ratio")]
+        ratio: [f32; 2],
+        #[serde(default)]
+        interpolation: Interpolation,
+        #[serde(default = "one")]
+        p: f32,
+    },
+}
+
+/// torchvision `RandomAffine` restricted to rotation, translation and scale.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Affine {
+    pub p: f32,
+    /// Angle drawn from U(−degrees, degrees), counter-clockwise positive.
+    pub degrees: f32,
+    /// Maximum translation as fractions of width and height.
+    pub translate: [f32; 2],
+    pub translate_mode: TranslateMode,
+    /// Scale drawn from U(lo, hi).
+    pub scale: [f32; 2],
+    pub interpolation: Interpolation,
+    /// Value (in [0, 1] pixel units, before normalisation) for pixels mapped
+    /// from outside the image.
+    pub fill: f32,
+}
+
+impl Default for Affine {
+    fn default() -> Self {
+        Self {
+            p: 1.0,
+            degrees: 0.0,
+            translate: [0.0, 0.0],
+            translate_mode: TranslateMode::WholePixels,
+            scale: [1.0, 1.0],
+            interpolation: Interpolation::Nearest,
+            fill: 0.0,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TranslateMode {
+    /// torchvision: `round(U(−a·W, a·W))` whole pixels.
+    #[default]
+    WholePixels,
+    Continuous,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Interpolation {
+    #[default]
+    Nearest,
+    Bilinear,
+}
+
+/// A jitter strength as torchvision takes it: one number `x` for the range
+/// [max(0, 1 − x), 1 + x] (hue: [−x, x]), or an explicit `[lo, hi]`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Strength {
+    Amount(f32),
+    Range([f32; 2]),
+}
+
+/// torchvision `ColorJitter`, with a new random order of its ops per sample.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ColorJitter {
+    pub p: f32,
+    pub brightness: Option<Strength>,
+    pub contrast: Option<Strength>,
+    pub saturation: Option<Strength>,
+    pub hue: Option<Strength>,
+    pub contrast_mean: ContrastMean,
+}
+
+impl Default for ColorJitter {
+    fn default() -> Self {
+        Self {
+            p: 1.0,
+            brightness: None,
+            contrast: None,
+            saturation: None,
+            hue: None,
+            contrast_mean: ContrastMean::Exact,
+        }
+    }
+}
+
+/// Which mean contrast blends with.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContrastMean {
+    /// torchvision: the mean grayscale of the image as it stands when
+    /// contrast runs (one reduction pass per batch).
+    #[default]
+    Exact,
+    /// The source image's mean grayscale, scaled by brightness when that ran
+    /// first (no reduction pass; see SEMANTICS.md for the measured difference).
+    Source,
+}
+
+/// timm `Mixup` / `CutMix`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Mix {
+    /// Beta(α, α) for mixup; 0 turns mixup off.
+    pub mixup_alpha: f32,
+    /// Beta(α, α) for cutmix; 0 turns cutmix off.
+    pub cutmix_alpha: f32,
+    /// Probability that a sample (pair, batch) is mixed at all.
+    pub prob: f32,
+    /// Probability of cutmix when both are on.
+    pub switch_prob: f32,
+    pub mode: MixMode,
+    /// Recompute λ from the clipped cutmix box.
+    pub correct_lambda: bool,
+    pub label_smoothing: f32,
+}
+
+impl Default for Mix {
+    fn default() -> Self {
+        Self {
+            mixup_alpha: 0.0,
+            cutmix_alpha: 0.0,
+            prob: 1.0,
+            switch_prob: 0.5,
+            mode: MixMode::Elem,
+            correct_lambda: true,
+            label_smoothing: 0.0,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MixMode {
+    /// One λ (and box) for the whole batch.
+    Batch,
+    /// One λ per pair (i, B−1−i).
+    Pair,
+    /// One λ per sample.
+    #[default]
+    Elem,
+}
+
+/// What the pixel pass writes.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Output {
+    /// Per-channel mean in [0, 1] pixel units; empty means 0.
+    pub mean: Vec<f32>,
+    /// Per-channel standard deviation; empty means 1.
+    pub std: Vec<f32>,
+    pub dtype: DType,
+    pub layout: Layout,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DType {
+    #[default]
+    F32,
+    F16,
+    Bf16,
+}
+
+impl DType {
+    pub fn size_bytes(self) -> usize {
+        match self {
+            DType::F32 => 4,
+            DType::F16 | DType::Bf16 => 2,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Layout {
+    #[default]
+    Nchw,
+    Nhwc,
+}
+
+fn one() -> f32 {
+    1.0
+}
+fn default_resized_scale() -> [f32; 2] {
+    [0.08, 1.0]
+}
+fn default_resized_ratio() -> [f32; 2] {
+    [3.0 / 4.0, 4.0 / 3.0]
+}
+
+impl Policy {
+    /// The policy that only normalises (mean 0, std 1 unless set).
+    pub fn identity() -> Self {
+        Self::default()
+    }
+
+    pub fn from_toml_str(text: &str) -> Result<Self, PolicyError> {
+        toml::from_str(text).map_err(|e| PolicyError::Parse {
+            source_name: "TOML".into(),
+            message: e.to_string(),
+        })
+    }
+
+    pub fn from_json_str(text: &str) -> Result<Self, PolicyError> {
+        serde_json::from_str(text).map_err(|e| PolicyError::Parse {
+            source_name: "JSON".into(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Reads a `.toml` or `.json` policy file.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self, PolicyError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|e| PolicyError::Parse {
+            source_name: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        let parsed = if path.extension().is_some_and(|e| e == "json") {
+            Self::from_json_str(&text)
+        } else {
+            Self::from_toml_str(&text)
+        };
+        parsed.map_err(|e| match e {
+            PolicyError::Parse { message, .. } => PolicyError::Parse {
+                source_name: path.display().to_string(),
+                message,
+            },
+            other => other,
+        })
+    }
+
+    pub fn to_toml_string(&self) -> String {
+        toml::to_string(self).expect("a policy always serialises")
+    }
+
+    /// Validates every field for images of `shape` and flattens the policy
+    /// into the struct the kernels read.
+    pub fn compile(&self, shape: ImageShape) -> Result<KernelPolicy, PolicyError> {
+        crate::validate::compile(self, shape)
+    }
+}

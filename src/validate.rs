@@ -1,0 +1,338 @@
+//! Policy validation: every field checked against the image shape, with a
+//! typed error naming the field and the bad value, then flattened into the
+//! [`KernelPolicy`] the kernels read.
+
+use crate::ImageShape;
+use crate::error::PolicyError;
+use crate::kernel_args::*;
+use crate::policy::*;
+
+fn finite(field: &'static str, value: f32) -> Result<f32, PolicyError> {
+    if value.is_finite() {
+        Ok(value)
+    } else {
+        Err(PolicyError::NotFinite { field, value })
+    }
+}
+
+fn probability(field: &'static str, value: f32) -> Result<f32, PolicyError> {
+    finite(field, value)?;
+    if (0.0..=1.0).contains(&value) {
+        Ok(value)
+    } else {
+        Err(PolicyError::OutOfRange {
+            field,
+            value,
+            expected: "[0, 1]",
+        })
+    }
+}
+
+fn at_least(
+    field: &'static str,
+    value: f32,
+    min: f32,
+    expected: &'static str,
+) -> Result<f32, PolicyError> {
+    finite(field, value)?;
+    if value >= min {
+        Ok(value)
+    } else {
+        Err(PolicyError::OutOfRange {
+            field,
+            value,
+            expected,
+        })
+    }
+}
+
+fn ordered(field: &'static str, range: [f32; 2]) -> Result<[f32; 2], PolicyError> {
+    finite(field, range[0])?;
+    finite(field, range[1])?;
+    if range[0] <= range[1] {
+        Ok(range)
+    } else {
+        Err(PolicyError::Inverted {
+            field,
+            lo: range[0],
+            hi: range[1],
+        })
+    }
+}
+
+/// torchvision's factor range for brightness, contrast and saturation.
+fn factor_range(field: &'static str, strength: Strength) -> Result<[f32; 2], PolicyError> {
+    match strength {
+        Strength::Amount(x) => {
+            at_least(field, x, 0.0, "[0, ∞)")?;
+            Ok([(1.0 - x).max(0.0), 1.0 + x])
+        }
+        Strength::Range(r) => {
+            let r = ordered(field, r)?;
+            at_least(field, r[0], 0.0, "[0, ∞)")?;
+            Ok(r)
+        }
+    }
+}
+
+/// torchvision's hue range: within [−0.5, 0.5].
+fn hue_range(strength: Strength) -> Result<[f32; 2], PolicyError> {
+    let field = "color_jitter.hue";
+    let r = match strength {
+        Strength::Amount(h) => {
+            at_least(field, h, 0.0, "[0, 0.5]")?;
+            [-h, h]
+        }
+        Strength::Range(r) => ordered(field, r)?,
+    };
+    for v in r {
+        if !(-0.5..=0.5).contains(&v) {
+            return Err(PolicyError::OutOfRange {
+                field,
+                value: v,
+                expected: "[-0.5, 0.5]",
+            });
+        }
+    }
+    Ok(r)
+}
+
+fn per_channel(
+    field: &'static str,
+    values: &[f32],
+    channels: u32,
+    default: f32,
+) -> Result<[f32; 4], PolicyError> {
+    let mut out = [default; 4];
+    if values.is_empty() {
+        return Ok(out);
+    }
+    if values.len() != channels as usize {
+        return Err(PolicyError::ChannelCount {
+            field,
+            got: values.len(),
+            expected: channels,
+        });
+    }
+    for (o, &v) in out.iter_mut().zip(values) {
+        *o = finite(field, v)?;
+    }
+    Ok(out)
+}
+
+pub(crate) fn compile(policy: &Policy, shape: ImageShape) -> Result<KernelPolicy, PolicyError> {
+    let ImageShape {
+        channels,
+        height,
+        width,
+    } = shape;
+    let mut k = KernelPolicy {
+        channels,
+        height,
+        width,
+        ..KernelPolicy::default()
+    };
+
+    // Output.
+    k.mean = per_channel("output.mean", &policy.output.mean, channels, 0.0)?;
+    k.std = per_channel("output.std", &policy.output.std, channels, 1.0)?;
+    for &s in &k.std[..channels as usize] {
+        if s <= 0.0 {
+            return Err(PolicyError::OutOfRange {
+                field: "output.std",
+                value: s,
+                expected: "(0, ∞)",
+            });
+        }
+    }
+    k.out_dtype = match policy.output.dtype {
+        DType::F32 => DTYPE_F32,
+        DType::F16 => DTYPE_F16,
+        DType::Bf16 => DTYPE_BF16,
+    };
+    k.out_layout = match policy.output.layout {
+        Layout::Nchw => LAYOUT_NCHW,
+        Layout::Nhwc => LAYOUT_NHWC,
+    };
+
+    let mut bilinear = false;
+
+    // Crop.
+    match &policy.crop {
+        None => k.crop_mode = CROP_NONE,
+        Some(Crop::Pad { padding, p }) => {
+            k.crop_mode = CROP_PAD;
+            k.crop_p = probability("crop.p", *p)?;
+            // Offsets span 2p+1 positions: keep that and the window in i32.
+            if *padding > 1 << 20 {
+                return Err(PolicyError::DoesNotFit {
+                    field: "crop.padding",
+                    value: *padding,
+                    height,
+                    width,
+                    reason: "padding must be at most 2^20 pixels",
+                });
+            }
+            k.crop_padding = *padding;
+        }
+        Some(Crop::Resized {
+            scale,
+            ratio,
+            interpolation,
+            p,
+        }) => {
+            k.crop_mode = CROP_RESIZED;
+            k.crop_p = probability("crop.p", *p)?;
+            let scale = ordered("crop.scale", *scale)?;
+            if scale[0] <= 0.0 || scale[1] > 1.0 {
+                return Err(PolicyError::OutOfRange {
+                    field: "crop.scale",
+                    value: if scale[0] <= 0.0 { scale[0] } else { scale[1] },
+                    expected: "(0, 1]",
+                });
+            }
+            let ratio = ordered("crop.ratio", *ratio)?;
+            if ratio[0] <= 0.0 {
+                return Err(PolicyError::OutOfRange {
+                    field: "crop.ratio",
+                    value: ratio[0],
+                    expected: "(0, ∞)",
+                });
+            }
+            k.resized_area_lo = scale[0];
+            k.resized_area_hi = scale[1];
+            k.resized_ratio_lo = ratio[0];
+            k.resized_ratio_hi = ratio[1];
+            k.resized_log_ratio_lo = ratio[0].ln();
+            k.resized_log_ratio_hi = ratio[1].ln();
+            bilinear |= *interpolation == Interpolation::Bilinear;
+        }
+    }
+
+    // Flips.
+    k.hflip_p = probability("horizontal_flip", policy.horizontal_flip)?;
+    k.vflip_p = probability("vertical_flip", policy.vertical_flip)?;
+
+    // Affine.
+    if let Some(a) = &policy.affine {
+        k.affine_on = 1;
+        k.affine_p = probability("affine.p", a.p)?;
+        k.degrees = at_least("affine.degrees", a.degrees, 0.0, "[0, 180]")?;
+        if k.degrees > 180.0 {
+            return Err(PolicyError::OutOfRange {
+                field: "affine.degrees",
+                value: a.degrees,
+                expected: "[0, 180]",
+            });
+        }
+        for (field, v) in [
+            ("affine.translate", a.translate[0]),
+            ("affine.translate", a.translate[1]),
+        ] {
+            at_least(field, v, 0.0, "[0, 1]")?;
+            if v > 1.0 {
+                return Err(PolicyError::OutOfRange {
+                    field,
+                    value: v,
+                    expected: "[0, 1]",
+                });
+            }
+        }
+        k.translate_x = a.translate[0];
+        k.translate_y = a.translate[1];
+        k.translate_whole = u32::from(a.translate_mode == TranslateMode::WholePixels);
+        let scale = ordered("affine.scale", a.scale)?;
+        if scale[0] <= 0.0 {
+            return Err(PolicyError::OutOfRange {
+                field: "affine.scale",
+                value: scale[0],
+                expected: "(0, ∞)",
+            });
+        }
+        k.scale_lo = scale[0];
+        k.scale_hi = scale[1];
+        k.fill = probability_like_pixel("affine.fill", a.fill)?;
+        bilinear |= a.interpolation == Interpolation::Bilinear;
+    }
+    k.interpolation = if bilinear {
+        INTERP_BILINEAR
+    } else {
+        INTERP_NEAREST
+    };
+
+    // Colour jitter.
+    if let Some(j) = &policy.color_jitter {
+        k.jitter_p = probability("color_jitter.p", j.p)?;
+        let mut ops = 0;
+        if let Some(b) = j.brightness {
+            [k.brightness_lo, k.brightness_hi] = factor_range("color_jitter.brightness", b)?;
+            ops |= 1 << OP_BRIGHTNESS;
+        }
+        if let Some(c) = j.contrast {
+            [k.contrast_lo, k.contrast_hi] = factor_range("color_jitter.contrast", c)?;
+            ops |= 1 << OP_CONTRAST;
+        }
+        if let Some(s) = j.saturation {
+            [k.saturation_lo, k.saturation_hi] = factor_range("color_jitter.saturation", s)?;
+            ops |= 1 << OP_SATURATION;
+        }
+        if let Some(h) = j.hue {
+            [k.hue_lo, k.hue_hi] = hue_range(h)?;
+            ops |= 1 << OP_HUE;
+        }
+        k.jitter_ops = ops;
+        k.contrast_mean = match j.contrast_mean {
+            ContrastMean::Exact => CONTRAST_MEAN_EXACT,
+            ContrastMean::Source => CONTRAST_MEAN_SOURCE,
+        };
+    }
+
+    // Mixup / cutmix.
+    if let Some(m) = &policy.mix {
+        let mixup = at_least("mix.mixup_alpha", m.mixup_alpha, 0.0, "[0, ∞) (0 = off)")?;
+        let cutmix = at_least("mix.cutmix_alpha", m.cutmix_alpha, 0.0, "[0, ∞) (0 = off)")?;
+        if mixup == 0.0 && cutmix == 0.0 {
+            return Err(PolicyError::OutOfRange {
+                field: "mix.mixup_alpha",
+                value: 0.0,
+                expected: "(0, ∞) for mixup_alpha or cutmix_alpha when [mix] is present",
+            });
+        }
+        // Beta(α, α) draws for α below this underflow to exact 0 / 1 in f32.
+        for (field, alpha) in [("mix.mixup_alpha", mixup), ("mix.cutmix_alpha", cutmix)] {
+            if alpha != 0.0 && !(0.01..=1000.0).contains(&alpha) {
+                return Err(PolicyError::OutOfRange {
+                    field,
+                    value: alpha,
+                    expected: "[0.01, 1000] (or 0 = off)",
+                });
+            }
+        }
+        k.mixup_alpha = mixup;
+        k.cutmix_alpha = cutmix;
+        k.mix_ops = u32::from(mixup > 0.0) * MIX_MIXUP | u32::from(cutmix > 0.0) * MIX_CUTMIX;
+        k.mix_p = probability("mix.prob", m.prob)?;
+        k.switch_p = probability("mix.switch_prob", m.switch_prob)?;
+        k.mix_mode = match m.mode {
+            MixMode::Batch => MIX_MODE_BATCH,
+            MixMode::Pair => MIX_MODE_PAIR,
+            MixMode::Elem => MIX_MODE_ELEM,
+        };
+        k.correct_lambda = u32::from(m.correct_lambda);
+        probability("mix.label_smoothing", m.label_smoothing)?;
+    }
+    Ok(k)
+}
+
+fn probability_like_pixel(field: &'static str, value: f32) -> Result<f32, PolicyError> {
+    finite(field, value)?;
+    if (0.0..=1.0).contains(&value) {
+        Ok(value)
+    } else {
+        Err(PolicyError::OutOfRange {
+            field,
+            value,
+            expected: "[0, 1] (pixel units before normalisation)",
+        })
+    }
+}
