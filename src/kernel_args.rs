@@ -33,7 +33,8 @@ pub struct KernelPolicy {
     /// 1 when the affine op is on.
     pub affine_on: u32,
     pub affine_p: f32,
-    pub degrees: f32,
+    /// Rotation angle range in degrees, counter-clockwise positive.
+    pub degrees_lo: f32,
     pub translate_x: f32,
     pub translate_y: f32,
     /// 1: whole pixels (rounded, ties to even); 0: continuous.
@@ -69,7 +70,8 @@ pub struct KernelPolicy {
     pub out_dtype: u32,
     /// `LAYOUT_*`.
     pub out_layout: u32,
-    pub _pad: [u32; 4],
+    pub degrees_hi: f32,
+    pub _pad: [u32; 3],
 }
 
 pub const CROP_NONE: u32 = 0;

@@ -118,7 +118,7 @@ fn geometry(k: &KernelPolicy, key: [u32; 2], position: u32, epoch: u32, p: &mut 
     if k.affine_on != 0 && coin(k.affine_p, coins[3]) {
         p.flags |= flags::AFFINE;
         let a = words(key, position, epoch, slot::AFFINE, 0);
-        let angle = uniform(-k.degrees, k.degrees, a[0]);
+        let angle = uniform(k.degrees_lo, k.degrees_hi, a[0]);
         let max_dx = k.translate_x * w;
         let max_dy = k.translate_y * h;
         tx = uniform(-max_dx, max_dx, a[1]);

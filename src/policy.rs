@@ -54,8 +54,9 @@ pub enum Crop {
 #[serde(default, deny_unknown_fields)]
 pub struct Affine {
     pub p: f32,
-    /// Angle drawn from U(−degrees, degrees), counter-clockwise positive.
-    pub degrees: f32,
+    /// Angle drawn from U(−d, d) for a number d, or U(lo, hi) for
+    /// `[lo, hi]`; degrees, counter-clockwise positive.
+    pub degrees: Degrees,
     /// Maximum translation as fractions of width and height.
     pub translate: [f32; 2],
     pub translate_mode: TranslateMode,
@@ -71,7 +72,7 @@ impl Default for Affine {
     fn default() -> Self {
         Self {
             p: 1.0,
-            degrees: 0.0,
+            degrees: Degrees::Amount(0.0),
             translate: [0.0, 0.0],
             translate_mode: TranslateMode::WholePixels,
             scale: [1.0, 1.0],
@@ -79,6 +80,14 @@ impl Default for Affine {
             fill: 0.0,
         }
     }
+}
+
+/// A rotation range as torchvision takes it: `d` for [−d, d], or `[lo, hi]`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Degrees {
+    Amount(f32),
+    Range([f32; 2]),
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

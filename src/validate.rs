@@ -217,14 +217,24 @@ pub(crate) fn compile(policy: &Policy, shape: ImageShape) -> Result<KernelPolicy
     if let Some(a) = &policy.affine {
         k.affine_on = 1;
         k.affine_p = probability("affine.p", a.p)?;
-        k.degrees = at_least("affine.degrees", a.degrees, 0.0, "[0, 180]")?;
-        if k.degrees > 180.0 {
-            return Err(PolicyError::OutOfRange {
-                field: "affine.degrees",
-                value: a.degrees,
-                expected: "[0, 180]",
-            });
+        let [lo, hi] = match a.degrees {
+            Degrees::Amount(d) => {
+                at_least("affine.degrees", d, 0.0, "[0, 180]")?;
+                [-d, d]
+            }
+            Degrees::Range(r) => ordered("affine.degrees", r)?,
+        };
+        for v in [lo, hi] {
+            if !(-180.0..=180.0).contains(&v) {
+                return Err(PolicyError::OutOfRange {
+                    field: "affine.degrees",
+                    value: v,
+                    expected: "[-180, 180]",
+                });
+            }
         }
+        k.degrees_lo = lo;
+        k.degrees_hi = hi;
         for (field, v) in [
             ("affine.translate", a.translate[0]),
             ("affine.translate", a.translate[1]),
