@@ -1,0 +1,197 @@
+//! `augkit-data`: the data sets the augkit harness trains on, as u8 planar-CHW
+//! [`ImageSet`]s — CIFAR-10 (binary batches or `.tar.gz`), MNIST and
+//! Fashion-MNIST (IDX, plain or `.gz`), the Hugging Face parquet exports of
+//! those, and the procedural `synthetic-shapes` set — plus stratified subsets
+//! and a verified downloader. Nothing here depends on tch.
+//!
+//! [`load`] is the entry point: `load("cifar10", dir)` returns (train, test).
+//! Every reader rejects malformed input with a [`DataError`] naming the file.
+
+pub mod cifar;
+pub mod download;
+mod error;
+pub mod hf_parquet;
+pub mod idx;
+mod image_set;
+mod rng;
+pub mod subset;
+pub mod synthetic;
+#[cfg(test)]
+mod testutil;
+
+use std::path::{Path, PathBuf};
+
+pub use download::download;
+pub use error::{DataError, Result};
+pub use image_set::ImageSet;
+pub use subset::{Limit, stratified_subset};
+
+/// Names [`load`] accepts.
+pub const DATASETS: [&str; 4] = ["cifar10", "fashion-mnist", "mnist", "synthetic-shapes"];
+
+/// `synthetic-shapes` as [`load`] makes it: 3×32×32, like CIFAR-10.
+pub const SYNTHETIC_SHAPE: (u32, u32, u32) = (3, 32, 32);
+/// Images per class in `load("synthetic-shapes")`'s (train, test).
+pub const SYNTHETIC_PER_CLASS: (usize, usize) = (500, 100);
+/// Seeds of `load("synthetic-shapes")`'s (train, test).
+pub const SYNTHETIC_SEEDS: (u64, u64) = (0x5EED_0001, 0x5EED_0002);
+
+/// Loads (train, test) for `name` from `dir` (or `dir/name`).
+///
+/// Looks, in order, for: the official unpacked files (CIFAR-10 batches, IDX
+/// files), Hugging Face parquet shards (`train-*.parquet`, `test-*.parquet`,
+/// also one directory down), and for CIFAR-10 the `cifar-10-binary.tar.gz`
+/// archive. `synthetic-shapes` is generated and ignores `dir`. When nothing
+/// is found the error lists the files expected and suggests `augkit download NAME`.
+pub fn load(name: &str, dir: &Path) -> Result<(ImageSet, ImageSet)> {
+    if name == "synthetic-shapes" {
+        let (c, h, w) = SYNTHETIC_SHAPE;
+        let mut train = synthetic::generate(c, h, w, SYNTHETIC_PER_CLASS.0, SYNTHETIC_SEEDS.0)?;
+        let mut test = synthetic::generate(c, h, w, SYNTHETIC_PER_CLASS.1, SYNTHETIC_SEEDS.1)?;
+        train.name = "synthetic-shapes-train".into();
+        test.name = "synthetic-shapes-test".into();
+        return Ok((train, test));
+    }
+    let (spec, expected) = match name {
+        "cifar10" => (hf_parquet::HF_CIFAR10, cifar::expected_files()),
+        "fashion-mnist" => (hf_parquet::HF_FASHION_MNIST, idx::idx_expected_files()),
+        "mnist" => (hf_parquet::HF_MNIST, idx::idx_expected_files()),
+        _ => {
+            return Err(DataError::UnknownDataset {
+                name: name.into(),
+                known: DATASETS.join(", "),
+            });
+        }
+    };
+    let candidates: Vec<PathBuf> = [dir.to_path_buf(), dir.join(name)]
+        .into_iter()
+        .filter(|d| d.is_dir())
+        .collect();
+    for d in &candidates {
+        match name {
+            "cifar10" if cifar::cifar10_present(d) && !d.join(cifar::CIFAR10_ARCHIVE).is_file() => {
+                return cifar::read_cifar10_dir(d, Some(cifar::CIFAR10_RECORDS_PER_FILE));
+            }
+            "fashion-mnist" | "mnist" if idx::idx_present(d) => {
+                return idx::read_idx_dir(d, name, spec.class_names);
+            }
+            _ => {}
+        }
+        let train = hf_parquet::find_hf_shards(d, "train");
+        let test = hf_parquet::find_hf_shards(d, "test");
+        if !train.is_empty() && !test.is_empty() {
+            let tr = hf_parquet::read_hf_parquet(&train, &spec, &format!("{name}-train"))?;
+            let te = hf_parquet::read_hf_parquet(&test, &spec, &format!("{name}-test"))?;
+            if (tr.height, tr.width) != (te.height, te.width) {
+                return Err(DataError::format(
+                    &test[0],
+                    format!(
+                        "test images are {}×{}, training images {}×{}",
+                        te.height, te.width, tr.height, tr.width
+                    ),
+                ));
+            }
+            return Ok((tr, te));
+        }
+        if name == "cifar10" {
+            if cifar::cifar10_present(d) && d.join(cifar::CIFAR10_DIR).is_dir() {
+                return cifar::read_cifar10_dir(d, Some(cifar::CIFAR10_RECORDS_PER_FILE));
+            }
+            let archive = d.join(cifar::CIFAR10_ARCHIVE);
+            if archive.is_file() {
+                return cifar::read_cifar10_archive(
+                    &archive,
+                    Some(cifar::CIFAR10_RECORDS_PER_FILE),
+                );
+            }
+        }
+    }
+    Err(DataError::MissingFiles {
+        name: name.into(),
+        dir: dir.to_path_buf(),
+        expected,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::{TempDir, encode_png, gz, hf_parquet, idx_images, idx_labels};
+
+    #[test]
+    fn missing_files_error_lists_them_and_suggests_download() {
+        let tmp = TempDir::new("load-missing");
+        for name in ["cifar10", "fashion-mnist", "mnist"] {
+            let e = load(name, tmp.path()).unwrap_err().to_string();
+            assert!(e.contains(&format!("augkit download {name}")), "{e}");
+            assert!(
+                e.contains("train-") || e.contains("data_batch_1.bin"),
+                "{e}"
+            );
+        }
+        assert!(
+            load("cifar10", tmp.path())
+                .unwrap_err()
+                .to_string()
+                .contains("cifar-10-binary.tar.gz")
+        );
+        assert!(matches!(
+            load("imagenet", tmp.path()),
+            Err(DataError::UnknownDataset { .. })
+        ));
+    }
+
+    #[test]
+    fn loads_idx_from_subdirectory_and_parquet() {
+        let tmp = TempDir::new("load");
+        let d = tmp.path().join("mnist");
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(
+            d.join("train-images-idx3-ubyte.gz"),
+            gz(&idx_images(2, 3, 4, &[1; 24])),
+        )
+        .unwrap();
+        std::fs::write(
+            d.join("train-labels-idx1-ubyte.gz"),
+            gz(&idx_labels(&[0, 7])),
+        )
+        .unwrap();
+        std::fs::write(
+            d.join("t10k-images-idx3-ubyte"),
+            idx_images(1, 3, 4, &[2; 12]),
+        )
+        .unwrap();
+        std::fs::write(d.join("t10k-labels-idx1-ubyte"), idx_labels(&[5])).unwrap();
+        let (train, test) = load("mnist", tmp.path()).unwrap();
+        assert_eq!(
+            (train.len(), test.len(), train.class_names[7].as_str()),
+            (2, 1, "7")
+        );
+
+        let f = tmp.path().join("fashion");
+        std::fs::create_dir_all(f.join("fashion_mnist")).unwrap();
+        let png = encode_png(5, 6, png::ColorType::Grayscale, &[9; 30]);
+        let shard = hf_parquet(
+            "image",
+            &[(Some(png.clone()), Some(1)), (Some(png), Some(2))],
+        );
+        std::fs::write(f.join("fashion_mnist/train-00000-of-00001.parquet"), &shard).unwrap();
+        let e = load("fashion-mnist", &f).unwrap_err().to_string();
+        assert!(e.contains("augkit download fashion-mnist"), "{e}");
+        std::fs::write(f.join("fashion_mnist/test-00000-of-00001.parquet"), &shard).unwrap();
+        let (train, test) = load("fashion-mnist", &f).unwrap();
+        assert_eq!(
+            (train.len(), test.len(), train.height, train.width),
+            (2, 2, 6, 5)
+        );
+        assert_eq!(train.name, "fashion-mnist-train");
+    }
+
+    #[test]
+    fn loads_synthetic_shapes() {
+        let (train, test) = load("synthetic-shapes", Path::new("/nonexistent")).unwrap();
+        assert_eq!((train.len(), test.len()), (5000, 1000));
+        assert_eq!((train.channels, train.height, train.width), SYNTHETIC_SHAPE);
+        assert_ne!(train.image(0), test.image(0));
+    }
+}
