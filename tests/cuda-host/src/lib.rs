@@ -1,0 +1,1 @@
+//! Host emulation of `kernels/cuda/augment.cu` (test-only).
