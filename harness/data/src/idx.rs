@@ -88,9 +88,13 @@ pub fn parse_idx_images(bytes: &[u8], origin: &Path) -> Result<IdxImages> {
             format!("image size {rows}×{cols}"),
         ));
     }
-    let body = (count as u64) * (rows as u64) * (cols as u64);
+    // u32³ can overflow u64: an overflowing header can never match the length.
+    let body = (count as u64)
+        .checked_mul(rows as u64)
+        .and_then(|v| v.checked_mul(cols as u64));
     let have = (bytes.len() - 16) as u64;
-    if body != have {
+    if body != Some(have) {
+        let body = body.map_or("more than 2^64".to_string(), |b| b.to_string());
         return Err(DataError::format(
             origin,
             format!(
@@ -301,6 +305,9 @@ mod tests {
         assert!(parse_idx_images(&long, o).is_err());
         assert!(parse_idx_images(&idx_images(0, 0, 4, &[]), o).is_err());
         assert!(parse_idx_images(&good[..10], o).is_err());
+        // Dimensions whose product overflows u64 (found by the property test).
+        let e = parse_idx_images(&idx_images(u32::MAX, u32::MAX, u32::MAX, &[]), o);
+        assert!(e.unwrap_err().to_string().contains("2^64"));
 
         let l = idx_labels(&[1, 2, 3]);
         assert!(parse_idx_labels(&l[..l.len() - 1], o, 10).is_err());

@@ -14,6 +14,8 @@ pub mod hf_parquet;
 pub mod idx;
 mod image_set;
 mod rng;
+#[cfg(test)]
+mod robustness;
 pub mod subset;
 pub mod synthetic;
 #[cfg(test)]
