@@ -320,7 +320,7 @@ pub(crate) fn compile(policy: &Policy, shape: ImageShape) -> Result<KernelPolicy
         }
         k.mixup_alpha = mixup;
         k.cutmix_alpha = cutmix;
-        k.mix_ops = u32::from(mixup > 0.0) * MIX_MIXUP | u32::from(cutmix > 0.0) * MIX_CUTMIX;
+        k.mix_ops = (u32::from(mixup > 0.0) * MIX_MIXUP) | (u32::from(cutmix > 0.0) * MIX_CUTMIX);
         k.mix_p = probability("mix.prob", m.prob)?;
         k.switch_p = probability("mix.switch_prob", m.switch_prob)?;
         k.mix_mode = match m.mode {

@@ -5,20 +5,31 @@ mod support;
 
 use std::sync::Arc;
 
-use augkit::cpu::{self, augment, CpuBackend};
+use augkit::cpu::{self, CpuBackend, augment};
 use augkit::kernel_args::flags;
-use augkit::{Backend, DType, Dataset, HostImages, ImageShape, Layout, MixLabel, Plan, Policy, SampleParams, Step};
-use support::{random_dataset, random_subset, TestRng};
+use augkit::{
+    Backend, DType, Dataset, HostImages, ImageShape, Layout, MixLabel, Plan, Policy, SampleParams,
+    Step,
+};
+use support::{TestRng, random_dataset, random_subset};
 
 fn policy(text: &str) -> Policy {
     Policy::from_toml_str(text).unwrap()
 }
 
-fn run_f32(policy: &Policy, seed: u64, data: &Arc<Dataset>, subset: &[u32], step: Step) -> (Vec<f32>, Vec<MixLabel>, Vec<SampleParams>) {
+fn run_f32(
+    policy: &Policy,
+    seed: u64,
+    data: &Arc<Dataset>,
+    subset: &[u32],
+    step: Step,
+) -> (Vec<f32>, Vec<MixLabel>, Vec<SampleParams>) {
     let mut backend = CpuBackend::new(policy, seed, data.clone(), subset.to_vec()).unwrap();
     let mut out = vec![f32::NAN; step.batch_size as usize * data.shape().elements()];
     let mut labels = vec![MixLabel::default(); step.batch_size as usize];
-    backend.augment_into(step, HostImages::F32(&mut out), &mut labels).unwrap();
+    backend
+        .augment_into(step, HostImages::F32(&mut out), &mut labels)
+        .unwrap();
     let params = backend.sample_params(step).unwrap();
     (out, labels, params)
 }
@@ -38,7 +49,8 @@ fn step(batch: u32) -> Step {
 /// Pixel (c, y, x) of dataset image `index`, in [0, 1].
 fn src(data: &Dataset, index: u32, c: usize, y: usize, x: usize) -> f32 {
     let s = data.shape();
-    f32::from(data.image(index as usize)[(c * s.height as usize + y) * s.width as usize + x]) / 255.0
+    f32::from(data.image(index as usize)[(c * s.height as usize + y) * s.width as usize + x])
+        / 255.0
 }
 
 const SHAPES: [(u32, u32, u32); 4] = [(1, 7, 5), (3, 7, 5), (3, 8, 8), (1, 28, 28)];
@@ -55,15 +67,25 @@ fn identity_policy_returns_the_normalised_input_exactly() {
             let mut seen = std::collections::HashSet::new();
             for (i, p) in params.iter().enumerate() {
                 assert!(subset.contains(&p.dataset_index));
-                assert!(seen.insert(p.dataset_index), "index drawn twice in one epoch");
+                assert!(
+                    seen.insert(p.dataset_index),
+                    "index drawn twice in one epoch"
+                );
                 assert_eq!(labels[i].label_a, data.labels()[p.dataset_index as usize]);
                 assert_eq!(labels[i].lambda, 1.0);
                 for ch in 0..c as usize {
                     for y in 0..h as usize {
                         for x in 0..w as usize {
-                            let expected = (src(&data, p.dataset_index, ch, y, x) - k.mean[ch]) / k.std[ch];
-                            let got = out[i * data.shape().elements() + (ch * h as usize + y) * w as usize + x];
-                            assert_eq!(got.to_bits(), expected.to_bits(), "sample {i} c{ch} y{y} x{x}");
+                            let expected =
+                                (src(&data, p.dataset_index, ch, y, x) - k.mean[ch]) / k.std[ch];
+                            let got = out[i * data.shape().elements()
+                                + (ch * h as usize + y) * w as usize
+                                + x];
+                            assert_eq!(
+                                got.to_bits(),
+                                expected.to_bits(),
+                                "sample {i} c{ch} y{y} x{x}"
+                            );
                         }
                     }
                 }
@@ -95,8 +117,14 @@ fn flipping_twice_is_the_identity() {
             let e = data.shape().elements();
             for (i, p2) in params2.iter().enumerate() {
                 let orig = params[p2.dataset_index as usize].dataset_index;
-                let expected: Vec<f32> = (0..e).map(|j| f32::from(data.image(orig as usize)[j]) / 255.0).collect();
-                assert_eq!(&twice[i * e..(i + 1) * e], &expected[..], "{flip}: sample {i}");
+                let expected: Vec<f32> = (0..e)
+                    .map(|j| f32::from(data.image(orig as usize)[j]) / 255.0)
+                    .collect();
+                assert_eq!(
+                    &twice[i * e..(i + 1) * e],
+                    &expected[..],
+                    "{flip}: sample {i}"
+                );
             }
             assert_ne!(first, reference, "{flip} changed nothing");
         }
@@ -106,7 +134,13 @@ fn flipping_twice_is_the_identity() {
 #[test]
 fn horizontal_flip_mirrors_columns() {
     let data = random_dataset(3, 5, 7, 4, 10, 12);
-    let (out, _, params) = run_f32(&policy("horizontal_flip = 1.0"), 1, &data, &whole(&data), step(4));
+    let (out, _, params) = run_f32(
+        &policy("horizontal_flip = 1.0"),
+        1,
+        &data,
+        &whole(&data),
+        step(4),
+    );
     let (c, h, w) = (3, 5, 7);
     for (i, p) in params.iter().enumerate() {
         assert_ne!(p.flags & flags::HFLIP, 0);
@@ -134,7 +168,11 @@ fn rotation_by_90_degrees_matches_torch_rot90() {
                     for x in 0..n {
                         // torch.rot90(img, 1, dims=(-2, -1)): out[y][x] = in[x][n − 1 − y].
                         let got = out[i * 3 * n * n + (ch * n + y) * n + x];
-                        assert_eq!(got, src(&data, p.dataset_index, ch, x, n - 1 - y), "side {side} y{y} x{x}");
+                        assert_eq!(
+                            got,
+                            src(&data, p.dataset_index, ch, x, n - 1 - y),
+                            "side {side} y{y} x{x}"
+                        );
                     }
                 }
             }
@@ -197,7 +235,14 @@ fn neutral_colour_factors_are_identities() {
         "[color_jitter]\nbrightness = [1.0, 1.0]\ncontrast = [1.0, 1.0]\nsaturation = [1.0, 1.0]\n",
     );
     assert_eq!(run_f32(&neutral, 2, &data, &whole(&data), step(9)).0, plain);
-    let hue_zero = run_f32(&policy("[color_jitter]\nhue = 0.0\n"), 2, &data, &whole(&data), step(9)).0;
+    let hue_zero = run_f32(
+        &policy("[color_jitter]\nhue = 0.0\n"),
+        2,
+        &data,
+        &whole(&data),
+        step(9),
+    )
+    .0;
     for (a, b) in hue_zero.iter().zip(&plain) {
         assert!((a - b).abs() <= 1e-6, "{a} vs {b}");
     }
@@ -226,10 +271,16 @@ fn golden_colour_cases_from_torchvision_definitions() {
     // adjust_hue: red shifted by a third of a turn is green, by half is cyan.
     let red = [1.0f32, 0.0, 0.0];
     let g = augment::adjust_hue(red, 1.0 / 3.0);
-    assert!((g[0]).abs() < 1e-6 && (g[1] - 1.0).abs() < 1e-6 && g[2].abs() < 1e-6, "{g:?}");
+    assert!(
+        (g[0]).abs() < 1e-6 && (g[1] - 1.0).abs() < 1e-6 && g[2].abs() < 1e-6,
+        "{g:?}"
+    );
     assert_eq!(augment::adjust_hue(red, 0.5), [0.0, 1.0, 1.0]);
     // Grayscale weights.
-    assert!((augment::grayscale([0.2, 0.4, 0.6]) - (0.2989 * 0.2 + 0.587 * 0.4 + 0.114 * 0.6)).abs() < 1e-7);
+    assert!(
+        (augment::grayscale([0.2, 0.4, 0.6]) - (0.2989 * 0.2 + 0.587 * 0.4 + 0.114 * 0.6)).abs()
+            < 1e-7
+    );
 
     // A 1×2 RGB image: pixels (0.2, 0.4, 0.6) and (1.0, 0.5, 0.0) as bytes.
     let bytes = [51u8, 255, 102, 127, 153, 0];
@@ -271,23 +322,45 @@ fn golden_geometry_on_a_3x3_image() {
     let shape = ImageShape::new(1, 3, 3).unwrap();
     let data = Arc::new(Dataset::new(shape, bytes, vec![0], 1).unwrap());
     let run = |text: &str| -> Vec<u8> {
-        run_f32(&policy(text), 1, &data, &[0], step(1)).0.iter().map(|v| (v * 255.0).round() as u8).collect()
+        run_f32(&policy(text), 1, &data, &[0], step(1))
+            .0
+            .iter()
+            .map(|v| (v * 255.0).round() as u8)
+            .collect()
     };
-    assert_eq!(run("horizontal_flip = 1.0"), [20, 10, 0, 50, 40, 30, 80, 70, 60]);
-    assert_eq!(run("vertical_flip = 1.0"), [60, 70, 80, 30, 40, 50, 0, 10, 20]);
+    assert_eq!(
+        run("horizontal_flip = 1.0"),
+        [20, 10, 0, 50, 40, 30, 80, 70, 60]
+    );
+    assert_eq!(
+        run("vertical_flip = 1.0"),
+        [60, 70, 80, 30, 40, 50, 0, 10, 20]
+    );
     // Counter-clockwise quarter turn: the right column becomes the top row.
-    assert_eq!(run("[affine]\ndegrees = [90.0, 90.0]\n"), [20, 50, 80, 10, 40, 70, 0, 30, 60]);
+    assert_eq!(
+        run("[affine]\ndegrees = [90.0, 90.0]\n"),
+        [20, 50, 80, 10, 40, 70, 0, 30, 60]
+    );
     // Pad 1, crop offset (ox, oy): window origin (ox − 1, oy − 1).
-    let params = CpuBackend::new(&policy("[crop]\nkind = \"pad\"\npadding = 1\n"), 1, data.clone(), vec![0])
-        .unwrap()
-        .sample_params(step(1))
-        .unwrap();
+    let params = CpuBackend::new(
+        &policy("[crop]\nkind = \"pad\"\npadding = 1\n"),
+        1,
+        data.clone(),
+        vec![0],
+    )
+    .unwrap()
+    .sample_params(step(1))
+    .unwrap();
     let [x0, y0, _, _] = params[0].window;
     let got = run("[crop]\nkind = \"pad\"\npadding = 1\n");
     for y in 0..3i32 {
         for x in 0..3i32 {
             let (sx, sy) = (x + x0, y + y0);
-            let expected = if (0..3).contains(&sx) && (0..3).contains(&sy) { (sy * 3 + sx) as u8 * 10 } else { 0 };
+            let expected = if (0..3).contains(&sx) && (0..3).contains(&sy) {
+                (sy * 3 + sx) as u8 * 10
+            } else {
+                0
+            };
             assert_eq!(got[(y * 3 + x) as usize], expected);
         }
     }
@@ -319,7 +392,13 @@ fn mixup_with_lambda_one_returns_sample_a() {
 #[test]
 fn mixup_blends_with_the_flipped_batch() {
     let data = random_dataset(1, 4, 4, 6, 10, 43);
-    let (out, labels, params) = run_f32(&policy("[mix]\nmixup_alpha = 1.0\n"), 2, &data, &whole(&data), step(6));
+    let (out, labels, params) = run_f32(
+        &policy("[mix]\nmixup_alpha = 1.0\n"),
+        2,
+        &data,
+        &whole(&data),
+        step(6),
+    );
     for (i, p) in params.iter().enumerate() {
         assert_eq!(p.partner as usize, 5 - i);
         let q = &params[5 - i];
@@ -336,7 +415,13 @@ fn mixup_blends_with_the_flipped_batch() {
 #[test]
 fn corrected_cutmix_lambda_is_the_unpasted_area_fraction() {
     let data = random_dataset(3, 11, 13, 65, 10, 47);
-    let (out, labels, params) = run_f32(&policy("[mix]\ncutmix_alpha = 1.0\n"), 6, &data, &whole(&data), step(65));
+    let (out, labels, params) = run_f32(
+        &policy("[mix]\ncutmix_alpha = 1.0\n"),
+        6,
+        &data,
+        &whole(&data),
+        step(65),
+    );
     let (h, w) = (11usize, 13usize);
     let mut pasted_any = false;
     for (i, p) in params.iter().enumerate() {
@@ -351,7 +436,11 @@ fn corrected_cutmix_lambda_is_the_unpasted_area_fraction() {
             for x in 0..w {
                 let inside = (x0..x1).contains(&x) && (y0..y1).contains(&y);
                 let v = out[i * 3 * h * w + y * w + x];
-                let expected = if inside { src(&data, q.dataset_index, 0, y, x) } else { src(&data, p.dataset_index, 0, y, x) };
+                let expected = if inside {
+                    src(&data, q.dataset_index, 0, y, x)
+                } else {
+                    src(&data, p.dataset_index, 0, y, x)
+                };
                 assert_eq!(v, expected);
                 from_partner += usize::from(inside);
             }
@@ -375,17 +464,20 @@ fn half_precision_outputs_are_the_f32_output_rounded_and_nhwc_is_the_transpose()
         match dtype {
             DType::F32 => {
                 let mut o = vec![0f32; n];
-                b.augment_into(step(30), HostImages::F32(&mut o), &mut labels).unwrap();
+                b.augment_into(step(30), HostImages::F32(&mut o), &mut labels)
+                    .unwrap();
                 o
             }
             DType::F16 => {
                 let mut o = vec![half::f16::ZERO; n];
-                b.augment_into(step(30), HostImages::F16(&mut o), &mut labels).unwrap();
+                b.augment_into(step(30), HostImages::F16(&mut o), &mut labels)
+                    .unwrap();
                 o.iter().map(|v| v.to_f32()).collect()
             }
             DType::Bf16 => {
                 let mut o = vec![half::bf16::ZERO; n];
-                b.augment_into(step(30), HostImages::Bf16(&mut o), &mut labels).unwrap();
+                b.augment_into(step(30), HostImages::Bf16(&mut o), &mut labels)
+                    .unwrap();
                 o.iter().map(|v| v.to_f32()).collect()
             }
         }
@@ -401,7 +493,10 @@ fn half_precision_outputs_are_the_f32_output_rounded_and_nhwc_is_the_transpose()
     for i in 0..30 {
         for ch in 0..c {
             for p in 0..h * w {
-                assert_eq!(nhwc[i * c * h * w + p * c + ch], f32_nchw[i * c * h * w + ch * h * w + p]);
+                assert_eq!(
+                    nhwc[i * c * h * w + p * c + ch],
+                    f32_nchw[i * c * h * w + ch * h * w + p]
+                );
             }
         }
     }
@@ -438,7 +533,10 @@ fn parameters_are_a_pure_function_of_seed_epoch_and_position() {
     let other_epoch = cpu::step_params(&plan, plan.step_args(Step { epoch: 4, ..s }).unwrap());
     assert_ne!(a, other_epoch);
     let other_seed = Plan::whole_dataset(&pol, 6, data).unwrap();
-    assert_ne!(a, cpu::step_params(&other_seed, other_seed.step_args(s).unwrap()));
+    assert_ne!(
+        a,
+        cpu::step_params(&other_seed, other_seed.step_args(s).unwrap())
+    );
 }
 
 #[test]
@@ -450,7 +548,9 @@ fn switching_one_technique_on_leaves_the_others_draws_unchanged() {
     };
     let flip = params("horizontal_flip = 0.5");
     let jitter = params("[color_jitter]\nbrightness = 0.4\nhue = 0.1\n");
-    let both = params("horizontal_flip = 0.5\n[color_jitter]\nbrightness = 0.4\nhue = 0.1\n[mix]\nmixup_alpha = 0.4\n[crop]\nkind = \"pad\"\npadding = 4\n");
+    let both = params(
+        "horizontal_flip = 0.5\n[color_jitter]\nbrightness = 0.4\nhue = 0.1\n[mix]\nmixup_alpha = 0.4\n[crop]\nkind = \"pad\"\npadding = 4\n",
+    );
     for i in 0..64 {
         assert_eq!(flip[i].flags & flags::HFLIP, both[i].flags & flags::HFLIP);
         assert_eq!(flip[i].dataset_index, both[i].dataset_index);
@@ -475,7 +575,13 @@ fn an_epoch_visits_every_subset_image_once() {
             first_position: first,
             batch_size: batch,
         };
-        seen.extend(backend.sample_params(s).unwrap().iter().map(|p| p.dataset_index));
+        seen.extend(
+            backend
+                .sample_params(s)
+                .unwrap()
+                .iter()
+                .map(|p| p.dataset_index),
+        );
         first += batch;
     }
     seen.sort();
@@ -497,9 +603,20 @@ fn steps_are_checked_before_anything_runs() {
         batch_size: batch,
     };
     assert!(err(b.augment_into(s(8, 4), HostImages::F32(&mut out), &mut labels)).contains("8..12"));
-    assert!(err(b.augment_into(s(0, 0), HostImages::F32(&mut out[..0]), &mut labels[..0])).contains("batch size"));
-    assert!(err(b.augment_into(s(0, 3), HostImages::F32(&mut out), &mut labels[..3])).contains("image buffer"));
-    assert!(err(b.augment_into(s(0, 4), HostImages::F32(&mut out), &mut labels[..3])).contains("label buffer"));
+    assert!(
+        err(b.augment_into(s(0, 0), HostImages::F32(&mut out[..0]), &mut labels[..0]))
+            .contains("batch size")
+    );
+    assert!(
+        err(b.augment_into(s(0, 3), HostImages::F32(&mut out), &mut labels[..3]))
+            .contains("image buffer")
+    );
+    assert!(
+        err(b.augment_into(s(0, 4), HostImages::F32(&mut out), &mut labels[..3]))
+            .contains("label buffer")
+    );
     let mut halfs = vec![half::f16::ZERO; 4 * 48];
-    assert!(err(b.augment_into(s(0, 4), HostImages::F16(&mut halfs), &mut labels)).contains("dtype"));
+    assert!(
+        err(b.augment_into(s(0, 4), HostImages::F16(&mut halfs), &mut labels)).contains("dtype")
+    );
 }

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use augkit::{cpu::CpuBackend, Dataset, Error, ImageShape, Policy, PolicyError};
+use augkit::{Dataset, Error, ImageShape, Policy, PolicyError, cpu::CpuBackend};
 
 const RGB: ImageShape = ImageShape {
     channels: 3,
@@ -19,8 +19,14 @@ fn compile(text: &str) -> Result<augkit::KernelPolicy, PolicyError> {
 fn rejects(text: &str, field: &str, value: &str) -> PolicyError {
     let err = compile(text).expect_err(text);
     let msg = err.to_string();
-    assert!(msg.contains(field), "{text:?}: message {msg:?} does not name {field:?}");
-    assert!(msg.contains(value), "{text:?}: message {msg:?} does not show {value:?}");
+    assert!(
+        msg.contains(field),
+        "{text:?}: message {msg:?} does not name {field:?}"
+    );
+    assert!(
+        msg.contains(value),
+        "{text:?}: message {msg:?} does not show {value:?}"
+    );
     err
 }
 
@@ -29,15 +35,34 @@ fn probabilities_must_be_in_the_unit_interval() {
     let cases = [
         ("horizontal_flip = 1.5", "horizontal_flip", "1.5"),
         ("vertical_flip = -0.1", "vertical_flip", "-0.1"),
-        ("[crop]\nkind = \"pad\"\npadding = 4\np = 2.0", "crop.p", "2"),
+        (
+            "[crop]\nkind = \"pad\"\npadding = 4\np = 2.0",
+            "crop.p",
+            "2",
+        ),
         ("[affine]\np = -1.0", "affine.p", "-1"),
-        ("[color_jitter]\np = 1.01\nbrightness = 0.1", "color_jitter.p", "1.01"),
+        (
+            "[color_jitter]\np = 1.01\nbrightness = 0.1",
+            "color_jitter.p",
+            "1.01",
+        ),
         ("[mix]\nmixup_alpha = 1.0\nprob = 3.0", "mix.prob", "3"),
-        ("[mix]\nmixup_alpha = 1.0\nswitch_prob = -0.5", "mix.switch_prob", "-0.5"),
-        ("[mix]\nmixup_alpha = 1.0\nlabel_smoothing = 1.5", "mix.label_smoothing", "1.5"),
+        (
+            "[mix]\nmixup_alpha = 1.0\nswitch_prob = -0.5",
+            "mix.switch_prob",
+            "-0.5",
+        ),
+        (
+            "[mix]\nmixup_alpha = 1.0\nlabel_smoothing = 1.5",
+            "mix.label_smoothing",
+            "1.5",
+        ),
     ];
     for (text, field, value) in cases {
-        assert!(matches!(rejects(text, field, value), PolicyError::OutOfRange { .. }));
+        assert!(matches!(
+            rejects(text, field, value),
+            PolicyError::OutOfRange { .. }
+        ));
     }
 }
 
@@ -47,13 +72,19 @@ fn non_finite_numbers_are_rejected() {
         ("horizontal_flip = nan", "horizontal_flip"),
         ("[affine]\ndegrees = inf", "affine.degrees"),
         ("[affine]\nscale = [0.5, nan]", "affine.scale"),
-        ("[color_jitter]\nbrightness = nan", "color_jitter.brightness"),
+        (
+            "[color_jitter]\nbrightness = nan",
+            "color_jitter.brightness",
+        ),
         ("[output]\nmean = [0.5, nan, 0.5]", "output.mean"),
         ("[affine]\nfill = -inf", "affine.fill"),
     ];
     for (text, field) in cases {
         let err = compile(text).expect_err(text);
-        assert!(matches!(err, PolicyError::NotFinite { .. }), "{text}: {err}");
+        assert!(
+            matches!(err, PolicyError::NotFinite { .. }),
+            "{text}: {err}"
+        );
         assert!(err.to_string().contains(field), "{err}");
     }
 }
@@ -63,9 +94,18 @@ fn ranges_must_not_be_inverted() {
     let cases = [
         ("[affine]\nscale = [1.2, 0.8]", "affine.scale"),
         ("[affine]\ndegrees = [10.0, -10.0]", "affine.degrees"),
-        ("[crop]\nkind = \"resized\"\nscale = [0.9, 0.1]", "crop.scale"),
-        ("[crop]\nkind = \"resized\"\nratio = [2.0, 0.5]", "crop.ratio"),
-        ("[color_jitter]\ncontrast = [1.5, 0.5]", "color_jitter.contrast"),
+        (
+            "[crop]\nkind = \"resized\"\nscale = [0.9, 0.1]",
+            "crop.scale",
+        ),
+        (
+            "[crop]\nkind = \"resized\"\nratio = [2.0, 0.5]",
+            "crop.ratio",
+        ),
+        (
+            "[color_jitter]\ncontrast = [1.5, 0.5]",
+            "color_jitter.contrast",
+        ),
         ("[color_jitter]\nhue = [0.2, -0.2]", "color_jitter.hue"),
     ];
     for (text, field) in cases {
@@ -79,57 +119,126 @@ fn ranges_must_not_be_inverted() {
 fn values_outside_their_domain_are_rejected() {
     let cases = [
         ("[affine]\ndegrees = -5.0", "affine.degrees", "-5"),
-        ("[affine]\ndegrees = [-190.0, 0.0]", "affine.degrees", "-190"),
-        ("[affine]\ntranslate = [-0.1, 0.0]", "affine.translate", "-0.1"),
-        ("[affine]\ntranslate = [0.0, 1.5]", "affine.translate", "1.5"),
+        (
+            "[affine]\ndegrees = [-190.0, 0.0]",
+            "affine.degrees",
+            "-190",
+        ),
+        (
+            "[affine]\ntranslate = [-0.1, 0.0]",
+            "affine.translate",
+            "-0.1",
+        ),
+        (
+            "[affine]\ntranslate = [0.0, 1.5]",
+            "affine.translate",
+            "1.5",
+        ),
         ("[affine]\nscale = [0.0, 1.0]", "affine.scale", "0"),
         ("[affine]\nfill = 2.0", "affine.fill", "2"),
-        ("[crop]\nkind = \"resized\"\nscale = [0.0, 1.0]", "crop.scale", "0"),
-        ("[crop]\nkind = \"resized\"\nscale = [0.5, 1.5]", "crop.scale", "1.5"),
-        ("[crop]\nkind = \"resized\"\nratio = [-1.0, 1.0]", "crop.ratio", "-1"),
-        ("[color_jitter]\nbrightness = -0.4", "color_jitter.brightness", "-0.4"),
-        ("[color_jitter]\nsaturation = [-0.5, 1.0]", "color_jitter.saturation", "-0.5"),
+        (
+            "[crop]\nkind = \"resized\"\nscale = [0.0, 1.0]",
+            "crop.scale",
+            "0",
+        ),
+        (
+            "[crop]\nkind = \"resized\"\nscale = [0.5, 1.5]",
+            "crop.scale",
+            "1.5",
+        ),
+        (
+            "[crop]\nkind = \"resized\"\nratio = [-1.0, 1.0]",
+            "crop.ratio",
+            "-1",
+        ),
+        (
+            "[color_jitter]\nbrightness = -0.4",
+            "color_jitter.brightness",
+            "-0.4",
+        ),
+        (
+            "[color_jitter]\nsaturation = [-0.5, 1.0]",
+            "color_jitter.saturation",
+            "-0.5",
+        ),
         ("[color_jitter]\nhue = 0.6", "color_jitter.hue", "0.6"),
         ("[color_jitter]\nhue = -0.1", "color_jitter.hue", "-0.1"),
-        ("[color_jitter]\nhue = [-0.7, 0.0]", "color_jitter.hue", "-0.7"),
+        (
+            "[color_jitter]\nhue = [-0.7, 0.0]",
+            "color_jitter.hue",
+            "-0.7",
+        ),
         ("[mix]\nmixup_alpha = -1.0", "mix.mixup_alpha", "-1"),
         ("[mix]\ncutmix_alpha = -0.5", "mix.cutmix_alpha", "-0.5"),
-        ("[mix]\nmixup_alpha = 0.0\ncutmix_alpha = 0.0", "mix.mixup_alpha", "0"),
+        (
+            "[mix]\nmixup_alpha = 0.0\ncutmix_alpha = 0.0",
+            "mix.mixup_alpha",
+            "0",
+        ),
         ("[mix]\nmixup_alpha = 0.001", "mix.mixup_alpha", "0.001"),
         ("[mix]\ncutmix_alpha = 5000.0", "mix.cutmix_alpha", "5000"),
         ("[output]\nstd = [0.2, 0.0, 0.2]", "output.std", "0"),
         ("[output]\nstd = [0.2, -1.0, 0.2]", "output.std", "-1"),
     ];
     for (text, field, value) in cases {
-        assert!(matches!(rejects(text, field, value), PolicyError::OutOfRange { .. }));
+        assert!(matches!(
+            rejects(text, field, value),
+            PolicyError::OutOfRange { .. }
+        ));
     }
 }
 
 #[test]
 fn padding_that_cannot_fit_is_rejected() {
-    let err = rejects("[crop]\nkind = \"pad\"\npadding = 2000000", "crop.padding", "2000000");
+    let err = rejects(
+        "[crop]\nkind = \"pad\"\npadding = 2000000",
+        "crop.padding",
+        "2000000",
+    );
     assert!(matches!(err, PolicyError::DoesNotFit { .. }));
 }
 
 #[test]
 fn normalisation_needs_one_value_per_channel() {
     let err = rejects("[output]\nmean = [0.5, 0.5]", "output.mean", "2 values");
-    assert!(matches!(err, PolicyError::ChannelCount { got: 2, expected: 3, .. }));
-    let gray = ImageShape {
-        channels: 1,
-        ..RGB
-    };
-    let err = Policy::from_toml_str("[output]\nstd = [0.2, 0.2, 0.2]").unwrap().compile(gray).unwrap_err();
-    assert!(matches!(err, PolicyError::ChannelCount { got: 3, expected: 1, .. }));
+    assert!(matches!(
+        err,
+        PolicyError::ChannelCount {
+            got: 2,
+            expected: 3,
+            ..
+        }
+    ));
+    let gray = ImageShape { channels: 1, ..RGB };
+    let err = Policy::from_toml_str("[output]\nstd = [0.2, 0.2, 0.2]")
+        .unwrap()
+        .compile(gray)
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        PolicyError::ChannelCount {
+            got: 3,
+            expected: 1,
+            ..
+        }
+    ));
 }
 
 #[test]
 fn malformed_policy_files_are_parse_errors() {
-    for text in ["horizontal_flip = ", "colour_jitter = 1", "[crop]\nkind = \"zoom\"", "[affine]\nrotation = 5"] {
+    for text in [
+        "horizontal_flip = ",
+        "colour_jitter = 1",
+        "[crop]\nkind = \"zoom\"",
+        "[affine]\nrotation = 5",
+    ] {
         let err = Policy::from_toml_str(text).unwrap_err();
         assert!(matches!(err, PolicyError::Parse { .. }), "{text}: {err}");
     }
-    assert!(matches!(Policy::from_json_str("{\"horizontal_flip\": \"x\"}"), Err(PolicyError::Parse { .. })));
+    assert!(matches!(
+        Policy::from_json_str("{\"horizontal_flip\": \"x\"}"),
+        Err(PolicyError::Parse { .. })
+    ));
     let missing = Policy::from_file("/nonexistent/policy.toml").unwrap_err();
     assert!(missing.to_string().contains("/nonexistent/policy.toml"));
 }
@@ -138,7 +247,10 @@ fn malformed_policy_files_are_parse_errors() {
 fn policies_round_trip_through_toml_and_json_files() {
     let text = "horizontal_flip = 0.5\n[crop]\nkind = \"pad\"\npadding = 4\n[affine]\ndegrees = 10.0\n[color_jitter]\nhue = 0.1\n[mix]\ncutmix_alpha = 1.0\n[output]\nmean = [0.5, 0.5, 0.5]\nstd = [0.25, 0.25, 0.25]\ndtype = \"bf16\"\nlayout = \"nhwc\"\n";
     let policy = Policy::from_toml_str(text).unwrap();
-    assert_eq!(Policy::from_toml_str(&policy.to_toml_string()).unwrap(), policy);
+    assert_eq!(
+        Policy::from_toml_str(&policy.to_toml_string()).unwrap(),
+        policy
+    );
     let dir = std::env::temp_dir().join(format!("augkit-policy-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let json = dir.join("p.json");
@@ -152,9 +264,18 @@ fn policies_round_trip_through_toml_and_json_files() {
 
 #[test]
 fn bad_shapes_datasets_and_subsets_are_typed_errors() {
-    assert!(matches!(ImageShape::new(2, 8, 8), Err(Error::Shape { channels: 2, .. })));
-    assert!(matches!(ImageShape::new(3, 0, 8), Err(Error::Shape { height: 0, .. })));
-    assert!(matches!(ImageShape::new(1, 8, 20000), Err(Error::Shape { width: 20000, .. })));
+    assert!(matches!(
+        ImageShape::new(2, 8, 8),
+        Err(Error::Shape { channels: 2, .. })
+    ));
+    assert!(matches!(
+        ImageShape::new(3, 0, 8),
+        Err(Error::Shape { height: 0, .. })
+    ));
+    assert!(matches!(
+        ImageShape::new(1, 8, 20000),
+        Err(Error::Shape { width: 20000, .. })
+    ));
     let shape = ImageShape::new(1, 2, 2).unwrap();
     let e = |r: Result<Dataset, Error>| r.unwrap_err().to_string();
     assert!(e(Dataset::new(shape, vec![0; 7], vec![0, 1], 2)).contains("7 pixel bytes"));
@@ -163,11 +284,21 @@ fn bad_shapes_datasets_and_subsets_are_typed_errors() {
     assert!(e(Dataset::new(shape, vec![0; 4], vec![0], 0)).contains("num_classes"));
     let data = Arc::new(Dataset::new(shape, vec![0; 8], vec![0, 1], 2).unwrap());
     let p = Policy::identity();
-    assert!(matches!(CpuBackend::new(&p, 0, data.clone(), vec![]), Err(Error::EmptySubset)));
+    assert!(matches!(
+        CpuBackend::new(&p, 0, data.clone(), vec![]),
+        Err(Error::EmptySubset)
+    ));
     assert!(matches!(
         CpuBackend::new(&p, 0, data.clone(), vec![0, 5]),
-        Err(Error::SubsetIndex { position: 1, index: 5, len: 2 })
+        Err(Error::SubsetIndex {
+            position: 1,
+            index: 5,
+            len: 2
+        })
     ));
     let bad_policy = Policy::from_toml_str("horizontal_flip = 2.0").unwrap();
-    assert!(matches!(CpuBackend::new(&bad_policy, 0, data, vec![0]), Err(Error::Policy(_))));
+    assert!(matches!(
+        CpuBackend::new(&bad_policy, 0, data, vec![0]),
+        Err(Error::Policy(_))
+    ));
 }

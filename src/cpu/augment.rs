@@ -304,8 +304,8 @@ pub fn render_sample<T: OutElem>(
     let mixed = p.flags & flags::MIXED != 0;
     let cutmix = p.flags & flags::CUTMIX != 0;
     let channels = k.channels as usize;
-    let (w, h) = (k.width as usize, k.height as usize);
-    let plane = w * h;
+    let w = k.width as usize;
+    let plane = w * k.height as usize;
     for y in 0..k.height {
         for x in 0..k.width {
             let in_box = cutmix
@@ -329,8 +329,8 @@ pub fn render_sample<T: OutElem>(
                 }
             };
             let pixel = y as usize * w + x as usize;
-            for c in 0..channels {
-                let normalised = (value[c] - k.mean[c]) / k.std[c];
+            for (c, &v) in value.iter().enumerate().take(channels) {
+                let normalised = (v - k.mean[c]) / k.std[c];
                 let at = if k.out_layout == LAYOUT_NCHW {
                     c * plane + pixel
                 } else {
@@ -340,5 +340,4 @@ pub fn render_sample<T: OutElem>(
             }
         }
     }
-    let _ = h;
 }

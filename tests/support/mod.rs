@@ -7,7 +7,9 @@
 use std::sync::Arc;
 
 use augkit::draws::{self, slot, uniform, words};
-use augkit::kernel_args::{flags, KernelPolicy, SampleParams, StepArgs, CROP_RESIZED, INTERP_NEAREST};
+use augkit::kernel_args::{
+    CROP_RESIZED, INTERP_NEAREST, KernelPolicy, SampleParams, StepArgs, flags,
+};
 use augkit::{Dataset, ImageShape, Plan, Policy};
 
 /// SplitMix64: a small seeded generator for test inputs.
@@ -30,11 +32,22 @@ impl TestRng {
 }
 
 /// `n` images of uniformly random bytes with random labels below `classes`.
-pub fn random_dataset(channels: u32, height: u32, width: u32, n: usize, classes: u32, seed: u64) -> Arc<Dataset> {
+pub fn random_dataset(
+    channels: u32,
+    height: u32,
+    width: u32,
+    n: usize,
+    classes: u32,
+    seed: u64,
+) -> Arc<Dataset> {
     let shape = ImageShape::new(channels, height, width).unwrap();
     let mut rng = TestRng::new(seed);
-    let pixels = (0..n * shape.elements()).map(|_| rng.next_u64() as u8).collect();
-    let labels = (0..n).map(|_| rng.below(u64::from(classes)) as u32).collect();
+    let pixels = (0..n * shape.elements())
+        .map(|_| rng.next_u64() as u8)
+        .collect();
+    let labels = (0..n)
+        .map(|_| rng.below(u64::from(classes)) as u32)
+        .collect();
     Arc::new(Dataset::new(shape, pixels, labels, classes).unwrap())
 }
 
@@ -72,7 +85,9 @@ pub fn policy_matrix() -> Vec<(&'static str, Policy)> {
         ("vflip", policy("vertical_flip = 0.5\n")),
         (
             "affine",
-            policy("[affine]\ndegrees = 30.0\ntranslate = [0.1, 0.2]\nscale = [0.8, 1.2]\nfill = 0.25\n"),
+            policy(
+                "[affine]\ndegrees = 30.0\ntranslate = [0.1, 0.2]\nscale = [0.8, 1.2]\nfill = 0.25\n",
+            ),
         ),
         (
             "affine_bilinear_continuous",
@@ -84,13 +99,17 @@ pub fn policy_matrix() -> Vec<(&'static str, Policy)> {
         ("contrast", policy("[color_jitter]\ncontrast = 0.4\n")),
         (
             "contrast_source",
-            policy("[color_jitter]\ncontrast = 0.4\nbrightness = 0.3\ncontrast_mean = \"source\"\n"),
+            policy(
+                "[color_jitter]\ncontrast = 0.4\nbrightness = 0.3\ncontrast_mean = \"source\"\n",
+            ),
         ),
         ("saturation", policy("[color_jitter]\nsaturation = 0.4\n")),
         ("hue", policy("[color_jitter]\nhue = 0.1\n")),
         (
             "jitter",
-            policy("[color_jitter]\np = 0.8\nbrightness = 0.4\ncontrast = 0.4\nsaturation = 0.4\nhue = 0.1\n"),
+            policy(
+                "[color_jitter]\np = 0.8\nbrightness = 0.4\ncontrast = 0.4\nsaturation = 0.4\nhue = 0.1\n",
+            ),
         ),
         ("mixup", policy("[mix]\nmixup_alpha = 0.4\n")),
         ("cutmix", policy("[mix]\ncutmix_alpha = 1.0\n")),
@@ -118,7 +137,12 @@ pub fn all_policy() -> Policy {
 }
 
 /// A policy with the normalisation and output format set.
-pub fn with_output(mut p: Policy, channels: u32, dtype: augkit::DType, layout: augkit::Layout) -> Policy {
+pub fn with_output(
+    mut p: Policy,
+    channels: u32,
+    dtype: augkit::DType,
+    layout: augkit::Layout,
+) -> Policy {
     let (mean, std) = if channels == 3 {
         (vec![0.4914, 0.4822, 0.4465], vec![0.2470, 0.2435, 0.2616])
     } else {
@@ -153,8 +177,16 @@ pub fn boundary_margin(plan: &Plan, args: StepArgs, params: &SampleParams, i: u3
     let mut margin = f32::INFINITY;
     if params.flags & flags::AFFINE != 0 && k.translate_whole != 0 {
         let a = words(key, position, args.epoch, slot::AFFINE, 0);
-        let tx = uniform(-k.translate_x * k.width as f32, k.translate_x * k.width as f32, a[1]);
-        let ty = uniform(-k.translate_y * k.height as f32, k.translate_y * k.height as f32, a[2]);
+        let tx = uniform(
+            -k.translate_x * k.width as f32,
+            k.translate_x * k.width as f32,
+            a[1],
+        );
+        let ty = uniform(
+            -k.translate_y * k.height as f32,
+            k.translate_y * k.height as f32,
+            a[2],
+        );
         margin = margin.min(distance_to_half(tx)).min(distance_to_half(ty));
     }
     if params.flags & flags::CROPPED != 0 && k.crop_mode == CROP_RESIZED {
@@ -186,7 +218,13 @@ fn uncorrected_lambda(plan: &Plan, args: StepArgs, i: u32) -> f32 {
             augkit::kernel_args::MIX_MODE_PAIR => i.min(partner),
             _ => i,
         };
-    draws::beta(k.cutmix_alpha, [args.seed_lo, args.seed_hi], owner, args.epoch, slot::BETA_CUTMIX)
+    draws::beta(
+        k.cutmix_alpha,
+        [args.seed_lo, args.seed_hi],
+        owner,
+        args.epoch,
+        slot::BETA_CUTMIX,
+    )
 }
 
 /// Float-decided choices closer than this to their boundary are excused.
@@ -263,10 +301,12 @@ pub fn compare_params(
         .chain((0..6).map(|j| ("inverse_affine", r.inverse_affine[j], o.inverse_affine[j])));
         for (name, a, b) in floats {
             let err = (a - b).abs();
-            if !(err <= atol + rtol * a.abs()) {
-                problems.push(format!("{name}: {a} vs {b}"));
-            } else {
+            // NaN never passes: `within` is false for it.
+            let within = err <= atol + rtol * a.abs();
+            if within {
                 report.max_float_error = report.max_float_error.max(err);
+            } else {
+                problems.push(format!("{name}: {a} vs {b}"));
             }
         }
         if problems.is_empty() {
@@ -275,7 +315,9 @@ pub fn compare_params(
         if boundary_margin(plan, args, r, i as u32) < BOUNDARY_EPS {
             report.excused += 1;
         } else {
-            report.faults.push(format!("sample {i}: {}", problems.join("; ")));
+            report
+                .faults
+                .push(format!("sample {i}: {}", problems.join("; ")));
         }
     }
     report
@@ -351,9 +393,9 @@ pub fn compare_pixels(
         if near_tap_boundary(k, p, x, y) || near_tap_boundary(k, partner, x, y) {
             report.excused += 1;
         } else if report.faults.len() < 20 {
-            report
-                .faults
-                .push(format!("sample {i} channel {ch} (x {x}, y {y}): expected {r}, got {o}"));
+            report.faults.push(format!(
+                "sample {i} channel {ch} (x {x}, y {y}): expected {r}, got {o}"
+            ));
         } else {
             report.faults.push(String::new());
         }
