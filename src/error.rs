@@ -90,4 +90,10 @@ pub enum Error {
     Unavailable(String),
     #[error("device error: {0}")]
     Device(String),
+    #[error("{what} needs {bytes} bytes but the device allows {limit}")]
+    TooLarge {
+        what: &'static str,
+        bytes: u64,
+        limit: u64,
+    },
 }

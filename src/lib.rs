@@ -33,6 +33,8 @@ pub mod philox;
 pub mod policy;
 pub mod shuffle;
 mod validate;
+#[path = "wgpu/mod.rs"]
+pub mod wgpu_backend;
 
 pub use backend::{Backend, BackendInfo, BackendKind, HostImages, Plan, Step};
 pub use dataset::{Dataset, ImageShape};

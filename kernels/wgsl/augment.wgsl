@@ -1,0 +1,1075 @@
+// augment.wgsl — the fused augmentation passes on wgpu (WGSL, 32-bit only).
+//
+// Transcribes, line for line, `src/philox.rs`, `src/draws.rs`,
+// `src/shuffle.rs`, `src/params.rs` (parameters pass) and
+// `src/cpu/augment.rs` (contrast reduction and pixel pass). Definition:
+// `docs/SEMANTICS.md`. Host side: `src/wgpu/mod.rs` (`augkit::wgpu_backend`).
+//
+// Entry points and launch shapes (all grids are 2-D, flattened as
+// `(workgroup_id.y · num_workgroups.x + workgroup_id.x)`, so no dimension
+// passes the 65,535-workgroup cap):
+//   params_pass       @workgroup_size(64):  one invocation per sample; writes
+//                     `params[i]` (SampleParams) and `mix_labels[i]`.
+//   contrast_pass     @workgroup_size(256): one workgroup per sample; exact
+//                     mode reduces geometry + colour-until-contrast over the
+//                     pixels; source mode reads the per-image gray mean.
+//   pixel_pass_f32    @workgroup_size(256): one invocation per output pixel,
+//                     writes its C channels (f32 bits in u32 words).
+//   pixel_pass_packed @workgroup_size(256): one invocation per output u32
+//                     word = two f16/bf16 elements (low half first),
+//                     round-to-nearest-even in integer arithmetic (no
+//                     shader-f16 needed).
+// The step arguments arrive as immediates (`var<immediate>`) where the
+// device offers them, else as a 32-byte uniform: the host replaces the line
+// `//@STEP_ARGS` below with one or the other.
+//
+// Tests:  cargo test --test wgpu_parity --test wgpu_layout
+// Bench:  cargo bench -- wgpu
+
+// ---------------------------------------------------------------- layouts
+// Mirrors of `src/kernel_args.rs` (checked by tests/wgpu_layout.rs).
+
+struct KernelPolicy {
+    mean: vec4<f32>,
+    std_dev: vec4<f32>,  // Rust `std` (a reserved word in WGSL)
+    channels: u32,
+    height: u32,
+    width: u32,
+    crop_mode: u32,
+    crop_p: f32,
+    crop_padding: u32,
+    resized_area_lo: f32,
+    resized_area_hi: f32,
+    resized_log_ratio_lo: f32,
+    resized_log_ratio_hi: f32,
+    resized_ratio_lo: f32,
+    resized_ratio_hi: f32,
+    hflip_p: f32,
+    vflip_p: f32,
+    affine_on: u32,
+    affine_p: f32,
+    degrees_lo: f32,
+    translate_x: f32,
+    translate_y: f32,
+    translate_whole: u32,
+    scale_lo: f32,
+    scale_hi: f32,
+    interpolation: u32,
+    fill: f32,
+    jitter_ops: u32,
+    jitter_p: f32,
+    brightness_lo: f32,
+    brightness_hi: f32,
+    contrast_lo: f32,
+    contrast_hi: f32,
+    saturation_lo: f32,
+    saturation_hi: f32,
+    hue_lo: f32,
+    hue_hi: f32,
+    contrast_mean: u32,
+    mix_mode: u32,
+    mix_ops: u32,
+    mix_p: f32,
+    switch_p: f32,
+    mixup_alpha: f32,
+    cutmix_alpha: f32,
+    correct_lambda: u32,
+    out_dtype: u32,
+    out_layout: u32,
+    degrees_hi: f32,
+    // Rust `_pad: [u32; 3]` (a uniform array needs a 16-byte stride).
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
+}
+
+struct StepArgs {
+    seed_lo: u32,
+    seed_hi: u32,
+    epoch: u32,
+    first_position: u32,
+    batch_size: u32,
+    subset_len: u32,
+    // Rust `_pad: [u32; 2]`.
+    _pad0: u32,
+    _pad1: u32,
+}
+
+struct SampleParams {
+    dataset_index: u32,
+    label_a: u32,
+    label_b: u32,
+    partner: u32,
+    flags: u32,
+    colour_order: u32,
+    lambda: f32,
+    hue: f32,
+    brightness: f32,
+    contrast: f32,
+    saturation: f32,
+    _pad0: u32,
+    inverse_affine: array<f32, 6>,
+    _pad1: array<u32, 2>,
+    window: vec4<i32>,
+    cut_box: vec4<u32>,
+}
+
+struct MixLabel {
+    label_a: u32,
+    label_b: u32,
+    lambda: f32,
+}
+
+// Mirror of `augkit::wgpu_backend::Resident`: where the resident data lives.
+struct Resident {
+    // Images in the dataset.
+    images: u32,
+    // C·H·W: bytes of one image.
+    image_elems: u32,
+    // Word offsets in `resident_meta` of the labels and of the gray means (f32 bits);
+    // the subset starts at word 0.
+    labels_at: u32,
+    means_at: u32,
+    // u32 words in each dataset chunk binding (the last may hold fewer).
+    chunk_words: u32,
+    chunks: u32,
+    // Elements of one step's output (B·C·H·W), for the packed pass.
+    _pad0: u32,
+    _pad1: u32,
+}
+
+// ---------------------------------------------------------------- bindings
+
+@group(0) @binding(0) var<uniform> policy: KernelPolicy;
+@group(0) @binding(1) var<uniform> resident: Resident;
+// [subset | labels | gray means as f32 bits]
+@group(0) @binding(2) var<storage, read> resident_meta: array<u32>;
+// The u8 dataset, planar CHW, packed four bytes to a word (byte b of the
+// stream is byte b & 3 of word b >> 2), split into up to three bindings.
+@group(0) @binding(3) var<storage, read> data0: array<u32>;
+@group(0) @binding(4) var<storage, read> data1: array<u32>;
+@group(0) @binding(5) var<storage, read> data2: array<u32>;
+@group(0) @binding(6) var<storage, read_write> params: array<SampleParams>;
+@group(0) @binding(7) var<storage, read_write> mix_labels: array<MixLabel>;
+@group(0) @binding(8) var<storage, read_write> means: array<f32>;
+@group(0) @binding(9) var<storage, read_write> out_words: array<u32>;
+//@STEP_ARGS
+
+// ---------------------------------------------------------------- constants
+
+const CROP_NONE: u32 = 0u;
+const CROP_PAD: u32 = 1u;
+const INTERP_NEAREST: u32 = 0u;
+const OP_BRIGHTNESS: u32 = 0u;
+const OP_CONTRAST: u32 = 1u;
+const OP_SATURATION: u32 = 2u;
+const OP_HUE: u32 = 3u;
+const CONTRAST_MEAN_SOURCE: u32 = 1u;
+const MIX_MODE_BATCH: u32 = 0u;
+const MIX_MODE_PAIR: u32 = 1u;
+const MIX_MIXUP: u32 = 1u;
+const MIX_CUTMIX: u32 = 2u;
+const DTYPE_F16: u32 = 1u;
+const LAYOUT_NCHW: u32 = 0u;
+
+const FLAG_HFLIP: u32 = 1u;
+const FLAG_VFLIP: u32 = 2u;
+const FLAG_CROPPED: u32 = 4u;
+const FLAG_AFFINE: u32 = 8u;
+const FLAG_JITTER: u32 = 16u;
+const FLAG_MIXED: u32 = 32u;
+const FLAG_CUTMIX: u32 = 64u;
+
+const SLOT_SHUFFLE: u32 = 1u;
+const SLOT_GEOMETRY_COINS: u32 = 2u;
+const SLOT_CROP_X: u32 = 3u;
+const SLOT_CROP_Y: u32 = 4u;
+const SLOT_RESIZED_CROP: u32 = 5u;
+const SLOT_RESIZED_CROP_TOP: u32 = 6u;
+const SLOT_RESIZED_CROP_LEFT: u32 = 7u;
+const SLOT_AFFINE: u32 = 8u;
+const SLOT_JITTER: u32 = 9u;
+const SLOT_JITTER_HUE: u32 = 10u;
+const SLOT_JITTER_ORDER: u32 = 11u;
+const SLOT_MIX: u32 = 12u;
+const SLOT_BETA_MIXUP: u32 = 13u;
+const SLOT_BETA_CUTMIX: u32 = 14u;
+const SLOT_CUTMIX_CENTRE_Y: u32 = 15u;
+const SLOT_CUTMIX_CENTRE_X: u32 = 16u;
+const GAMMA_ATTEMPTS: u32 = 16u;
+const SHUFFLE_ROUNDS: u32 = 6u;
+
+// f32 constants as Rust has them (bit patterns, so no decimal rounding):
+// core::f32::consts::TAU and PI / 180.0 evaluated in f32.
+const TAU_BITS: u32 = 0x40c90fdbu;
+const DEG_TO_RAD_BITS: u32 = 0x3c8efa35u;
+
+// ---------------------------------------------------------------- philox.rs
+
+const PHILOX_M0: u32 = 0xD2511F53u;
+const PHILOX_M1: u32 = 0xCD9E8D57u;
+const PHILOX_W0: u32 = 0x9E3779B9u;
+const PHILOX_W1: u32 = 0xBB67AE85u;
+
+// (high, low) words of the 64-bit product, by a 16-bit split.
+fn mul_hi_lo(a: u32, b: u32) -> vec2<u32> {
+    let a_lo = a & 0xffffu;
+    let a_hi = a >> 16u;
+    let b_lo = b & 0xffffu;
+    let b_hi = b >> 16u;
+    let ll = a_lo * b_lo;
+    let lh = a_lo * b_hi;
+    let hl = a_hi * b_lo;
+    let hh = a_hi * b_hi;
+    let mid = (ll >> 16u) + (lh & 0xffffu) + (hl & 0xffffu);
+    let hi = hh + (lh >> 16u) + (hl >> 16u) + (mid >> 16u);
+    return vec2<u32>(hi, a * b);
+}
+
+fn philox4x32_10(counter: vec4<u32>, key: vec2<u32>) -> vec4<u32> {
+    var c = counter;
+    var k = key;
+    for (var r = 0u; r < 10u; r++) {
+        if r > 0u {
+            k = vec2<u32>(k.x + PHILOX_W0, k.y + PHILOX_W1);
+        }
+        let p0 = mul_hi_lo(PHILOX_M0, c.x);
+        let p1 = mul_hi_lo(PHILOX_M1, c.z);
+        c = vec4<u32>(p1.x ^ c.y ^ k.x, p1.y, p0.x ^ c.w ^ k.y, p0.y);
+    }
+    return c;
+}
+
+// ---------------------------------------------------------------- draws.rs
+
+fn words(key: vec2<u32>, owner: u32, epoch: u32, slot: u32, sub: u32) -> vec4<u32> {
+    return philox4x32_10(vec4<u32>(owner, epoch, slot, sub), key);
+}
+
+fn unit(word: u32) -> f32 {
+    return f32(word >> 8u) * (1.0 / 16777216.0);
+}
+
+fn unit_open_closed(word: u32) -> f32 {
+    return f32((word >> 8u) + 1u) * (1.0 / 16777216.0);
+}
+
+fn uniform_draw(lo: f32, hi: f32, word: u32) -> f32 {
+    return lo + (hi - lo) * unit(word);
+}
+
+fn coin(p: f32, word: u32) -> bool {
+    return unit(word) < p;
+}
+
+// Lemire's multiply-shift with rejection, one attempt per word.
+fn bounded(n: u32, w: vec4<u32>) -> u32 {
+    let threshold = (0u - n) % n;
+    var result = 0u;
+    for (var i = 0u; i < 4u; i++) {
+        let m = mul_hi_lo(w[i], n);
+        result = m.x;
+        if m.y >= threshold {
+            return result;
+        }
+    }
+    return result;
+}
+
+// Box–Muller, cosine branch.
+fn normal(w0: u32, w1: u32) -> f32 {
+    let radius = sqrt(-2.0 * log(unit_open_closed(w0)));
+    return radius * cos(bitcast<f32>(TAU_BITS) * unit(w1));
+}
+
+// Marsaglia–Tsang with at most GAMMA_ATTEMPTS attempts.
+fn gamma(alpha: f32, key: vec2<u32>, owner: u32, epoch: u32, slot: u32, variate: u32) -> f32 {
+    let boosted = alpha < 1.0;
+    var a = alpha;
+    if boosted {
+        a = alpha + 1.0;
+    }
+    let d = a - 1.0 / 3.0;
+    let c = 1.0 / sqrt(9.0 * d);
+    var value = d;
+    var boost_word = 0u;
+    for (var attempt = 0u; attempt < GAMMA_ATTEMPTS; attempt++) {
+        let w = words(key, owner, epoch, slot, variate * 16u + attempt);
+        boost_word = w.w;
+        let x = normal(w.x, w.y);
+        let t = 1.0 + c * x;
+        if t <= 0.0 {
+            continue;
+        }
+        let v = t * t * t;
+        let u = unit_open_closed(w.z);
+        if log(u) < 0.5 * x * x + d - d * v + d * log(v) {
+            value = d * v;
+            break;
+        }
+    }
+    if boosted {
+        value *= exp(log(unit_open_closed(boost_word)) / alpha);
+    }
+    return value;
+}
+
+fn beta(alpha: f32, key: vec2<u32>, owner: u32, epoch: u32, slot: u32) -> f32 {
+    let x = gamma(alpha, key, owner, epoch, slot, 0u);
+    let y = gamma(alpha, key, owner, epoch, slot, 1u);
+    let sum = x + y;
+    if sum > 0.0 {
+        return x / sum;
+    }
+    return 0.5;
+}
+
+// ---------------------------------------------------------------- shuffle.rs
+
+fn half_bits(n: u32) -> u32 {
+    var k = 1u;
+    while k < 16u && (1u << (2u * k)) < n {
+        k += 1u;
+    }
+    return k;
+}
+
+fn round_function(right: u32, round_key: u32) -> u32 {
+    var h = right ^ round_key;
+    h ^= h >> 16u;
+    h = h * 0x85ebca6bu;
+    h ^= h >> 13u;
+    h = h * 0xc2b2ae35u;
+    return h ^ (h >> 16u);
+}
+
+fn feistel(x: u32, bits: u32, keys: array<u32, 6>) -> u32 {
+    let mask = (1u << bits) - 1u;
+    var left = x >> bits;
+    var right = x & mask;
+    for (var r = 0u; r < SHUFFLE_ROUNDS; r++) {
+        let next = left ^ (round_function(right, keys[r]) & mask);
+        left = right;
+        right = next;
+    }
+    return (left << bits) | right;
+}
+
+fn shuffled_position(position: u32, n: u32, keys: array<u32, 6>) -> u32 {
+    if n <= 1u {
+        return 0u;
+    }
+    let bits = half_bits(n);
+    var x = position;
+    loop {
+        x = feistel(x, bits, keys);
+        if x < n {
+            break;
+        }
+    }
+    return x;
+}
+
+// ---------------------------------------------------------------- params.rs
+
+struct StepContext {
+    key: vec2<u32>,
+    epoch: u32,
+    first_position: u32,
+    batch_size: u32,
+    subset_len: u32,
+    shuffle_keys: array<u32, 6>,
+}
+
+fn step_context() -> StepContext {
+    let key = vec2<u32>(step_args.seed_lo, step_args.seed_hi);
+    let a = words(key, 0u, step_args.epoch, SLOT_SHUFFLE, 0u);
+    let b = words(key, 1u, step_args.epoch, SLOT_SHUFFLE, 0u);
+    return StepContext(
+        key,
+        step_args.epoch,
+        step_args.first_position,
+        step_args.batch_size,
+        step_args.subset_len,
+        array<u32, 6>(a.x, a.y, a.z, a.w, b.x, b.y),
+    );
+}
+
+fn label_of(image: u32) -> u32 {
+    return resident_meta[resident.labels_at + image];
+}
+
+fn dataset_index(ctx: StepContext, i: u32) -> u32 {
+    let position = ctx.first_position + i;
+    let shuffled = shuffled_position(position, ctx.subset_len, ctx.shuffle_keys);
+    return resident_meta[shuffled];
+}
+
+fn geometry(key: vec2<u32>, position: u32, epoch: u32, p: ptr<function, SampleParams>) {
+    let w = f32(policy.width);
+    let h = f32(policy.height);
+    let coins = words(key, position, epoch, SLOT_GEOMETRY_COINS, 0u);
+
+    var window = vec4<i32>(0, 0, i32(policy.width), i32(policy.height));
+    var origin_x = 0.0;
+    var origin_y = 0.0;
+    var crop_sx = 1.0;
+    var crop_sy = 1.0;
+    if policy.crop_mode != CROP_NONE && coin(policy.crop_p, coins.x) {
+        (*p).flags |= FLAG_CROPPED;
+        if policy.crop_mode == CROP_PAD {
+            let positions = 2u * policy.crop_padding + 1u;
+            let ox = i32(bounded(positions, words(key, position, epoch, SLOT_CROP_X, 0u)));
+            let oy = i32(bounded(positions, words(key, position, epoch, SLOT_CROP_Y, 0u)));
+            let x0 = ox - i32(policy.crop_padding);
+            let y0 = oy - i32(policy.crop_padding);
+            window = vec4<i32>(x0, y0, x0 + i32(policy.width), y0 + i32(policy.height));
+            origin_x = f32(x0);
+            origin_y = f32(y0);
+        } else {
+            let b = resized_crop_box(key, position, epoch);
+            window = vec4<i32>(b.x, b.y, b.x + b.z, b.y + b.w);
+            origin_x = f32(b.x);
+            origin_y = f32(b.y);
+            crop_sx = f32(b.z) / w;
+            crop_sy = f32(b.w) / h;
+        }
+    }
+
+    let hflip = coin(policy.hflip_p, coins.y);
+    let vflip = coin(policy.vflip_p, coins.z);
+    if hflip {
+        (*p).flags |= FLAG_HFLIP;
+    }
+    if vflip {
+        (*p).flags |= FLAG_VFLIP;
+    }
+
+    var cs = 1.0;
+    var sn = 0.0;
+    var tx = 0.0;
+    var ty = 0.0;
+    if policy.affine_on != 0u && coin(policy.affine_p, coins.w) {
+        (*p).flags |= FLAG_AFFINE;
+        let a = words(key, position, epoch, SLOT_AFFINE, 0u);
+        let angle = uniform_draw(policy.degrees_lo, policy.degrees_hi, a.x);
+        let max_dx = policy.translate_x * w;
+        let max_dy = policy.translate_y * h;
+        tx = uniform_draw(-max_dx, max_dx, a.y);
+        ty = uniform_draw(-max_dy, max_dy, a.z);
+        if policy.translate_whole != 0u {
+            tx = round(tx);
+            ty = round(ty);
+        }
+        let scale = uniform_draw(policy.scale_lo, policy.scale_hi, a.w);
+        let theta = angle * bitcast<f32>(DEG_TO_RAD_BITS);
+        cs = cos(theta) / scale;
+        sn = sin(theta) / scale;
+    }
+    let cx = 0.5 * w;
+    let cy = 0.5 * h;
+    let ux = cx + tx;
+    let uy = cy + ty;
+    let qx0 = cx - (cs * ux - sn * uy);
+    let qy0 = cy - (sn * ux + cs * uy);
+    var m = array<f32, 6>(cs, -sn, qx0, sn, cs, qy0);
+
+    if hflip {
+        m = array<f32, 6>(-m[0], -m[1], w - m[2], m[3], m[4], m[5]);
+    }
+    if vflip {
+        m = array<f32, 6>(m[0], m[1], m[2], -m[3], -m[4], h - m[5]);
+    }
+    m = array<f32, 6>(
+        m[0] * crop_sx,
+        m[1] * crop_sx,
+        origin_x + m[2] * crop_sx,
+        m[3] * crop_sy,
+        m[4] * crop_sy,
+        origin_y + m[5] * crop_sy,
+    );
+    (*p).inverse_affine = m;
+    (*p).window = window;
+}
+
+// [left, top, width, height] in source pixels.
+fn resized_crop_box(key: vec2<u32>, position: u32, epoch: u32) -> vec4<i32> {
+    let width = i32(policy.width);
+    let height = i32(policy.height);
+    let area = f32(policy.width * policy.height);
+    for (var t = 0u; t < 10u; t++) {
+        let d = words(key, position, epoch, SLOT_RESIZED_CROP, t);
+        let target_area = area * uniform_draw(policy.resized_area_lo, policy.resized_area_hi, d.x);
+        let aspect = exp(uniform_draw(policy.resized_log_ratio_lo, policy.resized_log_ratio_hi, d.y));
+        let cw = i32(round(sqrt(target_area * aspect)));
+        let ch = i32(round(sqrt(target_area / aspect)));
+        if 0 < cw && cw <= width && 0 < ch && ch <= height {
+            let top = bounded(u32(height - ch + 1), words(key, position, epoch, SLOT_RESIZED_CROP_TOP, t));
+            let left = bounded(u32(width - cw + 1), words(key, position, epoch, SLOT_RESIZED_CROP_LEFT, t));
+            return vec4<i32>(i32(left), i32(top), cw, ch);
+        }
+    }
+    let in_ratio = f32(policy.width) / f32(policy.height);
+    var cw = width;
+    var ch = height;
+    if in_ratio < policy.resized_ratio_lo {
+        ch = i32(round(f32(width) / policy.resized_ratio_lo));
+    } else if in_ratio > policy.resized_ratio_hi {
+        cw = i32(round(f32(height) * policy.resized_ratio_hi));
+    }
+    cw = clamp(cw, 1, width);
+    ch = clamp(ch, 1, height);
+    return vec4<i32>((width - cw) / 2, (height - ch) / 2, cw, ch);
+}
+
+fn jitter(key: vec2<u32>, position: u32, epoch: u32, p: ptr<function, SampleParams>) {
+    if policy.jitter_ops == 0u {
+        return;
+    }
+    let j = words(key, position, epoch, SLOT_JITTER, 0u);
+    if !coin(policy.jitter_p, j.x) {
+        return;
+    }
+    (*p).flags |= FLAG_JITTER;
+    if (policy.jitter_ops & (1u << OP_BRIGHTNESS)) != 0u {
+        (*p).brightness = uniform_draw(policy.brightness_lo, policy.brightness_hi, j.y);
+    }
+    if (policy.jitter_ops & (1u << OP_CONTRAST)) != 0u {
+        (*p).contrast = uniform_draw(policy.contrast_lo, policy.contrast_hi, j.z);
+    }
+    if (policy.jitter_ops & (1u << OP_SATURATION)) != 0u {
+        (*p).saturation = uniform_draw(policy.saturation_lo, policy.saturation_hi, j.w);
+    }
+    if (policy.jitter_ops & (1u << OP_HUE)) != 0u {
+        let hw = words(key, position, epoch, SLOT_JITTER_HUE, 0u);
+        (*p).hue = uniform_draw(policy.hue_lo, policy.hue_hi, hw.x);
+    }
+    let order = bounded(24u, words(key, position, epoch, SLOT_JITTER_ORDER, 0u));
+    (*p).colour_order = permutation_of_four(order);
+}
+
+fn permutation_of_four(index: u32) -> u32 {
+    var remaining = array<u32, 4>(0u, 1u, 2u, 3u);
+    var len = 4u;
+    var rest = index;
+    var packed = 0u;
+    var radix = 6u;
+    for (var o = 0u; o < 4u; o++) {
+        let pick = rest / radix;
+        rest = rest % radix;
+        packed |= remaining[pick] << (8u * o);
+        for (var j = pick; j + 1u < len; j++) {
+            remaining[j] = remaining[j + 1u];
+        }
+        len -= 1u;
+        if len > 0u {
+            radix /= len;
+        }
+    }
+    return packed;
+}
+
+fn mix_params(ctx: StepContext, i: u32, p: ptr<function, SampleParams>) {
+    if policy.mix_ops == 0u {
+        return;
+    }
+    let batch = ctx.batch_size;
+    let partner = batch - 1u - i;
+    var owner = ctx.first_position + i;
+    if policy.mix_mode == MIX_MODE_BATCH {
+        owner = ctx.first_position;
+    } else if policy.mix_mode == MIX_MODE_PAIR {
+        owner = ctx.first_position + min(i, partner);
+    }
+    let epoch = ctx.epoch;
+    let key = ctx.key;
+    let c = words(key, owner, epoch, SLOT_MIX, 0u);
+    if !coin(policy.mix_p, c.x) {
+        return;
+    }
+    var cutmix = false;
+    if policy.mix_ops == MIX_CUTMIX {
+        cutmix = true;
+    } else if policy.mix_ops == MIX_MIXUP {
+        cutmix = false;
+    } else {
+        cutmix = coin(policy.switch_p, c.y);
+    }
+    (*p).flags |= FLAG_MIXED;
+    (*p).partner = partner;
+    (*p).label_b = label_of(dataset_index(ctx, partner));
+    if cutmix {
+        (*p).flags |= FLAG_CUTMIX;
+        let lambda = beta(policy.cutmix_alpha, key, owner, epoch, SLOT_BETA_CUTMIX);
+        // cutmix_box: [x0, y0, x1, y1] and the corrected λ.
+        let hh = i32(policy.height);
+        let ww = i32(policy.width);
+        let ratio = sqrt(1.0 - lambda);
+        let cut_h = i32(f32(policy.height) * ratio);
+        let cut_w = i32(f32(policy.width) * ratio);
+        let cy = i32(bounded(policy.height, words(key, owner, epoch, SLOT_CUTMIX_CENTRE_Y, 0u)));
+        let cx = i32(bounded(policy.width, words(key, owner, epoch, SLOT_CUTMIX_CENTRE_X, 0u)));
+        let y0 = clamp(cy - cut_h / 2, 0, hh);
+        let y1 = clamp(cy + cut_h / 2, 0, hh);
+        let x0 = clamp(cx - cut_w / 2, 0, ww);
+        let x1 = clamp(cx + cut_w / 2, 0, ww);
+        let area = f32((y1 - y0) * (x1 - x0));
+        let corrected = 1.0 - area / f32(policy.height * policy.width);
+        (*p).cut_box = vec4<u32>(u32(x0), u32(y0), u32(x1), u32(y1));
+        if policy.correct_lambda != 0u {
+            (*p).lambda = corrected;
+        } else {
+            (*p).lambda = lambda;
+        }
+    } else {
+        (*p).lambda = beta(policy.mixup_alpha, key, owner, epoch, SLOT_BETA_MIXUP);
+    }
+}
+
+fn flat_id(wg: vec3<u32>, nwg: vec3<u32>, lid: u32, size: u32) -> u32 {
+    return (wg.y * nwg.x + wg.x) * size + lid;
+}
+
+@compute @workgroup_size(64)
+fn params_pass(
+    @builtin(workgroup_id) wg: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    let i = flat_id(wg, nwg, lid, 64u);
+    if i >= step_args.batch_size {
+        return;
+    }
+    let ctx = step_context();
+    let position = ctx.first_position + i;
+    let image = dataset_index(ctx, i);
+    let label = label_of(image);
+    var p = SampleParams();
+    p.dataset_index = image;
+    p.label_a = label;
+    p.label_b = label;
+    p.partner = i;
+    p.lambda = 1.0;
+    p.brightness = 1.0;
+    p.contrast = 1.0;
+    p.saturation = 1.0;
+    p.hue = 0.0;
+    geometry(ctx.key, position, ctx.epoch, &p);
+    jitter(ctx.key, position, ctx.epoch, &p);
+    mix_params(ctx, i, &p);
+    params[i] = p;
+    mix_labels[i] = MixLabel(p.label_a, p.label_b, p.lambda);
+}
+
+// ---------------------------------------------------------------- augment.rs
+
+fn texel(image: u32, c: u32, x: i32, y: i32) -> f32 {
+    let b = image * resident.image_elems + (c * policy.height + u32(y)) * policy.width + u32(x);
+    let word = b >> 2u;
+    let chunk = word / resident.chunk_words;
+    let at = word - chunk * resident.chunk_words;
+    var v = 0u;
+    switch chunk {
+        case 0u: {
+            v = data0[at];
+        }
+        case 1u: {
+            v = data1[at];
+        }
+        default: {
+            v = data2[at];
+        }
+    }
+    return f32((v >> ((b & 3u) * 8u)) & 0xffu) / 255.0;
+}
+
+fn sample_point(p: SampleParams, x: u32, y: u32) -> vec2<f32> {
+    let m = p.inverse_affine;
+    let px = f32(x) + 0.5;
+    let py = f32(y) + 0.5;
+    return vec2<f32>(m[0] * px + m[1] * py + m[2], m[3] * px + m[4] * py + m[5]);
+}
+
+fn in_window(p: SampleParams, x: i32, y: i32) -> bool {
+    return x >= p.window.x && x < p.window.z && y >= p.window.y && y < p.window.w;
+}
+
+fn geometric_pixel(p: SampleParams, x: u32, y: u32) -> vec3<f32> {
+    let s = sample_point(p, x, y);
+    let channels = policy.channels;
+    let w = i32(policy.width);
+    let h = i32(policy.height);
+    var acc = vec3<f32>(0.0);
+    if policy.interpolation == INTERP_NEAREST {
+        let tx = i32(floor(s.x));
+        let ty = i32(floor(s.y));
+        if !in_window(p, tx, ty) {
+            return vec3<f32>(policy.fill);
+        }
+        if tx >= 0 && tx < w && ty >= 0 && ty < h {
+            for (var c = 0u; c < channels; c++) {
+                acc[c] = texel(p.dataset_index, c, tx, ty);
+            }
+        }
+        return acc;
+    }
+    let fx = s.x - 0.5;
+    let fy = s.y - 0.5;
+    let x0f = floor(fx);
+    let y0f = floor(fy);
+    let ax = fx - x0f;
+    let ay = fy - y0f;
+    let x0 = i32(x0f);
+    let y0 = i32(y0f);
+    let tap_x = array<i32, 4>(x0, x0 + 1, x0, x0 + 1);
+    let tap_y = array<i32, 4>(y0, y0, y0 + 1, y0 + 1);
+    let tap_w = array<f32, 4>((1.0 - ax) * (1.0 - ay), ax * (1.0 - ay), (1.0 - ax) * ay, ax * ay);
+    var mask = 0.0;
+    for (var t = 0u; t < 4u; t++) {
+        let tx = tap_x[t];
+        let ty = tap_y[t];
+        if !in_window(p, tx, ty) {
+            continue;
+        }
+        mask += tap_w[t];
+        if tx >= 0 && tx < w && ty >= 0 && ty < h {
+            for (var c = 0u; c < channels; c++) {
+                acc[c] += tap_w[t] * texel(p.dataset_index, c, tx, ty);
+            }
+        }
+    }
+    for (var c = 0u; c < channels; c++) {
+        acc[c] = acc[c] * mask + (1.0 - mask) * policy.fill;
+    }
+    return acc;
+}
+
+fn clamp01(v: f32) -> f32 {
+    return clamp(v, 0.0, 1.0);
+}
+
+fn grayscale(rgb: vec3<f32>) -> f32 {
+    return 0.2989 * rgb.x + 0.587 * rgb.y + 0.114 * rgb.z;
+}
+
+fn blend(v: f32, other: f32, factor: f32) -> f32 {
+    return clamp01(factor * v + (1.0 - factor) * other);
+}
+
+fn adjust_hue(rgb: vec3<f32>, hue: f32) -> vec3<f32> {
+    let r = rgb.x;
+    let g = rgb.y;
+    let b = rgb.z;
+    let maxc = max(max(r, g), b);
+    let minc = min(min(r, g), b);
+    let eqc = maxc == minc;
+    let cr = maxc - minc;
+    let s = cr / select(maxc, 1.0, eqc);
+    let crd = select(cr, 1.0, eqc);
+    let rc = (maxc - r) / crd;
+    let gc = (maxc - g) / crd;
+    let bc = (maxc - b) / crd;
+    var h0 = 0.0;
+    if maxc == r {
+        h0 = bc - gc;
+    } else if maxc == g {
+        h0 = 2.0 + rc - bc;
+    } else {
+        h0 = 4.0 + gc - rc;
+    }
+    var h = h0 / 6.0 + 1.0;
+    h = h - trunc(h);
+    h = h + hue;
+    h = h - floor(h);
+    let v = maxc;
+    let h6 = h * 6.0;
+    let i = floor(h6);
+    let f = h6 - i;
+    let p = clamp01(v * (1.0 - s));
+    let q = clamp01(v * (1.0 - s * f));
+    let t = clamp01(v * (1.0 - s * (1.0 - f)));
+    var sector = i32(i) % 6;
+    if sector < 0 {
+        sector += 6;
+    }
+    var res = vec3<f32>(v, p, q);
+    switch sector {
+        case 0: {
+            res = vec3<f32>(v, t, p);
+        }
+        case 1: {
+            res = vec3<f32>(q, v, p);
+        }
+        case 2: {
+            res = vec3<f32>(p, v, t);
+        }
+        case 3: {
+            res = vec3<f32>(p, q, v);
+        }
+        case 4: {
+            res = vec3<f32>(t, p, v);
+        }
+        default: {}
+    }
+    return res;
+}
+
+fn colour(p: SampleParams, contrast_mean: f32, rgb_in: vec3<f32>, until_contrast: bool) -> vec3<f32> {
+    var rgb = rgb_in;
+    if (p.flags & FLAG_JITTER) == 0u {
+        return rgb;
+    }
+    let channels = policy.channels;
+    for (var slot = 0u; slot < 4u; slot++) {
+        let op = (p.colour_order >> (8u * slot)) & 0xffu;
+        if (policy.jitter_ops & (1u << op)) == 0u {
+            continue;
+        }
+        if op == OP_BRIGHTNESS {
+            for (var c = 0u; c < channels; c++) {
+                rgb[c] = clamp01(p.brightness * rgb[c]);
+            }
+        } else if op == OP_CONTRAST {
+            if until_contrast {
+                return rgb;
+            }
+            for (var c = 0u; c < channels; c++) {
+                rgb[c] = blend(rgb[c], contrast_mean, p.contrast);
+            }
+        } else if op == OP_SATURATION && channels == 3u {
+            let gray = grayscale(rgb);
+            for (var c = 0u; c < 3u; c++) {
+                rgb[c] = blend(rgb[c], gray, p.saturation);
+            }
+        } else if op == OP_HUE && channels == 3u {
+            rgb = adjust_hue(rgb, p.hue);
+        }
+    }
+    return rgb;
+}
+
+fn needs_contrast_mean(p: SampleParams) -> bool {
+    return (p.flags & FLAG_JITTER) != 0u && (policy.jitter_ops & (1u << OP_CONTRAST)) != 0u;
+}
+
+// Source mode: the source image's gray mean, times brightness if that ran first.
+fn source_contrast_mean(p: SampleParams) -> f32 {
+    var mean = bitcast<f32>(resident_meta[resident.means_at + p.dataset_index]);
+    for (var slot = 0u; slot < 4u; slot++) {
+        let op = (p.colour_order >> (8u * slot)) & 0xffu;
+        if op == OP_CONTRAST {
+            break;
+        }
+        if op == OP_BRIGHTNESS && (policy.jitter_ops & (1u << OP_BRIGHTNESS)) != 0u {
+            mean = clamp01(p.brightness * mean);
+        }
+    }
+    return mean;
+}
+
+var<workgroup> partial_sums: array<f32, 256>;
+
+// One workgroup per sample. Control flow stays workgroup-uniform around the
+// barriers: every invocation runs the (possibly empty) pixel loop.
+@compute @workgroup_size(256)
+fn contrast_pass(
+    @builtin(workgroup_id) wg: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    let i = wg.y * nwg.x + wg.x;
+    if i >= step_args.batch_size {
+        return;
+    }
+    let p = params[i];
+    let needed = needs_contrast_mean(p);
+    let exact = needed && policy.contrast_mean != CONTRAST_MEAN_SOURCE;
+    let pixels = policy.height * policy.width;
+    var sum = 0.0;
+    let end = select(0u, pixels, exact);
+    for (var px = lid; px < end; px += 256u) {
+        let x = px % policy.width;
+        let y = px / policy.width;
+        let rgb = colour(p, 0.0, geometric_pixel(p, x, y), true);
+        var gray = rgb.x;
+        if policy.channels == 3u {
+            gray = grayscale(rgb);
+        }
+        sum += gray;
+    }
+    partial_sums[lid] = sum;
+    workgroupBarrier();
+    for (var s = 128u; s > 0u; s >>= 1u) {
+        if lid < s {
+            partial_sums[lid] += partial_sums[lid + s];
+        }
+        workgroupBarrier();
+    }
+    if lid == 0u {
+        var mean = 0.0;
+        if exact {
+            mean = partial_sums[0] / f32(pixels);
+        } else if needed {
+            mean = source_contrast_mean(p);
+        }
+        means[i] = mean;
+    }
+}
+
+fn augmented_pixel(p: SampleParams, mean: f32, x: u32, y: u32) -> vec3<f32> {
+    return colour(p, mean, geometric_pixel(p, x, y), false);
+}
+
+// Output pixel (x, y) of sample i, mixed and normalised (channels past C unused).
+fn output_pixel(i: u32, x: u32, y: u32) -> vec3<f32> {
+    let p = params[i];
+    let partner = params[p.partner];
+    let partner_mean = means[p.partner];
+    let mixed = (p.flags & FLAG_MIXED) != 0u;
+    let cutmix = (p.flags & FLAG_CUTMIX) != 0u;
+    let in_box = cutmix && x >= p.cut_box.x && x < p.cut_box.z && y >= p.cut_box.y && y < p.cut_box.w;
+    var value = vec3<f32>(0.0);
+    if in_box {
+        value = augmented_pixel(partner, partner_mean, x, y);
+    } else {
+        let own = augmented_pixel(p, means[i], x, y);
+        if mixed && !cutmix {
+            let other = augmented_pixel(partner, partner_mean, x, y);
+            for (var c = 0u; c < policy.channels; c++) {
+                value[c] = own[c] * p.lambda + other[c] * (1.0 - p.lambda);
+            }
+        } else {
+            value = own;
+        }
+    }
+    var acc = vec3<f32>(0.0);
+    for (var c = 0u; c < policy.channels; c++) {
+        acc[c] = (value[c] - policy.mean[c]) / policy.std_dev[c];
+    }
+    return acc;
+}
+
+fn element_index(i: u32, pixel: u32, c: u32) -> u32 {
+    let plane = policy.height * policy.width;
+    let base = i * resident.image_elems;
+    if policy.out_layout == LAYOUT_NCHW {
+        return base + c * plane + pixel;
+    }
+    return base + pixel * policy.channels + c;
+}
+
+@compute @workgroup_size(256)
+fn pixel_pass_f32(
+    @builtin(workgroup_id) wg: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    let g = flat_id(wg, nwg, lid, 256u);
+    let plane = policy.height * policy.width;
+    if g >= step_args.batch_size * plane {
+        return;
+    }
+    let i = g / plane;
+    let pixel = g % plane;
+    let v = output_pixel(i, pixel % policy.width, pixel / policy.width);
+    for (var c = 0u; c < policy.channels; c++) {
+        out_words[element_index(i, pixel, c)] = bitcast<u32>(v[c]);
+    }
+}
+
+// f32 → IEEE binary16 bits, round to nearest even (the `half` crate's
+// software conversion).
+fn f16_bits(value: f32) -> u32 {
+    let x = bitcast<u32>(value);
+    let sgn = x & 0x80000000u;
+    let e = x & 0x7f800000u;
+    let man = x & 0x007fffffu;
+    let half_sign = sgn >> 16u;
+    if e == 0x7f800000u {
+        var nan_bit = 0u;
+        if man != 0u {
+            nan_bit = 0x0200u;
+        }
+        return half_sign | 0x7c00u | nan_bit | (man >> 13u);
+    }
+    let half_exp = i32(e >> 23u) - 127 + 15;
+    if half_exp >= 0x1f {
+        return half_sign | 0x7c00u;
+    }
+    if half_exp <= 0 {
+        if 14 - half_exp > 24 {
+            return half_sign;
+        }
+        let man2 = man | 0x00800000u;
+        var half_man = man2 >> u32(14 - half_exp);
+        let round_bit = 1u << u32(13 - half_exp);
+        if (man2 & round_bit) != 0u && (man2 & (3u * round_bit - 1u)) != 0u {
+            half_man += 1u;
+        }
+        return half_sign | half_man;
+    }
+    let bits = half_sign | (u32(half_exp) << 10u) | (man >> 13u);
+    let round_bit = 0x00001000u;
+    if (man & round_bit) != 0u && (man & (3u * round_bit - 1u)) != 0u {
+        return bits + 1u;
+    }
+    return bits;
+}
+
+// f32 → bfloat16 bits, round to nearest even; NaN stays NaN.
+fn bf16_bits(value: f32) -> u32 {
+    let x = bitcast<u32>(value);
+    if (x & 0x7fffffffu) > 0x7f800000u {
+        return (x >> 16u) | 0x0040u;
+    }
+    let round_bit = 0x00008000u;
+    if (x & round_bit) != 0u && (x & (3u * round_bit - 1u)) != 0u {
+        return (x >> 16u) + 1u;
+    }
+    return x >> 16u;
+}
+
+fn narrow(value: f32) -> u32 {
+    if policy.out_dtype == DTYPE_F16 {
+        return f16_bits(value);
+    }
+    return bf16_bits(value);
+}
+
+// (sample, pixel, channel) of output element e.
+fn element_site(e: u32) -> vec3<u32> {
+    let elems = resident.image_elems;
+    let plane = policy.height * policy.width;
+    let i = e / elems;
+    let r = e % elems;
+    if policy.out_layout == LAYOUT_NCHW {
+        return vec3<u32>(i, r % plane, r / plane);
+    }
+    return vec3<u32>(i, r / policy.channels, r % policy.channels);
+}
+
+@compute @workgroup_size(256)
+fn pixel_pass_packed(
+    @builtin(workgroup_id) wg: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    let word = flat_id(wg, nwg, lid, 256u);
+    let total = step_args.batch_size * resident.image_elems;
+    let e0 = 2u * word;
+    if e0 >= total {
+        return;
+    }
+    let s0 = element_site(e0);
+    let v0 = output_pixel(s0.x, s0.y % policy.width, s0.y / policy.width);
+    var bits = narrow(v0[s0.z]);
+    if e0 + 1u < total {
+        let s1 = element_site(e0 + 1u);
+        var v1 = v0;
+        if s1.x != s0.x || s1.y != s0.y {
+            v1 = output_pixel(s1.x, s1.y % policy.width, s1.y / policy.width);
+        }
+        bits |= narrow(v1[s1.z]) << 16u;
+    }
+    out_words[word] = bits;
+}

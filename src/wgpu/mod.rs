@@ -1,0 +1,1071 @@
+//! The wgpu backend: `kernels/wgsl/augment.wgsl` on any Vulkan, Metal or
+//! DX12 adapter (a hardware GPU first, else a CPU adapter such as Mesa's
+//! lavapipe; never the OpenGL fallback).
+//!
+//! The dataset (u8 packed four to a word, split over up to three storage
+//! bindings), labels, index list and per-image gray means are uploaded once by
+//! [`WgpuBackend::new`]. A step ([`WgpuBackend::run`]) sends only its
+//! [`StepArgs`] — as immediates where the device has them, else as one
+//! 32-byte uniform write — and records three dispatches in one compute pass:
+//! parameters, contrast reduction (only when the policy has contrast), pixels.
+//! Outputs stay in device buffers; [`WgpuBackend::read_back`] is the only copy.
+//!
+//! Tests: `cargo test --test wgpu_parity --test wgpu_layout`.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use ::wgpu as wg;
+use bytemuck::{Pod, Zeroable};
+use wg::util::DeviceExt;
+
+use crate::backend::{Backend, BackendInfo, BackendKind, HostImages, Plan, Step};
+use crate::dataset::Dataset;
+use crate::error::Error;
+use crate::kernel_args::{DTYPE_F32, KernelPolicy, MixLabel, OP_CONTRAST, SampleParams, StepArgs};
+use crate::policy::Policy;
+
+/// The kernel source, embedded.
+pub const SHADER_SOURCE: &str = include_str!("../../kernels/wgsl/augment.wgsl");
+
+/// Dataset bindings the shader declares (`data0`…`data2`).
+pub const DATA_BINDINGS: usize = 3;
+
+/// Storage buffers one pipeline binds: meta, data chunks, params, labels,
+/// means, output.
+const STORAGE_BINDINGS: u32 = 1 + DATA_BINDINGS as u32 + 4;
+
+const PARAMS_WORKGROUP: u32 = 64;
+const PIXEL_WORKGROUP: u32 = 256;
+
+/// Where the resident data lives, for the kernels (mirrored in the WGSL as
+/// `Resident`; uploaded once).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
+pub struct Resident {
+    pub images: u32,
+    /// C·H·W.
+    pub image_elems: u32,
+    /// Word offsets in the meta buffer (the subset starts at 0).
+    pub labels_at: u32,
+    pub means_at: u32,
+    /// u32 words per dataset chunk binding.
+    pub chunk_words: u32,
+    pub chunks: u32,
+    pub _pad: [u32; 2],
+}
+
+/// The WGSL source with the step-arguments declaration filled in.
+pub fn shader_source(immediates: bool) -> String {
+    let decl = if immediates {
+        "var<immediate> step_args: StepArgs;"
+    } else {
+        "@group(0) @binding(10) var<uniform> step_args: StepArgs;"
+    };
+    SHADER_SOURCE.replace("//@STEP_ARGS", decl)
+}
+
+/// How to find the adapter and what to enable.
+#[derive(Clone, Debug, Default)]
+pub struct WgpuOptions {
+    /// Take the first adapter whose name contains this (case-insensitive).
+    /// When `None`, the `AUGKIT_WGPU_ADAPTER` environment variable is used
+    /// the same way if set; otherwise a hardware GPU first, then any other.
+    pub adapter: Option<String>,
+    /// Cap on the bytes of one dataset binding, below the device's
+    /// `max_storage_buffer_binding_size` (tests force the chunked path).
+    pub max_binding_bytes: Option<u64>,
+    /// Send step arguments as a uniform write even where immediates exist.
+    pub force_uniform_step_args: bool,
+    /// Record GPU timestamps around each pass where the device supports it.
+    pub timestamps: bool,
+}
+
+/// The adapter as found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AdapterReport {
+    pub name: String,
+    /// `DiscreteGpu`, `IntegratedGpu`, `Cpu`, …
+    pub device_type: String,
+    pub backend: String,
+    pub driver: String,
+}
+
+impl std::fmt::Display for AdapterReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} ({}, {}, {})",
+            self.name, self.device_type, self.backend, self.driver
+        )
+    }
+}
+
+/// Device setup, separate from the work: adapter, device, queue, and the
+/// error and device-lost sinks.
+pub struct WgpuDevice {
+    pub device: wg::Device,
+    pub queue: wg::Queue,
+    pub limits: wg::Limits,
+    pub features: wg::Features,
+    report: AdapterReport,
+    errors: Arc<Mutex<Vec<String>>>,
+    lost: Arc<AtomicBool>,
+    lost_reason: Arc<Mutex<String>>,
+}
+
+fn device_rank(t: wg::DeviceType) -> u32 {
+    match t {
+        wg::DeviceType::DiscreteGpu => 0,
+        wg::DeviceType::IntegratedGpu => 1,
+        wg::DeviceType::VirtualGpu => 2,
+        wg::DeviceType::Cpu => 3,
+        wg::DeviceType::Other => 4,
+    }
+}
+
+impl WgpuDevice {
+    /// Finds an adapter (Vulkan, Metal or DX12 only) and opens a device with
+    /// the adapter's own limits.
+    pub fn new(options: &WgpuOptions) -> Result<Self, Error> {
+        let backends = wg::Backends::VULKAN | wg::Backends::METAL | wg::Backends::DX12;
+        let instance = wg::Instance::new(wg::InstanceDescriptor {
+            backends,
+            ..wg::InstanceDescriptor::new_without_display_handle()
+        });
+        let adapters = pollster::block_on(instance.enumerate_adapters(backends));
+        let wanted = options
+            .adapter
+            .clone()
+            .or_else(|| std::env::var("AUGKIT_WGPU_ADAPTER").ok())
+            .filter(|s| !s.is_empty());
+        let found: Vec<String> = adapters
+            .iter()
+            .map(|a| {
+                let i = a.get_info();
+                format!("{} ({:?}, {:?})", i.name, i.device_type, i.backend)
+            })
+            .collect();
+        let adapter = match &wanted {
+            Some(name) => {
+                let needle = name.to_lowercase();
+                adapters
+                    .into_iter()
+                    .find(|a| a.get_info().name.to_lowercase().contains(&needle))
+                    .ok_or_else(|| {
+                        Error::Unavailable(format!(
+                            "no Vulkan/Metal/DX12 adapter named like {name:?}; found {found:?}"
+                        ))
+                    })?
+            }
+            None => adapters
+                .into_iter()
+                .filter(|a| a.get_info().backend != wg::Backend::Gl)
+                .min_by_key(|a| device_rank(a.get_info().device_type))
+                .ok_or_else(|| {
+                    Error::Unavailable(
+                        "no Vulkan, Metal or DX12 adapter (on Linux without a GPU, install \
+                         Mesa's lavapipe: apt-get install mesa-vulkan-drivers)"
+                            .into(),
+                    )
+                })?,
+        };
+        let info = adapter.get_info();
+        let report = AdapterReport {
+            name: info.name.clone(),
+            device_type: format!("{:?}", info.device_type),
+            backend: format!("{:?}", info.backend),
+            driver: format!("{} {}", info.driver, info.driver_info),
+        };
+        let limits = adapter.limits();
+        if limits.max_storage_buffers_per_shader_stage < STORAGE_BINDINGS {
+            return Err(Error::Unavailable(format!(
+                "adapter {report} allows {} storage buffers per stage; augkit binds {STORAGE_BINDINGS}",
+                limits.max_storage_buffers_per_shader_stage
+            )));
+        }
+        let offered = adapter.features();
+        let mut features = wg::Features::empty();
+        if !options.force_uniform_step_args
+            && offered.contains(wg::Features::IMMEDIATES)
+            && limits.max_immediate_size >= size_of::<StepArgs>() as u32
+        {
+            features |= wg::Features::IMMEDIATES;
+        }
+        if options.timestamps && offered.contains(wg::Features::TIMESTAMP_QUERY) {
+            features |= wg::Features::TIMESTAMP_QUERY;
+            if offered.contains(wg::Features::TIMESTAMP_QUERY_INSIDE_PASSES) {
+                features |= wg::Features::TIMESTAMP_QUERY_INSIDE_PASSES;
+            }
+        }
+        let (device, queue) = pollster::block_on(adapter.request_device(&wg::DeviceDescriptor {
+            label: Some("augkit"),
+            required_features: features,
+            required_limits: limits.clone(),
+            experimental_features: wg::ExperimentalFeatures::disabled(),
+            memory_hints: wg::MemoryHints::Performance,
+            trace: wg::Trace::Off,
+        }))
+        .map_err(|e| Error::Unavailable(format!("adapter {report}: request_device: {e}")))?;
+
+        let errors = Arc::new(Mutex::new(Vec::new()));
+        let sink = errors.clone();
+        device.on_uncaptured_error(Arc::new(move |e: wg::Error| {
+            sink.lock().unwrap().push(e.to_string());
+        }));
+        let lost = Arc::new(AtomicBool::new(false));
+        let lost_reason = Arc::new(Mutex::new(String::new()));
+        let (flag, why) = (lost.clone(), lost_reason.clone());
+        device.set_device_lost_callback(move |reason, message| {
+            flag.store(true, Ordering::SeqCst);
+            *why.lock().unwrap() = format!("{reason:?}: {message}");
+        });
+        Ok(Self {
+            device,
+            queue,
+            limits,
+            features,
+            report,
+            errors,
+            lost,
+            lost_reason,
+        })
+    }
+
+    pub fn adapter(&self) -> &AdapterReport {
+        &self.report
+    }
+
+    /// Whether step arguments go as immediates (else a uniform write).
+    pub fn immediates(&self) -> bool {
+        self.features.contains(wg::Features::IMMEDIATES)
+    }
+
+    /// Device lost, or an error wgpu reported outside an error scope.
+    pub fn check(&self) -> Result<(), Error> {
+        if self.lost.load(Ordering::SeqCst) {
+            return Err(Error::Device(format!(
+                "device lost: {}",
+                self.lost_reason.lock().unwrap()
+            )));
+        }
+        let mut errors = self.errors.lock().unwrap();
+        if !errors.is_empty() {
+            let all = errors.join("; ");
+            errors.clear();
+            return Err(Error::Device(all));
+        }
+        Ok(())
+    }
+
+    /// Blocks until all submitted work is done.
+    pub fn wait(&self) -> Result<(), Error> {
+        self.device
+            .poll(wg::PollType::wait_indefinitely())
+            .map_err(|e| Error::Device(format!("poll: {e}")))?;
+        self.check()
+    }
+}
+
+/// GPU time of each pass of the last step, in nanoseconds.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PassTimings {
+    pub params_ns: Option<f64>,
+    pub contrast_ns: Option<f64>,
+    pub pixel_ns: Option<f64>,
+    pub total_ns: f64,
+}
+
+struct Timestamps {
+    set: wg::QuerySet,
+    resolve: wg::Buffer,
+    staging: wg::Buffer,
+    inside_passes: bool,
+    period_ns: f32,
+}
+
+const TIMESTAMP_COUNT: u32 = 4;
+
+/// Device buffers that grow with the batch.
+struct Outputs {
+    capacity: u32,
+    params: wg::Buffer,
+    labels: wg::Buffer,
+    means: wg::Buffer,
+    images: wg::Buffer,
+    staging: wg::Buffer,
+    bind_group: wg::BindGroup,
+}
+
+struct Pipelines {
+    params: wg::ComputePipeline,
+    contrast: wg::ComputePipeline,
+    pixel_f32: wg::ComputePipeline,
+    pixel_packed: wg::ComputePipeline,
+}
+
+/// The fused augmentation on a wgpu device.
+pub struct WgpuBackend {
+    plan: Plan,
+    gpu: WgpuDevice,
+    layout: wg::BindGroupLayout,
+    pipelines: Pipelines,
+    policy_buf: wg::Buffer,
+    resident_buf: wg::Buffer,
+    meta_buf: wg::Buffer,
+    data_bufs: Vec<wg::Buffer>,
+    step_buf: Option<wg::Buffer>,
+    resident: Resident,
+    outputs: Option<Outputs>,
+    timestamps: Option<Timestamps>,
+    timestamp_reason: String,
+    last: Option<(Step, bool)>,
+    step_upload_bytes: u64,
+    total_upload_bytes: u64,
+}
+
+fn storage_entry(binding: u32, read_only: bool) -> wg::BindGroupLayoutEntry {
+    wg::BindGroupLayoutEntry {
+        binding,
+        visibility: wg::ShaderStages::COMPUTE,
+        ty: wg::BindingType::Buffer {
+            ty: wg::BufferBindingType::Storage { read_only },
+            has_dynamic_offset: false,
+            min_binding_size: None,
+        },
+        count: None,
+    }
+}
+
+fn uniform_entry(binding: u32) -> wg::BindGroupLayoutEntry {
+    wg::BindGroupLayoutEntry {
+        binding,
+        visibility: wg::ShaderStages::COMPUTE,
+        ty: wg::BindingType::Buffer {
+            ty: wg::BufferBindingType::Uniform,
+            has_dynamic_offset: false,
+            min_binding_size: None,
+        },
+        count: None,
+    }
+}
+
+fn align_up(v: u64, a: u64) -> u64 {
+    v.div_ceil(a) * a
+}
+
+impl WgpuBackend {
+    /// Validates the run, opens a device per `options`, uploads the dataset.
+    pub fn new(
+        policy: &Policy,
+        seed: u64,
+        dataset: Arc<Dataset>,
+        subset: Vec<u32>,
+        options: &WgpuOptions,
+    ) -> Result<Self, Error> {
+        let plan = Plan::new(policy, seed, dataset, subset)?;
+        let gpu = WgpuDevice::new(options)?;
+        Self::from_plan(plan, gpu, options)
+    }
+
+    /// Builds on a device the caller opened.
+    pub fn from_plan(plan: Plan, gpu: WgpuDevice, options: &WgpuOptions) -> Result<Self, Error> {
+        let device = &gpu.device;
+        let limits = &gpu.limits;
+        let device_binding = limits.max_storage_buffer_binding_size;
+        let binding = options
+            .max_binding_bytes
+            .map_or(device_binding, |b| b.min(device_binding))
+            .min(limits.max_buffer_size);
+        let chunk_words = binding / 4;
+        if chunk_words == 0 {
+            return Err(Error::TooLarge {
+                what: "a dataset chunk binding",
+                bytes: 4,
+                limit: binding,
+            });
+        }
+
+        // Resident data: dataset words, then [subset | labels | gray means].
+        let dataset = plan.dataset.clone();
+        let pixels = dataset.pixels();
+        if pixels.len() as u64 >= 1 << 32 {
+            return Err(Error::TooLarge {
+                what: "the dataset (u32 byte addressing)",
+                bytes: pixels.len() as u64,
+                limit: (1 << 32) - 1,
+            });
+        }
+        let mut words = vec![0u32; pixels.len().div_ceil(4)];
+        for (w, bytes) in words.iter_mut().zip(pixels.chunks(4)) {
+            let mut b = [0u8; 4];
+            b[..bytes.len()].copy_from_slice(bytes);
+            *w = u32::from_le_bytes(b);
+        }
+        let chunks = (words.len() as u64).div_ceil(chunk_words);
+        if chunks > DATA_BINDINGS as u64 {
+            return Err(Error::TooLarge {
+                what: "the dataset",
+                bytes: pixels.len() as u64,
+                limit: DATA_BINDINGS as u64 * chunk_words * 4,
+            });
+        }
+        let mut data_bufs: Vec<wg::Buffer> = words
+            .chunks(chunk_words as usize)
+            .enumerate()
+            .map(|(i, chunk)| {
+                device.create_buffer_init(&wg::util::BufferInitDescriptor {
+                    label: Some(&format!("augkit dataset chunk {i}")),
+                    contents: bytemuck::cast_slice(chunk),
+                    usage: wg::BufferUsages::STORAGE,
+                })
+            })
+            .collect();
+        while data_bufs.len() < DATA_BINDINGS {
+            data_bufs.push(device.create_buffer(&wg::BufferDescriptor {
+                label: Some("augkit dataset (unused binding)"),
+                size: 16,
+                usage: wg::BufferUsages::STORAGE,
+                mapped_at_creation: false,
+            }));
+        }
+
+        let subset_len = plan.subset.len() as u32;
+        let labels = dataset.labels();
+        let mut meta: Vec<u32> = Vec::with_capacity(plan.subset.len() + 2 * labels.len());
+        meta.extend_from_slice(&plan.subset);
+        meta.extend_from_slice(labels);
+        meta.extend(dataset.gray_means().iter().map(|m| m.to_bits()));
+        let meta_bytes = meta.len() as u64 * 4;
+        if meta_bytes > device_binding {
+            return Err(Error::TooLarge {
+                what: "the index list, labels and gray means",
+                bytes: meta_bytes,
+                limit: device_binding,
+            });
+        }
+        let resident = Resident {
+            images: labels.len() as u32,
+            image_elems: dataset.shape().elements() as u32,
+            labels_at: subset_len,
+            means_at: subset_len + labels.len() as u32,
+            chunk_words: chunk_words.min(u64::from(u32::MAX)) as u32,
+            chunks: chunks as u32,
+            _pad: [0; 2],
+        };
+        let meta_buf = device.create_buffer_init(&wg::util::BufferInitDescriptor {
+            label: Some("augkit subset, labels, gray means"),
+            contents: bytemuck::cast_slice(&meta),
+            usage: wg::BufferUsages::STORAGE,
+        });
+        let policy_buf = device.create_buffer_init(&wg::util::BufferInitDescriptor {
+            label: Some("augkit policy"),
+            contents: bytemuck::bytes_of(&plan.kernel),
+            usage: wg::BufferUsages::UNIFORM,
+        });
+        let resident_buf = device.create_buffer_init(&wg::util::BufferInitDescriptor {
+            label: Some("augkit resident"),
+            contents: bytemuck::bytes_of(&resident),
+            usage: wg::BufferUsages::UNIFORM,
+        });
+        let immediates = gpu.immediates();
+        let step_buf = (!immediates).then(|| {
+            device.create_buffer(&wg::BufferDescriptor {
+                label: Some("augkit step args"),
+                size: size_of::<StepArgs>() as u64,
+                usage: wg::BufferUsages::UNIFORM | wg::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            })
+        });
+
+        // One layout for every entry point, so the immediates set once per
+        // pass survive pipeline switches.
+        let mut entries = vec![uniform_entry(0), uniform_entry(1), storage_entry(2, true)];
+        for b in 0..DATA_BINDINGS as u32 {
+            entries.push(storage_entry(3 + b, true));
+        }
+        for b in 6..10 {
+            entries.push(storage_entry(b, false));
+        }
+        if !immediates {
+            entries.push(uniform_entry(10));
+        }
+        let layout = device.create_bind_group_layout(&wg::BindGroupLayoutDescriptor {
+            label: Some("augkit"),
+            entries: &entries,
+        });
+        let pipeline_layout = device.create_pipeline_layout(&wg::PipelineLayoutDescriptor {
+            label: Some("augkit"),
+            bind_group_layouts: &[Some(&layout)],
+            immediate_size: if immediates {
+                size_of::<StepArgs>() as u32
+            } else {
+                0
+            },
+        });
+        let scope = device.push_error_scope(wg::ErrorFilter::Validation);
+        let module = device.create_shader_module(wg::ShaderModuleDescriptor {
+            label: Some("augment.wgsl"),
+            source: wg::ShaderSource::Wgsl(shader_source(immediates).into()),
+        });
+        let pipeline = |entry: &str| {
+            device.create_compute_pipeline(&wg::ComputePipelineDescriptor {
+                label: Some(entry),
+                layout: Some(&pipeline_layout),
+                module: &module,
+                entry_point: Some(entry),
+                compilation_options: Default::default(),
+                cache: None,
+            })
+        };
+        let pipelines = Pipelines {
+            params: pipeline("params_pass"),
+            contrast: pipeline("contrast_pass"),
+            pixel_f32: pipeline("pixel_pass_f32"),
+            pixel_packed: pipeline("pixel_pass_packed"),
+        };
+        if let Some(e) = pollster::block_on(scope.pop()) {
+            return Err(Error::Device(format!(
+                "augment.wgsl on {}: {e}",
+                gpu.adapter()
+            )));
+        }
+
+        let (timestamps, timestamp_reason) = if !options.timestamps {
+            (
+                None,
+                "timestamps not requested (WgpuOptions::timestamps)".to_string(),
+            )
+        } else if !gpu.features.contains(wg::Features::TIMESTAMP_QUERY) {
+            (
+                None,
+                format!("adapter {} offers no TIMESTAMP_QUERY", gpu.adapter()),
+            )
+        } else {
+            let bytes = u64::from(TIMESTAMP_COUNT) * 8;
+            (
+                Some(Timestamps {
+                    set: device.create_query_set(&wg::QuerySetDescriptor {
+                        label: Some("augkit timestamps"),
+                        ty: wg::QueryType::Timestamp,
+                        count: TIMESTAMP_COUNT,
+                    }),
+                    resolve: device.create_buffer(&wg::BufferDescriptor {
+                        label: Some("augkit timestamp resolve"),
+                        size: bytes,
+                        usage: wg::BufferUsages::QUERY_RESOLVE | wg::BufferUsages::COPY_SRC,
+                        mapped_at_creation: false,
+                    }),
+                    staging: device.create_buffer(&wg::BufferDescriptor {
+                        label: Some("augkit timestamp staging"),
+                        size: bytes,
+                        usage: wg::BufferUsages::MAP_READ | wg::BufferUsages::COPY_DST,
+                        mapped_at_creation: false,
+                    }),
+                    inside_passes: gpu
+                        .features
+                        .contains(wg::Features::TIMESTAMP_QUERY_INSIDE_PASSES),
+                    period_ns: gpu.queue.get_timestamp_period(),
+                }),
+                String::new(),
+            )
+        };
+
+        let backend = Self {
+            plan,
+            gpu,
+            layout,
+            pipelines,
+            policy_buf,
+            resident_buf,
+            meta_buf,
+            data_bufs,
+            step_buf,
+            resident,
+            outputs: None,
+            timestamps,
+            timestamp_reason,
+            last: None,
+            step_upload_bytes: 0,
+            total_upload_bytes: 0,
+        };
+        backend.gpu.check()?;
+        Ok(backend)
+    }
+
+    pub fn device(&self) -> &WgpuDevice {
+        &self.gpu
+    }
+
+    pub fn adapter(&self) -> &AdapterReport {
+        self.gpu.adapter()
+    }
+
+    /// Dataset bindings in use (1 unless the dataset exceeds one binding).
+    pub fn dataset_chunks(&self) -> u32 {
+        self.resident.chunks
+    }
+
+    /// Host→device bytes the last [`run`](Self::run) sent: the step
+    /// arguments, as immediates or a uniform write (`size_of::<StepArgs>()`).
+    pub fn step_upload_bytes(&self) -> u64 {
+        self.step_upload_bytes
+    }
+
+    /// Host→device bytes sent by every step so far (the one-time uploads of
+    /// construction excluded).
+    pub fn total_step_upload_bytes(&self) -> u64 {
+        self.total_upload_bytes
+    }
+
+    /// Output element bytes on the device for `batch` samples.
+    fn image_bytes(&self, batch: u32) -> u64 {
+        let elements = u64::from(batch) * u64::from(self.resident.image_elems);
+        if self.plan.kernel.out_dtype == DTYPE_F32 {
+            elements * 4
+        } else {
+            elements.div_ceil(2) * 4
+        }
+    }
+
+    fn ensure_capacity(&mut self, batch: u32) -> Result<(), Error> {
+        if self.outputs.as_ref().is_some_and(|o| o.capacity >= batch) {
+            return Ok(());
+        }
+        let capacity = batch.max(self.outputs.as_ref().map_or(0, |o| o.capacity));
+        let device = &self.gpu.device;
+        let limit = self.gpu.limits.max_storage_buffer_binding_size;
+        let image_bytes = self.image_bytes(capacity);
+        let params_bytes = u64::from(capacity) * size_of::<SampleParams>() as u64;
+        for (what, bytes) in [
+            ("the step's images", image_bytes),
+            ("the step's parameters", params_bytes),
+        ] {
+            if bytes > limit {
+                return Err(Error::TooLarge { what, bytes, limit });
+            }
+        }
+        let storage = |label: &str, size: u64| {
+            device.create_buffer(&wg::BufferDescriptor {
+                label: Some(label),
+                size: align_up(size.max(16), 16),
+                usage: wg::BufferUsages::STORAGE | wg::BufferUsages::COPY_SRC,
+                mapped_at_creation: false,
+            })
+        };
+        let params = storage("augkit params", params_bytes);
+        let labels = storage(
+            "augkit mix labels",
+            u64::from(capacity) * size_of::<MixLabel>() as u64,
+        );
+        let means = storage("augkit contrast means", u64::from(capacity) * 4);
+        let images = storage("augkit images", image_bytes);
+        let staging = device.create_buffer(&wg::BufferDescriptor {
+            label: Some("augkit staging"),
+            size: align_up(image_bytes.max(params_bytes), 256)
+                + align_up(u64::from(capacity) * size_of::<MixLabel>() as u64, 256),
+            usage: wg::BufferUsages::MAP_READ | wg::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        fn whole(b: &wg::Buffer) -> wg::BindingResource<'_> {
+            b.as_entire_binding()
+        }
+        let mut entries = vec![
+            wg::BindGroupEntry {
+                binding: 0,
+                resource: whole(&self.policy_buf),
+            },
+            wg::BindGroupEntry {
+                binding: 1,
+                resource: whole(&self.resident_buf),
+            },
+            wg::BindGroupEntry {
+                binding: 2,
+                resource: whole(&self.meta_buf),
+            },
+        ];
+        for (i, b) in self.data_bufs.iter().enumerate() {
+            entries.push(wg::BindGroupEntry {
+                binding: 3 + i as u32,
+                resource: whole(b),
+            });
+        }
+        for (binding, b) in [(6, &params), (7, &labels), (8, &means), (9, &images)] {
+            entries.push(wg::BindGroupEntry {
+                binding,
+                resource: whole(b),
+            });
+        }
+        if let Some(s) = &self.step_buf {
+            entries.push(wg::BindGroupEntry {
+                binding: 10,
+                resource: whole(s),
+            });
+        }
+        let bind_group = device.create_bind_group(&wg::BindGroupDescriptor {
+            label: Some("augkit"),
+            layout: &self.layout,
+            entries: &entries,
+        });
+        self.outputs = Some(Outputs {
+            capacity,
+            params,
+            labels,
+            means,
+            images,
+            staging,
+            bind_group,
+        });
+        Ok(())
+    }
+
+    /// A 2-D grid of `groups` workgroups within the per-dimension cap.
+    fn grid(&self, groups: u32) -> Result<(u32, u32), Error> {
+        let max = self.gpu.limits.max_compute_workgroups_per_dimension;
+        if groups <= max {
+            return Ok((groups, 1));
+        }
+        let y = groups.div_ceil(max);
+        if y > max {
+            return Err(Error::TooLarge {
+                what: "the step's dispatch (workgroups)",
+                bytes: u64::from(groups),
+                limit: u64::from(max) * u64::from(max),
+            });
+        }
+        Ok((max, y))
+    }
+
+    /// Records and submits one step (all passes, or the parameters pass
+    /// only); returns without waiting. Sends only the step arguments.
+    fn submit(&mut self, step: Step, params_only: bool) -> Result<(), Error> {
+        let args = self.plan.step_args(step)?;
+        self.gpu.check()?;
+        self.ensure_capacity(args.batch_size)?;
+        let batch = args.batch_size;
+        let with_contrast = !params_only && self.plan.kernel.jitter_ops & (1 << OP_CONTRAST) != 0;
+        let params_grid = self.grid(batch.div_ceil(PARAMS_WORKGROUP))?;
+        let contrast_grid = self.grid(batch)?;
+        let pixel_invocations = if self.plan.kernel.out_dtype == DTYPE_F32 {
+            u64::from(batch) * self.plan.dataset.shape().pixels() as u64
+        } else {
+            (u64::from(batch) * u64::from(self.resident.image_elems)).div_ceil(2)
+        };
+        let pixel_groups = pixel_invocations.div_ceil(u64::from(PIXEL_WORKGROUP));
+        if pixel_groups > u64::from(u32::MAX) {
+            return Err(Error::TooLarge {
+                what: "the step's dispatch (workgroups)",
+                bytes: pixel_groups,
+                limit: u64::from(u32::MAX),
+            });
+        }
+        let pixel_grid = self.grid(pixel_groups as u32)?;
+        let pixel_pipeline = if self.plan.kernel.out_dtype == DTYPE_F32 {
+            &self.pipelines.pixel_f32
+        } else {
+            &self.pipelines.pixel_packed
+        };
+
+        let mut uploaded = 0u64;
+        if let Some(buf) = &self.step_buf {
+            self.gpu
+                .queue
+                .write_buffer(buf, 0, bytemuck::bytes_of(&args));
+            uploaded += size_of::<StepArgs>() as u64;
+        }
+        let outputs = self.outputs.as_ref().expect("capacity ensured");
+        let mut encoder = self
+            .gpu
+            .device
+            .create_command_encoder(&wg::CommandEncoderDescriptor {
+                label: Some("augkit step"),
+            });
+        let ts = self.timestamps.as_ref();
+        {
+            let mut pass = encoder.begin_compute_pass(&wg::ComputePassDescriptor {
+                label: Some("augkit step"),
+                timestamp_writes: ts.filter(|t| !t.inside_passes).map(|t| {
+                    wg::ComputePassTimestampWrites {
+                        query_set: &t.set,
+                        beginning_of_pass_write_index: Some(0),
+                        end_of_pass_write_index: Some(TIMESTAMP_COUNT - 1),
+                    }
+                }),
+            });
+            let stamp = |pass: &mut wg::ComputePass<'_>, index: u32| {
+                if let Some(t) = ts.filter(|t| t.inside_passes) {
+                    pass.write_timestamp(&t.set, index);
+                }
+            };
+            pass.set_bind_group(0, &outputs.bind_group, &[]);
+            pass.set_pipeline(&self.pipelines.params);
+            if self.step_buf.is_none() {
+                // One layout for all pipelines: these survive the switches.
+                pass.set_immediates(0, bytemuck::bytes_of(&args));
+                uploaded += size_of::<StepArgs>() as u64;
+            }
+            stamp(&mut pass, 0);
+            pass.dispatch_workgroups(params_grid.0, params_grid.1, 1);
+            stamp(&mut pass, 1);
+            if with_contrast {
+                pass.set_pipeline(&self.pipelines.contrast);
+                pass.dispatch_workgroups(contrast_grid.0, contrast_grid.1, 1);
+            }
+            stamp(&mut pass, 2);
+            if !params_only {
+                pass.set_pipeline(pixel_pipeline);
+                pass.dispatch_workgroups(pixel_grid.0, pixel_grid.1, 1);
+            }
+            stamp(&mut pass, 3);
+        }
+        if let Some(t) = ts {
+            encoder.resolve_query_set(&t.set, 0..TIMESTAMP_COUNT, &t.resolve, 0);
+            encoder.copy_buffer_to_buffer(&t.resolve, 0, &t.staging, 0, None);
+        }
+        self.gpu.queue.submit([encoder.finish()]);
+        self.step_upload_bytes = uploaded;
+        self.total_upload_bytes += uploaded;
+        self.last = Some((step, params_only));
+        Ok(())
+    }
+
+    /// Runs one step on the device without reading anything back: the images,
+    /// labels and parameters stay in device buffers until
+    /// [`read_back`](Self::read_back). Returns once the work is submitted.
+    pub fn run(&mut self, step: Step) -> Result<(), Error> {
+        self.submit(step, false)
+    }
+
+    /// Blocks until the submitted steps are done (for benches: call before
+    /// stopping the clock).
+    pub fn wait(&self) -> Result<(), Error> {
+        self.gpu.wait()
+    }
+
+    /// Copies `regions` (source buffer, byte length) into the staging buffer
+    /// at 256-byte aligned offsets, maps it, hands each region's bytes to `f`.
+    fn read_regions(
+        &self,
+        regions: &[(&wg::Buffer, u64)],
+        mut f: impl FnMut(usize, &[u8]),
+    ) -> Result<(), Error> {
+        let outputs = self
+            .outputs
+            .as_ref()
+            .ok_or_else(|| Error::Device("nothing to read back: no step has run".into()))?;
+        let mut encoder = self
+            .gpu
+            .device
+            .create_command_encoder(&wg::CommandEncoderDescriptor {
+                label: Some("augkit read back"),
+            });
+        let mut offsets = Vec::with_capacity(regions.len());
+        let mut at = 0u64;
+        for &(src, bytes) in regions {
+            offsets.push(at);
+            encoder.copy_buffer_to_buffer(src, 0, &outputs.staging, at, bytes);
+            at = align_up(at + bytes, 256);
+        }
+        self.gpu.queue.submit([encoder.finish()]);
+        let slice = outputs.staging.slice(0..at.max(256));
+        let mapped = Arc::new(Mutex::new(None));
+        let done = mapped.clone();
+        slice.map_async(wg::MapMode::Read, move |r| {
+            *done.lock().unwrap() = Some(r);
+        });
+        self.gpu.wait()?;
+        match mapped.lock().unwrap().take() {
+            Some(Ok(())) => {}
+            Some(Err(e)) => return Err(Error::Device(format!("map for read back: {e}"))),
+            None => return Err(Error::Device("read back never mapped".into())),
+        }
+        {
+            let view = slice
+                .get_mapped_range()
+                .map_err(|e| Error::Device(format!("mapped range: {e}")))?;
+            for (i, (&(_, bytes), &offset)) in regions.iter().zip(&offsets).enumerate() {
+                f(i, &view[offset as usize..(offset + bytes) as usize]);
+            }
+        }
+        outputs.staging.unmap();
+        Ok(())
+    }
+
+    fn last_step(&self, need_pixels: bool) -> Result<Step, Error> {
+        match self.last {
+            Some((step, params_only)) if !(need_pixels && params_only) => Ok(step),
+            _ => Err(Error::Device(
+                "nothing to read back: run a step first (WgpuBackend::run)".into(),
+            )),
+        }
+    }
+
+    /// Copies the last step's images and labels into caller memory: the only
+    /// device→host copy of a step.
+    pub fn read_back(
+        &mut self,
+        images: &mut HostImages<'_>,
+        labels: &mut [MixLabel],
+    ) -> Result<(), Error> {
+        let step = self.last_step(true)?;
+        self.plan.check_outputs(step, images, labels)?;
+        let outputs = self.outputs.as_ref().expect("a step ran");
+        let image_bytes = self.image_bytes(step.batch_size);
+        let label_bytes = u64::from(step.batch_size) * size_of::<MixLabel>() as u64;
+        let (images_buf, labels_buf) = (&outputs.images, &outputs.labels);
+        self.read_regions(
+            &[(images_buf, image_bytes), (labels_buf, label_bytes)],
+            |region, bytes| {
+                if region == 1 {
+                    for (l, b) in labels.iter_mut().zip(bytes.chunks_exact(12)) {
+                        *l = bytemuck::pod_read_unaligned(b);
+                    }
+                    return;
+                }
+                match images {
+                    HostImages::F32(out) => {
+                        for (o, b) in out.iter_mut().zip(bytes.chunks_exact(4)) {
+                            *o = f32::from_le_bytes(b.try_into().unwrap());
+                        }
+                    }
+                    HostImages::F16(out) => {
+                        for (o, b) in out.iter_mut().zip(bytes.chunks_exact(2)) {
+                            *o = half::f16::from_bits(u16::from_le_bytes([b[0], b[1]]));
+                        }
+                    }
+                    HostImages::Bf16(out) => {
+                        for (o, b) in out.iter_mut().zip(bytes.chunks_exact(2)) {
+                            *o = half::bf16::from_bits(u16::from_le_bytes([b[0], b[1]]));
+                        }
+                    }
+                }
+            },
+        )
+    }
+
+    /// The last step's [`SampleParams`], read back (for tests and inspection).
+    pub fn read_params(&self) -> Result<Vec<SampleParams>, Error> {
+        let step = self.last_step(false)?;
+        let outputs = self.outputs.as_ref().expect("a step ran");
+        let bytes = u64::from(step.batch_size) * size_of::<SampleParams>() as u64;
+        let mut params = Vec::new();
+        self.read_regions(&[(&outputs.params, bytes)], |_, b| {
+            params = b
+                .chunks_exact(size_of::<SampleParams>())
+                .map(bytemuck::pod_read_unaligned)
+                .collect();
+        })?;
+        Ok(params)
+    }
+
+    /// The last step's contrast means (0 for samples without contrast).
+    pub fn read_contrast_means(&self) -> Result<Vec<f32>, Error> {
+        let step = self.last_step(true)?;
+        let outputs = self.outputs.as_ref().expect("a step ran");
+        let mut means = vec![0.0; step.batch_size as usize];
+        if self.plan.kernel.jitter_ops & (1 << OP_CONTRAST) == 0 {
+            return Ok(means);
+        }
+        self.read_regions(
+            &[(&outputs.means, u64::from(step.batch_size) * 4)],
+            |_, b| {
+                for (m, w) in means.iter_mut().zip(b.chunks_exact(4)) {
+                    *m = f32::from_le_bytes(w.try_into().unwrap());
+                }
+            },
+        )?;
+        Ok(means)
+    }
+
+    /// Why [`last_timings`](Self::last_timings) gives `None`, if it does.
+    pub fn timestamp_support(&self) -> Result<(), String> {
+        match self.timestamps {
+            Some(_) => Ok(()),
+            None => Err(self.timestamp_reason.clone()),
+        }
+    }
+
+    /// GPU time per pass of the last step (waits for it). `None` when the
+    /// device has no timestamp queries or they were not requested (see
+    /// [`timestamp_support`](Self::timestamp_support)). Without
+    /// `TIMESTAMP_QUERY_INSIDE_PASSES` only the total is known.
+    pub fn last_timings(&self) -> Result<Option<PassTimings>, Error> {
+        let Some(t) = &self.timestamps else {
+            return Ok(None);
+        };
+        let (_, params_only) = self
+            .last
+            .ok_or_else(|| Error::Device("no step has run".into()))?;
+        let slice = t.staging.slice(..);
+        let mapped = Arc::new(Mutex::new(None));
+        let done = mapped.clone();
+        slice.map_async(wg::MapMode::Read, move |r| {
+            *done.lock().unwrap() = Some(r);
+        });
+        self.gpu.wait()?;
+        if !matches!(mapped.lock().unwrap().take(), Some(Ok(()))) {
+            return Err(Error::Device("timestamp read back failed".into()));
+        }
+        let ticks: Vec<u64> = {
+            let view = slice
+                .get_mapped_range()
+                .map_err(|e| Error::Device(format!("mapped range: {e}")))?;
+            view.chunks_exact(8)
+                .map(|b| u64::from_le_bytes(b.try_into().unwrap()))
+                .collect()
+        };
+        t.staging.unmap();
+        let ns =
+            |a: usize, b: usize| ticks[b].wrapping_sub(ticks[a]) as f64 * f64::from(t.period_ns);
+        let last = TIMESTAMP_COUNT as usize - 1;
+        Ok(Some(if t.inside_passes {
+            PassTimings {
+                params_ns: Some(ns(0, 1)),
+                contrast_ns: Some(ns(1, 2)),
+                pixel_ns: (!params_only).then(|| ns(2, 3)),
+                total_ns: ns(0, last),
+            }
+        } else {
+            PassTimings {
+                params_ns: None,
+                contrast_ns: None,
+                pixel_ns: None,
+                total_ns: ns(0, last),
+            }
+        }))
+    }
+
+    /// The compiled policy the kernels read.
+    pub fn kernel_policy(&self) -> &KernelPolicy {
+        &self.plan.kernel
+    }
+}
+
+impl Backend for WgpuBackend {
+    fn info(&self) -> BackendInfo {
+        BackendInfo {
+            kind: BackendKind::Wgpu,
+            device: self.gpu.adapter().to_string(),
+        }
+    }
+
+    fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    fn sample_params(&mut self, step: Step) -> Result<Vec<SampleParams>, Error> {
+        self.submit(step, true)?;
+        self.read_params()
+    }
+
+    fn augment_into(
+        &mut self,
+        step: Step,
+        mut images: HostImages<'_>,
+        labels: &mut [MixLabel],
+    ) -> Result<(), Error> {
+        self.plan.check_outputs(step, &images, labels)?;
+        self.run(step)?;
+        self.read_back(&mut images, labels)
+    }
+}

@@ -1,0 +1,426 @@
+//! The wgpu backend against the CPU reference, on whatever adapter wgpu finds
+//! (lavapipe on CI). Parameters: integers identical, floats within
+//! `PARAM_ATOL + PARAM_RTOL·|ref|`. Pixels: the CPU `render` of the
+//! *wgpu-produced* parameters and contrast means against the wgpu pixels,
+//! within `atol + rtol·|ref|` (plus the output dtype's rounding); an element
+//! may differ only where its nearest-neighbour sample point lies within 1e-3
+//! px of a tap boundary (counted and printed).
+//!
+//! Without an adapter the tests print why and pass, unless
+//! `AUGKIT_REQUIRE_GPU=1`, where they fail.
+//!
+//! Run: `cargo test --release --test wgpu_parity -- --nocapture`.
+
+mod support;
+
+use std::sync::Arc;
+
+use augkit::cpu::{self, CpuBackend};
+use augkit::wgpu_backend::{WgpuBackend, WgpuOptions};
+use augkit::{
+    Backend, DType, Dataset, Error, HostImages, Layout, MixLabel, Plan, Policy, SampleParams, Step,
+    StepArgs,
+};
+use support::{compare_params, compare_pixels, dtype_rtol, random_dataset, random_subset};
+
+/// Parameter floats: Philox words and integer fields are exact; the floats
+/// pass through the device's `cos`/`sin`/`log`/`exp`/`sqrt`, which Vulkan
+/// allows a few ulp (or 2^-11 absolute for cos/sin) from libm's.
+const PARAM_ATOL: f32 = 1e-5;
+const PARAM_RTOL: f32 = 1e-5;
+/// Pixels (normalised values, |v| ≲ 3): f32 rounding differences of the
+/// same arithmetic (contractions into fma, division) only.
+const PIXEL_ATOL: f32 = 1e-5;
+const PIXEL_RTOL: f32 = 1e-5;
+/// Contrast means: the device sums in f32 by a workgroup tree, the CPU in f64.
+const MEAN_ATOL: f32 = 1e-5;
+
+fn require_gpu() -> bool {
+    std::env::var("AUGKIT_REQUIRE_GPU").is_ok_and(|v| v == "1")
+}
+
+/// The backend, or `None` (with the reason printed) when no adapter exists.
+fn backend(
+    policy: &Policy,
+    seed: u64,
+    dataset: Arc<Dataset>,
+    subset: Vec<u32>,
+    options: &WgpuOptions,
+) -> Option<WgpuBackend> {
+    match WgpuBackend::new(policy, seed, dataset, subset, options) {
+        Ok(b) => Some(b),
+        Err(Error::Unavailable(why)) => {
+            assert!(!require_gpu(), "AUGKIT_REQUIRE_GPU=1 but: {why}");
+            eprintln!("skipping wgpu test: {why}");
+            None
+        }
+        Err(e) => panic!("wgpu backend: {e}"),
+    }
+}
+
+fn output_policy(p: &Policy, channels: u32, dtype: DType, layout: Layout) -> Policy {
+    support::with_output(p.clone(), channels, dtype, layout)
+}
+
+/// Host buffer of a step's images in a dtype, read as f32.
+enum Images {
+    F32(Vec<f32>),
+    F16(Vec<half::f16>),
+    Bf16(Vec<half::bf16>),
+}
+
+impl Images {
+    fn new(dtype: DType, n: usize) -> Self {
+        match dtype {
+            DType::F32 => Images::F32(vec![f32::NAN; n]),
+            DType::F16 => Images::F16(vec![half::f16::NAN; n]),
+            DType::Bf16 => Images::Bf16(vec![half::bf16::NAN; n]),
+        }
+    }
+    fn host(&mut self) -> HostImages<'_> {
+        match self {
+            Images::F32(v) => HostImages::F32(v),
+            Images::F16(v) => HostImages::F16(v),
+            Images::Bf16(v) => HostImages::Bf16(v),
+        }
+    }
+    fn to_f32(&self) -> Vec<f32> {
+        match self {
+            Images::F32(v) => v.clone(),
+            Images::F16(v) => v.iter().map(|x| x.to_f32()).collect(),
+            Images::Bf16(v) => v.iter().map(|x| x.to_f32()).collect(),
+        }
+    }
+}
+
+/// CPU `render` of given params and means, in the plan's dtype, as f32.
+fn cpu_render(plan: &Plan, params: &[SampleParams], means: &[f32]) -> Vec<f32> {
+    let n = params.len() * plan.dataset.shape().elements();
+    let mut images = Images::new(plan.dtype(), n);
+    match images.host() {
+        HostImages::F32(o) => cpu::render(&plan.kernel, &plan.dataset, params, means, o),
+        HostImages::F16(o) => cpu::render(&plan.kernel, &plan.dataset, params, means, o),
+        HostImages::Bf16(o) => cpu::render(&plan.kernel, &plan.dataset, params, means, o),
+    }
+    images.to_f32()
+}
+
+#[derive(Default)]
+struct Totals {
+    cases: usize,
+    param_err: f32,
+    pixel_err: f32,
+    mean_err: f32,
+    param_excused: usize,
+    pixel_excused: usize,
+}
+
+/// One step on the wgpu backend against the CPU reference.
+fn check_step(name: &str, gpu: &mut WgpuBackend, step: Step, totals: &mut Totals) {
+    let plan = gpu.plan().clone();
+    let args: StepArgs = plan.step_args(step).unwrap();
+    let n = plan.image_elements(step);
+    let mut images = Images::new(plan.dtype(), n);
+    let mut labels = vec![MixLabel::default(); step.batch_size as usize];
+    gpu.run(step).unwrap();
+    gpu.read_back(&mut images.host(), &mut labels).unwrap();
+    let params = gpu.read_params().unwrap();
+    let means = gpu.read_contrast_means().unwrap();
+
+    let reference = cpu::step_params(&plan, args);
+    let report = compare_params(&plan, args, &reference, &params, PARAM_ATOL, PARAM_RTOL);
+    report.assert_ok(&format!("{name}: params"));
+    assert_eq!(labels, cpu::labels_of(&params), "{name}: mix labels");
+
+    let cpu_means = cpu::step_contrast_means(&plan.kernel, &plan.dataset, &params);
+    let mean_err = cpu_means
+        .iter()
+        .zip(&means)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    assert!(
+        mean_err <= MEAN_ATOL,
+        "{name}: contrast means differ by {mean_err:e}: cpu {cpu_means:?} wgpu {means:?}"
+    );
+
+    let expected = cpu_render(&plan, &params, &means);
+    let got = images.to_f32();
+    let rtol = PIXEL_RTOL + dtype_rtol(plan.dtype());
+    let pixels = compare_pixels(&plan.kernel, &params, &expected, &got, PIXEL_ATOL, rtol);
+    pixels.assert_ok(&format!("{name}: pixels"));
+
+    totals.cases += 1;
+    totals.param_err = totals.param_err.max(report.max_float_error);
+    totals.pixel_err = totals.pixel_err.max(pixels.max_abs_error);
+    totals.mean_err = totals.mean_err.max(mean_err);
+    totals.param_excused += report.excused;
+    totals.pixel_excused += pixels.excused;
+}
+
+impl Totals {
+    fn print(&self, what: &str) {
+        println!(
+            "{what}: {} steps; max |Δ| params {:.2e}, contrast means {:.2e}, pixels {:.2e}; \
+             excused: {} samples (boundary), {} elements (tap boundary)",
+            self.cases,
+            self.param_err,
+            self.mean_err,
+            self.pixel_err,
+            self.param_excused,
+            self.pixel_excused
+        );
+    }
+}
+
+const FORMATS: [(DType, Layout); 6] = [
+    (DType::F32, Layout::Nchw),
+    (DType::F16, Layout::Nhwc),
+    (DType::Bf16, Layout::Nchw),
+    (DType::F32, Layout::Nhwc),
+    (DType::F16, Layout::Nchw),
+    (DType::Bf16, Layout::Nhwc),
+];
+
+/// Every technique alone and all together; the shape, batch, dtype and
+/// layout rotate over the matrix so each is met several times.
+#[test]
+fn policy_matrix_matches_cpu() {
+    let shapes = [(1, 28, 28), (3, 32, 32), (3, 13, 21), (1, 13, 21)];
+    let batches = [7u32, 65, 1];
+    let mut totals = Totals::default();
+    for (n, (name, policy)) in support::policy_matrix().into_iter().enumerate() {
+        let (c, h, w) = shapes[n % shapes.len()];
+        let (dtype, layout) = FORMATS[n % FORMATS.len()];
+        let batch = batches[n % batches.len()];
+        let dataset = random_dataset(c, h, w, 150, 10, 1000 + n as u64);
+        let subset = random_subset(150, 120, n as u64);
+        let policy = output_policy(&policy, c, dtype, layout);
+        let Some(mut gpu) = backend(
+            &policy,
+            77 + n as u64,
+            dataset,
+            subset,
+            &WgpuOptions::default(),
+        ) else {
+            return;
+        };
+        let label = format!("{name} {c}×{h}×{w} B={batch} {dtype:?} {layout:?}");
+        check_step(
+            &label,
+            &mut gpu,
+            Step {
+                epoch: 2,
+                first_position: 3,
+                batch_size: batch,
+            },
+            &mut totals,
+        );
+    }
+    totals.print("policy matrix");
+}
+
+/// Everything on, in every dtype and layout, 1 and 3 channels, and a 1024 batch.
+#[test]
+fn all_techniques_every_format() {
+    let mut totals = Totals::default();
+    for (n, &(dtype, layout)) in FORMATS.iter().enumerate() {
+        for (c, h, w) in [(3, 32, 32), (1, 13, 21)] {
+            let dataset = random_dataset(c, h, w, 200, 10, 7 + n as u64);
+            let subset = random_subset(200, 200, 3);
+            let policy = output_policy(&support::all_policy(), c, dtype, layout);
+            let Some(mut gpu) = backend(&policy, 5, dataset, subset, &WgpuOptions::default())
+            else {
+                return;
+            };
+            for step in [
+                Step {
+                    epoch: 0,
+                    first_position: 0,
+                    batch_size: 65,
+                },
+                Step {
+                    epoch: 1,
+                    first_position: 190,
+                    batch_size: 7,
+                },
+            ] {
+                let label = format!("all {c}×{h}×{w} {dtype:?} {layout:?} {step:?}");
+                check_step(&label, &mut gpu, step, &mut totals);
+            }
+        }
+    }
+    // A large batch (bigger than one workgroup row of most passes).
+    let dataset = random_dataset(3, 32, 32, 1100, 10, 99);
+    let policy = output_policy(&support::all_policy(), 3, DType::F16, Layout::Nchw);
+    let Some(mut gpu) = backend(
+        &policy,
+        6,
+        dataset,
+        (0..1100).collect(),
+        &WgpuOptions::default(),
+    ) else {
+        return;
+    };
+    let step = Step {
+        epoch: 4,
+        first_position: 50,
+        batch_size: 1024,
+    };
+    check_step("all 3×32×32 F16 Nchw B=1024", &mut gpu, step, &mut totals);
+    totals.print("all techniques");
+}
+
+/// The Backend trait path (augment_into, sample_params) equals run + read_back.
+#[test]
+fn backend_trait_matches_cpu_backend_labels() {
+    let dataset = random_dataset(3, 28, 28, 64, 10, 5);
+    let policy = output_policy(&support::all_policy(), 3, DType::F32, Layout::Nchw);
+    let subset: Vec<u32> = (0..64).collect();
+    let Some(mut gpu) = backend(
+        &policy,
+        9,
+        dataset.clone(),
+        subset.clone(),
+        &WgpuOptions::default(),
+    ) else {
+        return;
+    };
+    println!("adapter: {}", gpu.info().device);
+    let mut cpu = CpuBackend::new(&policy, 9, dataset, subset).unwrap();
+    let step = Step {
+        epoch: 3,
+        first_position: 10,
+        batch_size: 33,
+    };
+    let params = gpu.sample_params(step).unwrap();
+    let reference = cpu.sample_params(step).unwrap();
+    let args = gpu.plan().step_args(step).unwrap();
+    compare_params(
+        gpu.plan(),
+        args,
+        &reference,
+        &params,
+        PARAM_ATOL,
+        PARAM_RTOL,
+    )
+    .assert_ok("trait sample_params");
+    let n = gpu.plan().image_elements(step);
+    let mut a = vec![0f32; n];
+    let mut la = vec![MixLabel::default(); 33];
+    gpu.augment_into(step, HostImages::F32(&mut a), &mut la)
+        .unwrap();
+    let mut b = vec![0f32; n];
+    let mut lb = vec![MixLabel::default(); 33];
+    gpu.run(step).unwrap();
+    gpu.read_back(&mut HostImages::F32(&mut b), &mut lb)
+        .unwrap();
+    assert_eq!(la, lb);
+    assert!(
+        a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()),
+        "reruns differ"
+    );
+    assert_eq!(la, cpu::labels_of(&params));
+    // Wrong buffers are refused before anything runs.
+    let mut short = vec![0f32; n - 1];
+    assert!(matches!(
+        gpu.augment_into(step, HostImages::F32(&mut short), &mut la),
+        Err(Error::BufferSize { .. })
+    ));
+}
+
+/// A step sends only its StepArgs: no image, label or parameter bytes.
+#[test]
+fn per_step_upload_is_only_step_args() {
+    let dataset = random_dataset(3, 32, 32, 100, 10, 1);
+    let policy = output_policy(&support::all_policy(), 3, DType::F32, Layout::Nchw);
+    for force_uniform in [false, true] {
+        let options = WgpuOptions {
+            force_uniform_step_args: force_uniform,
+            ..WgpuOptions::default()
+        };
+        let Some(mut gpu) = backend(&policy, 1, dataset.clone(), (0..100).collect(), &options)
+        else {
+            return;
+        };
+        let immediates = gpu.device().immediates();
+        for s in 0..5 {
+            gpu.run(Step {
+                epoch: s,
+                first_position: 8 * s,
+                batch_size: 16 + s,
+            })
+            .unwrap();
+            assert_eq!(gpu.step_upload_bytes(), size_of::<StepArgs>() as u64);
+        }
+        gpu.wait().unwrap();
+        assert_eq!(
+            gpu.total_step_upload_bytes(),
+            5 * size_of::<StepArgs>() as u64
+        );
+        println!(
+            "force_uniform={force_uniform}: immediates={immediates}, {} bytes per step",
+            gpu.step_upload_bytes()
+        );
+        if force_uniform {
+            assert!(!immediates);
+        }
+    }
+}
+
+/// A dataset split over several bindings (limit forced small) gives the same
+/// bits as the unsplit upload, and too large a dataset is a typed error.
+#[test]
+fn chunked_dataset_matches_unchunked() {
+    // 1×13×21 = 273 bytes per image (not word aligned); 60 images = 16,380 B.
+    let dataset = random_dataset(1, 13, 21, 60, 10, 4);
+    let policy = output_policy(&support::all_policy(), 1, DType::F32, Layout::Nhwc);
+    let subset: Vec<u32> = (0..60).collect();
+    let Some(mut whole) = backend(
+        &policy,
+        3,
+        dataset.clone(),
+        subset.clone(),
+        &WgpuOptions::default(),
+    ) else {
+        return;
+    };
+    assert_eq!(whole.dataset_chunks(), 1);
+    let small = WgpuOptions {
+        max_binding_bytes: Some(6000),
+        ..WgpuOptions::default()
+    };
+    let mut chunked = backend(&policy, 3, dataset.clone(), subset.clone(), &small).unwrap();
+    assert_eq!(chunked.dataset_chunks(), 3);
+    let step = Step {
+        epoch: 1,
+        first_position: 0,
+        batch_size: 60,
+    };
+    let n = whole.plan().image_elements(step);
+    let (mut a, mut b) = (vec![0f32; n], vec![0f32; n]);
+    let mut labels = vec![MixLabel::default(); 60];
+    whole
+        .augment_into(step, HostImages::F32(&mut a), &mut labels)
+        .unwrap();
+    chunked
+        .augment_into(step, HostImages::F32(&mut b), &mut labels)
+        .unwrap();
+    assert!(
+        a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()),
+        "chunked pixels differ"
+    );
+    let mut totals = Totals::default();
+    check_step("chunked 1×13×21", &mut chunked, step, &mut totals);
+
+    let tiny = WgpuOptions {
+        max_binding_bytes: Some(4096),
+        ..WgpuOptions::default()
+    };
+    match WgpuBackend::new(&policy, 3, dataset, subset, &tiny) {
+        Err(Error::TooLarge { what, bytes, limit }) => {
+            println!("refused as expected: {what}: {bytes} > {limit}");
+        }
+        Err(e) => panic!("expected TooLarge, got {e}"),
+        Ok(_) => panic!("a 16 KB dataset cannot fit three 4 KB bindings"),
+    }
+}
