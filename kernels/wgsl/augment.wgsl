@@ -133,7 +133,7 @@ struct Resident {
     // u32 words in each dataset chunk binding (the last may hold fewer).
     chunk_words: u32,
     chunks: u32,
-    // Elements of one step's output (B·C·H·W), for the packed pass.
+    // Rust `_pad: [u32; 2]`.
     _pad0: u32,
     _pad1: u32,
 }

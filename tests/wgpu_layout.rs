@@ -1,0 +1,154 @@
+//! The WGSL mirrors of the `#[repr(C)]` kernel structs have the Rust layout,
+//! member by member (naga's reflection of `kernels/wgsl/augment.wgsl`), and
+//! the shader parses and validates in both step-argument variants. Needs no
+//! adapter. Run: `cargo test --test wgpu_layout`.
+
+use core::mem::offset_of;
+
+use augkit::wgpu_backend::{Resident, shader_source};
+use augkit::{KernelPolicy, MixLabel, SampleParams, StepArgs};
+use wgpu::naga;
+
+fn module(immediates: bool) -> naga::Module {
+    let source = shader_source(immediates);
+    naga::front::wgsl::parse_str(&source)
+        .unwrap_or_else(|e| panic!("augment.wgsl: {}", e.emit_to_string(&source)))
+}
+
+/// (member name, offset) of the WGSL struct `name`, and its size.
+fn reflect(module: &naga::Module, name: &str) -> (Vec<(String, u32)>, u32) {
+    let ty = module
+        .types
+        .iter()
+        .find(|(_, t)| t.name.as_deref() == Some(name))
+        .unwrap_or_else(|| panic!("no struct {name} in augment.wgsl"))
+        .1;
+    match &ty.inner {
+        naga::TypeInner::Struct { members, span } => (
+            members
+                .iter()
+                .map(|m| (m.name.clone().unwrap_or_default(), m.offset))
+                .collect(),
+            *span,
+        ),
+        other => panic!("{name} is not a struct: {other:?}"),
+    }
+}
+
+/// `(wgsl name, rust offset)` for each listed field; a Rust array split into
+/// scalars in WGSL is listed once per element.
+macro_rules! layout {
+    ($ty:ty; $($field:ident $(as $wgsl:literal)? $([$n:literal])?),* $(,)?) => {{
+        let mut v: Vec<(String, u32)> = Vec::new();
+        $(
+            layout!(@one v, $ty, $field $(as $wgsl)? $([$n])?);
+        )*
+        v
+    }};
+    (@one $v:ident, $ty:ty, $field:ident) => {
+        $v.push((stringify!($field).to_string(), offset_of!($ty, $field) as u32));
+    };
+    (@one $v:ident, $ty:ty, $field:ident as $wgsl:literal) => {
+        $v.push(($wgsl.to_string(), offset_of!($ty, $field) as u32));
+    };
+    (@one $v:ident, $ty:ty, $field:ident [$n:literal]) => {
+        for k in 0..$n {
+            $v.push((format!("{}{k}", stringify!($field)), (offset_of!($ty, $field) + 4 * k) as u32));
+        }
+    };
+}
+
+fn check(module: &naga::Module, name: &str, expected: Vec<(String, u32)>, size: usize) {
+    let (members, span) = reflect(module, name);
+    assert_eq!(
+        members, expected,
+        "{name}: WGSL members (name, offset) differ from Rust"
+    );
+    assert_eq!(span as usize, size, "{name}: WGSL size {span}, Rust {size}");
+    println!("{name}: {} members, {span} bytes: match", members.len());
+}
+
+#[test]
+fn wgsl_structs_match_rust_layouts() {
+    for immediates in [false, true] {
+        let m = module(immediates);
+        check(
+            &m,
+            "KernelPolicy",
+            layout!(KernelPolicy;
+                mean, std as "std_dev", channels, height, width, crop_mode, crop_p, crop_padding,
+                resized_area_lo, resized_area_hi, resized_log_ratio_lo, resized_log_ratio_hi,
+                resized_ratio_lo, resized_ratio_hi, hflip_p, vflip_p, affine_on, affine_p,
+                degrees_lo, translate_x, translate_y, translate_whole, scale_lo, scale_hi,
+                interpolation, fill, jitter_ops, jitter_p, brightness_lo, brightness_hi,
+                contrast_lo, contrast_hi, saturation_lo, saturation_hi, hue_lo, hue_hi,
+                contrast_mean, mix_mode, mix_ops, mix_p, switch_p, mixup_alpha, cutmix_alpha,
+                correct_lambda, out_dtype, out_layout, degrees_hi, _pad[3],
+            ),
+            size_of::<KernelPolicy>(),
+        );
+        check(
+            &m,
+            "StepArgs",
+            layout!(StepArgs;
+                seed_lo, seed_hi, epoch, first_position, batch_size, subset_len, _pad[2],
+            ),
+            size_of::<StepArgs>(),
+        );
+        check(
+            &m,
+            "SampleParams",
+            layout!(SampleParams;
+                dataset_index, label_a, label_b, partner, flags, colour_order, lambda, hue,
+                brightness, contrast, saturation, _pad0, inverse_affine, _pad1, window, cut_box,
+            ),
+            size_of::<SampleParams>(),
+        );
+        check(
+            &m,
+            "MixLabel",
+            layout!(MixLabel; label_a, label_b, lambda),
+            size_of::<MixLabel>(),
+        );
+        check(
+            &m,
+            "Resident",
+            layout!(Resident;
+                images, image_elems, labels_at, means_at, chunk_words, chunks, _pad[2],
+            ),
+            size_of::<Resident>(),
+        );
+    }
+}
+
+/// The shader validates (uniform address-space layout rules included) in
+/// both variants, with the capabilities the backend needs.
+#[test]
+fn wgsl_validates() {
+    for immediates in [false, true] {
+        let m = module(immediates);
+        let caps = if immediates {
+            naga::valid::Capabilities::IMMEDIATES
+        } else {
+            naga::valid::Capabilities::empty()
+        };
+        naga::valid::Validator::new(naga::valid::ValidationFlags::all(), caps)
+            .validate(&m)
+            .unwrap_or_else(|e| {
+                panic!(
+                    "augment.wgsl (immediates = {immediates}) does not validate: {}",
+                    e.emit_to_string(&shader_source(immediates))
+                )
+            });
+        let entries: Vec<&str> = m.entry_points.iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(
+            entries,
+            [
+                "params_pass",
+                "contrast_pass",
+                "pixel_pass_f32",
+                "pixel_pass_packed"
+            ]
+        );
+    }
+}
