@@ -424,3 +424,35 @@ fn chunked_dataset_matches_unchunked() {
         Ok(_) => panic!("a 16 KB dataset cannot fit three 4 KB bindings"),
     }
 }
+
+/// Timestamps per pass where the adapter has them; otherwise a reason.
+#[test]
+fn timestamps_per_pass_or_a_reason() {
+    let dataset = random_dataset(3, 32, 32, 100, 10, 2);
+    let policy = output_policy(&support::all_policy(), 3, DType::F32, Layout::Nchw);
+    let options = WgpuOptions {
+        timestamps: true,
+        ..WgpuOptions::default()
+    };
+    let Some(mut gpu) = backend(&policy, 1, dataset, (0..100).collect(), &options) else {
+        return;
+    };
+    gpu.run(Step {
+        epoch: 0,
+        first_position: 0,
+        batch_size: 64,
+    })
+    .unwrap();
+    gpu.wait().unwrap();
+    match gpu.timestamp_support() {
+        Ok(()) => {
+            let t = gpu.last_timings().unwrap().expect("timestamps are on");
+            println!("timings on {}: {t:?}", gpu.adapter());
+            assert!(t.total_ns >= 0.0);
+        }
+        Err(why) => {
+            println!("no timestamps on {}: {why}", gpu.adapter());
+            assert!(gpu.last_timings().unwrap().is_none());
+        }
+    }
+}

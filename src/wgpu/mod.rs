@@ -297,11 +297,13 @@ struct Outputs {
     bind_group: wg::BindGroup,
 }
 
+/// The entry points this policy needs (compiled once, at construction).
 struct Pipelines {
     params: wg::ComputePipeline,
-    contrast: wg::ComputePipeline,
-    pixel_f32: wg::ComputePipeline,
-    pixel_packed: wg::ComputePipeline,
+    /// Only when the policy has contrast.
+    contrast: Option<wg::ComputePipeline>,
+    /// `pixel_pass_f32` or `pixel_pass_packed`, by output dtype.
+    pixel: wg::ComputePipeline,
 }
 
 /// The fused augmentation on a wgpu device.
@@ -520,9 +522,13 @@ impl WgpuBackend {
         };
         let pipelines = Pipelines {
             params: pipeline("params_pass"),
-            contrast: pipeline("contrast_pass"),
-            pixel_f32: pipeline("pixel_pass_f32"),
-            pixel_packed: pipeline("pixel_pass_packed"),
+            contrast: (plan.kernel.jitter_ops & (1 << OP_CONTRAST) != 0)
+                .then(|| pipeline("contrast_pass")),
+            pixel: pipeline(if plan.kernel.out_dtype == DTYPE_F32 {
+                "pixel_pass_f32"
+            } else {
+                "pixel_pass_packed"
+            }),
         };
         if let Some(e) = pollster::block_on(scope.pop()) {
             return Err(Error::Device(format!(
@@ -743,7 +749,7 @@ impl WgpuBackend {
         self.gpu.check()?;
         self.ensure_capacity(args.batch_size)?;
         let batch = args.batch_size;
-        let with_contrast = !params_only && self.plan.kernel.jitter_ops & (1 << OP_CONTRAST) != 0;
+        let contrast = self.pipelines.contrast.as_ref().filter(|_| !params_only);
         let params_grid = self.grid(batch.div_ceil(PARAMS_WORKGROUP))?;
         let contrast_grid = self.grid(batch)?;
         let pixel_invocations = if self.plan.kernel.out_dtype == DTYPE_F32 {
@@ -760,11 +766,6 @@ impl WgpuBackend {
             });
         }
         let pixel_grid = self.grid(pixel_groups as u32)?;
-        let pixel_pipeline = if self.plan.kernel.out_dtype == DTYPE_F32 {
-            &self.pipelines.pixel_f32
-        } else {
-            &self.pipelines.pixel_packed
-        };
 
         let mut uploaded = 0u64;
         if let Some(buf) = &self.step_buf {
@@ -807,13 +808,13 @@ impl WgpuBackend {
             stamp(&mut pass, 0);
             pass.dispatch_workgroups(params_grid.0, params_grid.1, 1);
             stamp(&mut pass, 1);
-            if with_contrast {
-                pass.set_pipeline(&self.pipelines.contrast);
+            if let Some(contrast) = contrast {
+                pass.set_pipeline(contrast);
                 pass.dispatch_workgroups(contrast_grid.0, contrast_grid.1, 1);
             }
             stamp(&mut pass, 2);
             if !params_only {
-                pass.set_pipeline(pixel_pipeline);
+                pass.set_pipeline(&self.pipelines.pixel);
                 pass.dispatch_workgroups(pixel_grid.0, pixel_grid.1, 1);
             }
             stamp(&mut pass, 3);
