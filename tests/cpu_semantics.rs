@@ -671,3 +671,48 @@ fn source_contrast_mean_stays_close_to_the_exact_mean() {
     assert!(mean_gap > 0.0 && mean_gap < 0.3, "{mean_gap}");
     assert!(mean_abs < 0.02, "{mean_abs}");
 }
+
+/// The row-tiled fast path against its per-pixel slow twin, bit for bit,
+/// for every policy of the matrix, both layouts and a few shapes.
+#[test]
+fn row_tiled_rendering_equals_the_per_pixel_definition() {
+    for &(c, h, w) in &[(3u32, 7u32, 5u32), (1, 9, 4), (3, 16, 16)] {
+        let data = random_dataset(c, h, w, 40, 10, 97);
+        for (name, pol) in support::policy_matrix() {
+            for layout in [Layout::Nchw, Layout::Nhwc] {
+                let pol = support::with_output(pol.clone(), c, DType::F32, layout);
+                let plan = Plan::whole_dataset(&pol, 13, data.clone()).unwrap();
+                let args = plan.step_args(step(33)).unwrap();
+                let params = cpu::step_params(&plan, args);
+                let means = cpu::step_contrast_means(&plan.kernel, &data, &params);
+                let src = augment::Source {
+                    shape: data.shape(),
+                    pixels: data.pixels(),
+                    gray_means: data.gray_means(),
+                };
+                for (p, &m) in params.iter().zip(&means) {
+                    assert_eq!(
+                        m.to_bits(),
+                        augment::contrast_mean(&plan.kernel, &src, p).to_bits(),
+                        "{name}"
+                    );
+                }
+                let e = data.shape().elements();
+                let mut fast = vec![0f32; 33 * e];
+                cpu::render(&plan.kernel, &data, &params, &means, &mut fast);
+                let mut slow = vec![0f32; 33 * e];
+                for (i, chunk) in slow.chunks_mut(e).enumerate() {
+                    augment::render_sample_per_pixel(&plan.kernel, &src, &params, &means, i, chunk);
+                }
+                let same = fast
+                    .iter()
+                    .zip(&slow)
+                    .all(|(a, b)| a.to_bits() == b.to_bits());
+                assert!(
+                    same,
+                    "{name} {c}×{h}×{w} {layout:?}: fast and slow renderings differ"
+                );
+            }
+        }
+    }
+}

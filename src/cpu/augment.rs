@@ -289,8 +289,10 @@ pub fn augmented_pixel(
 }
 
 /// Writes output sample `i` (one C·H·W chunk of the batch, in the policy's
-/// layout) from the step's parameters and contrast means.
-pub fn render_sample<T: OutElem>(
+/// layout) pixel by pixel through [`augmented_pixel`]: the literal definition,
+/// kept as the slow twin of [`render_sample`] (a test checks they agree bit
+/// for bit).
+pub fn render_sample_per_pixel<T: OutElem>(
     k: &KernelPolicy,
     src: &Source<'_>,
     params: &[SampleParams],
@@ -330,13 +332,197 @@ pub fn render_sample<T: OutElem>(
             };
             let pixel = y as usize * w + x as usize;
             for (c, &v) in value.iter().enumerate().take(channels) {
-                let normalised = (v - k.mean[c]) / k.std[c];
-                let at = if k.out_layout == LAYOUT_NCHW {
-                    c * plane + pixel
+                store(k, out, c, pixel, plane, (v - k.mean[c]) / k.std[c]);
+            }
+        }
+    }
+}
+
+#[inline(always)]
+fn store<T: OutElem>(
+    k: &KernelPolicy,
+    out: &mut [T],
+    c: usize,
+    pixel: usize,
+    plane: usize,
+    v: f32,
+) {
+    let at = if k.out_layout == LAYOUT_NCHW {
+        c * plane + pixel
+    } else {
+        pixel * k.channels as usize + c
+    };
+    out[at] = T::from_f32(v);
+}
+
+/// One row of one sample's image, per channel, reused across rows and
+/// samples so the fast path allocates nothing per pixel or per sample.
+pub struct RowScratch {
+    own: [Vec<f32>; 3],
+    other: [Vec<f32>; 3],
+}
+
+impl RowScratch {
+    pub fn new(width: u32) -> Self {
+        let row = || vec![0.0f32; width as usize];
+        Self {
+            own: [row(), row(), row()],
+            other: [row(), row(), row()],
+        }
+    }
+}
+
+/// Geometry for row `y`: the same values as [`geometric_pixel`], per channel.
+fn geometric_row(
+    k: &KernelPolicy,
+    src: &Source<'_>,
+    p: &SampleParams,
+    y: u32,
+    rows: &mut [Vec<f32>; 3],
+) {
+    let channels = k.channels as usize;
+    for x in 0..k.width {
+        let v = geometric_pixel(k, src, p, x, y);
+        for c in 0..channels {
+            rows[c][x as usize] = v[c];
+        }
+    }
+}
+
+/// The sample's colour ops over a row, op by op: the same per-pixel
+/// arithmetic as [`colour`], in a loop the compiler can vectorise.
+fn colour_row(
+    k: &KernelPolicy,
+    p: &SampleParams,
+    mean: f32,
+    rows: &mut [Vec<f32>; 3],
+    until_contrast: bool,
+) {
+    if p.flags & flags::JITTER == 0 {
+        return;
+    }
+    let channels = k.channels as usize;
+    for slot in 0..4 {
+        let op = (p.colour_order >> (8 * slot)) & 0xff;
+        if k.jitter_ops & (1 << op) == 0 {
+            continue;
+        }
+        match op {
+            OP_BRIGHTNESS => {
+                let f = p.brightness;
+                for row in rows.iter_mut().take(channels) {
+                    for v in row.iter_mut() {
+                        *v = clamp01(f * *v);
+                    }
+                }
+            }
+            OP_CONTRAST => {
+                if until_contrast {
+                    return;
+                }
+                for row in rows.iter_mut().take(channels) {
+                    for v in row.iter_mut() {
+                        *v = blend(*v, mean, p.contrast);
+                    }
+                }
+            }
+            OP_SATURATION if channels == 3 => {
+                let [r, g, b] = rows;
+                for ((r, g), b) in r.iter_mut().zip(g.iter_mut()).zip(b.iter_mut()) {
+                    let gray = grayscale([*r, *g, *b]);
+                    *r = blend(*r, gray, p.saturation);
+                    *g = blend(*g, gray, p.saturation);
+                    *b = blend(*b, gray, p.saturation);
+                }
+            }
+            OP_HUE if channels == 3 => {
+                let [r, g, b] = rows;
+                for ((r, g), b) in r.iter_mut().zip(g.iter_mut()).zip(b.iter_mut()) {
+                    [*r, *g, *b] = adjust_hue([*r, *g, *b], p.hue);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// [`contrast_mean`]'s exact mode, row by row (same summation order).
+pub fn contrast_mean_rows(
+    k: &KernelPolicy,
+    src: &Source<'_>,
+    p: &SampleParams,
+    scratch: &mut RowScratch,
+) -> f32 {
+    if !needs_contrast_mean(k, p) || k.contrast_mean == CONTRAST_MEAN_SOURCE {
+        return contrast_mean(k, src, p);
+    }
+    let mut sum = 0.0f64;
+    for y in 0..k.height {
+        geometric_row(k, src, p, y, &mut scratch.own);
+        colour_row(k, p, 0.0, &mut scratch.own, true);
+        if k.channels == 3 {
+            let [r, g, b] = &scratch.own;
+            for ((&r, &g), &b) in r.iter().zip(g).zip(b) {
+                sum += f64::from(grayscale([r, g, b]));
+            }
+        } else {
+            for &v in &scratch.own[0] {
+                sum += f64::from(v);
+            }
+        }
+    }
+    (sum / f64::from(k.height * k.width)) as f32
+}
+
+/// Writes output sample `i` (one C·H·W chunk of the batch, in the policy's
+/// layout) from the step's parameters and contrast means, a row at a time.
+/// Bit-identical to [`render_sample_per_pixel`].
+pub fn render_sample<T: OutElem>(
+    k: &KernelPolicy,
+    src: &Source<'_>,
+    params: &[SampleParams],
+    means: &[f32],
+    i: usize,
+    out: &mut [T],
+    scratch: &mut RowScratch,
+) {
+    let p = &params[i];
+    let partner = &params[p.partner as usize];
+    let mixed = p.flags & flags::MIXED != 0;
+    let cutmix = p.flags & flags::CUTMIX != 0;
+    let channels = k.channels as usize;
+    let w = k.width as usize;
+    let plane = w * k.height as usize;
+    let [bx0, by0, bx1, by1] = p.cut_box;
+    for y in 0..k.height {
+        let row_has_box = cutmix && y >= by0 && y < by1 && bx0 < bx1;
+        let need_partner = (mixed && !cutmix) || row_has_box;
+        geometric_row(k, src, p, y, &mut scratch.own);
+        colour_row(k, p, means[i], &mut scratch.own, false);
+        if need_partner {
+            geometric_row(k, src, partner, y, &mut scratch.other);
+            colour_row(
+                k,
+                partner,
+                means[p.partner as usize],
+                &mut scratch.other,
+                false,
+            );
+        }
+        let row_start = y as usize * w;
+        for c in 0..channels {
+            let own = &scratch.own[c];
+            let other = &scratch.other[c];
+            let (mean, std) = (k.mean[c], k.std[c]);
+            for x in 0..w {
+                let v = if row_has_box && (x as u32) >= bx0 && (x as u32) < bx1 {
+                    other[x]
+                } else if mixed && !cutmix {
+                    own[x] * p.lambda + other[x] * (1.0 - p.lambda)
                 } else {
-                    pixel * channels + c
+                    own[x]
                 };
-                out[at] = T::from_f32(normalised);
+                store(k, out, c, row_start + x, plane, (v - mean) / std);
             }
         }
     }

@@ -14,7 +14,7 @@ use crate::error::Error;
 use crate::kernel_args::{KernelPolicy, MixLabel, SampleParams, StepArgs};
 use crate::params::{StepContext, sample_params};
 use crate::policy::Policy;
-use augment::{OutElem, Source, contrast_mean, render_sample};
+use augment::{OutElem, RowScratch, Source, contrast_mean_rows, render_sample};
 
 pub struct CpuBackend {
     plan: Plan,
@@ -53,7 +53,10 @@ pub fn step_contrast_means(
     let src = source(dataset);
     params
         .par_iter()
-        .map(|p| contrast_mean(kernel, &src, p))
+        .map_init(
+            || RowScratch::new(kernel.width),
+            |scratch, p| contrast_mean_rows(kernel, &src, p, scratch),
+        )
         .collect()
 }
 
@@ -76,9 +79,10 @@ pub fn render<T: OutElem>(
 ) {
     let src = source(dataset);
     let per_sample = dataset.shape().elements();
-    out.par_chunks_mut(per_sample)
-        .enumerate()
-        .for_each(|(i, chunk)| render_sample(kernel, &src, params, means, i, chunk));
+    out.par_chunks_mut(per_sample).enumerate().for_each_init(
+        || RowScratch::new(kernel.width),
+        |scratch, (i, chunk)| render_sample(kernel, &src, params, means, i, chunk, scratch),
+    );
 }
 
 /// Labels as the step writes them.
