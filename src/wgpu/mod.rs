@@ -10,6 +10,27 @@
 //! parameters, contrast reduction (only when the policy has contrast), pixels.
 //! Outputs stay in device buffers; [`WgpuBackend::read_back`] is the only copy.
 //!
+//! ```no_run
+//! use std::sync::Arc;
+//! use augkit::wgpu_backend::{WgpuBackend, WgpuOptions};
+//! use augkit::{Dataset, HostImages, ImageShape, MixLabel, Policy, Step};
+//!
+//! let shape = ImageShape::new(3, 8, 8)?;
+//! let pixels = vec![128u8; 4 * shape.elements()];
+//! let dataset = Arc::new(Dataset::new(shape, pixels, vec![0, 1, 2, 3], 4)?);
+//! let policy = Policy::from_toml_str("horizontal_flip = 0.5\n")?;
+//! // Any adapter: `WgpuOptions { adapter: Some("llvmpipe".into()), .. }` names one.
+//! let mut gpu = WgpuBackend::new(&policy, 42, dataset, vec![0, 1, 2, 3], &WgpuOptions::default())?;
+//! println!("{}", gpu.adapter());
+//! let step = Step { epoch: 0, first_position: 0, batch_size: 4 };
+//! gpu.run(step)?; // submits; only the 32-byte StepArgs cross
+//! gpu.wait()?; // a bench stops its clock after this
+//! let mut images = vec![0f32; 4 * shape.elements()];
+//! let mut labels = vec![MixLabel::default(); 4];
+//! gpu.read_back(&mut HostImages::F32(&mut images), &mut labels)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! Tests: `cargo test --test wgpu_parity --test wgpu_layout`.
 
 use std::sync::atomic::{AtomicBool, Ordering};
