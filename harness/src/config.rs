@@ -1,0 +1,281 @@
+//! A training run's full configuration: what the CLI flags become, what the
+//! result JSON records under `config`, and what [`TrainConfig::validate`]
+//! checks before any data is read or any model is built.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::models::ModelKind;
+use crate::schedule::Schedule;
+use crate::source::BackendChoice;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum OptimizerKind {
+    /// Adam (β = 0.9, 0.999, ε = 1e-8) with coupled L2 weight decay, as
+    /// PyTorch's `Adam(weight_decay=…)`.
+    #[default]
+    Adam,
+    /// SGD with momentum (`--momentum`, default 0.9), no Nesterov, coupled L2.
+    Sgd,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeviceChoice {
+    /// The model runs on the CPU through libtorch.
+    #[default]
+    Cpu,
+    /// The model runs on CUDA device 0 (error if libtorch sees none).
+    Cuda,
+}
+
+/// How much of the training split one epoch uses.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrainLimit {
+    /// The whole training split.
+    All,
+    /// At most this many images of each class (stratified, seeded).
+    PerClass(u32),
+    /// This fraction of each class, in (0, 1] (stratified, seeded).
+    Fraction(f64),
+}
+
+/// Everything that defines a training run.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TrainConfig {
+    pub dataset: String,
+    pub data_dir: PathBuf,
+    pub model: ModelKind,
+    /// Where the policy came from (`None`: the identity policy).
+    pub policy_file: Option<PathBuf>,
+    /// The policy as parsed (recorded in full).
+    pub policy: augkit::Policy,
+    pub epochs: u32,
+    pub batch_size: u32,
+    pub lr: f64,
+    pub weight_decay: f64,
+    pub optimizer: OptimizerKind,
+    pub momentum: f64,
+    pub schedule: Schedule,
+    /// Warm-up length in epochs for the linear and cosine schedules.
+    pub warmup_epochs: f64,
+    pub train_limit: TrainLimit,
+    pub seed: u64,
+    pub backend: BackendChoice,
+    pub device: DeviceChoice,
+    /// Batch size for test-set evaluation and inference timing.
+    pub eval_batch_size: u32,
+    /// Evaluate the test set every this many epochs for the curves (0: only
+    /// at the end). The last epoch is always evaluated.
+    pub eval_every: u32,
+    /// libtorch intra-op threads (`None`: libtorch's default).
+    pub threads: Option<u32>,
+    pub out: Option<PathBuf>,
+    pub quiet: bool,
+}
+
+impl TrainConfig {
+    /// The defaults of `augkit train` for a data set and model.
+    pub fn new(dataset: impl Into<String>, model: ModelKind) -> Self {
+        Self {
+            dataset: dataset.into(),
+            data_dir: PathBuf::from("data"),
+            model,
+            policy_file: None,
+            policy: augkit::Policy::identity(),
+            epochs: 50,
+            batch_size: 64,
+            lr: 1e-3,
+            weight_decay: 1e-4,
+            optimizer: OptimizerKind::Adam,
+            momentum: 0.9,
+            schedule: Schedule::Constant,
+            warmup_epochs: 1.0,
+            train_limit: TrainLimit::All,
+            seed: 0,
+            backend: BackendChoice::Auto,
+            device: DeviceChoice::Cpu,
+            eval_batch_size: 256,
+            eval_every: 1,
+            threads: None,
+            out: None,
+            quiet: false,
+        }
+    }
+
+    /// Checks every number before anything is loaded or built.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |flag: &'static str, value: String, expected: &'static str| {
+            Err(ConfigError::Invalid {
+                flag,
+                value,
+                expected,
+            })
+        };
+        if self.epochs == 0 {
+            return bad("--epochs", self.epochs.to_string(), "at least 1");
+        }
+        if self.batch_size < 2 {
+            return bad(
+                "--batch-size",
+                self.batch_size.to_string(),
+                "at least 2 (BatchNorm needs 2 samples)",
+            );
+        }
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return bad("--lr", self.lr.to_string(), "a finite number > 0");
+        }
+        if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
+            return bad(
+                "--weight-decay",
+                self.weight_decay.to_string(),
+                "a finite number ≥ 0",
+            );
+        }
+        if !(self.momentum.is_finite() && (0.0..1.0).contains(&self.momentum)) {
+            return bad("--momentum", self.momentum.to_string(), "in [0, 1)");
+        }
+        if !(self.warmup_epochs.is_finite() && self.warmup_epochs >= 0.0) {
+            return bad(
+                "--warmup-epochs",
+                self.warmup_epochs.to_string(),
+                "a finite number ≥ 0",
+            );
+        }
+        match self.train_limit {
+            TrainLimit::PerClass(0) => return bad("--train-per-class", "0".into(), "at least 1"),
+            TrainLimit::Fraction(f) if !(f.is_finite() && f > 0.0 && f <= 1.0) => {
+                return bad("--train-fraction", f.to_string(), "in (0, 1]");
+            }
+            _ => {}
+        }
+        if self.eval_batch_size == 0 {
+            return bad("--eval-batch-size", "0".into(), "at least 1");
+        }
+        if self.threads == Some(0) {
+            return bad("--threads", "0".into(), "at least 1");
+        }
+        let smoothing = self.label_smoothing();
+        if !(smoothing.is_finite() && (0.0..1.0).contains(&smoothing)) {
+            return Err(ConfigError::Policy(format!(
+                "mix.label_smoothing is {smoothing}, outside [0, 1)"
+            )));
+        }
+        if let Some(out) = &self.out
+            && out.is_dir()
+        {
+            return bad(
+                "--out",
+                out.display().to_string(),
+                "a file path, not a directory",
+            );
+        }
+        Ok(())
+    }
+
+    /// The policy's label smoothing (0 without a `[mix]` table).
+    pub fn label_smoothing(&self) -> f64 {
+        self.policy
+            .mix
+            .as_ref()
+            .map_or(0.0, |m| f64::from(m.label_smoothing))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{flag} is {value}; expected {expected}")]
+    Invalid {
+        flag: &'static str,
+        value: String,
+        expected: &'static str,
+    },
+    #[error("invalid policy: {0}")]
+    Policy(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_match_the_issue() {
+        let c = TrainConfig::new("cifar10", ModelKind::Resnet18);
+        c.validate().unwrap();
+        assert_eq!(
+            (c.epochs, c.batch_size, c.lr, c.weight_decay),
+            (50, 64, 1e-3, 1e-4)
+        );
+        assert_eq!(c.optimizer, OptimizerKind::Adam);
+    }
+
+    #[test]
+    fn rejects_bad_numbers_naming_the_flag() {
+        let base = TrainConfig::new("mnist", ModelKind::SimpleCnn);
+        let cases: Vec<(TrainConfig, &str)> = vec![
+            (
+                TrainConfig {
+                    epochs: 0,
+                    ..base.clone()
+                },
+                "--epochs",
+            ),
+            (
+                TrainConfig {
+                    batch_size: 1,
+                    ..base.clone()
+                },
+                "--batch-size",
+            ),
+            (
+                TrainConfig {
+                    lr: f64::NAN,
+                    ..base.clone()
+                },
+                "--lr",
+            ),
+            (
+                TrainConfig {
+                    lr: -1.0,
+                    ..base.clone()
+                },
+                "--lr",
+            ),
+            (
+                TrainConfig {
+                    weight_decay: -1e-4,
+                    ..base.clone()
+                },
+                "--weight-decay",
+            ),
+            (
+                TrainConfig {
+                    momentum: 1.0,
+                    ..base.clone()
+                },
+                "--momentum",
+            ),
+            (
+                TrainConfig {
+                    train_limit: TrainLimit::Fraction(1.5),
+                    ..base.clone()
+                },
+                "--train-fraction",
+            ),
+            (
+                TrainConfig {
+                    train_limit: TrainLimit::PerClass(0),
+                    ..base.clone()
+                },
+                "--train-per-class",
+            ),
+        ];
+        for (config, flag) in cases {
+            let e = config.validate().unwrap_err().to_string();
+            assert!(e.starts_with(flag), "{e}");
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! The harness's side of the data: loading through `augkit-data`, the
+//! stratified training subset, and the tensors/datasets built from them.
+
+use std::path::Path;
+
+use anyhow::Context;
+use augkit_data::{ImageSet, Limit};
+use tch::{Device, Tensor};
+
+use crate::config::TrainLimit;
+
+/// Loads (train, test) of `name` from `dir`. A missing data set fails with
+/// `augkit-data`'s message, which lists the expected files and suggests
+/// `augkit download NAME`.
+pub fn load(name: &str, dir: &Path) -> anyhow::Result<(ImageSet, ImageSet)> {
+    let (train, test) = augkit_data::load(name, dir)?;
+    anyhow::ensure!(
+        (train.channels, train.height, train.width) == (test.channels, test.height, test.width),
+        "data set {name}: training images are {}×{}×{} but test images are {}×{}×{}",
+        train.channels,
+        train.height,
+        train.width,
+        test.channels,
+        test.height,
+        test.width
+    );
+    Ok((train, test))
+}
+
+/// The training subset's indices (sorted), stratified and seeded.
+pub fn training_subset(train: &ImageSet, limit: TrainLimit, seed: u64) -> anyhow::Result<Vec<u32>> {
+    let limit = match limit {
+        TrainLimit::All => return Ok((0..train.len() as u32).collect()),
+        TrainLimit::PerClass(n) => Limit::PerClass(n as usize),
+        TrainLimit::Fraction(f) => Limit::Fraction(f),
+    };
+    augkit_data::stratified_subset(&train.labels, train.num_classes, limit, seed)
+        .with_context(|| format!("choosing the training subset of {}", train.name))
+}
+
+/// Class names, or the class numbers where the set has none.
+pub fn class_names(set: &ImageSet) -> Vec<String> {
+    if set.class_names.len() == set.num_classes as usize {
+        set.class_names.clone()
+    } else {
+        (0..set.num_classes).map(|c| c.to_string()).collect()
+    }
+}
+
+/// The shape of a set's images as augkit sees it.
+pub fn image_shape(set: &ImageSet) -> anyhow::Result<augkit::ImageShape> {
+    Ok(augkit::ImageShape::new(
+        set.channels,
+        set.height,
+        set.width,
+    )?)
+}
+
+/// The training split as the augkit backend holds it (moves the pixels).
+pub fn to_augkit_dataset(set: ImageSet) -> anyhow::Result<augkit::Dataset> {
+    let shape = image_shape(&set)?;
+    Ok(augkit::Dataset::new(
+        shape,
+        set.pixels,
+        set.labels,
+        set.num_classes,
+    )?)
+}
+
+/// The test split as an NCHW f32 tensor on `device`, normalised exactly as the
+/// policy's output stage does it (`(x/255 − mean[c]) / std[c]`) with no
+/// augmentation.
+pub fn test_tensor(set: &ImageSet, output: &augkit::policy::Output, device: Device) -> Tensor {
+    let plane = (set.height * set.width) as usize;
+    let channels = set.channels as usize;
+    let mean: Vec<f32> = (0..channels)
+        .map(|c| output.mean.get(c).copied().unwrap_or(0.0))
+        .collect();
+    let inv_std: Vec<f32> = (0..channels)
+        .map(|c| 1.0 / output.std.get(c).copied().unwrap_or(1.0))
+        .collect();
+    let values: Vec<f32> = set
+        .pixels
+        .iter()
+        .enumerate()
+        .map(|(i, &p)| {
+            let c = (i / plane) % channels;
+            (f32::from(p) / 255.0 - mean[c]) * inv_std[c]
+        })
+        .collect();
+    Tensor::from_slice(&values)
+        .view([
+            set.len() as i64,
+            channels as i64,
+            i64::from(set.height),
+            i64::from(set.width),
+        ])
+        .to_device(device)
+}
+
+/// Test labels as an i64 tensor on `device`.
+pub fn label_tensor(set: &ImageSet, device: Device) -> Tensor {
+    let labels: Vec<i64> = set.labels.iter().map(|&l| i64::from(l)).collect();
+    Tensor::from_slice(&labels).to_device(device)
+}

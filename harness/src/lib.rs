@@ -1,0 +1,31 @@
+//! augkit-harness: trains image classifiers with `tch` on batches that an
+//! augkit backend writes straight into libtorch tensors, and measures
+//! accuracy, time (augmentation and model apart), memory and throughput.
+//!
+//! The `augkit` binary ([`cli`]) is a thin layer over these modules:
+//! - [`config`]: a run's configuration and its validation,
+//! - [`data`]: loading through `augkit-data`, subsets, test tensors,
+//! - [`source`]: backend selection and batches written in place,
+//! - [`models`]: ResNet-18 (CIFAR form) and the simple CNN,
+//! - [`schedule`]: learning-rate schedules as pure functions,
+//! - [`train`]: the loop, the soft-label loss, the clocks,
+//! - [`metrics`], [`memory`], [`result`]: the figures and the result JSON.
+//!
+//! Build with `source scripts/setup-torch` first (libtorch from the PyTorch
+//! 2.11.0 wheel); the binary then runs with no environment set.
+
+pub mod cli;
+pub mod config;
+pub mod data;
+pub mod memory;
+pub mod metrics;
+pub mod models;
+pub mod progress;
+pub mod result;
+pub mod schedule;
+pub mod source;
+pub mod train;
+
+pub use config::TrainConfig;
+pub use result::RunResult;
+pub use train::{RunContext, TrainData, train};

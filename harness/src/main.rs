@@ -1,0 +1,5 @@
+//! `augkit`: see `docs/HARNESS.md`.
+
+fn main() -> std::process::ExitCode {
+    augkit_harness::cli::main()
+}

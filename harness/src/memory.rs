@@ -1,0 +1,46 @@
+//! Host memory figures from `/proc/self/status`.
+
+/// Peak resident set size of this process so far (`VmHWM`), in bytes.
+/// `None` where `/proc` is not available (not Linux).
+pub fn peak_rss_bytes() -> Option<u64> {
+    status_field_kib("VmHWM:").map(|kib| kib * 1024)
+}
+
+/// Current resident set size (`VmRSS`), in bytes.
+pub fn current_rss_bytes() -> Option<u64> {
+    status_field_kib("VmRSS:").map(|kib| kib * 1024)
+}
+
+fn status_field_kib(field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    parse_kib(&status, field)
+}
+
+/// Parses `Field:   1234 kB` out of a `/proc/<pid>/status` text.
+pub fn parse_kib(status: &str, field: &str) -> Option<u64> {
+    let line = status.lines().find(|l| l.starts_with(field))?;
+    let mut words = line[field.len()..].split_whitespace();
+    let value = words.next()?.parse().ok()?;
+    (words.next() == Some("kB")).then_some(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_status_lines() {
+        let text = "Name:\taugkit\nVmHWM:\t  123456 kB\nVmRSS:\t   1000 kB\n";
+        assert_eq!(parse_kib(text, "VmHWM:"), Some(123456));
+        assert_eq!(parse_kib(text, "VmRSS:"), Some(1000));
+        assert_eq!(parse_kib(text, "VmSwap:"), None);
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn peak_is_at_least_current() {
+        let peak = peak_rss_bytes().unwrap();
+        let now = current_rss_bytes().unwrap();
+        assert!(peak >= now && now > 0);
+    }
+}

@@ -1,0 +1,277 @@
+//! The JSON a training run writes (`--out`): every figure with a `method`
+//! saying how it was measured. `docs/HARNESS.md` documents each field.
+
+use std::io::Write;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::TrainConfig;
+use crate::metrics::Classification;
+
+/// Bumped whenever a field changes meaning or disappears.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Every epoch ran and the test set was evaluated.
+    Completed,
+    /// The run stopped early; `error` says why (e.g. a non-finite loss).
+    Failed,
+}
+
+/// Everything one `augkit train` run measured.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RunResult {
+    pub schema_version: u32,
+    pub status: Status,
+    pub error: Option<String>,
+    pub provenance: Provenance,
+    pub config: TrainConfig,
+    pub data: DataSummary,
+    pub model: ModelSummary,
+    /// Test-set figures after the last epoch (`None` when the run failed).
+    pub test: Option<TestFigures>,
+    pub timing: Timing,
+    pub memory: Memory,
+    pub inference: Option<Inference>,
+    /// One record per completed epoch.
+    pub curves: Vec<EpochRecord>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Provenance {
+    pub augkit_version: String,
+    /// `git rev-parse HEAD` of the source tree the binary was built from,
+    /// if that tree is still there at run time.
+    pub git_commit: Option<String>,
+    pub git_dirty: Option<bool>,
+    /// PyTorch version of the libtorch linked in (from its `version.py`).
+    pub torch_version: String,
+    pub tch_version: String,
+    /// Where the model ran: `cpu` or `cuda:N (name)`.
+    pub device: String,
+    /// libtorch intra-op threads during the run.
+    pub torch_threads: i32,
+    pub backend: BackendSelection,
+    pub command_line: Vec<String>,
+    /// Seconds since the Unix epoch when the run started.
+    pub started_unix_s: u64,
+    pub hostname: Option<String>,
+}
+
+/// Which augmentation backend ran, and why.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct BackendSelection {
+    pub requested: String,
+    pub chosen: augkit::BackendKind,
+    /// The backend's own description of its device or adapter.
+    pub device: String,
+    pub note: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct DataSummary {
+    pub dataset: String,
+    pub channels: u32,
+    pub height: u32,
+    pub width: u32,
+    pub num_classes: u32,
+    pub class_names: Vec<String>,
+    /// Images in the loaded training split.
+    pub train_available: u64,
+    /// Images in the (possibly limited) training subset, i.e. per epoch.
+    pub train_used: u64,
+    /// Training-subset images per class.
+    pub train_per_class: Vec<u64>,
+    pub test_samples: u64,
+    pub method: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ModelSummary {
+    pub kind: crate::models::ModelKind,
+    pub parameters: i64,
+    pub description: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TestFigures {
+    #[serde(flatten)]
+    pub figures: Classification,
+    pub method: String,
+}
+
+/// Summary of one per-step quantity, in seconds.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Distribution {
+    pub total_s: f64,
+    pub mean_s: f64,
+    pub median_s: f64,
+    pub p05_s: f64,
+    pub p95_s: f64,
+    pub min_s: f64,
+    pub max_s: f64,
+}
+
+impl Distribution {
+    pub fn of(samples: &[f64]) -> Self {
+        if samples.is_empty() {
+            return Self::default();
+        }
+        let mut sorted = samples.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        let quantile = |q: f64| sorted[((sorted.len() - 1) as f64 * q).round() as usize];
+        let total: f64 = samples.iter().sum();
+        Self {
+            total_s: total,
+            mean_s: total / samples.len() as f64,
+            median_s: quantile(0.5),
+            p05_s: quantile(0.05),
+            p95_s: quantile(0.95),
+            min_s: sorted[0],
+            max_s: sorted[sorted.len() - 1],
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Timing {
+    pub method: String,
+    pub clock: String,
+    /// Optimiser steps run.
+    pub steps: u64,
+    /// Training samples processed (sum of batch sizes).
+    pub samples: u64,
+    /// Wall time of all training epochs, evaluation between epochs excluded.
+    pub train_wall_s: f64,
+    /// Wall time of the whole run, from start to result (everything included).
+    pub total_wall_s: f64,
+    /// Producing each batch: augmentation into the input tensor plus labels.
+    pub augmentation: Distribution,
+    /// Forward + loss + backward + optimiser step (+ reading the loss).
+    pub model: Distribution,
+    /// One whole step, bookkeeping included: ≥ augmentation + model.
+    pub step: Distribution,
+    /// augmentation.total_s / (augmentation.total_s + model.total_s).
+    pub augmentation_share: f64,
+    pub fixed: FixedCosts,
+    /// Test-set evaluations between epochs (for the curves), in total.
+    pub epoch_eval_s: f64,
+}
+
+/// One-off costs, kept apart from the per-step figures.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct FixedCosts {
+    /// Reading/generating the data set and choosing the subset.
+    pub data_load_s: f64,
+    /// Building `augkit::Dataset` (the training set as the backend holds it).
+    pub dataset_upload_s: f64,
+    /// Constructing the augmentation backend (policy compile, device setup).
+    pub backend_construction_s: f64,
+    /// Building the model and optimiser.
+    pub model_construction_s: f64,
+    /// Normalising the test set and moving it to the device.
+    pub test_set_upload_s: f64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Memory {
+    pub method: String,
+    /// Peak resident set size of the process (`VmHWM`) at the end of the run.
+    pub peak_host_rss_bytes: Option<u64>,
+    /// Resident set size just before the first training step.
+    pub host_rss_before_training_bytes: Option<u64>,
+    /// Peak device allocator memory; `None` on CPU (see `device_note`).
+    pub peak_device_bytes: Option<u64>,
+    pub device_note: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Inference {
+    pub method: String,
+    pub samples: u64,
+    pub batch_size: u32,
+    pub wall_s: f64,
+    pub samples_per_s: f64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct EpochRecord {
+    /// 1-based.
+    pub epoch: u32,
+    /// Learning rate of the epoch's last step.
+    pub lr: f64,
+    /// Mean training loss over the epoch's steps (soft-label loss).
+    pub train_loss: f64,
+    /// Training accuracy against each sample's dominant label (λ ≥ ½ → a).
+    pub train_accuracy: f64,
+    /// Test accuracy after this epoch, where evaluated (`--eval-every`).
+    pub test_accuracy: Option<f64>,
+    pub wall_s: f64,
+    pub augmentation_s: f64,
+    pub model_s: f64,
+}
+
+/// Writes `value` as pretty JSON to `path` atomically: a temporary file in
+/// the same directory, flushed and synced, then renamed over `path`.
+pub fn write_json_atomic<T: Serialize>(path: &Path, value: &T) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(dir)?;
+    let file_name = path.file_name().ok_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("{} names no file", path.display()),
+        )
+    })?;
+    let tmp = dir.join(format!(
+        ".{}.tmp.{}",
+        file_name.to_string_lossy(),
+        std::process::id()
+    ));
+    let result = (|| {
+        let mut file = std::fs::File::create(&tmp)?;
+        serde_json::to_writer_pretty(&mut file, value)?;
+        file.write_all(b"\n")?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn distribution_summarises() {
+        let d = Distribution::of(&[3.0, 1.0, 2.0, 4.0, 5.0]);
+        assert_eq!(
+            (d.total_s, d.mean_s, d.median_s, d.min_s, d.max_s),
+            (15.0, 3.0, 3.0, 1.0, 5.0)
+        );
+        assert_eq!(Distribution::of(&[]), Distribution::default());
+    }
+
+    #[test]
+    fn atomic_write_replaces_and_leaves_no_temp() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/result.json");
+        write_json_atomic(&path, &serde_json::json!({"a": 1})).unwrap();
+        write_json_atomic(&path, &serde_json::json!({"a": 2})).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&text).unwrap()["a"],
+            2
+        );
+        let names: Vec<_> = std::fs::read_dir(path.parent().unwrap()).unwrap().collect();
+        assert_eq!(names.len(), 1);
+    }
+}
