@@ -7,7 +7,7 @@
 //! px of a tap boundary (counted and printed).
 //!
 //! Without an adapter the tests print why and pass, unless
-//! `AUGKIT_REQUIRE_GPU=1`, where they fail.
+//! `AUGKIT_REQUIRE_GPU=1` or `AUGKIT_REQUIRE_ADAPTER=1` (scripts/test), where they fail.
 //!
 //! Run: `cargo test --release --test wgpu_parity -- --nocapture`.
 
@@ -35,8 +35,12 @@ const PIXEL_RTOL: f32 = 1e-5;
 /// Contrast means: the device sums in f32 by a workgroup tree, the CPU in f64.
 const MEAN_ATOL: f32 = 1e-5;
 
+/// An adapter is required under `AUGKIT_REQUIRE_GPU=1`, and under
+/// `AUGKIT_REQUIRE_ADAPTER=1` (set by `scripts/test`, which installs lavapipe).
 fn require_gpu() -> bool {
-    std::env::var("AUGKIT_REQUIRE_GPU").is_ok_and(|v| v == "1")
+    ["AUGKIT_REQUIRE_GPU", "AUGKIT_REQUIRE_ADAPTER"]
+        .iter()
+        .any(|v| std::env::var(v).is_ok_and(|v| v == "1"))
 }
 
 /// The backend, or `None` (with the reason printed) when no adapter exists.
@@ -50,7 +54,10 @@ fn backend(
     match WgpuBackend::new(policy, seed, dataset, subset, options) {
         Ok(b) => Some(b),
         Err(Error::Unavailable(why)) => {
-            assert!(!require_gpu(), "AUGKIT_REQUIRE_GPU=1 but: {why}");
+            assert!(
+                !require_gpu(),
+                "an adapter is required (AUGKIT_REQUIRE_GPU/ADAPTER=1) but: {why}"
+            );
             eprintln!("skipping wgpu test: {why}");
             None
         }
