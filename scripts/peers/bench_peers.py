@@ -184,35 +184,36 @@ class Loader:
         self.mix = timm_mixup(p)
 
     def run(self):
+        """Steady-state rate: batches `warm`..`warm + k` over their wall time.
+        Workers prefetch (at most N·prefetch_factor batches ahead), so a
+        per-batch median would time the queue; the rate over k ≥ 8 batches
+        bounds that error by the N batches possibly ready at the start."""
         b = self.b
-        warm = 3
-        it = None
-        times = []
-        max_batches = warm + ARGS.max_repeats
-        sampler = [i % N_IMAGES for i in range(max_batches * b)]
+        warm = 2
+        dl_len = warm + ARGS.max_repeats + 8
+        sampler = [i % N_IMAGES for i in range(dl_len * b)]
         dl = torch.utils.data.DataLoader(self.ds, batch_size=b, sampler=sampler, num_workers=ARGS.threads,
-                                         prefetch_factor=2, persistent_workers=False)
+                                         prefetch_factor=1, persistent_workers=False)
         it = iter(dl)
-        reps = None
-        t = time.perf_counter()
-        for k in range(max_batches):
+        marks = []
+        k = None
+        for n in range(dl_len):
             x, y = next(it)
             if self.mix is not None:
                 x, y = self.mix(x, y)
-            now = time.perf_counter()
-            dt, t = now - t, now
             assert x.dtype == torch.float32 and tuple(x.shape) == (b, 3, 32, 32)
-            if k < warm:
-                continue
-            times.append(dt)
-            if reps is None:
-                reps = max(ARGS.min_repeats, min(ARGS.max_repeats, int(ARGS.budget / max(dt, 1e-6))))
-            if len(times) >= reps:
+            marks.append(time.perf_counter())
+            if n == warm + 1 and k is None:
+                one = marks[-1] - marks[-2]
+                k = max(8, min(ARGS.max_repeats + 8, int(2 * ARGS.budget / max(one, 1e-6))))
+            if k is not None and n >= warm + k:
                 break
         del it, dl
-        med = statistics.median(times)
-        return {"images_per_s": b / med, "median_s": med, "min_s": min(times), "repeats": len(times),
-                "warmup": warm}
+        span = marks[-1] - marks[warm]
+        batches = len(marks) - 1 - warm
+        per = span / batches
+        return {"images_per_s": b / per, "median_s": per, "repeats": batches, "warmup": warm,
+                "timing": "steady-state rate over the timed batches (prefetching workers)"}
 
 
 def make_tv_loader(p, b):
