@@ -70,6 +70,16 @@ fn normalise_floor(data: &Dataset, indices: &[u32], out: &mut [f32]) {
         });
 }
 
+/// Whether a bench filter given on the command line selects `name` (the
+/// extra timings printed beside criterion's follow its filter too).
+fn wanted(name: &str) -> bool {
+    let filters: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    filters.is_empty() || filters.iter().any(|f| name.contains(f.as_str()))
+}
+
 fn median_time(mut f: impl FnMut(), runs: usize) -> Duration {
     f();
     let mut times: Vec<Duration> = (0..runs)
@@ -88,7 +98,11 @@ fn cpu(c: &mut Criterion) {
     let data = dataset(shape, 4096);
     let testing = std::env::args().any(|a| a == "--test");
     for batch in [64u32, 1024] {
-        let mut group = c.benchmark_group(format!("cpu/32x32x3/b{batch}"));
+        let group_name = format!("cpu/32x32x3/b{batch}");
+        if !wanted(&group_name) {
+            continue;
+        }
+        let mut group = c.benchmark_group(group_name);
         group.throughput(Throughput::Elements(u64::from(batch)));
         let step = Step {
             epoch: 0,
@@ -133,8 +147,59 @@ fn cpu(c: &mut Criterion) {
     }
 }
 
+/// The wgpu backend on whatever adapter is present (lavapipe on a machine
+/// without a GPU). Each timing waits for the device before the clock stops.
+fn wgpu(c: &mut Criterion) {
+    use augkit::wgpu_backend::{WgpuBackend, WgpuOptions};
+    let shape = ImageShape::new(3, 32, 32).unwrap();
+    let data = dataset(shape, 4096);
+    let testing = std::env::args().any(|a| a == "--test");
+    let options = WgpuOptions::default();
+    for batch in [64u32, 1024] {
+        let step = Step {
+            epoch: 0,
+            first_position: 0,
+            batch_size: batch,
+        };
+        let group_name = format!("wgpu/32x32x3/b{batch}");
+        if !wanted(&group_name) {
+            continue;
+        }
+        let mut group = c.benchmark_group(group_name);
+        group.throughput(Throughput::Elements(u64::from(batch)));
+        if testing {
+            group.sample_size(10);
+        }
+        for (name, policy) in techniques() {
+            let mut backend =
+                match WgpuBackend::new(&policy, 1, data.clone(), (0..4096).collect(), &options) {
+                    Ok(b) => b,
+                    Err(e) => {
+                        println!("wgpu: no device ({e}); skipping the wgpu benches");
+                        return;
+                    }
+                };
+            if name == "identity" {
+                println!("wgpu adapter: {}", backend.adapter());
+            }
+            let mut run = || {
+                backend.run(step).unwrap();
+                backend.wait().unwrap();
+            };
+            let t = median_time(&mut run, if testing { 1 } else { 9 });
+            group.bench_function(BenchmarkId::from_parameter(name), |b| b.iter(&mut run));
+            println!(
+                "wgpu b{batch} {name:>9}: {:>10.0} images/s",
+                f64::from(batch) / t.as_secs_f64()
+            );
+        }
+        group.finish();
+    }
+}
+
 fn main() {
     let mut c = Criterion::default().configure_from_args();
     cpu(&mut c);
+    wgpu(&mut c);
     c.final_summary();
 }
