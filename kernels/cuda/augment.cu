@@ -1,0 +1,958 @@
+// augkit CUDA kernels: the three passes of one augmentation step.
+//
+// What it computes (definition: docs/SEMANTICS.md; reference: src/params.rs,
+// src/cpu/augment.rs, which this file transcribes line for line):
+//   augment_params      (policy, step) → SampleParams + MixLabel per sample:
+//                       Feistel shuffle → dataset index, crop / flips /
+//                       affine composed into one inverse map, jitter factors
+//                       and order, mix partner, λ, cutmix box.
+//   augment_contrast    per-sample mean grayscale of the image as it stands
+//                       when contrast runs (exact mode) or the scaled source
+//                       mean (source mode); 0 where the sample has no contrast.
+//   augment_pixels_{f32,f16,bf16}
+//                       fused pixel pass: gather through the inverse affine
+//                       (nearest / bilinear, window fill, crop padding 0),
+//                       colour ops in the sample's order, mixup blend or
+//                       cutmix paste, normalise, convert, write NCHW or NHWC.
+//
+// Launch shapes (src/cuda/mod.rs):
+//   augment_params      grid ceil(B / 128), block 128: one thread per sample.
+//   augment_contrast    grid B, block 256 (AK_CONTRAST_THREADS, a power of
+//                       two): one block per sample, f64 partial sums reduced
+//                       in shared memory.
+//   augment_pixels_*    grid ceil(B·H·W / 256), block 256: one thread per
+//                       output pixel (all channels); consecutive threads write
+//                       consecutive pixels, so NCHW stores coalesce per plane
+//                       and NHWC stores cover one contiguous span.
+//
+// Compiled by NVRTC at run time (src/cuda/compile.rs, with --fmad=false so
+// the results equal the CPU reference up to the device's libm), and by g++
+// for host emulation (tests/cuda-host, -ffp-contract=off). Needs no CUDA
+// headers: prelude.cuh brings our own half / bfloat16.
+//
+// Tests:  cargo test -p augkit-cuda-host          (host emulation vs CPU)
+//         cargo test --test cuda_nvrtc            (NVRTC sm_80 / sm_90, ptxas -v)
+//         cargo test --test cuda_gpu              (real GPU parity; skips without one)
+#include "prelude.cuh"
+
+// ---------------------------------------------------------------------------
+// Shared structs: mirror src/kernel_args.rs member for member (checked by
+// tests/cuda-host/tests/layout.rs with offsetof / offset_of!).
+
+struct KernelPolicy {
+    float mean[4];
+    float std_[4];
+    u32 channels;
+    u32 height;
+    u32 width;
+    u32 crop_mode;
+    float crop_p;
+    u32 crop_padding;
+    float resized_area_lo;
+    float resized_area_hi;
+    float resized_log_ratio_lo;
+    float resized_log_ratio_hi;
+    float resized_ratio_lo;
+    float resized_ratio_hi;
+    float hflip_p;
+    float vflip_p;
+    u32 affine_on;
+    float affine_p;
+    float degrees_lo;
+    float translate_x;
+    float translate_y;
+    u32 translate_whole;
+    float scale_lo;
+    float scale_hi;
+    u32 interpolation;
+    float fill;
+    u32 jitter_ops;
+    float jitter_p;
+    float brightness_lo;
+    float brightness_hi;
+    float contrast_lo;
+    float contrast_hi;
+    float saturation_lo;
+    float saturation_hi;
+    float hue_lo;
+    float hue_hi;
+    u32 contrast_mean;
+    u32 mix_mode;
+    u32 mix_ops;
+    float mix_p;
+    float switch_p;
+    float mixup_alpha;
+    float cutmix_alpha;
+    u32 correct_lambda;
+    u32 out_dtype;
+    u32 out_layout;
+    float degrees_hi;
+    u32 _pad[3];
+};
+
+struct StepArgs {
+    u32 seed_lo;
+    u32 seed_hi;
+    u32 epoch;
+    u32 first_position;
+    u32 batch_size;
+    u32 subset_len;
+    u32 _pad[2];
+};
+
+struct SampleParams {
+    u32 dataset_index;
+    u32 label_a;
+    u32 label_b;
+    u32 partner;
+    u32 flags;
+    u32 colour_order;
+    float lambda;
+    float hue;
+    float brightness;
+    float contrast;
+    float saturation;
+    u32 _pad0;
+    float inverse_affine[6];
+    u32 _pad1[2];
+    i32 window[4];
+    u32 cut_box[4];
+};
+
+struct MixLabel {
+    u32 label_a;
+    u32 label_b;
+    float lambda;
+};
+
+#define AK_CROP_NONE 0u
+#define AK_CROP_PAD 1u
+#define AK_INTERP_NEAREST 0u
+#define AK_OP_BRIGHTNESS 0u
+#define AK_OP_CONTRAST 1u
+#define AK_OP_SATURATION 2u
+#define AK_OP_HUE 3u
+#define AK_CONTRAST_MEAN_SOURCE 1u
+#define AK_MIX_MODE_BATCH 0u
+#define AK_MIX_MODE_PAIR 1u
+#define AK_MIX_MIXUP 1u
+#define AK_MIX_CUTMIX 2u
+#define AK_LAYOUT_NCHW 0u
+
+#define AK_FLAG_HFLIP (1u << 0)
+#define AK_FLAG_VFLIP (1u << 1)
+#define AK_FLAG_CROPPED (1u << 2)
+#define AK_FLAG_AFFINE (1u << 3)
+#define AK_FLAG_JITTER (1u << 4)
+#define AK_FLAG_MIXED (1u << 5)
+#define AK_FLAG_CUTMIX (1u << 6)
+
+#define AK_PARAMS_THREADS 128
+#define AK_CONTRAST_THREADS 256
+#define AK_PIXELS_THREADS 256
+
+// ---------------------------------------------------------------------------
+// Philox4x32-10 (src/philox.rs) and draws (src/draws.rs).
+
+#define AK_SLOT_SHUFFLE 1u
+#define AK_SLOT_GEOMETRY_COINS 2u
+#define AK_SLOT_CROP_X 3u
+#define AK_SLOT_CROP_Y 4u
+#define AK_SLOT_RESIZED_CROP 5u
+#define AK_SLOT_RESIZED_CROP_TOP 6u
+#define AK_SLOT_RESIZED_CROP_LEFT 7u
+#define AK_SLOT_AFFINE 8u
+#define AK_SLOT_JITTER 9u
+#define AK_SLOT_JITTER_HUE 10u
+#define AK_SLOT_JITTER_ORDER 11u
+#define AK_SLOT_MIX 12u
+#define AK_SLOT_BETA_MIXUP 13u
+#define AK_SLOT_BETA_CUTMIX 14u
+#define AK_SLOT_CUTMIX_CENTRE_Y 15u
+#define AK_SLOT_CUTMIX_CENTRE_X 16u
+#define AK_GAMMA_ATTEMPTS 16u
+
+struct Words {
+    u32 w[4];
+};
+
+struct Key {
+    u32 lo;
+    u32 hi;
+};
+
+AK_FN Words philox4x32_10(Words c, Key key) {
+    const u32 m0 = 0xD2511F53u;
+    const u32 m1 = 0xCD9E8D57u;
+    u32 k0 = key.lo;
+    u32 k1 = key.hi;
+#pragma unroll
+    for (int r = 0; r < 10; ++r) {
+        if (r > 0) {
+            k0 += 0x9E3779B9u;
+            k1 += 0xBB67AE85u;
+        }
+        const u32 hi0 = __umulhi(m0, c.w[0]);
+        const u32 lo0 = m0 * c.w[0];
+        const u32 hi1 = __umulhi(m1, c.w[2]);
+        const u32 lo1 = m1 * c.w[2];
+        Words n;
+        n.w[0] = hi1 ^ c.w[1] ^ k0;
+        n.w[1] = lo1;
+        n.w[2] = hi0 ^ c.w[3] ^ k1;
+        n.w[3] = lo0;
+        c = n;
+    }
+    return c;
+}
+
+AK_FN Words words(Key key, u32 owner, u32 epoch, u32 slot, u32 sub) {
+    Words c;
+    c.w[0] = owner;
+    c.w[1] = epoch;
+    c.w[2] = slot;
+    c.w[3] = sub;
+    return philox4x32_10(c, key);
+}
+
+AK_FN float unit(u32 word) { return (float)(word >> 8) * (1.0f / 16777216.0f); }
+
+AK_FN float unit_open_closed(u32 word) {
+    return (float)((word >> 8) + 1u) * (1.0f / 16777216.0f);
+}
+
+AK_FN float uniform(float lo, float hi, u32 word) { return lo + (hi - lo) * unit(word); }
+
+AK_FN bool coin(float p, u32 word) { return unit(word) < p; }
+
+/// Lemire's multiply-shift with rejection, one attempt per word.
+AK_FN u32 bounded(u32 n, Words w) {
+    const u32 threshold = (0u - n) % n;
+    u32 result = 0;
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+        const u64 m = (u64)w.w[i] * (u64)n;
+        result = (u32)(m >> 32);
+        if ((u32)m >= threshold) return result;
+    }
+    return result;
+}
+
+/// Box–Muller, cosine branch.
+AK_FN float normal(u32 w0, u32 w1) {
+    const float radius = sqrtf(-2.0f * logf(unit_open_closed(w0)));
+    float s, c;
+    ak_sincosf_small(6.28318530717958647692f * unit(w1), &s, &c);
+    return radius * c;
+}
+
+/// Marsaglia–Tsang, at most AK_GAMMA_ATTEMPTS attempts.
+AK_FN float gamma_variate(float alpha, Key key, u32 owner, u32 epoch, u32 slot, u32 variate) {
+    const bool boosted = alpha < 1.0f;
+    const float a = boosted ? alpha + 1.0f : alpha;
+    const float d = a - 1.0f / 3.0f;
+    const float c = 1.0f / sqrtf(9.0f * d);
+    float value = d;
+    u32 boost_word = 0;
+    for (u32 attempt = 0; attempt < AK_GAMMA_ATTEMPTS; ++attempt) {
+        const Words w = words(key, owner, epoch, slot, variate * 16u + attempt);
+        boost_word = w.w[3];
+        const float x = normal(w.w[0], w.w[1]);
+        const float t = 1.0f + c * x;
+        if (t <= 0.0f) continue;
+        const float v = t * t * t;
+        const float u = unit_open_closed(w.w[2]);
+        if (logf(u) < 0.5f * x * x + d - d * v + d * logf(v)) {
+            value = d * v;
+            break;
+        }
+    }
+    if (boosted) value *= expf(logf(unit_open_closed(boost_word)) / alpha);
+    return value;
+}
+
+AK_FN float beta_variate(float alpha, Key key, u32 owner, u32 epoch, u32 slot) {
+    const float x = gamma_variate(alpha, key, owner, epoch, slot, 0u);
+    const float y = gamma_variate(alpha, key, owner, epoch, slot, 1u);
+    const float sum = x + y;
+    return sum > 0.0f ? x / sum : 0.5f;
+}
+
+// ---------------------------------------------------------------------------
+// Epoch shuffle (src/shuffle.rs): Feistel on 4^k ≥ n with cycle-walking.
+
+#define AK_SHUFFLE_ROUNDS 6
+
+struct ShuffleKeys {
+    u32 k[AK_SHUFFLE_ROUNDS];
+};
+
+AK_FN u32 half_bits(u32 n) {
+    u32 k = 1;
+    while (k < 16u && ((u64)1 << (2u * k)) < (u64)n) ++k;
+    return k;
+}
+
+AK_FN ShuffleKeys round_keys(Key key, u32 epoch) {
+    const Words a = words(key, 0u, epoch, AK_SLOT_SHUFFLE, 0u);
+    const Words b = words(key, 1u, epoch, AK_SLOT_SHUFFLE, 0u);
+    ShuffleKeys s;
+    s.k[0] = a.w[0];
+    s.k[1] = a.w[1];
+    s.k[2] = a.w[2];
+    s.k[3] = a.w[3];
+    s.k[4] = b.w[0];
+    s.k[5] = b.w[1];
+    return s;
+}
+
+AK_FN u32 round_function(u32 right, u32 round_key) {
+    u32 h = right ^ round_key;
+    h ^= h >> 16;
+    h *= 0x85ebca6bu;
+    h ^= h >> 13;
+    h *= 0xc2b2ae35u;
+    return h ^ (h >> 16);
+}
+
+AK_FN u32 feistel(u32 x, u32 bits, const ShuffleKeys& keys) {
+    const u32 mask = (1u << bits) - 1u;
+    u32 left = x >> bits;
+    u32 right = x & mask;
+#pragma unroll
+    for (int r = 0; r < AK_SHUFFLE_ROUNDS; ++r) {
+        const u32 next = left ^ (round_function(right, keys.k[r]) & mask);
+        left = right;
+        right = next;
+    }
+    return (left << bits) | right;
+}
+
+AK_FN u32 shuffled_position(u32 position, u32 n, const ShuffleKeys& keys) {
+    if (n <= 1u) return 0u;
+    const u32 bits = half_bits(n);
+    u32 x = position;
+    for (;;) {
+        x = feistel(x, bits, keys);
+        if (x < n) return x;
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Parameters pass (src/params.rs).
+
+struct StepContext {
+    const KernelPolicy* policy;
+    StepArgs step;
+    Key key;
+    ShuffleKeys shuffle_keys;
+    const u32* subset;
+    const u32* labels;
+};
+
+AK_FN u32 dataset_index(const StepContext& ctx, u32 i) {
+    const u32 position = ctx.step.first_position + i;
+    const u32 shuffled = shuffled_position(position, ctx.step.subset_len, ctx.shuffle_keys);
+    return ctx.subset[shuffled];
+}
+
+struct CropBox {
+    i32 left;
+    i32 top;
+    i32 width;
+    i32 height;
+};
+
+/// torchvision RandomResizedCrop.get_params: ten tries, then the fallback.
+AK_FN CropBox resized_crop_box(const KernelPolicy& k, Key key, u32 position, u32 epoch) {
+    const i32 width = (i32)k.width;
+    const i32 height = (i32)k.height;
+    const float area = (float)(k.width * k.height);
+    for (u32 t = 0; t < 10u; ++t) {
+        const Words d = words(key, position, epoch, AK_SLOT_RESIZED_CROP, t);
+        const float target_area = area * uniform(k.resized_area_lo, k.resized_area_hi, d.w[0]);
+        const float aspect =
+            expf(uniform(k.resized_log_ratio_lo, k.resized_log_ratio_hi, d.w[1]));
+        const i32 cw = ak_f2i(rintf(sqrtf(target_area * aspect)));
+        const i32 ch = ak_f2i(rintf(sqrtf(target_area / aspect)));
+        if (0 < cw && cw <= width && 0 < ch && ch <= height) {
+            const u32 top = bounded((u32)(height - ch + 1),
+                                    words(key, position, epoch, AK_SLOT_RESIZED_CROP_TOP, t));
+            const u32 left = bounded((u32)(width - cw + 1),
+                                     words(key, position, epoch, AK_SLOT_RESIZED_CROP_LEFT, t));
+            CropBox b = {(i32)left, (i32)top, cw, ch};
+            return b;
+        }
+    }
+    const float in_ratio = (float)k.width / (float)k.height;
+    i32 cw = width;
+    i32 ch = height;
+    if (in_ratio < k.resized_ratio_lo) {
+        ch = ak_f2i(rintf((float)width / k.resized_ratio_lo));
+    } else if (in_ratio > k.resized_ratio_hi) {
+        cw = ak_f2i(rintf((float)height * k.resized_ratio_hi));
+    }
+    cw = cw < 1 ? 1 : (cw > width ? width : cw);
+    ch = ch < 1 ? 1 : (ch > height ? height : ch);
+    CropBox b = {(width - cw) / 2, (height - ch) / 2, cw, ch};
+    return b;
+}
+
+/// Crop, flips and affine, composed into one inverse map plus the window.
+AK_FN void geometry(const KernelPolicy& k, Key key, u32 position, u32 epoch, SampleParams& p) {
+    const float w = (float)k.width;
+    const float h = (float)k.height;
+    const Words coins = words(key, position, epoch, AK_SLOT_GEOMETRY_COINS, 0u);
+
+    i32 window[4] = {0, 0, (i32)k.width, (i32)k.height};
+    float origin_x = 0.0f, origin_y = 0.0f, crop_sx = 1.0f, crop_sy = 1.0f;
+    if (k.crop_mode != AK_CROP_NONE && coin(k.crop_p, coins.w[0])) {
+        p.flags |= AK_FLAG_CROPPED;
+        if (k.crop_mode == AK_CROP_PAD) {
+            const u32 positions = 2u * k.crop_padding + 1u;
+            const i32 ox = (i32)bounded(positions, words(key, position, epoch, AK_SLOT_CROP_X, 0u));
+            const i32 oy = (i32)bounded(positions, words(key, position, epoch, AK_SLOT_CROP_Y, 0u));
+            const i32 x0 = ox - (i32)k.crop_padding;
+            const i32 y0 = oy - (i32)k.crop_padding;
+            window[0] = x0;
+            window[1] = y0;
+            window[2] = x0 + (i32)k.width;
+            window[3] = y0 + (i32)k.height;
+            origin_x = (float)x0;
+            origin_y = (float)y0;
+        } else {
+            const CropBox b = resized_crop_box(k, key, position, epoch);
+            window[0] = b.left;
+            window[1] = b.top;
+            window[2] = b.left + b.width;
+            window[3] = b.top + b.height;
+            origin_x = (float)b.left;
+            origin_y = (float)b.top;
+            crop_sx = (float)b.width / w;
+            crop_sy = (float)b.height / h;
+        }
+    }
+
+    const bool hflip = coin(k.hflip_p, coins.w[1]);
+    const bool vflip = coin(k.vflip_p, coins.w[2]);
+    if (hflip) p.flags |= AK_FLAG_HFLIP;
+    if (vflip) p.flags |= AK_FLAG_VFLIP;
+
+    // Affine (inverse): q = C + (1/s)·R(θ)·(o − C − t).
+    float cs = 1.0f, sn = 0.0f, tx = 0.0f, ty = 0.0f;
+    if (k.affine_on != 0u && coin(k.affine_p, coins.w[3])) {
+        p.flags |= AK_FLAG_AFFINE;
+        const Words a = words(key, position, epoch, AK_SLOT_AFFINE, 0u);
+        const float angle = uniform(k.degrees_lo, k.degrees_hi, a.w[0]);
+        const float max_dx = k.translate_x * w;
+        const float max_dy = k.translate_y * h;
+        tx = uniform(-max_dx, max_dx, a.w[1]);
+        ty = uniform(-max_dy, max_dy, a.w[2]);
+        if (k.translate_whole != 0u) {
+            tx = rintf(tx);
+            ty = rintf(ty);
+        }
+        const float scale = uniform(k.scale_lo, k.scale_hi, a.w[3]);
+        const float theta = angle * (3.14159265358979323846f / 180.0f);
+        float sin_theta, cos_theta;
+        ak_sincosf_small(theta, &sin_theta, &cos_theta);
+        cs = cos_theta / scale;
+        sn = sin_theta / scale;
+    }
+    const float cx = 0.5f * w;
+    const float cy = 0.5f * h;
+    const float ux = cx + tx;
+    const float uy = cy + ty;
+    const float qx0 = cx - (cs * ux - sn * uy);
+    const float qy0 = cy - (sn * ux + cs * uy);
+    float m[6] = {cs, -sn, qx0, sn, cs, qy0};
+
+    if (hflip) {
+        m[0] = -m[0];
+        m[1] = -m[1];
+        m[2] = w - m[2];
+    }
+    if (vflip) {
+        m[3] = -m[3];
+        m[4] = -m[4];
+        m[5] = h - m[5];
+    }
+    p.inverse_affine[0] = m[0] * crop_sx;
+    p.inverse_affine[1] = m[1] * crop_sx;
+    p.inverse_affine[2] = origin_x + m[2] * crop_sx;
+    p.inverse_affine[3] = m[3] * crop_sy;
+    p.inverse_affine[4] = m[4] * crop_sy;
+    p.inverse_affine[5] = origin_y + m[5] * crop_sy;
+    p.window[0] = window[0];
+    p.window[1] = window[1];
+    p.window[2] = window[2];
+    p.window[3] = window[3];
+}
+
+/// The index-th (0..24) permutation of the four colour ops, lexicographic,
+/// packed 8 bits per op, first op in the low byte. The remaining ops live in
+/// nibbles of one register (no local array).
+AK_FN u32 permutation_of_four(u32 index) {
+    u32 remaining = 0x3210u;
+    u32 len = 4;
+    u32 rest = index;
+    u32 packed = 0;
+    u32 radix = 6;
+#pragma unroll
+    for (u32 out = 0; out < 4u; ++out) {
+        const u32 pick = rest / radix;
+        rest %= radix;
+        packed |= ((remaining >> (4u * pick)) & 0xfu) << (8u * out);
+        const u32 low = remaining & ((1u << (4u * pick)) - 1u);
+        const u32 high = remaining >> (4u * (pick + 1u));
+        remaining = low | (high << (4u * pick));
+        len -= 1u;
+        if (len > 0u) radix /= len;
+    }
+    return packed;
+}
+
+/// Colour jitter: the coin, the factors of the ops that are on, the order.
+AK_FN void jitter(const KernelPolicy& k, Key key, u32 position, u32 epoch, SampleParams& p) {
+    if (k.jitter_ops == 0u) return;
+    const Words j = words(key, position, epoch, AK_SLOT_JITTER, 0u);
+    if (!coin(k.jitter_p, j.w[0])) return;
+    p.flags |= AK_FLAG_JITTER;
+    if (k.jitter_ops & (1u << AK_OP_BRIGHTNESS))
+        p.brightness = uniform(k.brightness_lo, k.brightness_hi, j.w[1]);
+    if (k.jitter_ops & (1u << AK_OP_CONTRAST))
+        p.contrast = uniform(k.contrast_lo, k.contrast_hi, j.w[2]);
+    if (k.jitter_ops & (1u << AK_OP_SATURATION))
+        p.saturation = uniform(k.saturation_lo, k.saturation_hi, j.w[3]);
+    if (k.jitter_ops & (1u << AK_OP_HUE)) {
+        const Words hw = words(key, position, epoch, AK_SLOT_JITTER_HUE, 0u);
+        p.hue = uniform(k.hue_lo, k.hue_hi, hw.w[0]);
+    }
+    const u32 order = bounded(24u, words(key, position, epoch, AK_SLOT_JITTER_ORDER, 0u));
+    p.colour_order = permutation_of_four(order);
+}
+
+/// timm rand_bbox + cutmix_bbox_and_lam; returns the corrected λ.
+AK_FN float cutmix_box(const KernelPolicy& k, Key key, u32 owner, u32 epoch, float lambda,
+                       u32 cut_box[4]) {
+    const i32 h = (i32)k.height;
+    const i32 w = (i32)k.width;
+    const float ratio = sqrtf(1.0f - lambda);
+    const i32 cut_h = ak_f2i((float)k.height * ratio);
+    const i32 cut_w = ak_f2i((float)k.width * ratio);
+    const i32 cy = (i32)bounded(k.height, words(key, owner, epoch, AK_SLOT_CUTMIX_CENTRE_Y, 0u));
+    const i32 cx = (i32)bounded(k.width, words(key, owner, epoch, AK_SLOT_CUTMIX_CENTRE_X, 0u));
+    i32 y0 = cy - cut_h / 2;
+    i32 y1 = cy + cut_h / 2;
+    i32 x0 = cx - cut_w / 2;
+    i32 x1 = cx + cut_w / 2;
+    y0 = y0 < 0 ? 0 : (y0 > h ? h : y0);
+    y1 = y1 < 0 ? 0 : (y1 > h ? h : y1);
+    x0 = x0 < 0 ? 0 : (x0 > w ? w : x0);
+    x1 = x1 < 0 ? 0 : (x1 > w ? w : x1);
+    const float area = (float)((y1 - y0) * (x1 - x0));
+    cut_box[0] = (u32)x0;
+    cut_box[1] = (u32)y0;
+    cut_box[2] = (u32)x1;
+    cut_box[3] = (u32)y1;
+    return 1.0f - area / (float)(k.height * k.width);
+}
+
+/// Mixup / cutmix (timm Mixup): partner B−1−i, λ ~ Beta(α, α), the box.
+AK_FN void mix(const StepContext& ctx, u32 i, SampleParams& p) {
+    const KernelPolicy& k = *ctx.policy;
+    if (k.mix_ops == 0u) return;
+    const u32 batch = ctx.step.batch_size;
+    const u32 partner = batch - 1u - i;
+    u32 owner = ctx.step.first_position;
+    if (k.mix_mode == AK_MIX_MODE_PAIR) {
+        owner += i < partner ? i : partner;
+    } else if (k.mix_mode != AK_MIX_MODE_BATCH) {
+        owner += i;
+    }
+    const u32 epoch = ctx.step.epoch;
+    const Key key = ctx.key;
+    const Words c = words(key, owner, epoch, AK_SLOT_MIX, 0u);
+    if (!coin(k.mix_p, c.w[0])) return;
+    bool cutmix;
+    if (k.mix_ops == AK_MIX_CUTMIX) {
+        cutmix = true;
+    } else if (k.mix_ops == AK_MIX_MIXUP) {
+        cutmix = false;
+    } else {
+        cutmix = coin(k.switch_p, c.w[1]);
+    }
+    p.flags |= AK_FLAG_MIXED;
+    p.partner = partner;
+    p.label_b = ctx.labels[dataset_index(ctx, partner)];
+    if (cutmix) {
+        p.flags |= AK_FLAG_CUTMIX;
+        const float lambda = beta_variate(k.cutmix_alpha, key, owner, epoch, AK_SLOT_BETA_CUTMIX);
+        const float corrected = cutmix_box(k, key, owner, epoch, lambda, p.cut_box);
+        p.lambda = k.correct_lambda != 0u ? corrected : lambda;
+    } else {
+        p.lambda = beta_variate(k.mixup_alpha, key, owner, epoch, AK_SLOT_BETA_MIXUP);
+    }
+}
+
+/// Parameters of the sample at batch slot i (< batch size).
+AK_FN SampleParams sample_params(const StepContext& ctx, u32 i) {
+    const KernelPolicy& k = *ctx.policy;
+    const u32 position = ctx.step.first_position + i;
+    const u32 epoch = ctx.step.epoch;
+    const u32 index = dataset_index(ctx, i);
+    const u32 label = ctx.labels[index];
+
+    SampleParams p;
+    p.dataset_index = index;
+    p.label_a = label;
+    p.label_b = label;
+    p.partner = i;
+    p.flags = 0u;
+    p.colour_order = 0u;
+    p.lambda = 1.0f;
+    p.hue = 0.0f;
+    p.brightness = 1.0f;
+    p.contrast = 1.0f;
+    p.saturation = 1.0f;
+    p._pad0 = 0u;
+#pragma unroll
+    for (int j = 0; j < 6; ++j) p.inverse_affine[j] = 0.0f;
+    p._pad1[0] = 0u;
+    p._pad1[1] = 0u;
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+        p.window[j] = 0;
+        p.cut_box[j] = 0u;
+    }
+
+    geometry(k, ctx.key, position, epoch, p);
+    jitter(k, ctx.key, position, epoch, p);
+    mix(ctx, i, p);
+    return p;
+}
+
+extern "C" __global__ void __launch_bounds__(AK_PARAMS_THREADS)
+    augment_params(const KernelPolicy* __restrict__ policy, StepArgs step,
+                   const u32* __restrict__ subset, const u32* __restrict__ labels,
+                   SampleParams* __restrict__ params, MixLabel* __restrict__ mix_labels) {
+    const u32 i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= step.batch_size) return;
+    StepContext ctx;
+    ctx.policy = policy;
+    ctx.step = step;
+    ctx.key.lo = step.seed_lo;
+    ctx.key.hi = step.seed_hi;
+    ctx.shuffle_keys = round_keys(ctx.key, step.epoch);
+    ctx.subset = subset;
+    ctx.labels = labels;
+    const SampleParams p = sample_params(ctx, i);
+    params[i] = p;
+    MixLabel l;
+    l.label_a = p.label_a;
+    l.label_b = p.label_b;
+    l.lambda = p.lambda;
+    mix_labels[i] = l;
+}
+
+// ---------------------------------------------------------------------------
+// Pixel functions (src/cpu/augment.rs).
+
+struct Rgb {
+    float v[3];
+};
+
+/// The resident dataset: u8, planar CHW.
+struct Source {
+    const u8* pixels;
+    u32 channels;
+    u32 height;
+    u32 width;
+};
+
+AK_FN float texel(const Source& s, u32 image, u32 c, i32 x, i32 y) {
+    const u64 offset = (u64)image * s.channels * s.height * s.width +
+                       ((u64)c * s.height + (u64)y) * s.width + (u64)x;
+    return (float)s.pixels[offset] / 255.0f;
+}
+
+AK_FN bool in_window(const SampleParams& p, i32 x, i32 y) {
+    return x >= p.window[0] && x < p.window[2] && y >= p.window[1] && y < p.window[3];
+}
+
+/// Geometry: the sample's pixel (x, y) before colour, per channel, in [0, 1].
+AK_FN Rgb geometric_pixel(const KernelPolicy& k, const Source& src, const SampleParams& p,
+                          u32 x, u32 y) {
+    const float* m = p.inverse_affine;
+    const float px = (float)x + 0.5f;
+    const float py = (float)y + 0.5f;
+    const float sx = m[0] * px + m[1] * py + m[2];
+    const float sy = m[3] * px + m[4] * py + m[5];
+    const u32 channels = k.channels;
+    const i32 w = (i32)k.width;
+    const i32 h = (i32)k.height;
+    Rgb out = {{0.0f, 0.0f, 0.0f}};
+    if (k.interpolation == AK_INTERP_NEAREST) {
+        const i32 tx = ak_f2i(floorf(sx));
+        const i32 ty = ak_f2i(floorf(sy));
+        if (!in_window(p, tx, ty)) {
+            Rgb filled = {{k.fill, k.fill, k.fill}};
+            return filled;
+        }
+        if (tx >= 0 && tx < w && ty >= 0 && ty < h) {
+#pragma unroll
+            for (u32 c = 0; c < 3u; ++c)
+                if (c < channels) out.v[c] = texel(src, p.dataset_index, c, tx, ty);
+        }
+        return out;
+    }
+    // Bilinear over the window-extended image: value (zero outside), mask
+    // (weight inside the window), then v·m + (1 − m)·fill.
+    const float fx = sx - 0.5f;
+    const float fy = sy - 0.5f;
+    const float x0f = floorf(fx);
+    const float y0f = floorf(fy);
+    const float ax = fx - x0f;
+    const float ay = fy - y0f;
+    const i32 x0 = ak_f2i(x0f);
+    const i32 y0 = ak_f2i(y0f);
+    float mask = 0.0f;
+#pragma unroll
+    for (int tap = 0; tap < 4; ++tap) {
+        const i32 tx = x0 + (tap & 1);
+        const i32 ty = y0 + (tap >> 1);
+        const float wx = (tap & 1) ? ax : (1.0f - ax);
+        const float wy = (tap >> 1) ? ay : (1.0f - ay);
+        const float weight = wx * wy;
+        if (!in_window(p, tx, ty)) continue;
+        mask += weight;
+        if (tx >= 0 && tx < w && ty >= 0 && ty < h) {
+#pragma unroll
+            for (u32 c = 0; c < 3u; ++c)
+                if (c < channels) out.v[c] += weight * texel(src, p.dataset_index, c, tx, ty);
+        }
+    }
+#pragma unroll
+    for (u32 c = 0; c < 3u; ++c)
+        if (c < channels) out.v[c] = out.v[c] * mask + (1.0f - mask) * k.fill;
+    return out;
+}
+
+AK_FN float clamp01(float v) {
+    if (v < 0.0f) v = 0.0f;
+    if (v > 1.0f) v = 1.0f;
+    return v;
+}
+
+/// torchvision rgb_to_grayscale weights, in its evaluation order.
+AK_FN float grayscale(const Rgb& rgb) {
+    return 0.2989f * rgb.v[0] + 0.587f * rgb.v[1] + 0.114f * rgb.v[2];
+}
+
+AK_FN float blend(float v, float other, float factor) {
+    return clamp01(factor * v + (1.0f - factor) * other);
+}
+
+/// torchvision _rgb2hsv → hue shift → _hsv2rgb, on one pixel.
+AK_FN Rgb adjust_hue(const Rgb& rgb, float hue) {
+    const float r = rgb.v[0], g = rgb.v[1], b = rgb.v[2];
+    const float maxc = fmaxf(fmaxf(r, g), b);
+    const float minc = fminf(fminf(r, g), b);
+    const bool eqc = maxc == minc;
+    const float cr = maxc - minc;
+    const float s = cr / (eqc ? 1.0f : maxc);
+    const float crd = eqc ? 1.0f : cr;
+    const float rc = (maxc - r) / crd;
+    const float gc = (maxc - g) / crd;
+    const float bc = (maxc - b) / crd;
+    float hh;
+    if (maxc == r) {
+        hh = bc - gc;
+    } else if (maxc == g) {
+        hh = 2.0f + rc - bc;
+    } else {
+        hh = 4.0f + gc - rc;
+    }
+    hh = hh / 6.0f + 1.0f;
+    hh = hh - truncf(hh);  // torch.fmod(·, 1) of a positive number
+    hh = hh + hue;
+    hh = hh - floorf(hh);  // Python-style % 1.0
+    const float v = maxc;
+    const float h6 = hh * 6.0f;
+    const float i = floorf(h6);
+    const float f = h6 - i;
+    const float p = clamp01(v * (1.0f - s));
+    const float q = clamp01(v * (1.0f - s * f));
+    const float t = clamp01(v * (1.0f - s * (1.0f - f)));
+    i32 sector = ak_f2i(i) % 6;
+    if (sector < 0) sector += 6;
+    Rgb out;
+    switch (sector) {
+        case 0: out.v[0] = v; out.v[1] = t; out.v[2] = p; break;
+        case 1: out.v[0] = q; out.v[1] = v; out.v[2] = p; break;
+        case 2: out.v[0] = p; out.v[1] = v; out.v[2] = t; break;
+        case 3: out.v[0] = p; out.v[1] = q; out.v[2] = v; break;
+        case 4: out.v[0] = t; out.v[1] = p; out.v[2] = v; break;
+        default: out.v[0] = v; out.v[1] = p; out.v[2] = q; break;
+    }
+    return out;
+}
+
+/// Runs the sample's colour ops in its order. With until_contrast, stops
+/// before contrast (what the exact contrast mean averages).
+AK_FN Rgb colour(const KernelPolicy& k, const SampleParams& p, float contrast_mean, Rgb rgb,
+                 bool until_contrast) {
+    if ((p.flags & AK_FLAG_JITTER) == 0u) return rgb;
+    const u32 channels = k.channels;
+#pragma unroll
+    for (u32 slot = 0; slot < 4u; ++slot) {
+        const u32 op = (p.colour_order >> (8u * slot)) & 0xffu;
+        if ((k.jitter_ops & (1u << op)) == 0u) continue;
+        if (op == AK_OP_BRIGHTNESS) {
+#pragma unroll
+            for (u32 c = 0; c < 3u; ++c)
+                if (c < channels) rgb.v[c] = clamp01(p.brightness * rgb.v[c]);
+        } else if (op == AK_OP_CONTRAST) {
+            if (until_contrast) return rgb;
+#pragma unroll
+            for (u32 c = 0; c < 3u; ++c)
+                if (c < channels) rgb.v[c] = blend(rgb.v[c], contrast_mean, p.contrast);
+        } else if (op == AK_OP_SATURATION && channels == 3u) {
+            const float gray = grayscale(rgb);
+#pragma unroll
+            for (u32 c = 0; c < 3u; ++c) rgb.v[c] = blend(rgb.v[c], gray, p.saturation);
+        } else if (op == AK_OP_HUE && channels == 3u) {
+            rgb = adjust_hue(rgb, p.hue);
+        }
+    }
+    return rgb;
+}
+
+AK_FN bool needs_contrast_mean(const KernelPolicy& k, const SampleParams& p) {
+    return (p.flags & AK_FLAG_JITTER) != 0u && (k.jitter_ops & (1u << AK_OP_CONTRAST)) != 0u;
+}
+
+AK_FN Rgb augmented_pixel(const KernelPolicy& k, const Source& src, const SampleParams& p,
+                          float mean, u32 x, u32 y) {
+    return colour(k, p, mean, geometric_pixel(k, src, p, x, y), false);
+}
+
+// ---------------------------------------------------------------------------
+// Contrast reduction: one block of AK_CONTRAST_THREADS per sample.
+
+extern "C" __global__ void __launch_bounds__(AK_CONTRAST_THREADS)
+    augment_contrast(const KernelPolicy* __restrict__ policy, StepArgs step,
+                     const u8* __restrict__ pixels, const float* __restrict__ gray_means,
+                     const SampleParams* __restrict__ params, float* __restrict__ means) {
+    __shared__ double partial[AK_CONTRAST_THREADS];
+    const KernelPolicy& k = *policy;
+    const u32 i = blockIdx.x;
+    // Every return before the barriers below is uniform across the block.
+    if (i >= step.batch_size) return;
+    const SampleParams p = params[i];
+    if (!needs_contrast_mean(k, p)) {
+        if (threadIdx.x == 0) means[i] = 0.0f;
+        return;
+    }
+    if (k.contrast_mean == AK_CONTRAST_MEAN_SOURCE) {
+        if (threadIdx.x == 0) {
+            float mean = gray_means[p.dataset_index];
+            for (u32 slot = 0; slot < 4u; ++slot) {
+                const u32 op = (p.colour_order >> (8u * slot)) & 0xffu;
+                if (op == AK_OP_CONTRAST) break;
+                if (op == AK_OP_BRIGHTNESS && (k.jitter_ops & (1u << AK_OP_BRIGHTNESS)) != 0u)
+                    mean = clamp01(p.brightness * mean);
+            }
+            means[i] = mean;
+        }
+        return;
+    }
+    Source src = {pixels, k.channels, k.height, k.width};
+    const u32 plane = k.width * k.height;
+    double sum = 0.0;
+    for (u32 pixel = threadIdx.x; pixel < plane; pixel += blockDim.x) {
+        const u32 y = pixel / k.width;
+        const u32 x = pixel - y * k.width;
+        const Rgb rgb = colour(k, p, 0.0f, geometric_pixel(k, src, p, x, y), true);
+        const float gray = k.channels == 3u ? grayscale(rgb) : rgb.v[0];
+        sum += (double)gray;
+    }
+    partial[threadIdx.x] = sum;
+    __syncthreads();
+    for (u32 stride = blockDim.x / 2u; stride > 0u; stride >>= 1) {
+        if (threadIdx.x < stride) partial[threadIdx.x] += partial[threadIdx.x + stride];
+        __syncthreads();
+    }
+    if (threadIdx.x == 0) means[i] = (float)(partial[0] / (double)plane);
+}
+
+// ---------------------------------------------------------------------------
+// Fused pixel pass: one thread per output pixel, all channels.
+
+AK_FN void store(float* out, u64 at, float v) { out[at] = v; }
+AK_FN void store(ak_half* out, u64 at, float v) { out[at] = ak_float2half_rn(v); }
+AK_FN void store(ak_bfloat16* out, u64 at, float v) { out[at] = ak_float2bfloat16_rn(v); }
+
+template <typename T>
+static __device__ __forceinline__ void augment_pixels(const KernelPolicy* __restrict__ policy,
+                                                      StepArgs step,
+                                                      const u8* __restrict__ pixels,
+                                                      const SampleParams* __restrict__ params,
+                                                      const float* __restrict__ means,
+                                                      T* __restrict__ out) {
+    const KernelPolicy& k = *policy;
+    const u32 plane = k.width * k.height;
+    // The host checks that B·H·W fits in u32.
+    const u32 t = blockIdx.x * blockDim.x + threadIdx.x;
+    if (t >= step.batch_size * plane) return;
+    const u32 i = t / plane;
+    const u32 pixel = t - i * plane;
+    const u32 y = pixel / k.width;
+    const u32 x = pixel - y * k.width;
+
+    const Source src = {pixels, k.channels, k.height, k.width};
+    const SampleParams p = params[i];
+    const bool mixed = (p.flags & AK_FLAG_MIXED) != 0u;
+    const bool cutmix = (p.flags & AK_FLAG_CUTMIX) != 0u;
+    const bool in_box = cutmix && x >= p.cut_box[0] && x < p.cut_box[2] && y >= p.cut_box[1] &&
+                        y < p.cut_box[3];
+    Rgb value;
+    if (in_box) {
+        const SampleParams partner = params[p.partner];
+        value = augmented_pixel(k, src, partner, means[p.partner], x, y);
+    } else {
+        const Rgb own = augmented_pixel(k, src, p, means[i], x, y);
+        if (mixed && !cutmix) {
+            const SampleParams partner = params[p.partner];
+            const Rgb other = augmented_pixel(k, src, partner, means[p.partner], x, y);
+#pragma unroll
+            for (u32 c = 0; c < 3u; ++c)
+                value.v[c] = own.v[c] * p.lambda + other.v[c] * (1.0f - p.lambda);
+        } else {
+            value = own;
+        }
+    }
+    const u32 channels = k.channels;
+    const u64 base = (u64)i * channels * plane;
+#pragma unroll
+    for (u32 c = 0; c < 3u; ++c) {
+        if (c < channels) {
+            const float normalised = (value.v[c] - k.mean[c]) / k.std_[c];
+            const u64 at = k.out_layout == AK_LAYOUT_NCHW ? (u64)c * plane + pixel
+                                                          : (u64)pixel * channels + c;
+            store(out, base + at, normalised);
+        }
+    }
+}
+
+#define AK_PIXELS_KERNEL(NAME, T)                                                          \
+    extern "C" __global__ void __launch_bounds__(AK_PIXELS_THREADS)                        \
+        NAME(const KernelPolicy* __restrict__ policy, StepArgs step,                       \
+             const u8* __restrict__ pixels, const SampleParams* __restrict__ params,       \
+             const float* __restrict__ means, T* __restrict__ out) {                       \
+        augment_pixels<T>(policy, step, pixels, params, means, out);                       \
+    }
+
+AK_PIXELS_KERNEL(augment_pixels_f32, float)
+AK_PIXELS_KERNEL(augment_pixels_f16, ak_half)
+AK_PIXELS_KERNEL(augment_pixels_bf16, ak_bfloat16)

@@ -1,0 +1,25 @@
+//! Compiles `kernels/cuda/augment.cu` for the host behind `src/shim.hpp`.
+
+fn main() {
+    let kernels = "../../kernels/cuda";
+    println!("cargo:rerun-if-changed={kernels}/augment.cu");
+    println!("cargo:rerun-if-changed={kernels}/prelude.cuh");
+    println!("cargo:rerun-if-changed=src/shim.hpp");
+    println!("cargo:rerun-if-changed=src/emu.cpp");
+    cc::Build::new()
+        .cpp(true)
+        .std("c++20")
+        // The kernels' float expressions must round as written (the GPU
+        // build uses --fmad=false for the same reason).
+        .flag("-ffp-contract=off")
+        .flag("-fno-fast-math")
+        .opt_level(2)
+        .warnings(true)
+        .extra_warnings(true)
+        .flag("-Wno-unused-parameter")
+        .flag("-Wno-unknown-pragmas")
+        .include(kernels)
+        .include("src")
+        .file("src/emu.cpp")
+        .compile("augkit_cuda_emu");
+}

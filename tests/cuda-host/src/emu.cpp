@@ -1,0 +1,176 @@
+// Host launchers for kernels/cuda/augment.cu: one C function per kernel, each
+// running the whole grid the way src/cuda/mod.rs launches it, plus the
+// struct layout tables for tests/layout.rs.
+#include "shim.hpp"
+
+#include <cstddef>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "augment.cu"
+
+/// One emulated launch at a time: the barrier pointer and __shared__ arrays
+/// are process-wide, and the test harness runs tests on several threads.
+static std::mutex launch_mutex;
+
+static void set_launch(unsigned grid, unsigned block) {
+    gridDim = {grid, 1, 1};
+    blockDim = {block, 1, 1};
+}
+
+/// Runs a kernel without barriers: every block, every thread, in order.
+template <typename F>
+static void run_grid(unsigned grid, unsigned block, F kernel) {
+    std::lock_guard<std::mutex> lock(launch_mutex);
+    set_launch(grid, block);
+    for (unsigned b = 0; b < grid; ++b) {
+        blockIdx = {b, 0, 0};
+        for (unsigned t = 0; t < block; ++t) {
+            threadIdx = {t, 0, 0};
+            kernel();
+        }
+    }
+}
+
+/// Runs a kernel with __syncthreads: each block's threads as real threads.
+template <typename F>
+static void run_grid_with_barriers(unsigned grid, unsigned block, F kernel) {
+    std::lock_guard<std::mutex> lock(launch_mutex);
+    for (unsigned b = 0; b < grid; ++b) {
+        std::barrier<> barrier((std::ptrdiff_t)block);
+        emu_block_barrier = &barrier;
+        std::vector<std::thread> threads;
+        threads.reserve(block);
+        for (unsigned t = 0; t < block; ++t) {
+            threads.emplace_back([=, &kernel] {
+                set_launch(grid, block);
+                blockIdx = {b, 0, 0};
+                threadIdx = {t, 0, 0};
+                kernel();
+            });
+        }
+        for (auto& th : threads) th.join();
+        emu_block_barrier = nullptr;
+    }
+}
+
+static unsigned blocks_for(unsigned long long n, unsigned block) {
+    return (unsigned)((n + block - 1) / block);
+}
+
+extern "C" {
+
+void emu_augment_params(const KernelPolicy* policy, StepArgs step, const u32* subset,
+                        const u32* labels, SampleParams* params, MixLabel* mix_labels) {
+    run_grid(blocks_for(step.batch_size, AK_PARAMS_THREADS), AK_PARAMS_THREADS,
+             [&] { augment_params(policy, step, subset, labels, params, mix_labels); });
+}
+
+void emu_augment_contrast(const KernelPolicy* policy, StepArgs step, const u8* pixels,
+                          const float* gray_means, const SampleParams* params, float* means) {
+    run_grid_with_barriers(step.batch_size, AK_CONTRAST_THREADS, [&] {
+        augment_contrast(policy, step, pixels, gray_means, params, means);
+    });
+}
+
+/// dtype: 0 f32, 1 f16, 2 bf16 (out is then u16 bits).
+void emu_augment_pixels(const KernelPolicy* policy, StepArgs step, const u8* pixels,
+                        const SampleParams* params, const float* means, unsigned dtype,
+                        void* out) {
+    const unsigned long long total =
+        (unsigned long long)step.batch_size * policy->height * policy->width;
+    const unsigned grid = blocks_for(total, AK_PIXELS_THREADS);
+    if (dtype == 0) {
+        run_grid(grid, AK_PIXELS_THREADS, [&] {
+            augment_pixels_f32(policy, step, pixels, params, means, (float*)out);
+        });
+    } else if (dtype == 1) {
+        run_grid(grid, AK_PIXELS_THREADS, [&] {
+            augment_pixels_f16(policy, step, pixels, params, means, (ak_half*)out);
+        });
+    } else {
+        run_grid(grid, AK_PIXELS_THREADS, [&] {
+            augment_pixels_bf16(policy, step, pixels, params, means, (ak_bfloat16*)out);
+        });
+    }
+}
+
+unsigned short emu_float2half_rn(float f) { return ak_float2half_rn(f).bits; }
+unsigned short emu_float2bfloat16_rn(float f) { return ak_float2bfloat16_rn(f).bits; }
+void emu_sincosf_small(float x, float* s, float* c) { ak_sincosf_small(x, s, c); }
+
+#define AK_FIELD(S, F) {#F, offsetof(S, F)}
+struct FieldOffset {
+    const char* name;
+    size_t offset;
+};
+
+static const FieldOffset kernel_policy_fields[] = {
+    AK_FIELD(KernelPolicy, mean), AK_FIELD(KernelPolicy, std_),
+    AK_FIELD(KernelPolicy, channels), AK_FIELD(KernelPolicy, height),
+    AK_FIELD(KernelPolicy, width), AK_FIELD(KernelPolicy, crop_mode),
+    AK_FIELD(KernelPolicy, crop_p), AK_FIELD(KernelPolicy, crop_padding),
+    AK_FIELD(KernelPolicy, resized_area_lo), AK_FIELD(KernelPolicy, resized_area_hi),
+    AK_FIELD(KernelPolicy, resized_log_ratio_lo), AK_FIELD(KernelPolicy, resized_log_ratio_hi),
+    AK_FIELD(KernelPolicy, resized_ratio_lo), AK_FIELD(KernelPolicy, resized_ratio_hi),
+    AK_FIELD(KernelPolicy, hflip_p), AK_FIELD(KernelPolicy, vflip_p),
+    AK_FIELD(KernelPolicy, affine_on), AK_FIELD(KernelPolicy, affine_p),
+    AK_FIELD(KernelPolicy, degrees_lo), AK_FIELD(KernelPolicy, translate_x),
+    AK_FIELD(KernelPolicy, translate_y), AK_FIELD(KernelPolicy, translate_whole),
+    AK_FIELD(KernelPolicy, scale_lo), AK_FIELD(KernelPolicy, scale_hi),
+    AK_FIELD(KernelPolicy, interpolation), AK_FIELD(KernelPolicy, fill),
+    AK_FIELD(KernelPolicy, jitter_ops), AK_FIELD(KernelPolicy, jitter_p),
+    AK_FIELD(KernelPolicy, brightness_lo), AK_FIELD(KernelPolicy, brightness_hi),
+    AK_FIELD(KernelPolicy, contrast_lo), AK_FIELD(KernelPolicy, contrast_hi),
+    AK_FIELD(KernelPolicy, saturation_lo), AK_FIELD(KernelPolicy, saturation_hi),
+    AK_FIELD(KernelPolicy, hue_lo), AK_FIELD(KernelPolicy, hue_hi),
+    AK_FIELD(KernelPolicy, contrast_mean), AK_FIELD(KernelPolicy, mix_mode),
+    AK_FIELD(KernelPolicy, mix_ops), AK_FIELD(KernelPolicy, mix_p),
+    AK_FIELD(KernelPolicy, switch_p), AK_FIELD(KernelPolicy, mixup_alpha),
+    AK_FIELD(KernelPolicy, cutmix_alpha), AK_FIELD(KernelPolicy, correct_lambda),
+    AK_FIELD(KernelPolicy, out_dtype), AK_FIELD(KernelPolicy, out_layout),
+    AK_FIELD(KernelPolicy, degrees_hi), AK_FIELD(KernelPolicy, _pad),
+    {"(size)", sizeof(KernelPolicy)},
+    {nullptr, 0},
+};
+
+static const FieldOffset step_args_fields[] = {
+    AK_FIELD(StepArgs, seed_lo), AK_FIELD(StepArgs, seed_hi), AK_FIELD(StepArgs, epoch),
+    AK_FIELD(StepArgs, first_position), AK_FIELD(StepArgs, batch_size),
+    AK_FIELD(StepArgs, subset_len), AK_FIELD(StepArgs, _pad),
+    {"(size)", sizeof(StepArgs)},
+    {nullptr, 0},
+};
+
+static const FieldOffset sample_params_fields[] = {
+    AK_FIELD(SampleParams, dataset_index), AK_FIELD(SampleParams, label_a),
+    AK_FIELD(SampleParams, label_b), AK_FIELD(SampleParams, partner),
+    AK_FIELD(SampleParams, flags), AK_FIELD(SampleParams, colour_order),
+    AK_FIELD(SampleParams, lambda), AK_FIELD(SampleParams, hue),
+    AK_FIELD(SampleParams, brightness), AK_FIELD(SampleParams, contrast),
+    AK_FIELD(SampleParams, saturation), AK_FIELD(SampleParams, _pad0),
+    AK_FIELD(SampleParams, inverse_affine), AK_FIELD(SampleParams, _pad1),
+    AK_FIELD(SampleParams, window), AK_FIELD(SampleParams, cut_box),
+    {"(size)", sizeof(SampleParams)},
+    {nullptr, 0},
+};
+
+static const FieldOffset mix_label_fields[] = {
+    AK_FIELD(MixLabel, label_a), AK_FIELD(MixLabel, label_b), AK_FIELD(MixLabel, lambda),
+    {"(size)", sizeof(MixLabel)},
+    {nullptr, 0},
+};
+
+/// Field table of a struct (0 KernelPolicy, 1 StepArgs, 2 SampleParams,
+/// 3 MixLabel), ending with ("(size)", sizeof) and a null name.
+const FieldOffset* emu_layout(unsigned which) {
+    switch (which) {
+        case 0: return kernel_policy_fields;
+        case 1: return step_args_fields;
+        case 2: return sample_params_fields;
+        default: return mix_label_fields;
+    }
+}
+
+}  // extern "C"

@@ -1,0 +1,65 @@
+//! The C++ mirrors in kernels/cuda/augment.cu have the Rust structs' layout:
+//! every field at the same offset, the same sizes (g++ `offsetof` vs Rust
+//! `offset_of!`). NVRTC uses the same natural alignment rules for these
+//! all-4-byte members.
+
+use std::mem::{offset_of, size_of};
+
+use augkit::kernel_args::{KernelPolicy, MixLabel, SampleParams, StepArgs};
+use augkit_cuda_host::layout;
+
+macro_rules! rust_fields {
+    ($t:ty; $($f:ident),* $(,)?) => {
+        vec![$((stringify!($f).to_string(), offset_of!($t, $f)),)* ("(size)".to_string(), size_of::<$t>())]
+    };
+}
+
+fn check(which: u32, name: &str, mut rust: Vec<(String, usize)>) {
+    let cpp = layout(which);
+    // The C++ `std` member is `std_` (a member named `std` confuses host C++).
+    for (n, _) in rust.iter_mut() {
+        if n == "std" {
+            *n = "std_".into();
+        }
+    }
+    assert_eq!(
+        cpp, rust,
+        "{name}: C++ (left) and Rust (right) layouts differ"
+    );
+    println!(
+        "{name}: {} fields, {} bytes, identical",
+        rust.len() - 1,
+        rust.last().unwrap().1
+    );
+}
+
+#[test]
+fn struct_layouts_match() {
+    check(
+        0,
+        "KernelPolicy",
+        rust_fields!(KernelPolicy; mean, std, channels, height, width, crop_mode, crop_p, crop_padding,
+            resized_area_lo, resized_area_hi, resized_log_ratio_lo, resized_log_ratio_hi,
+            resized_ratio_lo, resized_ratio_hi, hflip_p, vflip_p, affine_on, affine_p, degrees_lo,
+            translate_x, translate_y, translate_whole, scale_lo, scale_hi, interpolation, fill,
+            jitter_ops, jitter_p, brightness_lo, brightness_hi, contrast_lo, contrast_hi,
+            saturation_lo, saturation_hi, hue_lo, hue_hi, contrast_mean, mix_mode, mix_ops, mix_p,
+            switch_p, mixup_alpha, cutmix_alpha, correct_lambda, out_dtype, out_layout, degrees_hi, _pad),
+    );
+    check(
+        1,
+        "StepArgs",
+        rust_fields!(StepArgs; seed_lo, seed_hi, epoch, first_position, batch_size, subset_len, _pad),
+    );
+    check(
+        2,
+        "SampleParams",
+        rust_fields!(SampleParams; dataset_index, label_a, label_b, partner, flags, colour_order, lambda,
+            hue, brightness, contrast, saturation, _pad0, inverse_affine, _pad1, window, cut_box),
+    );
+    check(
+        3,
+        "MixLabel",
+        rust_fields!(MixLabel; label_a, label_b, lambda),
+    );
+}
