@@ -94,3 +94,29 @@ fn tiny_run_writes_a_result() {
     assert!(json["test"]["accuracy"].as_f64().is_some());
     assert!(json["config"]["policy"].is_object());
 }
+
+/// build.rs's link arguments: `libtorch_cuda.so` stays NEEDED (else CUDA is
+/// silently unavailable) and the run path holds libtorch's directory.
+#[test]
+fn binary_keeps_torch_cuda_and_a_runpath() {
+    let Ok(out) = Command::new("readelf")
+        .args(["-d", env!("CARGO_BIN_EXE_augkit")])
+        .output()
+    else {
+        eprintln!("skipped: readelf is not installed");
+        return;
+    };
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("torch/lib"), "no libtorch run path:\n{text}");
+    let torch_lib = text
+        .lines()
+        .find(|l| l.contains("RUNPATH") || l.contains("RPATH"))
+        .and_then(|l| l.split(['[', ':', ']']).find(|p| p.ends_with("torch/lib")))
+        .map(std::path::PathBuf::from);
+    if torch_lib.is_some_and(|d| d.join("libtorch_cuda.so").exists()) {
+        assert!(
+            text.contains("[libtorch_cuda.so]"),
+            "libtorch_cuda.so was dropped:\n{text}"
+        );
+    }
+}
