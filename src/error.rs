@@ -96,4 +96,33 @@ pub enum Error {
         bytes: u64,
         limit: u64,
     },
+    #[error("the CUDA driver library (libcuda) cannot be loaded: {0}")]
+    NoCudaDriver(String),
+    #[error("no usable CUDA device: {0}")]
+    NoCudaDevice(String),
+    #[error("NVRTC (libnvrtc) cannot be loaded: {0}")]
+    NoNvrtc(String),
+    #[error("NVRTC failed to compile {source_name} for {arch} ({message}); log:\n{log}")]
+    Nvrtc {
+        source_name: &'static str,
+        arch: String,
+        message: String,
+        log: String,
+    },
+    #[error("GPU compute capability {major}.{minor} is not supported: {reason}")]
+    UnsupportedArch {
+        major: i32,
+        minor: i32,
+        reason: String,
+    },
+    #[error("out of device memory allocating {bytes} bytes for {what}")]
+    OutOfDeviceMemory { what: &'static str, bytes: u64 },
+    #[error("device pointer for {what} ({ptr:#x}) is unusable: {reason}")]
+    DevicePointer {
+        what: &'static str,
+        ptr: u64,
+        reason: String,
+    },
+    #[error("CUDA {call} failed: {message}")]
+    Cuda { call: &'static str, message: String },
 }

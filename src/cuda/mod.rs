@@ -1,0 +1,790 @@
+//! The CUDA backend: `kernels/cuda/augment.cu` compiled by NVRTC at run time,
+//! the dataset uploaded once, three launches per step on a caller-chosen
+//! stream, written straight into caller device memory.
+//!
+//! Built on cudarc's driver and NVRTC bindings, loaded at run time: with no
+//! `libcuda` / `libnvrtc` present every constructor returns a typed
+//! [`Error`] (never a panic). One step launches `augment_params`, then
+//! `augment_contrast` (only when the policy has contrast jitter), then
+//! `augment_pixels_<dtype>`; nothing is allocated and nothing synchronises
+//! inside [`CudaBackend::augment_into_device`], so a step can be captured in
+//! a CUDA graph. The kernels are compiled with `--fmad=false` (see
+//! [`compile::options`]).
+//!
+//! # Writing into your own device memory on your own stream
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use augkit::cuda::{CudaBackend, CudaOptions, DeviceOutputs};
+//! use augkit::{Dataset, DType, ImageShape, MixLabel, Policy, Step};
+//!
+//! let shape = ImageShape::new(3, 32, 32)?;
+//! let pixels = vec![0u8; 1000 * shape.elements()];
+//! let dataset = Arc::new(Dataset::new(shape, pixels, vec![0; 1000], 10)?);
+//! let policy = Policy::from_toml_str("horizontal_flip = 0.5\n[crop]\nkind = \"pad\"\npadding = 4\n")?;
+//! let subset: Vec<u32> = (0..1000).collect();
+//! // Stream 0 is the legacy default stream, which libtorch uses: our kernels
+//! // are then ordered with its work. Pass a `CUstream` handle to use another.
+//! let options = CudaOptions { device: 0, stream: 0, max_batch: 256 };
+//! let mut backend = CudaBackend::with_options(&policy, 42, dataset, subset, options)?;
+//!
+//! // Device memory you own, e.g. a contiguous CUDA tensor's `data_ptr()`
+//! // (B·C·H·W elements of the policy's dtype) and B `MixLabel`s.
+//! let (images_ptr, labels_ptr): (u64, u64) = (0x7f00_0000_0000, 0x7f00_1000_0000);
+//! let step = Step { epoch: 0, first_position: 0, batch_size: 256 };
+//! let outputs = DeviceOutputs {
+//!     images: images_ptr,
+//!     images_len: 256 * shape.elements(),
+//!     dtype: DType::F32,
+//!     labels: labels_ptr,
+//!     labels_len: 256,
+//! };
+//! // SAFETY: both pointers are live device allocations of this device, at
+//! // least as large as stated, not used by anything else until the stream
+//! // has run the step.
+//! unsafe { backend.augment_into_device(step, outputs)? };
+//! # let _ = MixLabel::default();
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Tests: `cargo test --test cuda_backend` (no-driver errors, GPU parity
+//! when a GPU is present), `cargo test --test cuda_nvrtc`,
+//! `cargo test -p augkit-cuda-host`.
+
+pub mod compile;
+
+use std::ffi::{CString, c_void};
+use std::sync::Arc;
+
+use cudarc::driver::result::{self as cu, DriverError};
+use cudarc::driver::sys;
+
+use crate::backend::{Backend, BackendInfo, BackendKind, HostImages, Plan, Step};
+use crate::dataset::Dataset;
+use crate::error::Error;
+use crate::kernel_args::{MixLabel, OP_CONTRAST, SampleParams, StepArgs};
+use crate::policy::{DType, Policy};
+
+/// Threads per block of each kernel (the `AK_*_THREADS` of augment.cu).
+const PARAMS_THREADS: u32 = 128;
+const CONTRAST_THREADS: u32 = 256;
+const PIXELS_THREADS: u32 = 256;
+
+/// Where and how the backend runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CudaOptions {
+    /// CUDA device ordinal; the backend uses its primary context (as the
+    /// CUDA runtime and libtorch do).
+    pub device: usize,
+    /// `CUstream` handle the steps are launched on; 0 is the legacy default
+    /// stream (libtorch's default).
+    pub stream: u64,
+    /// Batch size the per-step scratch is sized for at construction; a
+    /// larger step reallocates once (the only allocation after construction).
+    pub max_batch: u32,
+}
+
+impl Default for CudaOptions {
+    fn default() -> Self {
+        Self {
+            device: 0,
+            stream: 0,
+            max_batch: 256,
+        }
+    }
+}
+
+/// Caller device memory for one step's outputs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DeviceOutputs {
+    /// Device address of B·C·H·W elements of `dtype`, in the policy's layout.
+    pub images: u64,
+    /// Elements the images buffer holds.
+    pub images_len: usize,
+    pub dtype: DType,
+    /// Device address of B [`MixLabel`]s (12 bytes each, 4-byte aligned).
+    pub labels: u64,
+    /// `MixLabel`s the labels buffer holds.
+    pub labels_len: usize,
+}
+
+/// `libcuda` can be opened (without panicking if it cannot).
+pub fn driver_present() -> bool {
+    // SAFETY: only tries to open the library.
+    unsafe { sys::is_culib_present() }
+}
+
+fn driver_error(call: &'static str, e: DriverError) -> Error {
+    use sys::cudaError_enum as E;
+    let message = e
+        .error_string()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|_| format!("{:?}", e.0));
+    match e.0 {
+        E::CUDA_ERROR_NO_DEVICE | E::CUDA_ERROR_INVALID_DEVICE => {
+            Error::NoCudaDevice(format!("{call}: {message}"))
+        }
+        E::CUDA_ERROR_OUT_OF_MEMORY => Error::OutOfDeviceMemory {
+            what: call,
+            bytes: 0,
+        },
+        _ => Error::Cuda { call, message },
+    }
+}
+
+/// One device allocation, freed on drop (the context is current then: see
+/// `CudaBackend::drop`).
+struct DeviceBuffer {
+    ptr: sys::CUdeviceptr,
+    bytes: usize,
+}
+
+impl DeviceBuffer {
+    fn alloc(what: &'static str, bytes: usize) -> Result<Self, Error> {
+        // SAFETY: the backend's context is current (bound by the caller).
+        let ptr = unsafe { cu::malloc_sync(bytes.max(4)) }.map_err(|e| match e.0 {
+            sys::cudaError_enum::CUDA_ERROR_OUT_OF_MEMORY => Error::OutOfDeviceMemory {
+                what,
+                bytes: bytes as u64,
+            },
+            _ => driver_error("cuMemAlloc", e),
+        })?;
+        Ok(Self { ptr, bytes })
+    }
+
+    fn upload<T>(what: &'static str, data: &[T]) -> Result<Self, Error> {
+        let buffer = Self::alloc(what, size_of_val(data))?;
+        if !data.is_empty() {
+            // SAFETY: the buffer holds `size_of_val(data)` bytes; synchronous copy.
+            unsafe { cu::memcpy_htod_sync(buffer.ptr, data) }
+                .map_err(|e| driver_error("cuMemcpyHtoD", e))?;
+        }
+        Ok(buffer)
+    }
+}
+
+impl Drop for DeviceBuffer {
+    fn drop(&mut self) {
+        if self.ptr == 0 {
+            return;
+        }
+        // SAFETY: allocated by cuMemAlloc in the (current) context; freed once.
+        let _ = unsafe { cu::free_sync(self.ptr) };
+    }
+}
+
+struct Functions {
+    params: sys::CUfunction,
+    contrast: sys::CUfunction,
+    pixels_f32: sys::CUfunction,
+    pixels_f16: sys::CUfunction,
+    pixels_bf16: sys::CUfunction,
+}
+
+/// The CUDA backend. See the module docs.
+pub struct CudaBackend {
+    plan: Plan,
+    device_name: String,
+    compute_capability: (i32, i32),
+    ordinal: usize,
+    cu_device: sys::CUdevice,
+    context: sys::CUcontext,
+    stream: sys::CUstream,
+    module: sys::CUmodule,
+    functions: Functions,
+    contrast_on: bool,
+    // Resident, uploaded once.
+    policy: DeviceBuffer,
+    subset: DeviceBuffer,
+    labels: DeviceBuffer,
+    pixels: DeviceBuffer,
+    gray_means: DeviceBuffer,
+    // Per-step scratch, sized for `capacity` samples.
+    params: DeviceBuffer,
+    means: DeviceBuffer,
+    capacity: u32,
+    // Own outputs for `augment_into` (host copies), grown on demand.
+    own_images: Option<DeviceBuffer>,
+    own_labels: Option<DeviceBuffer>,
+    last_batch: u32,
+}
+
+// SAFETY: the raw handles are plain driver handles; every method binds the
+// backend's context to the calling thread before using them, and `&mut self`
+// keeps one thread at a time.
+unsafe impl Send for CudaBackend {}
+
+impl CudaBackend {
+    /// Device 0, the legacy default stream.
+    pub fn new(
+        policy: &Policy,
+        seed: u64,
+        dataset: Arc<Dataset>,
+        subset: Vec<u32>,
+    ) -> Result<Self, Error> {
+        Self::with_options(policy, seed, dataset, subset, CudaOptions::default())
+    }
+
+    pub fn with_options(
+        policy: &Policy,
+        seed: u64,
+        dataset: Arc<Dataset>,
+        subset: Vec<u32>,
+        options: CudaOptions,
+    ) -> Result<Self, Error> {
+        let plan = Plan::new(policy, seed, dataset, subset)?;
+        Self::from_plan(plan, options)
+    }
+
+    pub fn from_plan(plan: Plan, options: CudaOptions) -> Result<Self, Error> {
+        if !driver_present() {
+            return Err(Error::NoCudaDriver(
+                "libcuda.so is not on the library path (no NVIDIA driver installed?)".into(),
+            ));
+        }
+        cu::init().map_err(|e| driver_error("cuInit", e))?;
+        let count = cu::device::get_count().map_err(|e| driver_error("cuDeviceGetCount", e))?;
+        if options.device >= count.max(0) as usize {
+            return Err(Error::NoCudaDevice(format!(
+                "device {} requested, {count} present",
+                options.device
+            )));
+        }
+        let cu_device =
+            cu::device::get(options.device as i32).map_err(|e| driver_error("cuDeviceGet", e))?;
+        let device_name =
+            cu::device::get_name(cu_device).map_err(|e| driver_error("cuDeviceGetName", e))?;
+        // SAFETY: valid device handle.
+        let attribute = |a| unsafe { cu::device::get_attribute(cu_device, a) };
+        let major =
+            attribute(sys::CUdevice_attribute::CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR)
+                .map_err(|e| driver_error("cuDeviceGetAttribute", e))?;
+        let minor =
+            attribute(sys::CUdevice_attribute::CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR)
+                .map_err(|e| driver_error("cuDeviceGetAttribute", e))?;
+        let compiled = compile::for_device(major, minor)?;
+
+        // SAFETY: valid device; the retained context is released in Drop.
+        let context = unsafe { cu::primary_ctx::retain(cu_device) }
+            .map_err(|e| driver_error("cuDevicePrimaryCtxRetain", e))?;
+        // From here on, failures release the context through `Partial`.
+        let partial = Partial {
+            cu_device,
+            context,
+            module: std::ptr::null_mut(),
+        };
+        // SAFETY: the context was just retained.
+        unsafe { cu::ctx::set_current(context) }.map_err(|e| driver_error("cuCtxSetCurrent", e))?;
+        // SAFETY: a cubin, or PTX with its NUL, produced by NVRTC.
+        let module = unsafe { cu::module::load_data(compiled.image.as_ptr().cast()) }.map_err(
+            |e| match e.0 {
+                sys::cudaError_enum::CUDA_ERROR_NO_BINARY_FOR_GPU
+                | sys::cudaError_enum::CUDA_ERROR_INVALID_PTX
+                | sys::cudaError_enum::CUDA_ERROR_UNSUPPORTED_PTX_VERSION
+                | sys::cudaError_enum::CUDA_ERROR_INVALID_IMAGE => Error::UnsupportedArch {
+                    major,
+                    minor,
+                    reason: format!(
+                        "the driver rejected the {:?} image: {}",
+                        compiled.target,
+                        driver_error("cuModuleLoadData", e)
+                    ),
+                },
+                _ => driver_error("cuModuleLoadData", e),
+            },
+        )?;
+        let mut partial = partial;
+        partial.module = module;
+        let function = |name: &str| {
+            // SAFETY: the module is loaded; the name is one of its kernels.
+            unsafe { cu::module::get_function(module, CString::new(name).expect("no NUL")) }
+                .map_err(|e| driver_error("cuModuleGetFunction", e))
+        };
+        let functions = Functions {
+            params: function("augment_params")?,
+            contrast: function("augment_contrast")?,
+            pixels_f32: function("augment_pixels_f32")?,
+            pixels_f16: function("augment_pixels_f16")?,
+            pixels_bf16: function("augment_pixels_bf16")?,
+        };
+
+        let dataset = &plan.dataset;
+        let capacity = options.max_batch.max(1);
+        let policy = DeviceBuffer::upload("policy", std::slice::from_ref(&plan.kernel))?;
+        let subset = DeviceBuffer::upload("subset", &plan.subset)?;
+        let labels = DeviceBuffer::upload("labels", dataset.labels())?;
+        let pixels = DeviceBuffer::upload("dataset pixels", dataset.pixels())?;
+        let gray_means = DeviceBuffer::upload("gray means", dataset.gray_means())?;
+        let params = DeviceBuffer::alloc(
+            "sample params",
+            capacity as usize * size_of::<SampleParams>(),
+        )?;
+        let means = DeviceBuffer::upload("contrast means", &vec![0f32; capacity as usize])?;
+        let contrast_on = plan.kernel.jitter_ops & (1 << OP_CONTRAST) != 0;
+        std::mem::forget(partial);
+        Ok(Self {
+            plan,
+            device_name,
+            compute_capability: (major, minor),
+            ordinal: options.device,
+            cu_device,
+            context,
+            stream: options.stream as sys::CUstream,
+            module,
+            functions,
+            contrast_on,
+            policy,
+            subset,
+            labels,
+            pixels,
+            gray_means,
+            params,
+            means,
+            capacity,
+            own_images: None,
+            own_labels: None,
+            last_batch: 0,
+        })
+    }
+
+    /// The device's name and compute capability.
+    pub fn device(&self) -> (&str, (i32, i32)) {
+        (&self.device_name, self.compute_capability)
+    }
+
+    /// The `CUstream` steps are launched on (0: legacy default stream).
+    pub fn stream(&self) -> u64 {
+        self.stream as u64
+    }
+
+    /// Launches later steps on `stream`.
+    ///
+    /// # Safety
+    /// `stream` is 0 or a live `CUstream` of this device's primary context
+    /// that outlives its use by this backend.
+    pub unsafe fn set_stream(&mut self, stream: u64) {
+        self.stream = stream as sys::CUstream;
+    }
+
+    fn bind(&self) -> Result<(), Error> {
+        // SAFETY: the context is retained for the backend's life.
+        unsafe { cu::ctx::set_current(self.context) }
+            .map_err(|e| driver_error("cuCtxSetCurrent", e))
+    }
+
+    /// Sizes the per-step scratch for batches up to `max_batch` (allocates
+    /// only if larger than before; waits for the stream first).
+    pub fn reserve(&mut self, max_batch: u32) -> Result<(), Error> {
+        if max_batch <= self.capacity {
+            return Ok(());
+        }
+        self.bind()?;
+        self.synchronize()?;
+        self.params = DeviceBuffer::alloc(
+            "sample params",
+            max_batch as usize * size_of::<SampleParams>(),
+        )?;
+        self.means = DeviceBuffer::upload("contrast means", &vec![0f32; max_batch as usize])?;
+        self.capacity = max_batch;
+        Ok(())
+    }
+
+    /// Waits for everything launched on the backend's stream.
+    pub fn synchronize(&self) -> Result<(), Error> {
+        self.bind()?;
+        // SAFETY: the stream is live (see `set_stream`).
+        unsafe { cu::stream::synchronize(self.stream) }
+            .map_err(|e| driver_error("cuStreamSynchronize", e))
+    }
+
+    /// Checks that `[ptr, ptr + bytes)` is device memory of this device.
+    fn check_pointer(
+        &self,
+        what: &'static str,
+        ptr: u64,
+        bytes: usize,
+        align: u64,
+    ) -> Result<(), Error> {
+        let bad = |reason: String| Error::DevicePointer { what, ptr, reason };
+        if ptr == 0 {
+            return Err(bad("null".into()));
+        }
+        if !ptr.is_multiple_of(align) {
+            return Err(bad(format!("not aligned to {align} bytes")));
+        }
+        let attribute = |attr: sys::CUpointer_attribute, out: *mut c_void| {
+            // SAFETY: `out` points to storage of the attribute's type.
+            unsafe { sys::cuPointerGetAttribute(out, attr, ptr) }.result()
+        };
+        let mut memory_type: u32 = 0;
+        attribute(
+            sys::CUpointer_attribute::CU_POINTER_ATTRIBUTE_MEMORY_TYPE,
+            (&mut memory_type as *mut u32).cast(),
+        )
+        .map_err(|e| {
+            bad(format!(
+                "not a CUDA allocation ({})",
+                driver_error("cuPointerGetAttribute", e)
+            ))
+        })?;
+        if memory_type != sys::CUmemorytype::CU_MEMORYTYPE_DEVICE as u32
+            && memory_type != sys::CUmemorytype::CU_MEMORYTYPE_UNIFIED as u32
+        {
+            return Err(bad(format!(
+                "memory type {memory_type} is not device memory"
+            )));
+        }
+        let mut ordinal: i32 = -1;
+        if attribute(
+            sys::CUpointer_attribute::CU_POINTER_ATTRIBUTE_DEVICE_ORDINAL,
+            (&mut ordinal as *mut i32).cast(),
+        )
+        .is_ok()
+            && ordinal >= 0
+            && ordinal as usize != self.ordinal
+        {
+            return Err(bad(format!(
+                "belongs to device {ordinal}, the backend runs on device {}",
+                self.ordinal
+            )));
+        }
+        let (mut start, mut size): (u64, usize) = (0, 0);
+        if attribute(
+            sys::CUpointer_attribute::CU_POINTER_ATTRIBUTE_RANGE_START_ADDR,
+            (&mut start as *mut u64).cast(),
+        )
+        .is_ok()
+            && attribute(
+                sys::CUpointer_attribute::CU_POINTER_ATTRIBUTE_RANGE_SIZE,
+                (&mut size as *mut usize).cast(),
+            )
+            .is_ok()
+            && ptr + bytes as u64 > start + size as u64
+        {
+            return Err(bad(format!(
+                "{bytes} bytes from it overrun its allocation [{start:#x}, +{size})"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Runs one step into caller device memory, on the backend's stream:
+    /// checks, then three launches (two without contrast jitter). Returns as
+    /// soon as the launches are queued.
+    ///
+    /// # Safety
+    /// `outputs.images` and `outputs.labels` are live device allocations of
+    /// this device holding at least the stated elements, that nothing else
+    /// reads or writes until the stream has run the step. (Null, misaligned,
+    /// host, other-device and overrunning pointers are refused with
+    /// [`Error::DevicePointer`]; lengths, dtype and step with the
+    /// [`Plan::check_outputs`] errors.)
+    pub unsafe fn augment_into_device(
+        &mut self,
+        step: Step,
+        outputs: DeviceOutputs,
+    ) -> Result<(), Error> {
+        // Check shapes.
+        let args = self.plan.step_args(step)?;
+        if outputs.dtype != self.plan.dtype() {
+            return Err(Error::DType {
+                expected: self.plan.dtype(),
+                got: outputs.dtype,
+            });
+        }
+        let expected = self.plan.image_elements(step);
+        if outputs.images_len != expected {
+            return Err(Error::BufferSize {
+                what: "image",
+                got: outputs.images_len,
+                expected,
+            });
+        }
+        if outputs.labels_len != step.batch_size as usize {
+            return Err(Error::BufferSize {
+                what: "label",
+                got: outputs.labels_len,
+                expected: step.batch_size as usize,
+            });
+        }
+        self.bind()?;
+        let size = outputs.dtype.size_bytes();
+        self.check_pointer("images", outputs.images, expected * size, size as u64)?;
+        self.check_pointer(
+            "labels",
+            outputs.labels,
+            outputs.labels_len * size_of::<MixLabel>(),
+            4,
+        )?;
+        self.reserve(step.batch_size)?;
+        self.launch_step(args, outputs.images, outputs.dtype, outputs.labels)
+    }
+
+    /// The parameters pass: one thread per sample (batch ≤ capacity).
+    fn launch_params(&self, args: StepArgs, labels: u64) -> Result<(), Error> {
+        let mut step_args = args;
+        let mut policy = self.policy.ptr;
+        let mut subset = self.subset.ptr;
+        let mut dataset_labels = self.labels.ptr;
+        let mut params = self.params.ptr;
+        let mut mix_labels = labels;
+        let arg = |v: &mut u64| (v as *mut u64).cast::<c_void>();
+        let grid = args.batch_size.div_ceil(PARAMS_THREADS);
+        let mut a = [
+            arg(&mut policy),
+            (&mut step_args as *mut StepArgs).cast::<c_void>(),
+            arg(&mut subset),
+            arg(&mut dataset_labels),
+            arg(&mut params),
+            arg(&mut mix_labels),
+        ];
+        // SAFETY: argument types and order match `augment_params`; every
+        // buffer holds what the kernel indexes (the subset and labels since
+        // upload, the scratch `capacity` ≥ batch samples, `labels` B entries).
+        unsafe {
+            cu::launch_kernel(
+                self.functions.params,
+                (grid, 1, 1),
+                (PARAMS_THREADS, 1, 1),
+                0,
+                self.stream,
+                &mut a,
+            )
+        }
+        .map_err(|e| driver_error("cuLaunchKernel(augment_params)", e))
+    }
+
+    fn own_labels_buffer(&mut self, bytes: usize) -> Result<u64, Error> {
+        if self.own_labels.as_ref().is_none_or(|b| b.bytes < bytes) {
+            self.synchronize()?;
+            self.own_labels = Some(DeviceBuffer::alloc("output labels", bytes)?);
+        }
+        Ok(self.own_labels.as_ref().map(|b| b.ptr).unwrap_or_default())
+    }
+
+    /// The three launches of one step (shapes already checked).
+    fn launch_step(
+        &mut self,
+        args: StepArgs,
+        images: u64,
+        dtype: DType,
+        labels: u64,
+    ) -> Result<(), Error> {
+        let k = &self.plan.kernel;
+        let batch = args.batch_size;
+        let pixels_total = u64::from(batch) * u64::from(k.height) * u64::from(k.width);
+        if pixels_total > u64::from(u32::MAX) {
+            return Err(Error::TooLarge {
+                what: "one step's pixels (B·H·W, indexed in u32)",
+                bytes: pixels_total,
+                limit: u64::from(u32::MAX),
+            });
+        }
+        let mut step_args = args;
+        let mut policy = self.policy.ptr;
+        let mut params = self.params.ptr;
+        let mut pixels = self.pixels.ptr;
+        let mut gray_means = self.gray_means.ptr;
+        let mut means = self.means.ptr;
+        let mut out = images;
+        let arg = |v: &mut u64| (v as *mut u64).cast::<c_void>();
+        let step_arg = (&mut step_args as *mut StepArgs).cast::<c_void>();
+
+        self.launch_params(args, labels)?;
+
+        // Contrast means: one block per sample (static shared memory).
+        if self.contrast_on {
+            let mut a = [
+                arg(&mut policy),
+                step_arg,
+                arg(&mut pixels),
+                arg(&mut gray_means),
+                arg(&mut params),
+                arg(&mut means),
+            ];
+            // SAFETY: as above, for `augment_contrast`.
+            unsafe {
+                cu::launch_kernel(
+                    self.functions.contrast,
+                    (batch, 1, 1),
+                    (CONTRAST_THREADS, 1, 1),
+                    0,
+                    self.stream,
+                    &mut a,
+                )
+            }
+            .map_err(|e| driver_error("cuLaunchKernel(augment_contrast)", e))?;
+        }
+
+        // Pixels: one thread per output pixel, all channels.
+        let grid = (pixels_total as u32).div_ceil(PIXELS_THREADS);
+        let function = match dtype {
+            DType::F32 => self.functions.pixels_f32,
+            DType::F16 => self.functions.pixels_f16,
+            DType::Bf16 => self.functions.pixels_bf16,
+        };
+        let mut a = [
+            arg(&mut policy),
+            step_arg,
+            arg(&mut pixels),
+            arg(&mut params),
+            arg(&mut means),
+            arg(&mut out),
+        ];
+        // SAFETY: as above, for `augment_pixels_*`; `out` holds B·C·H·W
+        // elements of `dtype` (checked by the caller).
+        unsafe {
+            cu::launch_kernel(
+                function,
+                (grid, 1, 1),
+                (PIXELS_THREADS, 1, 1),
+                0,
+                self.stream,
+                &mut a,
+            )
+        }
+        .map_err(|e| driver_error("cuLaunchKernel(augment_pixels)", e))?;
+        self.last_batch = batch;
+        Ok(())
+    }
+
+    /// The last step's parameters and contrast means, read back (waits for
+    /// the stream). For tests and inspection.
+    pub fn read_back_scratch(&self) -> Result<(Vec<SampleParams>, Vec<f32>), Error> {
+        self.synchronize()?;
+        let b = self.last_batch as usize;
+        let mut params = vec![SampleParams::default(); b];
+        let mut means = vec![0f32; b];
+        // SAFETY: the scratch holds at least `last_batch` entries; the stream is idle.
+        unsafe {
+            cu::memcpy_dtoh_sync(&mut params, self.params.ptr)
+                .map_err(|e| driver_error("cuMemcpyDtoH", e))?;
+            cu::memcpy_dtoh_sync(&mut means, self.means.ptr)
+                .map_err(|e| driver_error("cuMemcpyDtoH", e))?;
+        }
+        if !self.contrast_on {
+            means.iter_mut().for_each(|m| *m = 0.0);
+        }
+        Ok((params, means))
+    }
+
+    /// Runs a step into the backend's own device buffers and copies the
+    /// outputs to host memory (waits for the stream).
+    fn run_to_host(
+        &mut self,
+        step: Step,
+        images: HostImages<'_>,
+        labels: &mut [MixLabel],
+    ) -> Result<(), Error> {
+        let args = self.plan.check_outputs(step, &images, labels)?;
+        self.bind()?;
+        self.reserve(step.batch_size)?;
+        let bytes = images.len() * images.dtype().size_bytes();
+        if self.own_images.as_ref().is_none_or(|b| b.bytes < bytes) {
+            self.synchronize()?;
+            self.own_images = Some(DeviceBuffer::alloc("output images", bytes)?);
+        }
+        let labels_ptr = self.own_labels_buffer(size_of_val(labels))?;
+        let images_ptr = self.own_images.as_ref().map(|b| b.ptr).unwrap_or_default();
+        self.launch_step(args, images_ptr, images.dtype(), labels_ptr)?;
+        // SAFETY: the buffers hold the step's outputs once the stream has
+        // run; the copies are ordered after the launches on the same stream
+        // and the stream is synchronised before the host slices are used.
+        unsafe {
+            let copy = match images {
+                HostImages::F32(out) => cu::memcpy_dtoh_async(out, images_ptr, self.stream),
+                HostImages::F16(out) => cu::memcpy_dtoh_async(out, images_ptr, self.stream),
+                HostImages::Bf16(out) => cu::memcpy_dtoh_async(out, images_ptr, self.stream),
+            };
+            copy.map_err(|e| driver_error("cuMemcpyDtoHAsync", e))?;
+            cu::memcpy_dtoh_async(labels, labels_ptr, self.stream)
+                .map_err(|e| driver_error("cuMemcpyDtoHAsync", e))?;
+        }
+        self.synchronize()
+    }
+}
+
+/// Releases what `from_plan` acquired when it fails part-way.
+struct Partial {
+    cu_device: sys::CUdevice,
+    context: sys::CUcontext,
+    module: sys::CUmodule,
+}
+
+impl Drop for Partial {
+    fn drop(&mut self) {
+        // SAFETY: the module (if any) was loaded in the retained context.
+        unsafe {
+            if !self.module.is_null() {
+                let _ = cu::module::unload(self.module);
+            }
+            let _ = cu::primary_ctx::release(self.cu_device);
+        }
+        let _ = self.context;
+    }
+}
+
+impl Drop for CudaBackend {
+    fn drop(&mut self) {
+        if self.bind().is_err() {
+            return;
+        }
+        let _ = self.synchronize();
+        // Free the buffers while the context is current, then unload and
+        // release the context.
+        let empty = || DeviceBuffer { ptr: 0, bytes: 0 };
+        for buffer in [
+            std::mem::replace(&mut self.policy, empty()),
+            std::mem::replace(&mut self.subset, empty()),
+            std::mem::replace(&mut self.labels, empty()),
+            std::mem::replace(&mut self.pixels, empty()),
+            std::mem::replace(&mut self.gray_means, empty()),
+            std::mem::replace(&mut self.params, empty()),
+            std::mem::replace(&mut self.means, empty()),
+        ] {
+            drop(buffer);
+        }
+        self.own_images = None;
+        self.own_labels = None;
+        drop(Partial {
+            cu_device: self.cu_device,
+            context: self.context,
+            module: self.module,
+        });
+    }
+}
+
+impl Backend for CudaBackend {
+    fn info(&self) -> BackendInfo {
+        BackendInfo {
+            kind: BackendKind::Cuda,
+            device: format!(
+                "{} (sm_{}{})",
+                self.device_name, self.compute_capability.0, self.compute_capability.1
+            ),
+        }
+    }
+
+    fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    fn sample_params(&mut self, step: Step) -> Result<Vec<SampleParams>, Error> {
+        let args = self.plan.step_args(step)?;
+        self.bind()?;
+        self.reserve(step.batch_size)?;
+        let labels = self.own_labels_buffer(step.batch_size as usize * size_of::<MixLabel>())?;
+        self.launch_params(args, labels)?;
+        self.last_batch = step.batch_size;
+        Ok(self.read_back_scratch()?.0)
+    }
+
+    fn augment_into(
+        &mut self,
+        step: Step,
+        images: HostImages<'_>,
+        labels: &mut [MixLabel],
+    ) -> Result<(), Error> {
+        self.run_to_host(step, images, labels)
+    }
+}
