@@ -33,6 +33,7 @@ pub mod params;
 pub mod philox;
 pub mod policy;
 pub mod shuffle;
+pub mod synthetic;
 mod validate;
 #[path = "wgpu/mod.rs"]
 pub mod wgpu_backend;
