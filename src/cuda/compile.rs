@@ -100,8 +100,24 @@ pub fn ensure_nvrtc() -> Result<(), Error> {
         .map_err(Error::NoNvrtc)
 }
 
-/// Loads NVRTC (and `libnvrtc-builtins`) from `path`, a directory or the
-/// library file, and keeps it loaded for the life of the process.
+/// Loads NVRTC (and `libnvrtc-builtins`) from `path` (a directory, or the
+/// library file) unless it is already loadable, and keeps it loaded for the
+/// life of the process. Call before anything else in `augkit::cuda` to use
+/// an NVRTC that is not on the loader's path (e.g. a pip wheel's).
+pub fn use_nvrtc_from(path: &Path) -> Result<(), Error> {
+    NVRTC_LOADED
+        .get_or_init(|| {
+            // SAFETY: only tries to open the library.
+            if unsafe { sys::is_culib_present() } {
+                Ok(())
+            } else {
+                load_nvrtc_from(path)
+            }
+        })
+        .clone()
+        .map_err(Error::NoNvrtc)
+}
+
 fn load_nvrtc_from(path: &Path) -> Result<(), String> {
     let dir: PathBuf = if path.is_dir() {
         path.to_path_buf()
