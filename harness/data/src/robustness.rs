@@ -160,3 +160,45 @@ proptest! {
         }
     }
 }
+
+/// Writes small valid seed inputs for the fuzz targets:
+/// `AUGKIT_FUZZ_SEEDS=harness/data/fuzz/corpus cargo test -p augkit-data write_fuzz_seeds -- --ignored`
+#[test]
+#[ignore = "writes files; run by hand before fuzzing"]
+fn write_fuzz_seeds() {
+    let Some(root) = std::env::var_os("AUGKIT_FUZZ_SEEDS") else {
+        eprintln!("AUGKIT_FUZZ_SEEDS not set; nothing written");
+        return;
+    };
+    let root = std::path::PathBuf::from(root);
+    let put = |target: &str, name: &str, bytes: Vec<u8>| {
+        let d = root.join(target);
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join(name), bytes).unwrap();
+    };
+    put("cifar_batch", "two", cifar_batch(2, 1));
+    let entries: Vec<(String, Vec<u8>)> = crate::cifar::CIFAR10_TRAIN_FILES
+        .iter()
+        .chain([&crate::cifar::CIFAR10_TEST_FILE])
+        .map(|f| (format!("cifar-10-batches-bin/{f}"), cifar_batch(1, 2)))
+        .collect();
+    put("cifar_archive", "one-each", cifar_tar_gz(&entries));
+    let img = idx_images(2, 3, 4, &[7; 24]);
+    put("idx", "images", img.clone());
+    put("idx", "images-gz", gz(&img));
+    put("idx", "labels", idx_labels(&[1, 9]));
+    let rgb = encode_png(3, 2, png::ColorType::Rgb, &[9; 18]);
+    let gray = encode_png(3, 2, png::ColorType::Grayscale, &[9; 6]);
+    put("png", "rgb", rgb.clone());
+    put("png", "gray", gray.clone());
+    put(
+        "hf_parquet",
+        "cifar",
+        hf_parquet("img", &[(Some(rgb), Some(3))]),
+    );
+    put(
+        "hf_parquet",
+        "fashion",
+        hf_parquet("image", &[(Some(gray), Some(9))]),
+    );
+}

@@ -11,7 +11,10 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     if let Ok(img) = parse_idx_images(&plain, Path::new("fuzz")) {
-        assert_eq!(plain.len(), 16 + img.count * img.rows as usize * img.cols as usize);
+        assert_eq!(
+            plain.len(),
+            16 + img.count * img.rows as usize * img.cols as usize
+        );
     }
     if let Ok(lab) = parse_idx_labels(&plain, Path::new("fuzz"), 10) {
         assert_eq!(plain.len(), 8 + lab.len());
