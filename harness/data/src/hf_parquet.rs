@@ -20,6 +20,7 @@
 //! and the ignored test `slow_thrift_footer_is_rejected`). Memory stays bounded.
 
 use std::io::Cursor;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
 use parquet::file::reader::{ChunkReader, FileReader, SerializedFileReader};
@@ -212,31 +213,39 @@ fn read_shard<R: ChunkReader + 'static>(
     spec: &HfSpec,
     acc: &mut Acc,
 ) -> Result<()> {
-    // The parquet crate can panic on malformed input; keep that from escaping.
+    // The parquet crate can panic on malformed input: each call into it is
+    // guarded and a panic becomes an error. Our own code runs outside the guards.
+    let guard = |what: &str| {
+        DataError::format(
+            origin,
+            format!("parquet decoder panicked on malformed input ({what})"),
+        )
+    };
+    let parquet_err =
+        |e: parquet::errors::ParquetError| DataError::format(origin, format!("parquet: {e}"));
+    let reader = catch_unwind(AssertUnwindSafe(|| SerializedFileReader::new(chunk)))
+        .map_err(|_| guard("footer"))?
+        .map_err(|e| DataError::format(origin, format!("not a readable parquet file: {e}")))?;
+    check_schema(&reader, origin, spec)?;
+    let meta = reader.metadata();
+    let rows: i64 = meta.row_groups().iter().map(|g| g.num_rows().max(0)).sum();
+    if rows > MAX_ROWS || meta.file_metadata().num_rows() > MAX_ROWS {
+        return Err(DataError::format(
+            origin,
+            format!("{rows} rows, more than the {MAX_ROWS} accepted"),
+        ));
+    }
+    let mut iter = catch_unwind(AssertUnwindSafe(|| reader.get_row_iter(None)))
+        .map_err(|_| guard("row reader"))?
+        .map_err(parquet_err)?;
     // Rows are handled as they are decoded, so a bad file fails at its first bad row.
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| -> Result<()> {
-        let reader = SerializedFileReader::new(chunk)
-            .map_err(|e| DataError::format(origin, format!("not a readable parquet file: {e}")))?;
-        check_schema(&reader, origin, spec)?;
-        let meta = reader.metadata();
-        let rows: i64 = meta.row_groups().iter().map(|g| g.num_rows().max(0)).sum();
-        if rows > MAX_ROWS || meta.file_metadata().num_rows() > MAX_ROWS {
-            return Err(DataError::format(
-                origin,
-                format!("{rows} rows, more than the {MAX_ROWS} accepted"),
-            ));
-        }
-        let iter = reader
-            .get_row_iter(None)
-            .map_err(|e| DataError::format(origin, format!("parquet: {e}")))?;
-        for (i, row) in iter.enumerate() {
-            let row =
-                row.map_err(|e| DataError::format(origin, format!("row {i}: parquet: {e}")))?;
-            add_row(&row, i, origin, spec, acc)?;
-        }
-        Ok(())
-    }))
-    .map_err(|_| DataError::format(origin, "parquet decoder panicked on malformed input"))?
+    for i in 0.. {
+        let next = catch_unwind(AssertUnwindSafe(|| iter.next())).map_err(|_| guard("rows"))?;
+        let Some(row) = next else { break };
+        let row = row.map_err(|e| DataError::format(origin, format!("row {i}: parquet: {e}")))?;
+        add_row(&row, i, origin, spec, acc)?;
+    }
+    Ok(())
 }
 
 fn add_row(row: &Row, i: usize, origin: &Path, spec: &HfSpec, acc: &mut Acc) -> Result<()> {
@@ -469,11 +478,16 @@ mod tests {
         assert!(e.contains("no column \"img\""), "{e}");
         // Found by `cargo fuzz run hf_parquet`: parquet 57's thrift decoder
         // unwraps a None on this file; we report it as an error.
-        let crash = include_bytes!("../testdata/parquet-57-thrift-unwrap-panic.parquet");
-        let e = read_hf_parquet_bytes(crash.to_vec(), o, &HF_CIFAR10)
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("s.parquet"), "{e}");
+        // …and panics with "capacity overflow" building this file's schema.
+        for crash in [
+            &include_bytes!("../testdata/parquet-57-thrift-unwrap-panic.parquet")[..],
+            &include_bytes!("../testdata/parquet-57-schema-capacity-overflow.parquet")[..],
+        ] {
+            let e = read_hf_parquet_bytes(crash.to_vec(), o, &HF_CIFAR10)
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("s.parquet") && e.contains("panicked"), "{e}");
+        }
         let e = read_hf_parquet_bytes(b"PAR1garbage".to_vec(), o, &HF_CIFAR10)
             .unwrap_err()
             .to_string();
