@@ -159,7 +159,7 @@ pub fn run_train(config: &TrainConfig, command_line: Vec<String>) -> anyhow::Res
     let mut ctx = RunContext::now(command_line);
     // Refuse an unusable device before spending time on the data.
     crate::train::resolve_device(config.device)?;
-    if matches!(config.backend, BackendChoice::Cuda | BackendChoice::Wgpu) {
+    if config.backend == BackendChoice::Cuda {
         return Err(crate::source::SourceError::NotBuilt(config.backend.name()).into());
     }
     let t = Instant::now();

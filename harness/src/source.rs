@@ -2,10 +2,11 @@
 //! a libtorch tensor's memory.
 //!
 //! `--backend auto|cuda|wgpu|cpu` picks the backend. Every backend is seen by
-//! the training loop as a [`BatchSource`]; host backends (the CPU reference)
-//! go through [`HostSource`], which allocates the batch tensor with libtorch
-//! and has the backend fill its storage in place ([`augment_into_tensor`]).
-//! A device backend plugs in as another `BatchSource` that writes into a CUDA
+//! the training loop as a [`BatchSource`]; backends that deliver into host
+//! memory (the CPU reference, and wgpu, which reads its output back) go
+//! through [`HostSource`], which allocates the batch tensor with libtorch and
+//! has the backend fill its storage in place ([`augment_into_tensor`]). The
+//! CUDA backend plugs in as another `BatchSource` that writes into a CUDA
 //! tensor's storage the same way (planned: `DeviceSource`).
 
 use std::sync::Arc;
@@ -24,8 +25,12 @@ pub enum BackendChoice {
     /// The fastest backend available for the device (today always `cpu`).
     #[default]
     Auto,
+    /// The CUDA kernels writing into a CUDA tensor (not wired in yet).
     Cuda,
+    /// The WGSL kernels on a wgpu adapter (`AUGKIT_WGPU_ADAPTER` picks one),
+    /// read back into the CPU tensor.
     Wgpu,
+    /// The CPU reference, writing into the CPU tensor.
     Cpu,
 }
 
@@ -82,17 +87,28 @@ pub fn open(
     dataset: Arc<augkit::Dataset>,
     subset: Vec<u32>,
 ) -> Result<(Box<dyn BatchSource>, String), SourceError> {
-    let note = match choice {
-        BackendChoice::Cpu => "cpu requested".to_string(),
-        BackendChoice::Auto => {
-            "auto chose cpu: the wgpu and CUDA backends are not wired into the harness yet"
-                .to_string()
+    match choice {
+        BackendChoice::Cpu | BackendChoice::Auto => {
+            let note = if choice == BackendChoice::Cpu {
+                "cpu requested".to_string()
+            } else {
+                "auto chose cpu: the CUDA backend is not wired into the harness yet, and wgpu reads \
+                 its output back through the host (use --backend wgpu to measure it)"
+                    .to_string()
+            };
+            let backend = augkit::cpu::CpuBackend::new(policy, seed, dataset, subset)?;
+            Ok((Box::new(HostSource::new(backend, policy, device)), note))
         }
-        BackendChoice::Cuda => return Err(SourceError::NotBuilt("cuda")),
-        BackendChoice::Wgpu => return Err(SourceError::NotBuilt("wgpu")),
-    };
-    let backend = augkit::cpu::CpuBackend::new(policy, seed, dataset, subset)?;
-    Ok((Box::new(HostSource::new(backend, policy, device)), note))
+        BackendChoice::Wgpu => {
+            let options = augkit::wgpu_backend::WgpuOptions::default();
+            let backend =
+                augkit::wgpu_backend::WgpuBackend::new(policy, seed, dataset, subset, &options)?;
+            let note =
+                "wgpu requested; its output is read back into the CPU tensor's storage".to_string();
+            Ok((Box::new(HostSource::new(backend, policy, device)), note))
+        }
+        BackendChoice::Cuda => Err(SourceError::NotBuilt("cuda")),
+    }
 }
 
 /// A backend that writes host memory, feeding a model on any device: the

@@ -45,7 +45,10 @@ fn invalid_flags_fail_before_training() {
             &["--model", "simple-cnn", "--train-fraction", "2"][..],
             "--train-fraction",
         ),
-        (&["--model", "simple-cnn", "--backend", "wgpu"][..], "wgpu"),
+        (
+            &["--model", "simple-cnn", "--backend", "cuda"][..],
+            "--backend cuda",
+        ),
         (
             &[
                 "--model",

@@ -129,3 +129,19 @@ fn exploding_loss_stops_the_run_and_is_recorded() {
     let json = serde_json::to_value(&result).unwrap();
     assert_eq!(json["status"], "failed");
 }
+
+#[test]
+fn wgpu_backend_trains_through_the_same_path() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if let Err(e) = augkit::wgpu_backend::WgpuDevice::new(&Default::default()) {
+        eprintln!("skipped: no wgpu adapter ({e})");
+        return;
+    }
+    let mut config = config();
+    config.backend = augkit_harness::source::BackendChoice::Wgpu;
+    config.epochs = 1;
+    let result = train(&config, data(10, 2), RunContext::now(vec![])).unwrap();
+    assert_eq!(result.status, Status::Completed, "{:?}", result.error);
+    assert_eq!(result.provenance.backend.chosen, augkit::BackendKind::Wgpu);
+    assert!(result.timing.augmentation.min_s > 0.0);
+}
