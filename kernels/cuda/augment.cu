@@ -32,7 +32,7 @@
 //
 // Tests:  cargo test -p augkit-cuda-host          (host emulation vs CPU)
 //         cargo test --test cuda_nvrtc            (NVRTC sm_80 / sm_90, ptxas -v)
-//         cargo test --test cuda_gpu              (real GPU parity; skips without one)
+//         cargo test --test cuda_backend          (real GPU parity; skips without one)
 #include "prelude.cuh"
 
 // ---------------------------------------------------------------------------
