@@ -5,7 +5,8 @@ use std::sync::Arc;
 use crate::dataset::Dataset;
 use crate::error::Error;
 use crate::kernel_args::{KernelPolicy, MixLabel, SampleParams, StepArgs};
-use crate::policy::{DType, Policy};
+use crate::policy::{DType, Policy, SynthMode};
+use crate::synthetic::SynthTables;
 
 /// One step: `batch_size` samples from epoch position `first_position` on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -86,6 +87,9 @@ pub struct Plan {
     pub seed: u64,
     pub dataset: Arc<Dataset>,
     pub subset: Vec<u32>,
+    /// The class index and fitted PCA model, when the policy makes
+    /// synthetic samples (built once, here: its fit time is a fixed cost).
+    pub synth: Option<Arc<SynthTables>>,
 }
 
 impl Plan {
@@ -95,7 +99,8 @@ impl Plan {
         dataset: Arc<Dataset>,
         subset: Vec<u32>,
     ) -> Result<Self, Error> {
-        let kernel = policy.compile(dataset.shape())?;
+        let mut kernel = policy.compile(dataset.shape())?;
+        kernel.num_classes = dataset.num_classes();
         if subset.is_empty() {
             return Err(Error::EmptySubset);
         }
@@ -110,12 +115,22 @@ impl Plan {
                 len: dataset.len(),
             });
         }
+        let synth = match &policy.synthetic {
+            None => None,
+            Some(s) => {
+                let pca = (s.mode == SynthMode::Pca).then_some((s.components, s.variance_kept));
+                let tables = SynthTables::build(&dataset, &subset, pca)?;
+                kernel.synth_components = tables.components;
+                Some(Arc::new(tables))
+            }
+        };
         Ok(Self {
             policy: policy.clone(),
             kernel,
             seed,
             dataset,
             subset,
+            synth,
         })
     }
 

@@ -36,6 +36,14 @@ pub mod slot {
     pub const BETA_CUTMIX: u32 = 14;
     pub const CUTMIX_CENTRE_Y: u32 = 15;
     pub const CUTMIX_CENTRE_X: u32 = 16;
+    /// Coin (w0) and interpolation weight (w2).
+    pub const SYNTHETIC: u32 = 17;
+    /// Bounded draw of the class (or of a subset position for it).
+    pub const SYNTHETIC_CLASS: u32 = 18;
+    /// Bounded draw of the interpolation partner within the class.
+    pub const SYNTHETIC_PARTNER: u32 = 19;
+    /// Sub-draw j/2: normals z_j (words 0–1 for even j, 2–3 for odd j).
+    pub const SYNTHETIC_Z: u32 = 20;
 }
 
 /// Attempts of the Marsaglia–Tsang loop before it gives up (see SEMANTICS.md).

@@ -71,8 +71,28 @@ pub struct KernelPolicy {
     /// `LAYOUT_*`.
     pub out_layout: u32,
     pub degrees_hi: f32,
-    pub _pad: [u32; 3],
+    /// `SYNTH_*` (0: off).
+    pub synth_mode: u32,
+    /// Probability that a sample is synthetic.
+    pub synth_p: f32,
+    /// `SYNTH_CLASS_*`: how a PCA sample's class is chosen.
+    pub synth_class_choice: u32,
+    /// Components per class in the uploaded model (the largest k; set by the
+    /// plan after fitting).
+    pub synth_components: u32,
+    /// Classes in the dataset (set by the plan).
+    pub num_classes: u32,
+    pub _pad: [u32; 2],
 }
+
+pub const SYNTH_OFF: u32 = 0;
+pub const SYNTH_PCA: u32 = 1;
+pub const SYNTH_INTERPOLATE: u32 = 2;
+
+pub const SYNTH_CLASS_TRAINING: u32 = 0;
+pub const SYNTH_CLASS_UNIFORM: u32 = 1;
+/// Most components a PCA model keeps per class.
+pub const MAX_SYNTH_COMPONENTS: u32 = 32;
 
 pub const CROP_NONE: u32 = 0;
 pub const CROP_PAD: u32 = 1;
@@ -131,6 +151,8 @@ pub mod flags {
     pub const JITTER: u32 = 1 << 4;
     pub const MIXED: u32 = 1 << 5;
     pub const CUTMIX: u32 = 1 << 6;
+    /// Generated, not read from the dataset (see `KernelPolicy::synth_mode`).
+    pub const SYNTHETIC: u32 = 1 << 7;
 }
 
 /// Everything random about one output sample, drawn by the parameters pass.
@@ -156,11 +178,15 @@ pub struct SampleParams {
     pub brightness: f32,
     pub contrast: f32,
     pub saturation: f32,
-    pub _pad0: u32,
+    /// Interpolated synthetic sample: the dataset index of the second image.
+    pub synth_partner: u32,
     /// Output pixel centre (x + ½, y + ½) → source coordinates:
     /// `sx = m[0]·x + m[1]·y + m[2]`, `sy = m[3]·x + m[4]·y + m[5]`.
     pub inverse_affine: [f32; 6],
-    pub _pad1: [u32; 2],
+    /// Interpolated synthetic sample: the weight of `synth_partner`.
+    pub synth_t: f32,
+    /// This sample's batch slot (rows of the synthetic coefficients).
+    pub slot: u32,
     /// Source-pixel window [x0, x1) × [y0, y1) that the affine op sees (the
     /// crop); a tap outside it takes the fill value, a tap inside it but
     /// outside the image is crop padding (0).
@@ -192,7 +218,7 @@ mod tests {
             assert_eq!(size % 16, 0, "{name} is {size} bytes");
         }
         assert_eq!(size_of::<SampleParams>(), 112);
-        assert_eq!(size_of::<KernelPolicy>(), 224);
+        assert_eq!(size_of::<KernelPolicy>(), 240);
         assert_eq!(size_of::<MixLabel>(), 12);
     }
 }

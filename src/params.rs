@@ -5,6 +5,7 @@
 use crate::draws::{self, beta, bounded, coin, slot, uniform, words};
 use crate::kernel_args::*;
 use crate::shuffle::{self, ROUNDS};
+use crate::synthetic::SynthTables;
 
 /// The step-wide values every sample's parameters depend on.
 pub struct StepContext<'a> {
@@ -15,6 +16,8 @@ pub struct StepContext<'a> {
     /// The index list (limited training subset): epoch positions read it.
     pub subset: &'a [u32],
     pub labels: &'a [u32],
+    /// The class index and PCA model when the policy makes synthetic samples.
+    pub synth: Option<&'a SynthTables>,
 }
 
 impl<'a> StepContext<'a> {
@@ -23,6 +26,7 @@ impl<'a> StepContext<'a> {
         step: StepArgs,
         subset: &'a [u32],
         labels: &'a [u32],
+        synth: Option<&'a SynthTables>,
     ) -> Self {
         let key = [step.seed_lo, step.seed_hi];
         Self {
@@ -32,6 +36,7 @@ impl<'a> StepContext<'a> {
             shuffle_keys: shuffle::round_keys(key, step.epoch),
             subset,
             labels,
+            synth,
         }
     }
 
@@ -44,20 +49,109 @@ impl<'a> StepContext<'a> {
     }
 }
 
+/// Where the sample at batch slot `i` comes from: its dataset index and
+/// label, and whether (and how) it is synthetic.
+pub struct SampleSource {
+    pub dataset_index: u32,
+    pub label: u32,
+    pub synthetic: bool,
+    pub synth_partner: u32,
+    pub synth_t: f32,
+}
+
+/// The sample's source: the shuffled subset image, or a synthetic sample
+/// (SEMANTICS.md §9) drawn in its place.
+pub fn sample_source(ctx: &StepContext<'_>, i: u32) -> SampleSource {
+    let k = ctx.policy;
+    let dataset_index = ctx.dataset_index(i);
+    let label = ctx.labels[dataset_index as usize];
+    let mut source = SampleSource {
+        dataset_index,
+        label,
+        synthetic: false,
+        synth_partner: dataset_index,
+        synth_t: 0.0,
+    };
+    let Some(tables) = ctx.synth else {
+        return source;
+    };
+    if k.synth_mode == SYNTH_OFF {
+        return source;
+    }
+    let position = ctx.step.first_position + i;
+    let (key, epoch) = (ctx.key, ctx.step.epoch);
+    let w = words(key, position, epoch, slot::SYNTHETIC, 0);
+    if !coin(k.synth_p, w[0]) {
+        return source;
+    }
+    source.synthetic = true;
+    if k.synth_mode == SYNTH_PCA {
+        let class_words = words(key, position, epoch, slot::SYNTHETIC_CLASS, 0);
+        source.label = if k.synth_class_choice == SYNTH_CLASS_UNIFORM {
+            let n = tables.present_classes.len() as u32;
+            tables.present_classes[bounded(n, class_words) as usize]
+        } else {
+            let at = bounded(ctx.step.subset_len, class_words);
+            ctx.labels[ctx.subset[at as usize] as usize]
+        };
+    } else {
+        let first = tables.class_offsets[label as usize];
+        let count = tables.class_offsets[label as usize + 1] - first;
+        let pick = bounded(
+            count,
+            words(key, position, epoch, slot::SYNTHETIC_PARTNER, 0),
+        );
+        source.synth_partner = tables.class_members[(first + pick) as usize];
+        source.synth_t = draws::unit(w[2]);
+    }
+    source
+}
+
+/// The σ_j·z_j of a synthetic PCA sample (zeros otherwise), one per model
+/// component: `out.len()` = `KernelPolicy::synth_components`.
+pub fn synth_coefficients(ctx: &StepContext<'_>, p: &SampleParams, out: &mut [f32]) {
+    out.fill(0.0);
+    let (Some(tables), true) = (ctx.synth, p.flags & flags::SYNTHETIC != 0) else {
+        return;
+    };
+    if ctx.policy.synth_mode != SYNTH_PCA {
+        return;
+    }
+    let position = ctx.step.first_position + p.slot;
+    let k = out.len();
+    for (j, o) in out.iter_mut().enumerate() {
+        let w = words(
+            ctx.key,
+            position,
+            ctx.step.epoch,
+            slot::SYNTHETIC_Z,
+            j as u32 / 2,
+        );
+        let z = if j % 2 == 0 {
+            draws::normal(w[0], w[1])
+        } else {
+            draws::normal(w[2], w[3])
+        };
+        *o = tables.sigmas[p.label_a as usize * k + j] * z;
+    }
+}
+
 /// Parameters of the sample at batch slot `i` (< batch size).
 pub fn sample_params(ctx: &StepContext<'_>, i: u32) -> SampleParams {
     let k = ctx.policy;
     let position = ctx.step.first_position + i;
     let epoch = ctx.step.epoch;
     let key = ctx.key;
-    let dataset_index = ctx.dataset_index(i);
-    let label = ctx.labels[dataset_index as usize];
+    let source = sample_source(ctx, i);
 
     let mut p = SampleParams {
-        dataset_index,
-        label_a: label,
-        label_b: label,
+        dataset_index: source.dataset_index,
+        label_a: source.label,
+        label_b: source.label,
         partner: i,
+        slot: i,
+        synth_partner: source.synth_partner,
+        synth_t: source.synth_t,
         lambda: 1.0,
         brightness: 1.0,
         contrast: 1.0,
@@ -65,6 +159,9 @@ pub fn sample_params(ctx: &StepContext<'_>, i: u32) -> SampleParams {
         hue: 0.0,
         ..SampleParams::default()
     };
+    if source.synthetic {
+        p.flags |= flags::SYNTHETIC;
+    }
 
     geometry(k, key, position, epoch, &mut p);
     jitter(k, key, position, epoch, &mut p);
@@ -279,7 +376,7 @@ fn mix(ctx: &StepContext<'_>, i: u32, p: &mut SampleParams) {
     };
     p.flags |= flags::MIXED;
     p.partner = partner;
-    p.label_b = ctx.labels[ctx.dataset_index(partner) as usize];
+    p.label_b = sample_source(ctx, partner).label;
     if cutmix {
         p.flags |= flags::CUTMIX;
         let lambda = beta(k.cutmix_alpha, key, owner, epoch, slot::BETA_CUTMIX);

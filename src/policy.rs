@@ -22,7 +22,55 @@ pub struct Policy {
     pub affine: Option<Affine>,
     pub color_jitter: Option<ColorJitter>,
     pub mix: Option<Mix>,
+    pub synthetic: Option<Synthetic>,
     pub output: Output,
+}
+
+/// Synthetic samples generated on the device in place of real ones.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Synthetic {
+    pub mode: SynthMode,
+    /// Probability that a sample is synthetic (the expected share of a batch).
+    pub fraction: f32,
+    /// PCA: at most this many components per class.
+    pub components: u32,
+    /// PCA: keep the fewest components explaining this share of a class's variance.
+    pub variance_kept: f32,
+    /// PCA: how a synthetic sample's class is chosen.
+    pub class_choice: ClassChoice,
+}
+
+impl Default for Synthetic {
+    fn default() -> Self {
+        Self {
+            mode: SynthMode::Pca,
+            fraction: 0.25,
+            components: 8,
+            variance_kept: 0.95,
+            class_choice: ClassChoice::Training,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SynthMode {
+    /// mean_c + Σ_j σ_j·z_j·u_j from the per-class PCA model.
+    #[default]
+    Pca,
+    /// A random convex combination of two training images of one class.
+    Interpolate,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClassChoice {
+    /// As often as the class occurs in the training subset.
+    #[default]
+    Training,
+    /// Uniform over the classes present in the subset.
+    Uniform,
 }
 
 /// Random crop back to the input size.

@@ -70,7 +70,12 @@ pub struct SyntheticModel {
 /// the fewest components (at most `components`) that explain
 /// `variance_kept` of its variance. Classes with fewer than two images, or
 /// with no variance (constant images), keep no components.
-pub fn fit(dataset: &Dataset, subset: &[u32], components: u32, variance_kept: f32) -> Result<SyntheticModel, Error> {
+pub fn fit(
+    dataset: &Dataset,
+    subset: &[u32],
+    components: u32,
+    variance_kept: f32,
+) -> Result<SyntheticModel, Error> {
     if !(variance_kept > 0.0 && variance_kept <= 1.0) {
         return Err(Error::Dataset(format!(
             "synthetic variance_kept = {variance_kept} is outside (0, 1]"
@@ -85,9 +90,21 @@ pub fn fit(dataset: &Dataset, subset: &[u32], components: u32, variance_kept: f3
     }
     let classes: Vec<ClassModel> = members
         .iter()
-        .map(|idx| fit_class(dataset, idx, d, components as usize, f64::from(variance_kept)))
+        .map(|idx| {
+            fit_class(
+                dataset,
+                idx,
+                d,
+                components as usize,
+                f64::from(variance_kept),
+            )
+        })
         .collect();
-    let max_components = classes.iter().map(|c| c.components.len() as u32).max().unwrap_or(0);
+    let max_components = classes
+        .iter()
+        .map(|c| c.components.len() as u32)
+        .max()
+        .unwrap_or(0);
     Ok(SyntheticModel {
         shape,
         classes,
@@ -96,7 +113,13 @@ pub fn fit(dataset: &Dataset, subset: &[u32], components: u32, variance_kept: f3
     })
 }
 
-fn fit_class(dataset: &Dataset, idx: &[u32], d: usize, max_k: usize, variance_kept: f64) -> ClassModel {
+fn fit_class(
+    dataset: &Dataset,
+    idx: &[u32],
+    d: usize,
+    max_k: usize,
+    variance_kept: f64,
+) -> ClassModel {
     let n = idx.len();
     let mut mean = vec![0f64; d];
     for &i in idx {
@@ -120,7 +143,9 @@ fn fit_class(dataset: &Dataset, idx: &[u32], d: usize, max_k: usize, variance_ke
         return empty(0.0);
     }
     // Centred images as rows; the Gram matrix X·Xᵀ is n × n.
-    let x = Mat::<f64>::from_fn(n, d, |r, c| f64::from(dataset.image(idx[r] as usize)[c]) / 255.0 - mean[c]);
+    let x = Mat::<f64>::from_fn(n, d, |r, c| {
+        f64::from(dataset.image(idx[r] as usize)[c]) / 255.0 - mean[c]
+    });
     let gram = &x * x.transpose();
     let total: f64 = (0..n).map(|i| gram[(i, i)]).sum::<f64>();
     let total_variance = total / (n - 1) as f64;
@@ -171,16 +196,21 @@ mod tests {
         let d = shape.elements();
         let mut state = seed;
         let mut rand = move || {
-            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             ((state >> 33) as f32) / (1u64 << 31) as f32 - 0.5
         };
-        let basis: Vec<Vec<f32>> = (0..rank).map(|_| (0..d).map(|_| rand()).collect()).collect();
+        let basis: Vec<Vec<f32>> = (0..rank)
+            .map(|_| (0..d).map(|_| rand()).collect())
+            .collect();
         let base: Vec<f32> = (0..d).map(|_| 0.5 + 0.1 * rand()).collect();
         let mut pixels = Vec::with_capacity(n * d);
         for _ in 0..n {
             let a: Vec<f32> = (0..rank).map(|j| rand() * 0.6 / (j + 1) as f32).collect();
             for c in 0..d {
-                let v = base[c] + (0..rank).map(|j| a[j] * basis[j][c]).sum::<f32>() + noise * rand();
+                let v =
+                    base[c] + (0..rank).map(|j| a[j] * basis[j][c]).sum::<f32>() + noise * rand();
                 pixels.push((v.clamp(0.0, 1.0) * 255.0).round() as u8);
             }
         }
@@ -197,9 +227,17 @@ mod tests {
             assert_eq!(class.components.len(), k as usize);
             let mut residual = 0.0f64;
             for &i in &subset {
-                let image: Vec<f32> = data.image(i as usize).iter().map(|&v| f32::from(v) / 255.0).collect();
+                let image: Vec<f32> = data
+                    .image(i as usize)
+                    .iter()
+                    .map(|&v| f32::from(v) / 255.0)
+                    .collect();
                 let r = class.reconstruct(&image);
-                residual += image.iter().zip(&r).map(|(a, b)| f64::from(a - b).powi(2)).sum::<f64>();
+                residual += image
+                    .iter()
+                    .zip(&r)
+                    .map(|(a, b)| f64::from(a - b).powi(2))
+                    .sum::<f64>();
             }
             residual /= subset.len() as f64;
             let predicted = class.predicted_residual();
@@ -221,7 +259,11 @@ mod tests {
         let c = &model.classes[0];
         for (a, ua) in c.components.iter().enumerate() {
             for (b, ub) in c.components.iter().enumerate() {
-                let dot: f64 = ua.iter().zip(ub).map(|(x, y)| f64::from(*x) * f64::from(*y)).sum();
+                let dot: f64 = ua
+                    .iter()
+                    .zip(ub)
+                    .map(|(x, y)| f64::from(*x) * f64::from(*y))
+                    .sum();
                 let expected = if a == b { 1.0 } else { 0.0 };
                 assert!((dot - expected).abs() < 1e-4, "u{a}·u{b} = {dot}");
             }
@@ -243,5 +285,90 @@ mod tests {
         assert!((model.classes[1].mean[0] - 200.0 / 255.0).abs() < 1e-6);
         assert_eq!(model.classes[2].count, 0);
         assert!(fit(&data, &[0], 4, 0.0).is_err());
+    }
+}
+
+/// The synthetic model and class index flattened for the kernels: uploaded
+/// once, read by the parameters and pixel passes.
+#[derive(Clone, Debug, Default)]
+pub struct SynthTables {
+    /// Components per class (k padded to the largest; zero rows beyond a
+    /// class's own k, with σ = 0).
+    pub components: u32,
+    /// classes × C·H·W: the class means (PCA).
+    pub means: Vec<f32>,
+    /// classes × k × C·H·W: the unit principal directions (PCA).
+    pub basis: Vec<f32>,
+    /// classes × k: the standard deviations along them (PCA).
+    pub sigmas: Vec<f32>,
+    /// Per class, the mean grayscale of its mean image (the `source`
+    /// contrast mean of a PCA sample).
+    pub class_gray_means: Vec<f32>,
+    /// Classes with at least one image in the subset, ascending.
+    pub present_classes: Vec<u32>,
+    /// classes + 1 offsets into `class_members`.
+    pub class_offsets: Vec<u32>,
+    /// Subset images (dataset indices) grouped by class, ascending within a class.
+    pub class_members: Vec<u32>,
+    /// Seconds the PCA fit took (0 for `interpolate`).
+    pub fit_seconds: f64,
+}
+
+impl SynthTables {
+    /// Builds the class index and, for PCA, fits the model.
+    pub fn build(
+        dataset: &Dataset,
+        subset: &[u32],
+        pca: Option<(u32, f32)>,
+    ) -> Result<Self, Error> {
+        let classes = dataset.num_classes() as usize;
+        let mut members: Vec<Vec<u32>> = vec![Vec::new(); classes];
+        for &i in subset {
+            members[dataset.labels()[i as usize] as usize].push(i);
+        }
+        for m in &mut members {
+            m.sort_unstable();
+        }
+        let mut tables = SynthTables {
+            present_classes: (0..classes as u32)
+                .filter(|&c| !members[c as usize].is_empty())
+                .collect(),
+            ..Self::default()
+        };
+        tables.class_offsets.push(0);
+        for m in &members {
+            tables.class_members.extend_from_slice(m);
+            tables.class_offsets.push(tables.class_members.len() as u32);
+        }
+        if let Some((components, variance_kept)) = pca {
+            let model = fit(dataset, subset, components, variance_kept)?;
+            let k = model.max_components as usize;
+            let d = dataset.shape().elements();
+            let plane = dataset.shape().pixels();
+            tables.components = k as u32;
+            tables.fit_seconds = model.fit_seconds;
+            tables.basis = vec![0.0; classes * k * d];
+            tables.sigmas = vec![0.0; classes * k];
+            for (c, class) in model.classes.iter().enumerate() {
+                tables.means.extend_from_slice(&class.mean);
+                for (j, (u, &s)) in class.components.iter().zip(&class.sigmas).enumerate() {
+                    tables.basis[(c * k + j) * d..(c * k + j + 1) * d].copy_from_slice(u);
+                    tables.sigmas[c * k + j] = s;
+                }
+                let gray = if dataset.shape().channels == 3 {
+                    (0..plane)
+                        .map(|p| {
+                            0.2989 * f64::from(class.mean[p])
+                                + 0.587 * f64::from(class.mean[plane + p])
+                                + 0.114 * f64::from(class.mean[2 * plane + p])
+                        })
+                        .sum::<f64>()
+                } else {
+                    class.mean.iter().map(|&v| f64::from(v)).sum::<f64>()
+                };
+                tables.class_gray_means.push((gray / plane as f64) as f32);
+            }
+        }
+        Ok(tables)
     }
 }

@@ -331,6 +331,34 @@ pub(crate) fn compile(policy: &Policy, shape: ImageShape) -> Result<KernelPolicy
         k.correct_lambda = u32::from(m.correct_lambda);
         probability("mix.label_smoothing", m.label_smoothing)?;
     }
+
+    // Synthetic samples.
+    if let Some(s) = &policy.synthetic {
+        k.synth_mode = match s.mode {
+            SynthMode::Pca => SYNTH_PCA,
+            SynthMode::Interpolate => SYNTH_INTERPOLATE,
+        };
+        k.synth_p = probability("synthetic.fraction", s.fraction)?;
+        if s.components == 0 || s.components > MAX_SYNTH_COMPONENTS {
+            return Err(PolicyError::OutOfRange {
+                field: "synthetic.components",
+                value: s.components as f32,
+                expected: "[1, 32]",
+            });
+        }
+        finite("synthetic.variance_kept", s.variance_kept)?;
+        if !(s.variance_kept > 0.0 && s.variance_kept <= 1.0) {
+            return Err(PolicyError::OutOfRange {
+                field: "synthetic.variance_kept",
+                value: s.variance_kept,
+                expected: "(0, 1]",
+            });
+        }
+        k.synth_class_choice = match s.class_choice {
+            ClassChoice::Training => SYNTH_CLASS_TRAINING,
+            ClassChoice::Uniform => SYNTH_CLASS_UNIFORM,
+        };
+    }
     Ok(k)
 }
 

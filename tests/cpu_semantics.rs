@@ -685,11 +685,7 @@ fn row_tiled_rendering_equals_the_per_pixel_definition() {
                 let args = plan.step_args(step(33)).unwrap();
                 let params = cpu::step_params(&plan, args);
                 let means = cpu::step_contrast_means(&plan.kernel, &data, &params);
-                let src = augment::Source {
-                    shape: data.shape(),
-                    pixels: data.pixels(),
-                    gray_means: data.gray_means(),
-                };
+                let src = cpu::plan_source(&plan, &[]);
                 for (p, &m) in params.iter().zip(&means) {
                     assert_eq!(
                         m.to_bits(),

@@ -83,7 +83,8 @@ fn wgsl_structs_match_rust_layouts() {
                 interpolation, fill, jitter_ops, jitter_p, brightness_lo, brightness_hi,
                 contrast_lo, contrast_hi, saturation_lo, saturation_hi, hue_lo, hue_hi,
                 contrast_mean, mix_mode, mix_ops, mix_p, switch_p, mixup_alpha, cutmix_alpha,
-                correct_lambda, out_dtype, out_layout, degrees_hi, _pad[3],
+                correct_lambda, out_dtype, out_layout, degrees_hi, synth_mode, synth_p,
+                synth_class_choice, synth_components, num_classes, _pad[2],
             ),
             size_of::<KernelPolicy>(),
         );
@@ -100,7 +101,8 @@ fn wgsl_structs_match_rust_layouts() {
             "SampleParams",
             layout!(SampleParams;
                 dataset_index, label_a, label_b, partner, flags, colour_order, lambda, hue,
-                brightness, contrast, saturation, _pad0, inverse_affine, _pad1, window, cut_box,
+                brightness, contrast, saturation, synth_partner, inverse_affine, synth_t, slot,
+                window, cut_box,
             ),
             size_of::<SampleParams>(),
         );

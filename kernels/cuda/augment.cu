@@ -87,7 +87,12 @@ struct KernelPolicy {
     u32 out_dtype;
     u32 out_layout;
     float degrees_hi;
-    u32 _pad[3];
+    u32 synth_mode;
+    float synth_p;
+    u32 synth_class_choice;
+    u32 synth_components;
+    u32 num_classes;
+    u32 _pad[2];
 };
 
 struct StepArgs {
@@ -112,9 +117,10 @@ struct SampleParams {
     float brightness;
     float contrast;
     float saturation;
-    u32 _pad0;
+    u32 synth_partner;
     float inverse_affine[6];
-    u32 _pad1[2];
+    float synth_t;
+    u32 slot;
     i32 window[4];
     u32 cut_box[4];
 };
@@ -615,11 +621,11 @@ AK_FN SampleParams sample_params(const StepContext& ctx, u32 i) {
     p.brightness = 1.0f;
     p.contrast = 1.0f;
     p.saturation = 1.0f;
-    p._pad0 = 0u;
+    p.synth_partner = index;
 #pragma unroll
     for (int j = 0; j < 6; ++j) p.inverse_affine[j] = 0.0f;
-    p._pad1[0] = 0u;
-    p._pad1[1] = 0u;
+    p.synth_t = 0.0f;
+    p.slot = i;
 #pragma unroll
     for (int j = 0; j < 4; ++j) {
         p.window[j] = 0;

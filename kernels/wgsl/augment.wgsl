@@ -77,10 +77,14 @@ struct KernelPolicy {
     out_dtype: u32,
     out_layout: u32,
     degrees_hi: f32,
-    // Rust `_pad: [u32; 3]` (a uniform array needs a 16-byte stride).
+    synth_mode: u32,
+    synth_p: f32,
+    synth_class_choice: u32,
+    synth_components: u32,
+    num_classes: u32,
+    // Rust `_pad: [u32; 2]` (a uniform array needs a 16-byte stride).
     _pad0: u32,
     _pad1: u32,
-    _pad2: u32,
 }
 
 struct StepArgs {
@@ -107,9 +111,10 @@ struct SampleParams {
     brightness: f32,
     contrast: f32,
     saturation: f32,
-    _pad0: u32,
+    synth_partner: u32,
     inverse_affine: array<f32, 6>,
-    _pad1: array<u32, 2>,
+    synth_t: f32,
+    slot: u32,
     window: vec4<i32>,
     cut_box: vec4<u32>,
 }
@@ -649,6 +654,8 @@ fn params_pass(
     p.label_a = label;
     p.label_b = label;
     p.partner = i;
+    p.slot = i;
+    p.synth_partner = image;
     p.lambda = 1.0;
     p.brightness = 1.0;
     p.contrast = 1.0;

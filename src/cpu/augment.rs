@@ -10,6 +10,7 @@
 
 use crate::dataset::ImageShape;
 use crate::kernel_args::*;
+use crate::synthetic::SynthTables;
 
 /// The resident dataset as the pixel pass reads it.
 #[derive(Clone, Copy)]
@@ -18,16 +19,60 @@ pub struct Source<'a> {
     pub pixels: &'a [u8],
     /// Per-image mean grayscale in [0, 1] (the `source` contrast mode).
     pub gray_means: &'a [f32],
+    /// The synthetic model and class index, when the policy has one.
+    pub synth: Option<&'a SynthTables>,
+    /// The step's synthetic coefficients, `synth_components` per sample.
+    pub coefficients: &'a [f32],
 }
 
 impl Source<'_> {
     #[inline(always)]
-    fn texel(&self, image: u32, c: usize, x: i32, y: i32) -> f32 {
+    fn byte(&self, image: u32, offset: usize) -> f32 {
+        f32::from(self.pixels[image as usize * self.shape.elements() + offset]) / 255.0
+    }
+
+    /// Channel `c` of source pixel (x, y) of the sample's image: a dataset
+    /// image, or the synthetic image it stands for (SEMANTICS.md §9).
+    #[inline(always)]
+    fn texel(&self, k: &KernelPolicy, p: &SampleParams, c: usize, x: i32, y: i32) -> f32 {
         let s = self.shape;
-        let offset = image as usize * s.elements()
-            + (c * s.height as usize + y as usize) * s.width as usize
-            + x as usize;
-        f32::from(self.pixels[offset]) / 255.0
+        let offset = (c * s.height as usize + y as usize) * s.width as usize + x as usize;
+        if p.flags & flags::SYNTHETIC == 0 {
+            return self.byte(p.dataset_index, offset);
+        }
+        if k.synth_mode == SYNTH_INTERPOLATE {
+            let a = self.byte(p.dataset_index, offset);
+            let b = self.byte(p.synth_partner, offset);
+            return (1.0 - p.synth_t) * a + p.synth_t * b;
+        }
+        let tables = self
+            .synth
+            .expect("synthetic samples need the synthetic tables");
+        let d = s.elements();
+        let n = k.synth_components as usize;
+        let class = p.label_a as usize;
+        let coefficients = &self.coefficients[p.slot as usize * n..(p.slot as usize + 1) * n];
+        let mut v = tables.means[class * d + offset];
+        for (j, &a) in coefficients.iter().enumerate() {
+            v += a * tables.basis[(class * n + j) * d + offset];
+        }
+        clamp01(v)
+    }
+
+    /// The mean grayscale of the sample's source image (`source` contrast mode).
+    #[inline]
+    fn gray_mean(&self, k: &KernelPolicy, p: &SampleParams) -> f32 {
+        if p.flags & flags::SYNTHETIC == 0 {
+            return self.gray_means[p.dataset_index as usize];
+        }
+        if k.synth_mode == SYNTH_INTERPOLATE {
+            let a = self.gray_means[p.dataset_index as usize];
+            let b = self.gray_means[p.synth_partner as usize];
+            return (1.0 - p.synth_t) * a + p.synth_t * b;
+        }
+        self.synth
+            .expect("synthetic samples need the synthetic tables")
+            .class_gray_means[p.label_a as usize]
     }
 }
 
@@ -91,7 +136,7 @@ pub fn geometric_pixel(
         }
         if tx >= 0 && tx < w && ty >= 0 && ty < h {
             for (c, o) in out.iter_mut().enumerate().take(channels) {
-                *o = src.texel(p.dataset_index, c, tx, ty);
+                *o = src.texel(k, p, c, tx, ty);
             }
         }
         return out;
@@ -120,7 +165,7 @@ pub fn geometric_pixel(
         mask += weight;
         if tx >= 0 && tx < w && ty >= 0 && ty < h {
             for (c, o) in out.iter_mut().enumerate().take(channels) {
-                *o += weight * src.texel(p.dataset_index, c, tx, ty);
+                *o += weight * src.texel(k, p, c, tx, ty);
             }
         }
     }
@@ -248,7 +293,7 @@ pub fn contrast_mean(k: &KernelPolicy, src: &Source<'_>, p: &SampleParams) -> f3
         return 0.0;
     }
     if k.contrast_mean == CONTRAST_MEAN_SOURCE {
-        let mut mean = src.gray_means[p.dataset_index as usize];
+        let mut mean = src.gray_mean(k, p);
         for slot in 0..4 {
             match (p.colour_order >> (8 * slot)) & 0xff {
                 OP_CONTRAST => break,

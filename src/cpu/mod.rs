@@ -12,7 +12,7 @@ use crate::backend::{Backend, BackendInfo, BackendKind, HostImages, Plan, Step};
 use crate::dataset::Dataset;
 use crate::error::Error;
 use crate::kernel_args::{KernelPolicy, MixLabel, SampleParams, StepArgs};
-use crate::params::{StepContext, sample_params};
+use crate::params::{StepContext, sample_params, synth_coefficients};
 use crate::policy::Policy;
 use augment::{OutElem, RowScratch, Source, contrast_mean_rows, render_sample};
 
@@ -37,11 +37,45 @@ impl CpuBackend {
 
 /// The parameters pass for a whole step (the reference for the kernels').
 pub fn step_params(plan: &Plan, args: StepArgs) -> Vec<SampleParams> {
-    let ctx = StepContext::new(&plan.kernel, args, &plan.subset, plan.dataset.labels());
+    let ctx = step_context(plan, args);
     (0..args.batch_size)
         .into_par_iter()
         .map(|i| sample_params(&ctx, i))
         .collect()
+}
+
+fn step_context(plan: &Plan, args: StepArgs) -> StepContext<'_> {
+    StepContext::new(
+        &plan.kernel,
+        args,
+        &plan.subset,
+        plan.dataset.labels(),
+        plan.synth.as_deref(),
+    )
+}
+
+/// The synthetic PCA coefficients σ_j·z_j of a step's samples,
+/// `synth_components` per sample (empty when the model has none).
+pub fn step_synth_coefficients(plan: &Plan, args: StepArgs, params: &[SampleParams]) -> Vec<f32> {
+    let k = plan.kernel.synth_components as usize;
+    let mut out = vec![0.0f32; k * params.len()];
+    if k > 0 {
+        let ctx = step_context(plan, args);
+        out.par_chunks_mut(k)
+            .zip(params.par_iter())
+            .for_each(|(row, p)| synth_coefficients(&ctx, p, row));
+    }
+    out
+}
+
+/// What the pixel passes read for a plan's step: the dataset, the synthetic
+/// model, and the step's coefficients.
+pub fn plan_source<'a>(plan: &'a Plan, coefficients: &'a [f32]) -> Source<'a> {
+    Source {
+        synth: plan.synth.as_deref(),
+        coefficients,
+        ..source(&plan.dataset)
+    }
 }
 
 /// The contrast reduction pass for a step: one mean per sample.
@@ -50,12 +84,20 @@ pub fn step_contrast_means(
     dataset: &Dataset,
     params: &[SampleParams],
 ) -> Vec<f32> {
-    let src = source(dataset);
+    step_contrast_means_from(kernel, &source(dataset), params)
+}
+
+/// [`step_contrast_means`] for any source (synthetic samples included).
+pub fn step_contrast_means_from(
+    kernel: &KernelPolicy,
+    src: &Source<'_>,
+    params: &[SampleParams],
+) -> Vec<f32> {
     params
         .par_iter()
         .map_init(
             || RowScratch::new(kernel.width),
-            |scratch, p| contrast_mean_rows(kernel, &src, p, scratch),
+            |scratch, p| contrast_mean_rows(kernel, src, p, scratch),
         )
         .collect()
 }
@@ -65,6 +107,8 @@ fn source(dataset: &Dataset) -> Source<'_> {
         shape: dataset.shape(),
         pixels: dataset.pixels(),
         gray_means: dataset.gray_means(),
+        synth: None,
+        coefficients: &[],
     }
 }
 
@@ -77,11 +121,21 @@ pub fn render<T: OutElem>(
     means: &[f32],
     out: &mut [T],
 ) {
-    let src = source(dataset);
-    let per_sample = dataset.shape().elements();
+    render_from(kernel, &source(dataset), params, means, out);
+}
+
+/// [`render`] for any source (synthetic samples included).
+pub fn render_from<T: OutElem>(
+    kernel: &KernelPolicy,
+    src: &Source<'_>,
+    params: &[SampleParams],
+    means: &[f32],
+    out: &mut [T],
+) {
+    let per_sample = src.shape.elements();
     out.par_chunks_mut(per_sample).enumerate().for_each_init(
         || RowScratch::new(kernel.width),
-        |scratch, (i, chunk)| render_sample(kernel, &src, params, means, i, chunk, scratch),
+        |scratch, (i, chunk)| render_sample(kernel, src, params, means, i, chunk, scratch),
     );
 }
 
@@ -122,13 +176,14 @@ impl Backend for CpuBackend {
     ) -> Result<(), Error> {
         let args = self.plan.check_outputs(step, &images, labels)?;
         let params = step_params(&self.plan, args);
-        let means = step_contrast_means(&self.plan.kernel, &self.plan.dataset, &params);
+        let coefficients = step_synth_coefficients(&self.plan, args, &params);
+        let src = plan_source(&self.plan, &coefficients);
         let k = &self.plan.kernel;
-        let d = &self.plan.dataset;
+        let means = step_contrast_means_from(k, &src, &params);
         match images {
-            HostImages::F32(out) => render(k, d, &params, &means, out),
-            HostImages::F16(out) => render(k, d, &params, &means, out),
-            HostImages::Bf16(out) => render(k, d, &params, &means, out),
+            HostImages::F32(out) => render_from(k, &src, &params, &means, out),
+            HostImages::F16(out) => render_from(k, &src, &params, &means, out),
+            HostImages::Bf16(out) => render_from(k, &src, &params, &means, out),
         }
         labels.copy_from_slice(&labels_of(&params));
         Ok(())

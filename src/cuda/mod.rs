@@ -237,6 +237,12 @@ impl CudaBackend {
     }
 
     pub fn from_plan(plan: Plan, options: CudaOptions) -> Result<Self, Error> {
+        if plan.kernel.synth_mode != crate::kernel_args::SYNTH_OFF {
+            return Err(Error::Unsupported {
+                backend: "CUDA",
+                what: "synthetic samples",
+            });
+        }
         if !driver_present() {
             return Err(Error::NoCudaDriver(
                 "libcuda.so is not on the library path (no NVIDIA driver installed?)".into(),

@@ -393,6 +393,12 @@ impl WgpuBackend {
 
     /// Builds on a device the caller opened.
     pub fn from_plan(plan: Plan, gpu: WgpuDevice, options: &WgpuOptions) -> Result<Self, Error> {
+        if plan.kernel.synth_mode != crate::kernel_args::SYNTH_OFF {
+            return Err(Error::Unsupported {
+                backend: "wgpu",
+                what: "synthetic samples",
+            });
+        }
         let device = &gpu.device;
         let limits = &gpu.limits;
         let device_binding = limits.max_storage_buffer_binding_size;

@@ -278,6 +278,8 @@ pub fn compare_params(
             ("partner", r.partner, o.partner),
             ("flags", r.flags, o.flags),
             ("colour_order", r.colour_order, o.colour_order),
+            ("slot", r.slot, o.slot),
+            ("synth_partner", r.synth_partner, o.synth_partner),
         ];
         for (name, a, b) in ints {
             if a != b {
@@ -296,6 +298,7 @@ pub fn compare_params(
             ("brightness", r.brightness, o.brightness),
             ("contrast", r.contrast, o.contrast),
             ("saturation", r.saturation, o.saturation),
+            ("synth_t", r.synth_t, o.synth_t),
         ]
         .into_iter()
         .chain((0..6).map(|j| ("inverse_affine", r.inverse_affine[j], o.inverse_affine[j])));

@@ -44,7 +44,8 @@ fn struct_layouts_match() {
             translate_x, translate_y, translate_whole, scale_lo, scale_hi, interpolation, fill,
             jitter_ops, jitter_p, brightness_lo, brightness_hi, contrast_lo, contrast_hi,
             saturation_lo, saturation_hi, hue_lo, hue_hi, contrast_mean, mix_mode, mix_ops, mix_p,
-            switch_p, mixup_alpha, cutmix_alpha, correct_lambda, out_dtype, out_layout, degrees_hi, _pad),
+            switch_p, mixup_alpha, cutmix_alpha, correct_lambda, out_dtype, out_layout, degrees_hi, synth_mode, synth_p, synth_class_choice,
+            synth_components, num_classes, _pad),
     );
     check(
         1,
@@ -55,7 +56,8 @@ fn struct_layouts_match() {
         2,
         "SampleParams",
         rust_fields!(SampleParams; dataset_index, label_a, label_b, partner, flags, colour_order, lambda,
-            hue, brightness, contrast, saturation, _pad0, inverse_affine, _pad1, window, cut_box),
+            hue, brightness, contrast, saturation, synth_partner, inverse_affine, synth_t, slot,
+            window, cut_box),
     );
     check(
         3,
