@@ -17,7 +17,13 @@
 //! of booleans element by element, so a crafted 1 KB footer claiming a list of
 //! 2^31 booleans costs ~30 s of CPU before it is rejected (found by
 //! `cargo fuzz run hf_parquet`; kept as `testdata/parquet-57-thrift-bool-list-slow.parquet`
-//! and the ignored test `slow_thrift_footer_is_rejected`). Memory stays bounded.
+//! and the ignored test `slow_thrift_footer_is_rejected`). Worse, the crate
+//! preallocates from counts in the file: a crafted footer list length or
+//! dictionary page can ask for several GB, and a failed allocation aborts the
+//! process (it cannot be caught). Fixtures: `testdata/parquet-57-footer-huge-alloc.parquet`
+//! (≈37 GB request) and `testdata/parquet-57-dictionary-huge-alloc.parquet`
+//! (≈3 GB); no test runs them. Only read parquet files from a trusted source
+//! (the Hugging Face export); the binary and IDX readers have no such limit.
 
 use std::io::Cursor;
 use std::panic::{AssertUnwindSafe, catch_unwind};
