@@ -120,7 +120,8 @@ pub fn cifar10_present(dir: &Path) -> bool {
     batch_dir(dir).is_some() || dir.join(CIFAR10_ARCHIVE).is_file()
 }
 
-fn batch_dir(dir: &Path) -> Option<PathBuf> {
+/// The directory holding all six batch files: `dir` or `dir/cifar-10-batches-bin`.
+pub(crate) fn batch_dir(dir: &Path) -> Option<PathBuf> {
     [dir.to_path_buf(), dir.join(CIFAR10_DIR)]
         .into_iter()
         .find(|d| {

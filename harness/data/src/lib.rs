@@ -71,7 +71,7 @@ pub fn load(name: &str, dir: &Path) -> Result<(ImageSet, ImageSet)> {
         .collect();
     for d in &candidates {
         match name {
-            "cifar10" if cifar::cifar10_present(d) && !d.join(cifar::CIFAR10_ARCHIVE).is_file() => {
+            "cifar10" if cifar::batch_dir(d).is_some() => {
                 return cifar::read_cifar10_dir(d, Some(cifar::CIFAR10_RECORDS_PER_FILE));
             }
             "fashion-mnist" | "mnist" if idx::idx_present(d) => {
@@ -96,9 +96,6 @@ pub fn load(name: &str, dir: &Path) -> Result<(ImageSet, ImageSet)> {
             return Ok((tr, te));
         }
         if name == "cifar10" {
-            if cifar::cifar10_present(d) && d.join(cifar::CIFAR10_DIR).is_dir() {
-                return cifar::read_cifar10_dir(d, Some(cifar::CIFAR10_RECORDS_PER_FILE));
-            }
             let archive = d.join(cifar::CIFAR10_ARCHIVE);
             if archive.is_file() {
                 return cifar::read_cifar10_archive(
