@@ -413,7 +413,9 @@ def meta():
             "opencv": cv2.__version__,
             "numpy": np.__version__,
             "timm": timm.__version__,
-            "augkit": commit + (" (working tree modified)" if dirty else ""),
+            # AUGKIT_PEERS_REV names the source of a prebuilt --augkit-bin.
+            "augkit": os.environ.get("AUGKIT_PEERS_REV")
+            or commit + (" (working tree modified)" if dirty else ""),
         },
         "method": ("images 32x32x3 uint8 (random, 4096 in memory), f32 NCHW normalised out; "
                    "one timed call = one whole batch incl. stacking/normalising; warm-up, then "
