@@ -29,6 +29,7 @@ pub mod dataset;
 pub mod draws;
 pub mod error;
 pub mod kernel_args;
+pub mod measure;
 pub mod params;
 pub mod philox;
 pub mod policy;

@@ -1,0 +1,288 @@
+//! The bench matrix and timing helpers shared by `cargo bench`
+//! (`benches/augment.rs`) and `augkit bench`: what each technique costs per
+//! backend, batch size and image shape, beside the floor for the same bytes.
+//! Device timings always wait for the device before the clock stops.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::backend::{Backend, HostImages, Step};
+use crate::cpu::CpuBackend;
+use crate::dataset::{Dataset, ImageShape};
+use crate::kernel_args::MixLabel;
+use crate::policy::Policy;
+
+/// Batch sizes of the matrix.
+pub const BATCHES: [u32; 4] = [64, 256, 1024, 4096];
+
+/// Image shapes of the matrix: Fashion-MNIST, CIFAR-10 and ImageNet-sized.
+pub fn shapes() -> [ImageShape; 3] {
+    [
+        ImageShape {
+            channels: 1,
+            height: 28,
+            width: 28,
+        },
+        ImageShape {
+            channels: 3,
+            height: 32,
+            width: 32,
+        },
+        ImageShape {
+            channels: 3,
+            height: 224,
+            width: 224,
+        },
+    ]
+}
+
+/// The techniques: each alone, then the full pipeline (the pipeline E
+/// plus vertical flip off). Normalised with per-channel statistics.
+pub fn techniques(channels: u32) -> Vec<(&'static str, Policy)> {
+    let norm = if channels == 3 {
+        "[output]\nmean = [0.4914, 0.4822, 0.4465]\nstd = [0.2470, 0.2435, 0.2616]\n"
+    } else {
+        "[output]\nmean = [0.2860]\nstd = [0.3530]\n"
+    };
+    let with = |body: &str| {
+        Policy::from_toml_str(&format!("{body}\n{norm}")).expect("bench policies are valid")
+    };
+    vec![
+        ("identity", with("")),
+        ("crop", with("[crop]\nkind = \"pad\"\npadding = 4")),
+        ("flip", with("horizontal_flip = 0.5")),
+        (
+            "affine",
+            with("[affine]\ndegrees = 15.0\ntranslate = [0.1, 0.1]"),
+        ),
+        (
+            "jitter",
+            with("[color_jitter]\nbrightness = 0.4\ncontrast = 0.4\nsaturation = 0.4\nhue = 0.1"),
+        ),
+        ("mixup", with("[mix]\nmixup_alpha = 1.0")),
+        ("cutmix", with("[mix]\ncutmix_alpha = 1.0")),
+        (
+            "synthetic",
+            with("[synthetic]\nfraction = 0.25\ncomponents = 8"),
+        ),
+        (
+            "full",
+            with(
+                "horizontal_flip = 0.5\n[crop]\nkind = \"pad\"\npadding = 4\n[affine]\ndegrees = 15.0\ntranslate = [0.1, 0.1]\n[color_jitter]\nbrightness = 0.4\ncontrast = 0.4\nsaturation = 0.4\nhue = 0.1\n[mix]\ncutmix_alpha = 1.0",
+            ),
+        ),
+    ]
+}
+
+/// A seeded random dataset of `n` images (xorshift bytes, ten classes).
+pub fn bench_dataset(shape: ImageShape, n: usize) -> Arc<Dataset> {
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let pixels = (0..n * shape.elements())
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect();
+    let labels = (0..n as u32).map(|i| i % 10).collect();
+    Arc::new(Dataset::new(shape, pixels, labels, 10).expect("bench dataset is valid"))
+}
+
+/// An epoch of `len` positions over a dataset of `n` images (indices repeat
+/// when `len > n`, so large batches need no large dataset).
+pub fn bench_subset(n: usize, len: u32) -> Vec<u32> {
+    (0..len).map(|i| i % n as u32).collect()
+}
+
+/// Median wall time of `f` over `repeats` runs after one warm-up run.
+pub fn median_seconds(repeats: usize, mut f: impl FnMut()) -> f64 {
+    f();
+    let mut times: Vec<f64> = (0..repeats.max(1))
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed().as_secs_f64()
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[times.len() / 2]
+}
+
+/// The CPU floor: gather the same images by index and normalise u8 → f32,
+/// in parallel over samples — the least any augmentation must do.
+pub fn normalise_floor(
+    dataset: &Dataset,
+    indices: &[u32],
+    mean: &[f32; 4],
+    std: &[f32; 4],
+    out: &mut [f32],
+) {
+    use rayon::prelude::*;
+    let e = dataset.shape().elements();
+    let plane = dataset.shape().pixels();
+    out.par_chunks_mut(e)
+        .zip(indices.par_iter())
+        .for_each(|(chunk, &i)| {
+            let image = dataset.image(i as usize);
+            for (c, (o, px)) in chunk.chunks_mut(plane).zip(image.chunks(plane)).enumerate() {
+                for (o, &v) in o.iter_mut().zip(px) {
+                    *o = (f32::from(v) / 255.0 - mean[c]) / std[c];
+                }
+            }
+        });
+}
+
+/// One cell of the matrix, as `augkit bench` writes it (JSON).
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct Measurement {
+    pub backend: String,
+    pub device: String,
+    pub technique: String,
+    /// [channels, height, width].
+    pub shape: [u32; 3],
+    pub batch: u32,
+    pub repeats: usize,
+    pub median_s: f64,
+    pub images_per_s: f64,
+    /// u8 bytes read plus f32 bytes written, per second.
+    pub bytes_per_s: f64,
+    /// The backend's floor for the same bytes, and this cell's time over it.
+    pub floor_median_s: Option<f64>,
+    pub ratio_to_floor: Option<f64>,
+}
+
+impl Measurement {
+    pub fn new(
+        backend: &str,
+        device: &str,
+        technique: &str,
+        shape: ImageShape,
+        batch: u32,
+        repeats: usize,
+        median_s: f64,
+        floor_median_s: Option<f64>,
+    ) -> Self {
+        let bytes = batch as f64 * shape.elements() as f64 * 5.0;
+        Self {
+            backend: backend.into(),
+            device: device.into(),
+            technique: technique.into(),
+            shape: [shape.channels, shape.height, shape.width],
+            batch,
+            repeats,
+            median_s,
+            images_per_s: f64::from(batch) / median_s,
+            bytes_per_s: bytes / median_s,
+            floor_median_s,
+            ratio_to_floor: floor_median_s.map(|f| median_s / f),
+        }
+    }
+}
+
+/// Times the CPU backend on one technique, beside the normalise floor.
+pub fn measure_cpu(
+    technique: &str,
+    policy: &Policy,
+    dataset: &Arc<Dataset>,
+    batch: u32,
+    repeats: usize,
+) -> Result<Measurement, crate::Error> {
+    let shape = dataset.shape();
+    let subset = bench_subset(dataset.len(), batch);
+    let mut backend = CpuBackend::new(policy, 1, dataset.clone(), subset.clone())?;
+    let step = Step {
+        epoch: 0,
+        first_position: 0,
+        batch_size: batch,
+    };
+    let mut out = vec![0f32; batch as usize * shape.elements()];
+    let mut labels = vec![MixLabel::default(); batch as usize];
+    let mut result = Ok(());
+    let median = median_seconds(repeats, || {
+        if result.is_ok() {
+            result = backend.augment_into(step, HostImages::F32(&mut out), &mut labels);
+        }
+    });
+    result?;
+    let k = &backend.plan().kernel;
+    let floor = median_seconds(repeats, || {
+        normalise_floor(dataset, &subset, &k.mean, &k.std, &mut out)
+    });
+    let device = backend.info().device;
+    Ok(Measurement::new(
+        "cpu",
+        &device,
+        technique,
+        shape,
+        batch,
+        repeats,
+        median,
+        Some(floor),
+    ))
+}
+
+/// Times the wgpu backend on one technique (run + wait), beside a device
+/// buffer copy of the same output bytes.
+pub fn measure_wgpu(
+    technique: &str,
+    policy: &Policy,
+    dataset: &Arc<Dataset>,
+    batch: u32,
+    repeats: usize,
+) -> Result<Measurement, crate::Error> {
+    use crate::wgpu_backend::{WgpuBackend, WgpuOptions};
+    let shape = dataset.shape();
+    let subset = bench_subset(dataset.len(), batch);
+    let mut backend =
+        WgpuBackend::new(policy, 1, dataset.clone(), subset, &WgpuOptions::default())?;
+    let step = Step {
+        epoch: 0,
+        first_position: 0,
+        batch_size: batch,
+    };
+    let mut result = Ok(());
+    let median = median_seconds(repeats, || {
+        if result.is_ok() {
+            result = backend.run(step).and_then(|()| backend.wait());
+        }
+    });
+    result?;
+    let bytes = batch as u64 * shape.elements() as u64 * 4;
+    let floor = wgpu_copy_floor(backend.device(), bytes, repeats);
+    let device = backend.adapter().to_string();
+    Ok(Measurement::new(
+        "wgpu", &device, technique, shape, batch, repeats, median, floor,
+    ))
+}
+
+/// Median time of a device-side copy of `bytes` (None when the device
+/// cannot hold the two buffers).
+pub fn wgpu_copy_floor(
+    gpu: &crate::wgpu_backend::WgpuDevice,
+    bytes: u64,
+    repeats: usize,
+) -> Option<f64> {
+    use wgpu as wg;
+    let bytes = bytes.div_ceil(4) * 4;
+    if bytes > gpu.limits.max_buffer_size {
+        return None;
+    }
+    let make = |label| {
+        gpu.device.create_buffer(&wg::BufferDescriptor {
+            label: Some(label),
+            size: bytes,
+            usage: wg::BufferUsages::COPY_SRC | wg::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        })
+    };
+    let (src, dst) = (make("floor-src"), make("floor-dst"));
+    Some(median_seconds(repeats, || {
+        let mut encoder = gpu
+            .device
+            .create_command_encoder(&wg::CommandEncoderDescriptor::default());
+        encoder.copy_buffer_to_buffer(&src, 0, &dst, 0, bytes);
+        gpu.queue.submit([encoder.finish()]);
+        let _ = gpu.wait();
+    }))
+}
