@@ -152,27 +152,28 @@ pub struct Measurement {
     pub ratio_to_floor: Option<f64>,
 }
 
+/// What a measurement is of.
+pub struct Cell<'a> {
+    pub backend: &'a str,
+    pub device: &'a str,
+    pub technique: &'a str,
+    pub shape: ImageShape,
+    pub batch: u32,
+    pub repeats: usize,
+}
+
 impl Measurement {
-    pub fn new(
-        backend: &str,
-        device: &str,
-        technique: &str,
-        shape: ImageShape,
-        batch: u32,
-        repeats: usize,
-        median_s: f64,
-        floor_median_s: Option<f64>,
-    ) -> Self {
-        let bytes = batch as f64 * shape.elements() as f64 * 5.0;
+    pub fn new(cell: Cell<'_>, median_s: f64, floor_median_s: Option<f64>) -> Self {
+        let bytes = f64::from(cell.batch) * cell.shape.elements() as f64 * 5.0;
         Self {
-            backend: backend.into(),
-            device: device.into(),
-            technique: technique.into(),
-            shape: [shape.channels, shape.height, shape.width],
-            batch,
-            repeats,
+            backend: cell.backend.into(),
+            device: cell.device.into(),
+            technique: cell.technique.into(),
+            shape: [cell.shape.channels, cell.shape.height, cell.shape.width],
+            batch: cell.batch,
+            repeats: cell.repeats,
             median_s,
-            images_per_s: f64::from(batch) / median_s,
+            images_per_s: f64::from(cell.batch) / median_s,
             bytes_per_s: bytes / median_s,
             floor_median_s,
             ratio_to_floor: floor_median_s.map(|f| median_s / f),
@@ -211,12 +212,14 @@ pub fn measure_cpu(
     });
     let device = backend.info().device;
     Ok(Measurement::new(
-        "cpu",
-        &device,
-        technique,
-        shape,
-        batch,
-        repeats,
+        Cell {
+            backend: "cpu",
+            device: &device,
+            technique,
+            shape,
+            batch,
+            repeats,
+        },
         median,
         Some(floor),
     ))
@@ -252,7 +255,16 @@ pub fn measure_wgpu(
     let floor = wgpu_copy_floor(backend.device(), bytes, repeats);
     let device = backend.adapter().to_string();
     Ok(Measurement::new(
-        "wgpu", &device, technique, shape, batch, repeats, median, floor,
+        Cell {
+            backend: "wgpu",
+            device: &device,
+            technique,
+            shape,
+            batch,
+            repeats,
+        },
+        median,
+        floor,
     ))
 }
 
