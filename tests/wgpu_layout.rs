@@ -116,7 +116,9 @@ fn wgsl_structs_match_rust_layouts() {
             &m,
             "Resident",
             layout!(Resident;
-                images, image_elems, labels_at, means_at, chunk_words, chunks, _pad[2],
+                images, image_elems, labels_at, means_at, chunk_words, chunks, synth_present,
+                synth_present_at, synth_offsets_at, synth_members_at, synth_means_at,
+                synth_basis_at, synth_sigmas_at, synth_gray_at, _pad[2],
             ),
             size_of::<Resident>(),
         );

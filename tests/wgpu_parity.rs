@@ -1,7 +1,9 @@
 //! The wgpu backend against the CPU reference, on whatever adapter wgpu finds
 //! (lavapipe on CI). Parameters: integers identical, floats within
-//! `PARAM_ATOL + PARAM_RTOL·|ref|`. Pixels: the CPU `render` of the
-//! *wgpu-produced* parameters and contrast means against the wgpu pixels,
+//! `PARAM_ATOL + PARAM_RTOL·|ref|`; synthetic coefficients within
+//! `COEFF_ATOL + COEFF_RTOL·|ref|`. Pixels: the CPU `render_from` of the
+//! *wgpu-produced* parameters, synthetic coefficients and contrast means
+//! against the wgpu pixels,
 //! within `atol + rtol·|ref|` (plus the output dtype's rounding); an element
 //! may differ only where its nearest-neighbour sample point lies within 1e-3
 //! px of a tap boundary (counted and printed).
@@ -15,7 +17,10 @@ mod support;
 
 use std::sync::Arc;
 
+use augkit::cpu::augment::Source;
 use augkit::cpu::{self, CpuBackend};
+use augkit::kernel_args::flags;
+use augkit::policy::{ClassChoice, SynthMode, Synthetic};
 use augkit::wgpu_backend::{WgpuBackend, WgpuOptions};
 use augkit::{
     Backend, DType, Dataset, Error, HostImages, Layout, MixLabel, Plan, Policy, SampleParams, Step,
@@ -34,6 +39,10 @@ const PIXEL_ATOL: f32 = 1e-5;
 const PIXEL_RTOL: f32 = 1e-5;
 /// Contrast means: the device sums in f32 by a workgroup tree, the CPU in f64.
 const MEAN_ATOL: f32 = 1e-5;
+/// Synthetic coefficients σ_j·z_j: z is Box–Muller through the device's
+/// `log`/`sqrt`/`cos`, as the parameter floats are.
+const COEFF_ATOL: f32 = 1e-5;
+const COEFF_RTOL: f32 = 1e-5;
 
 /// An adapter is required under `AUGKIT_REQUIRE_GPU=1`, and under
 /// `AUGKIT_REQUIRE_ADAPTER=1` (set by `scripts/test`, which installs lavapipe).
@@ -100,14 +109,16 @@ impl Images {
     }
 }
 
-/// CPU `render` of given params and means, in the plan's dtype, as f32.
-fn cpu_render(plan: &Plan, params: &[SampleParams], means: &[f32]) -> Vec<f32> {
+/// CPU `render_from` of given params, source (dataset, synthetic model and
+/// coefficients) and means, in the plan's dtype, as f32.
+fn cpu_render(plan: &Plan, src: &Source<'_>, params: &[SampleParams], means: &[f32]) -> Vec<f32> {
     let n = params.len() * plan.dataset.shape().elements();
     let mut images = Images::new(plan.dtype(), n);
+    let k = &plan.kernel;
     match images.host() {
-        HostImages::F32(o) => cpu::render(&plan.kernel, &plan.dataset, params, means, o),
-        HostImages::F16(o) => cpu::render(&plan.kernel, &plan.dataset, params, means, o),
-        HostImages::Bf16(o) => cpu::render(&plan.kernel, &plan.dataset, params, means, o),
+        HostImages::F32(o) => cpu::render_from(k, src, params, means, o),
+        HostImages::F16(o) => cpu::render_from(k, src, params, means, o),
+        HostImages::Bf16(o) => cpu::render_from(k, src, params, means, o),
     }
     images.to_f32()
 }
@@ -118,6 +129,8 @@ struct Totals {
     param_err: f32,
     pixel_err: f32,
     mean_err: f32,
+    coeff_err: f32,
+    synthetic: usize,
     param_excused: usize,
     pixel_excused: usize,
 }
@@ -139,7 +152,27 @@ fn check_step(name: &str, gpu: &mut WgpuBackend, step: Step, totals: &mut Totals
     report.assert_ok(&format!("{name}: params"));
     assert_eq!(labels, cpu::labels_of(&params), "{name}: mix labels");
 
-    let cpu_means = cpu::step_contrast_means(&plan.kernel, &plan.dataset, &params);
+    // Coefficients of the device's own params (so a class is the same).
+    let coefficients = gpu.read_synth_coefficients().unwrap();
+    let cpu_coefficients = cpu::step_synth_coefficients(&plan, args, &params);
+    assert_eq!(
+        coefficients.len(),
+        cpu_coefficients.len(),
+        "{name}: coefficients"
+    );
+    let mut coeff_err = 0.0f32;
+    for (j, (&r, &o)) in cpu_coefficients.iter().zip(&coefficients).enumerate() {
+        let err = (r - o).abs();
+        assert!(
+            err <= COEFF_ATOL + COEFF_RTOL * r.abs(),
+            "{name}: coefficient {j} (sample {}): cpu {r}, wgpu {o}",
+            j / plan.kernel.synth_components as usize
+        );
+        coeff_err = coeff_err.max(err);
+    }
+    let src = cpu::plan_source(&plan, &coefficients);
+
+    let cpu_means = cpu::step_contrast_means_from(&plan.kernel, &src, &params);
     let mean_err = cpu_means
         .iter()
         .zip(&means)
@@ -150,7 +183,7 @@ fn check_step(name: &str, gpu: &mut WgpuBackend, step: Step, totals: &mut Totals
         "{name}: contrast means differ by {mean_err:e}: cpu {cpu_means:?} wgpu {means:?}"
     );
 
-    let expected = cpu_render(&plan, &params, &means);
+    let expected = cpu_render(&plan, &src, &params, &means);
     let got = images.to_f32();
     let rtol = PIXEL_RTOL + dtype_rtol(plan.dtype());
     let pixels = compare_pixels(&plan.kernel, &params, &expected, &got, PIXEL_ATOL, rtol);
@@ -160,6 +193,11 @@ fn check_step(name: &str, gpu: &mut WgpuBackend, step: Step, totals: &mut Totals
     totals.param_err = totals.param_err.max(report.max_float_error);
     totals.pixel_err = totals.pixel_err.max(pixels.max_abs_error);
     totals.mean_err = totals.mean_err.max(mean_err);
+    totals.coeff_err = totals.coeff_err.max(coeff_err);
+    totals.synthetic += params
+        .iter()
+        .filter(|p| p.flags & flags::SYNTHETIC != 0)
+        .count();
     totals.param_excused += report.excused;
     totals.pixel_excused += pixels.excused;
 }
@@ -167,11 +205,14 @@ fn check_step(name: &str, gpu: &mut WgpuBackend, step: Step, totals: &mut Totals
 impl Totals {
     fn print(&self, what: &str) {
         println!(
-            "{what}: {} steps; max |Δ| params {:.2e}, contrast means {:.2e}, pixels {:.2e}; \
+            "{what}: {} steps ({} synthetic samples); max |Δ| params {:.2e}, contrast means \
+             {:.2e}, synthetic coefficients {:.2e}, pixels {:.2e}; \
              excused: {} samples (boundary), {} elements (tap boundary)",
             self.cases,
+            self.synthetic,
             self.param_err,
             self.mean_err,
+            self.coeff_err,
             self.pixel_err,
             self.param_excused,
             self.pixel_excused
@@ -335,17 +376,28 @@ fn backend_trait_matches_cpu_backend_labels() {
     ));
 }
 
-/// A step sends only its StepArgs: no image, label or parameter bytes.
+/// A step sends only its StepArgs: no image, label, parameter or synthetic
+/// coefficient bytes (the synthetic model is uploaded once, at construction).
 #[test]
 fn per_step_upload_is_only_step_args() {
     let dataset = random_dataset(3, 32, 32, 100, 10, 1);
-    let policy = output_policy(&support::all_policy(), 3, DType::F32, Layout::Nchw);
-    for force_uniform in [false, true] {
+    let all = output_policy(&support::all_policy(), 3, DType::F32, Layout::Nchw);
+    let mut pca = all.clone();
+    pca.synthetic = Some(synthetic(SynthMode::Pca, ClassChoice::Training));
+    let mut interpolate = all.clone();
+    interpolate.synthetic = Some(synthetic(SynthMode::Interpolate, ClassChoice::Training));
+    for (policy, force_uniform) in [
+        (&all, false),
+        (&all, true),
+        (&pca, false),
+        (&pca, true),
+        (&interpolate, false),
+    ] {
         let options = WgpuOptions {
             force_uniform_step_args: force_uniform,
             ..WgpuOptions::default()
         };
-        let Some(mut gpu) = backend(&policy, 1, dataset.clone(), (0..100).collect(), &options)
+        let Some(mut gpu) = backend(policy, 1, dataset.clone(), (0..100).collect(), &options)
         else {
             return;
         };
@@ -365,7 +417,9 @@ fn per_step_upload_is_only_step_args() {
             5 * size_of::<StepArgs>() as u64
         );
         println!(
-            "force_uniform={force_uniform}: immediates={immediates}, {} bytes per step",
+            "synthetic={:?} force_uniform={force_uniform}: immediates={immediates}, {} bytes \
+             per step",
+            policy.synthetic.as_ref().map(|s| s.mode),
             gpu.step_upload_bytes()
         );
         if force_uniform {
@@ -461,5 +515,145 @@ fn timestamps_per_pass_or_a_reason() {
             println!("no timestamps on {}: {why}", gpu.adapter());
             assert!(gpu.last_timings().unwrap().is_none());
         }
+    }
+}
+
+// ---------------------------------------------------------------- synthetic samples
+
+/// A synthetic section: 60 % of samples synthetic, at most 5 components.
+fn synthetic(mode: SynthMode, class_choice: ClassChoice) -> Synthetic {
+    Synthetic {
+        mode,
+        fraction: 0.6,
+        components: 5,
+        variance_kept: 0.95,
+        class_choice,
+    }
+}
+
+/// Random images of 5 classes; the subset leaves class 2 out, so "present
+/// classes" differs from "all classes" (uniform class choice).
+fn synthetic_data(c: u32, h: u32, w: u32, seed: u64) -> (Arc<Dataset>, Vec<u32>) {
+    let dataset = random_dataset(c, h, w, 120, 5, seed);
+    let subset = random_subset(120, 120, seed)
+        .into_iter()
+        .filter(|&i| dataset.labels()[i as usize] != 2)
+        .collect();
+    (dataset, subset)
+}
+
+/// Synthetic PCA (training and uniform class choice) and interpolation, alone
+/// and with every technique (nearest; bilinear crop with the `source`
+/// contrast mean), 1 and 3 channels, non-square, f32/f16/bf16 in both
+/// layouts: params, coefficients, contrast means and pixels against the CPU.
+#[test]
+fn synthetic_matches_cpu() {
+    let modes = [
+        ("pca", SynthMode::Pca, ClassChoice::Training),
+        ("pca_uniform", SynthMode::Pca, ClassChoice::Uniform),
+        ("interpolate", SynthMode::Interpolate, ClassChoice::Training),
+    ];
+    let bilinear_source = Policy::from_toml_str(
+        "horizontal_flip = 0.5\n\
+         [crop]\nkind = \"resized\"\ninterpolation = \"bilinear\"\n\
+         [color_jitter]\nbrightness = 0.4\ncontrast = 0.4\nsaturation = 0.3\n\
+         contrast_mean = \"source\"\n\
+         [mix]\nmixup_alpha = 0.4\ncutmix_alpha = 1.0\nprob = 0.9\n",
+    )
+    .unwrap();
+    let bases = [
+        ("alone", Policy::from_toml_str("").unwrap()),
+        ("all", support::all_policy()),
+        ("bilinear+source", bilinear_source),
+    ];
+    let shapes = [(1, 13, 21), (3, 9, 11), (3, 12, 12), (1, 7, 5)];
+    let batches = [33u32, 65, 7];
+    let mut totals = Totals::default();
+    let mut n = 0;
+    for (mode_name, mode, class_choice) in modes {
+        for (base_name, base) in &bases {
+            let (c, h, w) = shapes[n % shapes.len()];
+            let (dtype, layout) = FORMATS[n % FORMATS.len()];
+            let batch = batches[n % batches.len()];
+            let (dataset, subset) = synthetic_data(c, h, w, 300 + n as u64);
+            let mut policy = output_policy(base, c, dtype, layout);
+            policy.synthetic = Some(synthetic(mode, class_choice));
+            let Some(mut gpu) = backend(
+                &policy,
+                11 + n as u64,
+                dataset,
+                subset,
+                &WgpuOptions::default(),
+            ) else {
+                return;
+            };
+            if mode == SynthMode::Pca {
+                assert!(
+                    gpu.kernel_policy().synth_components > 0,
+                    "PCA kept no component"
+                );
+            }
+            for step in [
+                Step {
+                    epoch: 0,
+                    first_position: 5,
+                    batch_size: batch,
+                },
+                Step {
+                    epoch: 3,
+                    first_position: 60,
+                    batch_size: 1,
+                },
+            ] {
+                let before = totals.synthetic;
+                let label =
+                    format!("{mode_name} {base_name} {c}×{h}×{w} {dtype:?} {layout:?} {step:?}");
+                check_step(&label, &mut gpu, step, &mut totals);
+                if step.batch_size > 1 {
+                    assert!(totals.synthetic > before, "{label}: no synthetic sample");
+                }
+            }
+            n += 1;
+        }
+    }
+    totals.print("synthetic");
+}
+
+/// The synthetic model shares the meta binding: one too large for it is a
+/// typed error; a small class index (interpolate) fits beside a chunked
+/// dataset and matches the CPU.
+#[test]
+fn synthetic_model_too_large_for_a_binding() {
+    // 3×9×11 = 297 bytes per image; 40 images = 11,880 B: two 8 KB chunks.
+    let dataset = random_dataset(3, 9, 11, 40, 5, 8);
+    let subset: Vec<u32> = (0..40).collect();
+    let cap = WgpuOptions {
+        max_binding_bytes: Some(8192),
+        ..WgpuOptions::default()
+    };
+    let mut policy = output_policy(&support::all_policy(), 3, DType::F32, Layout::Nchw);
+    policy.synthetic = Some(synthetic(SynthMode::Interpolate, ClassChoice::Training));
+    let Some(mut gpu) = backend(&policy, 2, dataset.clone(), subset.clone(), &cap) else {
+        return;
+    };
+    assert_eq!(gpu.dataset_chunks(), 2);
+    let mut totals = Totals::default();
+    let step = Step {
+        epoch: 1,
+        first_position: 0,
+        batch_size: 40,
+    };
+    check_step("interpolate, chunked", &mut gpu, step, &mut totals);
+    totals.print("synthetic, chunked");
+
+    // PCA: 5 classes × (1 + k) × 297 f32 — over 8 KB for any k ≥ 1.
+    policy.synthetic = Some(synthetic(SynthMode::Pca, ClassChoice::Training));
+    match WgpuBackend::new(&policy, 2, dataset, subset, &cap) {
+        Err(Error::TooLarge { what, bytes, limit }) => {
+            assert!(what.contains("synthetic"), "{what}");
+            println!("refused as expected: {what}: {bytes} > {limit}");
+        }
+        Err(e) => panic!("expected TooLarge, got {e}"),
+        Ok(_) => panic!("the PCA model cannot fit one 8 KB binding"),
     }
 }

@@ -9,16 +9,29 @@
 // `(workgroup_id.y · num_workgroups.x + workgroup_id.x)`, so no dimension
 // passes the 65,535-workgroup cap):
 //   params_pass       @workgroup_size(64):  one invocation per sample; writes
-//                     `params[i]` (SampleParams) and `mix_labels[i]`.
+//                     `params[i]` (SampleParams), `mix_labels[i]` and the
+//                     sample's K synthetic coefficients (σ_j·z_j, zeros
+//                     unless it is a synthetic PCA sample) into `means`
+//                     after the batch's contrast means.
 //   contrast_pass     @workgroup_size(256): one workgroup per sample; exact
 //                     mode reduces geometry + colour-until-contrast over the
-//                     pixels; source mode reads the per-image gray mean.
+//                     pixels; source mode reads the per-image gray mean (a
+//                     synthetic sample's: its class mean's, or the blend of
+//                     its two images').
 //   pixel_pass_f32    @workgroup_size(256): one invocation per output pixel,
 //                     writes its C channels (f32 bits in u32 words).
 //   pixel_pass_packed @workgroup_size(256): one invocation per output u32
 //                     word = two f16/bf16 elements (low half first),
 //                     round-to-nearest-even in integer arithmetic (no
 //                     shader-f16 needed).
+// Bindings (group 0): 0 policy (uniform KernelPolicy), 1 resident (uniform
+// Resident: offsets and sizes), 2 resident_meta (read: subset, labels, gray
+// means, synthetic tables), 3–5 data0..2 (read: the u8 dataset), 6 params,
+// 7 mix_labels, 8 means (contrast means, then synthetic coefficients),
+// 9 out_words (read_write), 10 step_args (uniform, when not immediates).
+// Synthetic texels (SEMANTICS.md §9) are computed in the sampling itself
+// (`texel`), nearest and bilinear alike: PCA = clamp01(mean + Σ_j a_j·u_j),
+// interpolate = (1 − t)·A + t·B.
 // The step arguments arrive as immediates (`var<immediate>`) where the
 // device offers them, else as a 32-byte uniform: the host replaces the line
 // `//@STEP_ARGS` below with one or the other.
@@ -138,6 +151,19 @@ struct Resident {
     // u32 words in each dataset chunk binding (the last may hold fewer).
     chunk_words: u32,
     chunks: u32,
+    // The synthetic tables in `resident_meta` (word offsets; 0 when the
+    // policy makes no synthetic samples): present classes (`synth_present`
+    // of them), class offsets (classes + 1), class members, then the PCA
+    // model as f32 bits: means (classes × D), basis (classes × K × D),
+    // sigmas (classes × K), class gray means (classes).
+    synth_present: u32,
+    synth_present_at: u32,
+    synth_offsets_at: u32,
+    synth_members_at: u32,
+    synth_means_at: u32,
+    synth_basis_at: u32,
+    synth_sigmas_at: u32,
+    synth_gray_at: u32,
     // Rust `_pad: [u32; 2]`.
     _pad0: u32,
     _pad1: u32,
@@ -147,7 +173,7 @@ struct Resident {
 
 @group(0) @binding(0) var<uniform> policy: KernelPolicy;
 @group(0) @binding(1) var<uniform> resident: Resident;
-// [subset | labels | gray means as f32 bits]
+// [subset | labels | gray means as f32 bits | synthetic tables (see Resident)]
 @group(0) @binding(2) var<storage, read> resident_meta: array<u32>;
 // The u8 dataset, planar CHW, packed four bytes to a word (byte b of the
 // stream is byte b & 3 of word b >> 2), split into up to three bindings.
@@ -156,6 +182,8 @@ struct Resident {
 @group(0) @binding(5) var<storage, read> data2: array<u32>;
 @group(0) @binding(6) var<storage, read_write> params: array<SampleParams>;
 @group(0) @binding(7) var<storage, read_write> mix_labels: array<MixLabel>;
+// [contrast means (batch) | synthetic coefficients (batch × K)]: one
+// binding, so the shader stays within WebGPU's 8 storage buffers per stage.
 @group(0) @binding(8) var<storage, read_write> means: array<f32>;
 @group(0) @binding(9) var<storage, read_write> out_words: array<u32>;
 //@STEP_ARGS
@@ -184,6 +212,12 @@ const FLAG_AFFINE: u32 = 8u;
 const FLAG_JITTER: u32 = 16u;
 const FLAG_MIXED: u32 = 32u;
 const FLAG_CUTMIX: u32 = 64u;
+const FLAG_SYNTHETIC: u32 = 128u;
+
+const SYNTH_OFF: u32 = 0u;
+const SYNTH_PCA: u32 = 1u;
+const SYNTH_INTERPOLATE: u32 = 2u;
+const SYNTH_CLASS_UNIFORM: u32 = 1u;
 
 const SLOT_SHUFFLE: u32 = 1u;
 const SLOT_GEOMETRY_COINS: u32 = 2u;
@@ -201,6 +235,10 @@ const SLOT_BETA_MIXUP: u32 = 13u;
 const SLOT_BETA_CUTMIX: u32 = 14u;
 const SLOT_CUTMIX_CENTRE_Y: u32 = 15u;
 const SLOT_CUTMIX_CENTRE_X: u32 = 16u;
+const SLOT_SYNTHETIC: u32 = 17u;
+const SLOT_SYNTHETIC_CLASS: u32 = 18u;
+const SLOT_SYNTHETIC_PARTNER: u32 = 19u;
+const SLOT_SYNTHETIC_Z: u32 = 20u;
 const GAMMA_ATTEMPTS: u32 = 16u;
 const SHUFFLE_ROUNDS: u32 = 6u;
 
@@ -410,6 +448,77 @@ fn dataset_index(ctx: StepContext, i: u32) -> u32 {
     return resident_meta[shuffled];
 }
 
+// Where the sample at batch slot i comes from (`params.rs` `SampleSource`).
+struct SampleSource {
+    dataset_index: u32,
+    label: u32,
+    synthetic: bool,
+    synth_partner: u32,
+    synth_t: f32,
+}
+
+// The shuffled subset image, or a synthetic sample drawn in its place
+// (SEMANTICS.md §9).
+fn sample_source(ctx: StepContext, i: u32) -> SampleSource {
+    let image = dataset_index(ctx, i);
+    let label = label_of(image);
+    var s = SampleSource(image, label, false, image, 0.0);
+    if policy.synth_mode == SYNTH_OFF {
+        return s;
+    }
+    let position = ctx.first_position + i;
+    let w = words(ctx.key, position, ctx.epoch, SLOT_SYNTHETIC, 0u);
+    if !coin(policy.synth_p, w.x) {
+        return s;
+    }
+    s.synthetic = true;
+    if policy.synth_mode == SYNTH_PCA {
+        let class_words = words(ctx.key, position, ctx.epoch, SLOT_SYNTHETIC_CLASS, 0u);
+        if policy.synth_class_choice == SYNTH_CLASS_UNIFORM {
+            let at = bounded(resident.synth_present, class_words);
+            s.label = resident_meta[resident.synth_present_at + at];
+        } else {
+            let at = bounded(ctx.subset_len, class_words);
+            s.label = label_of(resident_meta[at]);
+        }
+    } else {
+        let first = resident_meta[resident.synth_offsets_at + label];
+        let count = resident_meta[resident.synth_offsets_at + label + 1u] - first;
+        let pick = bounded(count, words(ctx.key, position, ctx.epoch, SLOT_SYNTHETIC_PARTNER, 0u));
+        s.synth_partner = resident_meta[resident.synth_members_at + first + pick];
+        s.synth_t = unit(w.z);
+    }
+    return s;
+}
+
+// Index in `means` of coefficient j of batch slot `slot` (after the batch's
+// contrast means).
+fn coefficient_at(slot: u32, j: u32) -> u32 {
+    return step_args.batch_size + slot * policy.synth_components + j;
+}
+
+// σ_j·z_j of a synthetic PCA sample (zeros otherwise), for every component.
+fn write_synth_coefficients(ctx: StepContext, p: SampleParams) {
+    let k = policy.synth_components;
+    let pca = policy.synth_mode == SYNTH_PCA && (p.flags & FLAG_SYNTHETIC) != 0u;
+    let position = ctx.first_position + p.slot;
+    var w = vec4<u32>(0u);
+    for (var j = 0u; j < k; j++) {
+        var a = 0.0;
+        if pca {
+            var z = 0.0;
+            if j % 2u == 0u {
+                w = words(ctx.key, position, ctx.epoch, SLOT_SYNTHETIC_Z, j / 2u);
+                z = normal(w.x, w.y);
+            } else {
+                z = normal(w.z, w.w);
+            }
+            a = bitcast<f32>(resident_meta[resident.synth_sigmas_at + p.label_a * k + j]) * z;
+        }
+        means[coefficient_at(p.slot, j)] = a;
+    }
+}
+
 fn geometry(key: vec2<u32>, position: u32, epoch: u32, p: ptr<function, SampleParams>) {
     let w = f32(policy.width);
     let h = f32(policy.height);
@@ -602,7 +711,7 @@ fn mix_params(ctx: StepContext, i: u32, p: ptr<function, SampleParams>) {
     }
     (*p).flags |= FLAG_MIXED;
     (*p).partner = partner;
-    (*p).label_b = label_of(dataset_index(ctx, partner));
+    (*p).label_b = sample_source(ctx, partner).label;
     if cutmix {
         (*p).flags |= FLAG_CUTMIX;
         let lambda = beta(policy.cutmix_alpha, key, owner, epoch, SLOT_BETA_CUTMIX);
@@ -647,15 +756,18 @@ fn params_pass(
     }
     let ctx = step_context();
     let position = ctx.first_position + i;
-    let image = dataset_index(ctx, i);
-    let label = label_of(image);
+    let source = sample_source(ctx, i);
     var p = SampleParams();
-    p.dataset_index = image;
-    p.label_a = label;
-    p.label_b = label;
+    p.dataset_index = source.dataset_index;
+    p.label_a = source.label;
+    p.label_b = source.label;
     p.partner = i;
     p.slot = i;
-    p.synth_partner = image;
+    p.synth_partner = source.synth_partner;
+    p.synth_t = source.synth_t;
+    if source.synthetic {
+        p.flags |= FLAG_SYNTHETIC;
+    }
     p.lambda = 1.0;
     p.brightness = 1.0;
     p.contrast = 1.0;
@@ -666,12 +778,14 @@ fn params_pass(
     mix_params(ctx, i, &p);
     params[i] = p;
     mix_labels[i] = MixLabel(p.label_a, p.label_b, p.lambda);
+    write_synth_coefficients(ctx, p);
 }
 
 // ---------------------------------------------------------------- augment.rs
 
-fn texel(image: u32, c: u32, x: i32, y: i32) -> f32 {
-    let b = image * resident.image_elems + (c * policy.height + u32(y)) * policy.width + u32(x);
+// Byte `offset` (within one image) of dataset image `image`, in [0, 1].
+fn dataset_byte(image: u32, offset: u32) -> f32 {
+    let b = image * resident.image_elems + offset;
     let word = b >> 2u;
     let chunk = word / resident.chunk_words;
     let at = word - chunk * resident.chunk_words;
@@ -688,6 +802,43 @@ fn texel(image: u32, c: u32, x: i32, y: i32) -> f32 {
         }
     }
     return f32((v >> ((b & 3u) * 8u)) & 0xffu) / 255.0;
+}
+
+// Channel c of source pixel (x, y) of the sample's image: a dataset image,
+// or the synthetic image it stands for (SEMANTICS.md §9).
+fn texel(p: SampleParams, c: u32, x: i32, y: i32) -> f32 {
+    let offset = (c * policy.height + u32(y)) * policy.width + u32(x);
+    if (p.flags & FLAG_SYNTHETIC) == 0u {
+        return dataset_byte(p.dataset_index, offset);
+    }
+    if policy.synth_mode == SYNTH_INTERPOLATE {
+        let a = dataset_byte(p.dataset_index, offset);
+        let b = dataset_byte(p.synth_partner, offset);
+        return (1.0 - p.synth_t) * a + p.synth_t * b;
+    }
+    let d = resident.image_elems;
+    let k = policy.synth_components;
+    let cls = p.label_a;
+    var v = bitcast<f32>(resident_meta[resident.synth_means_at + cls * d + offset]);
+    for (var j = 0u; j < k; j++) {
+        let u = bitcast<f32>(resident_meta[resident.synth_basis_at + (cls * k + j) * d + offset]);
+        v += means[coefficient_at(p.slot, j)] * u;
+    }
+    return clamp01(v);
+}
+
+// The mean grayscale of the sample's source image (`source` contrast mode).
+fn source_gray_mean(p: SampleParams) -> f32 {
+    let gray = resident.means_at;
+    if (p.flags & FLAG_SYNTHETIC) == 0u {
+        return bitcast<f32>(resident_meta[gray + p.dataset_index]);
+    }
+    if policy.synth_mode == SYNTH_INTERPOLATE {
+        let a = bitcast<f32>(resident_meta[gray + p.dataset_index]);
+        let b = bitcast<f32>(resident_meta[gray + p.synth_partner]);
+        return (1.0 - p.synth_t) * a + p.synth_t * b;
+    }
+    return bitcast<f32>(resident_meta[resident.synth_gray_at + p.label_a]);
 }
 
 fn sample_point(p: SampleParams, x: u32, y: u32) -> vec2<f32> {
@@ -715,7 +866,7 @@ fn geometric_pixel(p: SampleParams, x: u32, y: u32) -> vec3<f32> {
         }
         if tx >= 0 && tx < w && ty >= 0 && ty < h {
             for (var c = 0u; c < channels; c++) {
-                acc[c] = texel(p.dataset_index, c, tx, ty);
+                acc[c] = texel(p, c, tx, ty);
             }
         }
         return acc;
@@ -741,7 +892,7 @@ fn geometric_pixel(p: SampleParams, x: u32, y: u32) -> vec3<f32> {
         mask += tap_w[t];
         if tx >= 0 && tx < w && ty >= 0 && ty < h {
             for (var c = 0u; c < channels; c++) {
-                acc[c] += tap_w[t] * texel(p.dataset_index, c, tx, ty);
+                acc[c] += tap_w[t] * texel(p, c, tx, ty);
             }
         }
     }
@@ -861,7 +1012,7 @@ fn needs_contrast_mean(p: SampleParams) -> bool {
 
 // Source mode: the source image's gray mean, times brightness if that ran first.
 fn source_contrast_mean(p: SampleParams) -> f32 {
-    var mean = bitcast<f32>(resident_meta[resident.means_at + p.dataset_index]);
+    var mean = source_gray_mean(p);
     for (var slot = 0u; slot < 4u; slot++) {
         let op = (p.colour_order >> (8u * slot)) & 0xffu;
         if op == OP_CONTRAST {

@@ -3,12 +3,16 @@
 //! lavapipe; never the OpenGL fallback).
 //!
 //! The dataset (u8 packed four to a word, split over up to three storage
-//! bindings), labels, index list and per-image gray means are uploaded once by
+//! bindings), labels, index list and per-image gray means — and, for a
+//! policy with synthetic samples, the class index and PCA model
+//! ([`SynthTables`], appended to the same binding) — are uploaded once by
 //! [`WgpuBackend::new`]. A step ([`WgpuBackend::run`]) sends only its
 //! [`StepArgs`] — as immediates where the device has them, else as one
 //! 32-byte uniform write — and records three dispatches in one compute pass:
-//! parameters, contrast reduction (only when the policy has contrast), pixels.
-//! Outputs stay in device buffers; [`WgpuBackend::read_back`] is the only copy.
+//! parameters (which also writes the synthetic coefficients after the
+//! contrast means), contrast reduction (only when the policy has contrast),
+//! pixels. Outputs stay in device buffers; [`WgpuBackend::read_back`] is the
+//! only copy.
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -45,6 +49,7 @@ use crate::dataset::Dataset;
 use crate::error::Error;
 use crate::kernel_args::{DTYPE_F32, KernelPolicy, MixLabel, OP_CONTRAST, SampleParams, StepArgs};
 use crate::policy::Policy;
+use crate::synthetic::SynthTables;
 
 /// The kernel source, embedded.
 pub const SHADER_SOURCE: &str = include_str!("../../kernels/wgsl/augment.wgsl");
@@ -73,7 +78,38 @@ pub struct Resident {
     /// u32 words per dataset chunk binding.
     pub chunk_words: u32,
     pub chunks: u32,
+    /// Classes with an image in the subset (synthetic samples).
+    pub synth_present: u32,
+    /// Word offsets in the meta buffer of the synthetic tables (0 when the
+    /// policy has none): present classes, class offsets, class members, and
+    /// the PCA model as f32 bits (means, basis, sigmas, class gray means).
+    pub synth_present_at: u32,
+    pub synth_offsets_at: u32,
+    pub synth_members_at: u32,
+    pub synth_means_at: u32,
+    pub synth_basis_at: u32,
+    pub synth_sigmas_at: u32,
+    pub synth_gray_at: u32,
     pub _pad: [u32; 2],
+}
+
+/// Appends the synthetic tables to the meta words and records where each
+/// starts.
+fn append_synth_tables(meta: &mut Vec<u32>, tables: &SynthTables, resident: &mut Resident) {
+    let mut put = |words: &[u32]| {
+        let at = meta.len() as u32;
+        meta.extend_from_slice(words);
+        at
+    };
+    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<u32>>();
+    resident.synth_present = tables.present_classes.len() as u32;
+    resident.synth_present_at = put(&tables.present_classes);
+    resident.synth_offsets_at = put(&tables.class_offsets);
+    resident.synth_members_at = put(&tables.class_members);
+    resident.synth_means_at = put(&bits(&tables.means));
+    resident.synth_basis_at = put(&bits(&tables.basis));
+    resident.synth_sigmas_at = put(&bits(&tables.sigmas));
+    resident.synth_gray_at = put(&bits(&tables.class_gray_means));
 }
 
 /// The WGSL source with the step-arguments declaration filled in.
@@ -93,8 +129,10 @@ pub struct WgpuOptions {
     /// When `None`, the `AUGKIT_WGPU_ADAPTER` environment variable is used
     /// the same way if set; otherwise a hardware GPU first, then any other.
     pub adapter: Option<String>,
-    /// Cap on the bytes of one dataset binding, below the device's
-    /// `max_storage_buffer_binding_size` (tests force the chunked path).
+    /// Cap on the bytes of one resident binding (a dataset chunk; the index
+    /// list, labels, gray means and synthetic model), below the device's
+    /// `max_storage_buffer_binding_size` (tests force the chunked path and
+    /// the too-large errors).
     pub max_binding_bytes: Option<u64>,
     /// Send step arguments as a uniform write even where immediates exist.
     pub force_uniform_step_args: bool,
@@ -393,12 +431,6 @@ impl WgpuBackend {
 
     /// Builds on a device the caller opened.
     pub fn from_plan(plan: Plan, gpu: WgpuDevice, options: &WgpuOptions) -> Result<Self, Error> {
-        if plan.kernel.synth_mode != crate::kernel_args::SYNTH_OFF {
-            return Err(Error::Unsupported {
-                backend: "wgpu",
-                what: "synthetic samples",
-            });
-        }
         let device = &gpu.device;
         let limits = &gpu.limits;
         let device_binding = limits.max_storage_buffer_binding_size;
@@ -465,23 +497,43 @@ impl WgpuBackend {
         meta.extend_from_slice(&plan.subset);
         meta.extend_from_slice(labels);
         meta.extend(dataset.gray_means().iter().map(|m| m.to_bits()));
-        let meta_bytes = meta.len() as u64 * 4;
-        if meta_bytes > device_binding {
-            return Err(Error::TooLarge {
-                what: "the index list, labels and gray means",
-                bytes: meta_bytes,
-                limit: device_binding,
-            });
-        }
-        let resident = Resident {
+        let mut resident = Resident {
             images: labels.len() as u32,
             image_elems: dataset.shape().elements() as u32,
             labels_at: subset_len,
             means_at: subset_len + labels.len() as u32,
             chunk_words: chunk_words.min(u64::from(u32::MAX)) as u32,
             chunks: chunks as u32,
-            _pad: [0; 2],
+            ..Resident::default()
         };
+        // The synthetic tables ride in the same binding (no extra storage
+        // buffer: the shader stays within WebGPU's 8 per stage).
+        if let Some(tables) = &plan.synth {
+            let words = tables.present_classes.len()
+                + tables.class_offsets.len()
+                + tables.class_members.len()
+                + tables.means.len()
+                + tables.basis.len()
+                + tables.sigmas.len()
+                + tables.class_gray_means.len();
+            let bytes = (meta.len() + words) as u64 * 4;
+            if bytes > binding {
+                return Err(Error::TooLarge {
+                    what: "the index list, labels, gray means and synthetic model",
+                    bytes,
+                    limit: binding,
+                });
+            }
+            append_synth_tables(&mut meta, tables, &mut resident);
+        }
+        let meta_bytes = meta.len() as u64 * 4;
+        if meta_bytes > binding {
+            return Err(Error::TooLarge {
+                what: "the index list, labels and gray means",
+                bytes: meta_bytes,
+                limit: binding,
+            });
+        }
         let meta_buf = device.create_buffer_init(&wg::util::BufferInitDescriptor {
             label: Some("augkit subset, labels, gray means"),
             contents: bytemuck::cast_slice(&meta),
@@ -670,9 +722,16 @@ impl WgpuBackend {
         let limit = self.gpu.limits.max_storage_buffer_binding_size;
         let image_bytes = self.image_bytes(capacity);
         let params_bytes = u64::from(capacity) * size_of::<SampleParams>() as u64;
+        // Contrast means, then `synth_components` coefficients per sample.
+        let means_bytes =
+            u64::from(capacity) * (1 + u64::from(self.plan.kernel.synth_components)) * 4;
         for (what, bytes) in [
             ("the step's images", image_bytes),
             ("the step's parameters", params_bytes),
+            (
+                "the step's contrast means and synthetic coefficients",
+                means_bytes,
+            ),
         ] {
             if bytes > limit {
                 return Err(Error::TooLarge { what, bytes, limit });
@@ -691,11 +750,11 @@ impl WgpuBackend {
             "augkit mix labels",
             u64::from(capacity) * size_of::<MixLabel>() as u64,
         );
-        let means = storage("augkit contrast means", u64::from(capacity) * 4);
+        let means = storage("augkit contrast means, synthetic coefficients", means_bytes);
         let images = storage("augkit images", image_bytes);
         let staging = device.create_buffer(&wg::BufferDescriptor {
             label: Some("augkit staging"),
-            size: align_up(image_bytes.max(params_bytes), 256)
+            size: align_up(image_bytes.max(params_bytes).max(means_bytes), 256)
                 + align_up(u64::from(capacity) * size_of::<MixLabel>() as u64, 256),
             usage: wg::BufferUsages::MAP_READ | wg::BufferUsages::COPY_DST,
             mapped_at_creation: false,
@@ -870,11 +929,12 @@ impl WgpuBackend {
         self.gpu.wait()
     }
 
-    /// Copies `regions` (source buffer, byte length) into the staging buffer
-    /// at 256-byte aligned offsets, maps it, hands each region's bytes to `f`.
+    /// Copies `regions` (source buffer, source offset, byte length) into the
+    /// staging buffer at 256-byte aligned offsets, maps it, hands each
+    /// region's bytes to `f`.
     fn read_regions(
         &self,
-        regions: &[(&wg::Buffer, u64)],
+        regions: &[(&wg::Buffer, u64, u64)],
         mut f: impl FnMut(usize, &[u8]),
     ) -> Result<(), Error> {
         let outputs = self
@@ -889,9 +949,9 @@ impl WgpuBackend {
             });
         let mut offsets = Vec::with_capacity(regions.len());
         let mut at = 0u64;
-        for &(src, bytes) in regions {
+        for &(src, from, bytes) in regions {
             offsets.push(at);
-            encoder.copy_buffer_to_buffer(src, 0, &outputs.staging, at, bytes);
+            encoder.copy_buffer_to_buffer(src, from, &outputs.staging, at, bytes);
             at = align_up(at + bytes, 256);
         }
         self.gpu.queue.submit([encoder.finish()]);
@@ -911,7 +971,7 @@ impl WgpuBackend {
             let view = slice
                 .get_mapped_range()
                 .map_err(|e| Error::Device(format!("mapped range: {e}")))?;
-            for (i, (&(_, bytes), &offset)) in regions.iter().zip(&offsets).enumerate() {
+            for (i, (&(_, _, bytes), &offset)) in regions.iter().zip(&offsets).enumerate() {
                 f(i, &view[offset as usize..(offset + bytes) as usize]);
             }
         }
@@ -942,7 +1002,7 @@ impl WgpuBackend {
         let label_bytes = u64::from(step.batch_size) * size_of::<MixLabel>() as u64;
         let (images_buf, labels_buf) = (&outputs.images, &outputs.labels);
         self.read_regions(
-            &[(images_buf, image_bytes), (labels_buf, label_bytes)],
+            &[(images_buf, 0, image_bytes), (labels_buf, 0, label_bytes)],
             |region, bytes| {
                 if region == 1 {
                     for (l, b) in labels.iter_mut().zip(bytes.chunks_exact(12)) {
@@ -977,7 +1037,7 @@ impl WgpuBackend {
         let outputs = self.outputs.as_ref().expect("a step ran");
         let bytes = u64::from(step.batch_size) * size_of::<SampleParams>() as u64;
         let mut params = Vec::new();
-        self.read_regions(&[(&outputs.params, bytes)], |_, b| {
+        self.read_regions(&[(&outputs.params, 0, bytes)], |_, b| {
             params = b
                 .chunks_exact(size_of::<SampleParams>())
                 .map(bytemuck::pod_read_unaligned)
@@ -995,7 +1055,7 @@ impl WgpuBackend {
             return Ok(means);
         }
         self.read_regions(
-            &[(&outputs.means, u64::from(step.batch_size) * 4)],
+            &[(&outputs.means, 0, u64::from(step.batch_size) * 4)],
             |_, b| {
                 for (m, w) in means.iter_mut().zip(b.chunks_exact(4)) {
                     *m = f32::from_le_bytes(w.try_into().unwrap());
@@ -1003,6 +1063,29 @@ impl WgpuBackend {
             },
         )?;
         Ok(means)
+    }
+
+    /// The last step's synthetic coefficients σ_j·z_j, `synth_components`
+    /// per sample (zeros for samples that are not synthetic PCA samples;
+    /// empty when the model has no components), as
+    /// [`cpu::step_synth_coefficients`](crate::cpu::step_synth_coefficients)
+    /// gives them.
+    pub fn read_synth_coefficients(&self) -> Result<Vec<f32>, Error> {
+        let step = self.last_step(false)?;
+        let outputs = self.outputs.as_ref().expect("a step ran");
+        let batch = u64::from(step.batch_size);
+        let count = batch * u64::from(self.plan.kernel.synth_components);
+        let mut coefficients = vec![0.0; count as usize];
+        if count == 0 {
+            return Ok(coefficients);
+        }
+        // They follow the step's contrast means (see the shader's `coefficient_at`).
+        self.read_regions(&[(&outputs.means, batch * 4, count * 4)], |_, b| {
+            for (a, w) in coefficients.iter_mut().zip(b.chunks_exact(4)) {
+                *a = f32::from_le_bytes(w.try_into().unwrap());
+            }
+        })?;
+        Ok(coefficients)
     }
 
     /// Why [`last_timings`](Self::last_timings) gives `None`, if it does.
