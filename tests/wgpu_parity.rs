@@ -657,3 +657,64 @@ fn synthetic_model_too_large_for_a_binding() {
         Ok(_) => panic!("the PCA model cannot fit one 8 KB binding"),
     }
 }
+
+/// End to end through the `Backend` trait, nothing shared: the wgpu
+/// backend's images and labels against the CPU backend's (its own params and
+/// coefficients). Pixels within `10·PIXEL_ATOL + PIXEL_RTOL·|ref|`: the
+/// coefficients differ by up to `COEFF_ATOL`-ish and move a PCA texel by
+/// Σ_j |Δa_j·u_j|; nearest-tap boundary cases are excused as elsewhere.
+#[test]
+fn synthetic_backend_trait_matches_cpu_backend() {
+    let (dataset, subset) = synthetic_data(3, 9, 11, 41);
+    for mode in [SynthMode::Pca, SynthMode::Interpolate] {
+        let mut policy = output_policy(&support::all_policy(), 3, DType::F32, Layout::Nhwc);
+        policy.synthetic = Some(synthetic(mode, ClassChoice::Uniform));
+        let Some(mut gpu) = backend(
+            &policy,
+            4,
+            dataset.clone(),
+            subset.clone(),
+            &WgpuOptions::default(),
+        ) else {
+            return;
+        };
+        let mut cpu = CpuBackend::new(&policy, 4, dataset.clone(), subset.clone()).unwrap();
+        let step = Step {
+            epoch: 2,
+            first_position: 17,
+            batch_size: 29,
+        };
+        let n = gpu.plan().image_elements(step);
+        let (mut a, mut b) = (vec![0f32; n], vec![0f32; n]);
+        let mut la = vec![MixLabel::default(); 29];
+        let mut lb = vec![MixLabel::default(); 29];
+        gpu.augment_into(step, HostImages::F32(&mut a), &mut la)
+            .unwrap();
+        cpu.augment_into(step, HostImages::F32(&mut b), &mut lb)
+            .unwrap();
+        let params = gpu.read_params().unwrap();
+        for (i, (x, y)) in la.iter().zip(&lb).enumerate() {
+            assert_eq!((x.label_a, x.label_b), (y.label_a, y.label_b), "label {i}");
+            assert!(
+                (x.lambda - y.lambda).abs() <= PARAM_ATOL + PARAM_RTOL * y.lambda.abs(),
+                "lambda {i}: {} vs {}",
+                x.lambda,
+                y.lambda
+            );
+        }
+        let report = compare_pixels(
+            &gpu.plan().kernel,
+            &params,
+            &b,
+            &a,
+            10.0 * PIXEL_ATOL,
+            PIXEL_RTOL,
+        );
+        report.assert_ok(&format!("{mode:?} end to end"));
+        let synthetic = params
+            .iter()
+            .filter(|p| p.flags & flags::SYNTHETIC != 0)
+            .count();
+        assert!(synthetic > 0, "{mode:?}: no synthetic sample");
+    }
+}
