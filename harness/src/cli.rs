@@ -32,6 +32,8 @@ pub enum Command {
     Train(TrainArgs),
     /// Download a data set's files (verified) into --data-dir.
     Download(DownloadArgs),
+    /// Run the matrix data set × technique × seed into a resumable directory.
+    Experiment(crate::experiment::ExperimentArgs),
 }
 
 #[derive(Debug, Args)]
@@ -242,6 +244,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
         }
+        Command::Experiment(args) => crate::experiment::main(&args),
         Command::Download(args) => {
             let files = augkit_data::download(&args.dataset, &args.data_dir, None)?;
             for file in files {

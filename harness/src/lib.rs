@@ -14,12 +14,15 @@
 //! Build with `source scripts/setup-torch` first (libtorch from the PyTorch
 //! 2.11.0 wheel); the binary then runs with no environment set.
 
+pub mod checkpoint;
 pub mod cli;
 pub mod config;
 pub mod data;
+pub mod experiment;
 pub mod memory;
 pub mod metrics;
 pub mod models;
+pub mod optim;
 pub mod progress;
 pub mod result;
 pub mod schedule;

@@ -38,6 +38,10 @@ pub struct RunResult {
     pub inference: Option<Inference>,
     /// One record per completed epoch.
     pub curves: Vec<EpochRecord>,
+    /// When the run was resumed from a checkpoint: the epochs it had
+    /// completed then (the latest resume). `None` for an uninterrupted run.
+    #[serde(default)]
+    pub resumed_from_epoch: Option<u32>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -174,6 +178,10 @@ pub struct FixedCosts {
     pub model_construction_s: f64,
     /// Normalising the test set and moving it to the device.
     pub test_set_upload_s: f64,
+    /// Fitting the synthetic-sample model (the per-class PCA) when the
+    /// policy has `[synthetic]`; not part of `backend_construction_s`.
+    #[serde(default)]
+    pub synthetic_fit_s: Option<f64>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

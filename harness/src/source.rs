@@ -66,6 +66,11 @@ pub trait BatchSource {
     /// is complete (host backends) or enqueued in stream order before the
     /// model's work (device backends).
     fn batch(&mut self, step: Step) -> anyhow::Result<Batch>;
+    /// Seconds the backend spent fitting the synthetic-sample model
+    /// (`plan.synth.fit_seconds`), when the policy makes synthetic samples.
+    fn synthetic_fit_seconds(&self) -> Option<f64> {
+        None
+    }
 }
 
 /// Why a backend cannot be used.
@@ -145,6 +150,10 @@ impl<B: Backend> BatchSource for HostSource<B> {
 
     fn epoch_len(&self) -> u32 {
         self.backend.epoch_len()
+    }
+
+    fn synthetic_fit_seconds(&self) -> Option<f64> {
+        self.backend.plan().synth.as_ref().map(|s| s.fit_seconds)
     }
 
     fn batch(&mut self, step: Step) -> anyhow::Result<Batch> {

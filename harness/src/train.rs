@@ -7,18 +7,21 @@
 //! after a few epochs; CIFAR ResNet-18 ≈ 0.95 s per batch of 64 — use a GPU or
 //! a small `--train-per-class`.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 use augkit::Step;
 use augkit_data::ImageSet;
-use tch::nn::{self, OptimizerConfig};
+use tch::nn;
 use tch::{Device, Kind, Tensor};
 
-use crate::config::{DeviceChoice, OptimizerKind, TrainConfig};
+use crate::checkpoint::{self, CheckpointState};
+use crate::config::{DeviceChoice, TrainConfig};
 use crate::metrics;
 use crate::models::{self, InputShape, Model};
+use crate::optim::Optimizer;
 use crate::progress::Progress;
 use crate::result::*;
 use crate::schedule::learning_rate;
@@ -214,11 +217,36 @@ fn accuracy(predictions: &[u32], labels: &[u32]) -> f64 {
     correct as f64 / labels.len().max(1) as f64
 }
 
+/// The libtorch seed of epoch `epoch` (0-based): libtorch's generator
+/// (dropout) is reseeded at the start of every epoch, so a run resumed at
+/// epoch `e` draws what the uninterrupted run drew.
+pub fn epoch_seed(seed: u64, epoch: u32) -> i64 {
+    // splitmix64 of (seed, epoch), kept non-negative for manual_seed.
+    let mut z = seed ^ (u64::from(epoch) + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    ((z ^ (z >> 31)) >> 1) as i64
+}
+
 /// Trains and tests one model as `config` says, on `data`. Configuration,
 /// policy, device and backend errors come back as `Err` before the first
 /// step; a run that starts always returns `Ok`, with `status: failed` and the
 /// error recorded when it had to stop (a non-finite loss).
 pub fn train(config: &TrainConfig, data: TrainData, ctx: RunContext) -> anyhow::Result<RunResult> {
+    train_resumable(config, data, ctx, None)
+}
+
+/// [`train`], checkpointing into `checkpoint_dir` after every epoch but the
+/// last (model, optimiser state, curves, clocks; see [`crate::checkpoint`])
+/// and, when that directory already holds a checkpoint, resuming from it at
+/// the next epoch. The result then records `resumed_from_epoch`.
+pub fn train_resumable(
+    config: &TrainConfig,
+    data: TrainData,
+    ctx: RunContext,
+    checkpoint_dir: Option<&Path>,
+) -> anyhow::Result<RunResult> {
+    let config = &crate::data::with_dataset_normalisation(config, &data.train, &data.subset);
     config.validate()?;
     if let Some(threads) = config.threads {
         tch::set_num_threads(threads as i32);
@@ -308,20 +336,14 @@ pub fn train(config: &TrainConfig, data: TrainData, ctx: RunContext) -> anyhow::
         width: i64::from(shape.width),
     };
     let model = models::build(&vs.root(), config.model, input, i64::from(num_classes))?;
-    let mut optimizer = match config.optimizer {
-        OptimizerKind::Adam => nn::Adam {
-            wd: config.weight_decay,
-            ..Default::default()
-        }
-        .build(&vs, config.lr)?,
-        OptimizerKind::Sgd => nn::Sgd {
-            momentum: config.momentum,
-            dampening: 0.0,
-            wd: config.weight_decay,
-            nesterov: false,
-        }
-        .build(&vs, config.lr)?,
-    };
+    let mut vs = vs;
+    let mut optimizer = Optimizer::new(
+        config.optimizer,
+        &vs,
+        config.lr,
+        config.weight_decay,
+        config.momentum,
+    );
     fixed.model_construction_s = clock.now().duration_since(t).as_secs_f64();
     let model_summary = ModelSummary {
         kind: config.model,
@@ -331,6 +353,11 @@ pub fn train(config: &TrainConfig, data: TrainData, ctx: RunContext) -> anyhow::
             models::ModelKind::SimpleCnn => "conv3×3 32 (valid) · ReLU · conv3×3 64 (valid) · ReLU · max-pool 2 · dropout 0.25 · fc 128 · ReLU · dropout 0.5 · fc classes".into(),
         },
     };
+
+    fixed.synthetic_fit_s = source.synthetic_fit_seconds();
+    if let Some(fit) = fixed.synthetic_fit_s {
+        fixed.backend_construction_s = (fixed.backend_construction_s - fit).max(0.0);
+    }
 
     let t = clock.now();
     let test_images = crate::data::test_tensor(&test, &config.policy.output, device);
@@ -370,8 +397,51 @@ pub fn train(config: &TrainConfig, data: TrainData, ctx: RunContext) -> anyhow::
     let mut final_eval: Option<(Vec<u32>, f64)> = None;
     let mut samples = 0u64;
     let mut global_step = 0u64;
+    let mut wall_before_s = 0.0;
+    let mut resumed_from_epoch = None;
+    let mut first_epoch = 0;
+    if let Some(dir) = checkpoint_dir
+        && let Some(state) = checkpoint::load(dir)?
+    {
+        anyhow::ensure!(
+            state.epochs_done < config.epochs,
+            "{}: checkpoint after epoch {} does not fit a {}-epoch run",
+            dir.display(),
+            state.epochs_done,
+            config.epochs
+        );
+        vs.load(dir.join(&state.model_file))
+            .with_context(|| format!("loading {}", dir.join(&state.model_file).display()))?;
+        optimizer.load(&dir.join(&state.optimizer_file))?;
+        anyhow::ensure!(
+            optimizer.steps() == state.global_step,
+            "{}: the optimiser state has {} steps but the checkpoint {}",
+            dir.display(),
+            optimizer.steps(),
+            state.global_step
+        );
+        first_epoch = state.epochs_done;
+        resumed_from_epoch = Some(state.epochs_done);
+        curves = state.curves;
+        aug_times = state.augmentation_times_s;
+        model_times = state.model_times_s;
+        step_times = state.step_times_s;
+        train_wall_s = state.train_wall_s;
+        epoch_eval_s = state.epoch_eval_s;
+        samples = state.samples;
+        global_step = state.global_step;
+        wall_before_s = state.total_wall_s;
+        progress.log(&format!(
+            "resuming from the checkpoint after epoch {first_epoch} in {}",
+            dir.display()
+        ));
+    }
 
-    'epochs: for epoch in 0..config.epochs {
+    'epochs: for epoch in first_epoch..config.epochs {
+        tch::manual_seed(epoch_seed(config.seed, epoch));
+        if device.is_cuda() {
+            tch::Cuda::manual_seed_all(epoch_seed(config.seed, epoch) as u64);
+        }
         progress.start_epoch(epoch + 1, u64::from(steps));
         let epoch_start = clock.now();
         let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0u64, 0u64);
@@ -472,6 +542,26 @@ pub fn train(config: &TrainConfig, data: TrainData, ctx: RunContext) -> anyhow::
         };
         progress.finish_epoch(&record);
         curves.push(record);
+        if let Some(dir) = checkpoint_dir
+            && !last
+        {
+            let state = CheckpointState {
+                epochs_done: epoch + 1,
+                model_file: String::new(),
+                optimizer_file: String::new(),
+                curves: curves.clone(),
+                augmentation_times_s: aug_times.clone(),
+                model_times_s: model_times.clone(),
+                step_times_s: step_times.clone(),
+                train_wall_s,
+                epoch_eval_s,
+                samples,
+                global_step,
+                total_wall_s: wall_before_s + ctx.started.elapsed().as_secs_f64(),
+            };
+            checkpoint::save(dir, state, &vs, &optimizer)
+                .with_context(|| format!("checkpointing into {}", dir.display()))?;
+        }
     }
 
     let (test_figures, inference) = match final_eval {
@@ -521,7 +611,7 @@ pub fn train(config: &TrainConfig, data: TrainData, ctx: RunContext) -> anyhow::
         steps: global_step,
         samples,
         train_wall_s,
-        total_wall_s: ctx.started.elapsed().as_secs_f64(),
+        total_wall_s: wall_before_s + ctx.started.elapsed().as_secs_f64(),
         augmentation: Distribution::of(&aug_times),
         model: Distribution::of(&model_times),
         step: Distribution::of(&step_times),
@@ -557,6 +647,7 @@ pub fn train(config: &TrainConfig, data: TrainData, ctx: RunContext) -> anyhow::
         memory,
         inference,
         curves,
+        resumed_from_epoch,
     })
 }
 
