@@ -6,8 +6,9 @@
 //! memory (the CPU reference, and wgpu, which reads its output back) go
 //! through [`HostSource`], which allocates the batch tensor with libtorch and
 //! has the backend fill its storage in place ([`augment_into_tensor`]). The
-//! CUDA backend plugs in as another `BatchSource` that writes into a CUDA
-//! tensor's storage the same way (planned: `DeviceSource`).
+//! CUDA backend is a [`DeviceSource`]: its kernels write straight into a CUDA
+//! tensor's storage on libtorch's stream (the legacy default stream), with
+//! the dataset resident on the GPU — no image byte crosses per step.
 
 use std::sync::Arc;
 
@@ -22,10 +23,11 @@ use augkit::{
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum BackendChoice {
-    /// The fastest backend available for the device (today always `cpu`).
+    /// `cuda` when the model runs on a CUDA device and the CUDA backend
+    /// starts there, else `cpu` (the choice and why go into the result).
     #[default]
     Auto,
-    /// The CUDA kernels writing into a CUDA tensor (not wired in yet).
+    /// The CUDA kernels writing into the CUDA batch tensor (needs `--device cuda`).
     Cuda,
     /// The WGSL kernels on a wgpu adapter (`AUGKIT_WGPU_ADAPTER` picks one),
     /// read back into the CPU tensor.
@@ -78,6 +80,8 @@ pub trait BatchSource {
 pub enum SourceError {
     #[error("--backend {0} is not available in this build yet; use --backend cpu (or auto)")]
     NotBuilt(&'static str),
+    #[error("--backend cuda writes into CUDA tensors: it needs --device cuda")]
+    NeedsCudaDevice,
     #[error(transparent)]
     Augkit(#[from] augkit::Error),
 }
@@ -92,14 +96,30 @@ pub fn open(
     dataset: Arc<augkit::Dataset>,
     subset: Vec<u32>,
 ) -> Result<(Box<dyn BatchSource>, String), SourceError> {
+    let cuda_index = match device {
+        Device::Cuda(index) => Some(index),
+        _ => None,
+    };
+    let mut auto_note = "auto chose cpu: the model runs on the CPU (wgpu would read its output \
+                         back through the host; use --backend wgpu to measure it)"
+        .to_string();
+    if choice == BackendChoice::Auto
+        && let Some(index) = cuda_index
+    {
+        match DeviceSource::new(index, policy, seed, dataset.clone(), subset.clone()) {
+            Ok(source) => {
+                let note = format!("auto chose cuda: the model runs on cuda:{index}");
+                return Ok((Box::new(source), note));
+            }
+            Err(e) => auto_note = format!("auto chose cpu: the CUDA backend did not start ({e})"),
+        }
+    }
     match choice {
         BackendChoice::Cpu | BackendChoice::Auto => {
             let note = if choice == BackendChoice::Cpu {
                 "cpu requested".to_string()
             } else {
-                "auto chose cpu: the CUDA backend is not wired into the harness yet, and wgpu reads \
-                 its output back through the host (use --backend wgpu to measure it)"
-                    .to_string()
+                auto_note
             };
             let backend = augkit::cpu::CpuBackend::new(policy, seed, dataset, subset)?;
             Ok((Box::new(HostSource::new(backend, policy, device)), note))
@@ -112,7 +132,113 @@ pub fn open(
                 "wgpu requested; its output is read back into the CPU tensor's storage".to_string();
             Ok((Box::new(HostSource::new(backend, policy, device)), note))
         }
-        BackendChoice::Cuda => Err(SourceError::NotBuilt("cuda")),
+        BackendChoice::Cuda => {
+            let Some(index) = cuda_index else {
+                return Err(SourceError::NeedsCudaDevice);
+            };
+            let source = DeviceSource::new(index, policy, seed, dataset, subset)?;
+            Ok((
+                Box::new(source),
+                format!("cuda requested (device cuda:{index})"),
+            ))
+        }
+    }
+}
+
+/// The CUDA backend feeding a model on the same GPU: each step's kernels
+/// write the batch straight into a CUDA tensor's storage and the labels into
+/// a second one, on the legacy default stream that libtorch works on, so the
+/// model's work is ordered after them with no copy and no host round trip
+/// for the images.
+pub struct DeviceSource {
+    backend: augkit::cuda::CudaBackend,
+    dtype: DType,
+    layout: Layout,
+    shape: augkit::ImageShape,
+    device: Device,
+}
+
+impl DeviceSource {
+    pub fn new(
+        index: usize,
+        policy: &Policy,
+        seed: u64,
+        dataset: Arc<augkit::Dataset>,
+        subset: Vec<u32>,
+    ) -> Result<Self, SourceError> {
+        let shape = dataset.shape();
+        let options = augkit::cuda::CudaOptions {
+            device: index,
+            // libtorch's default: the legacy default stream.
+            stream: 0,
+            ..augkit::cuda::CudaOptions::default()
+        };
+        let backend =
+            augkit::cuda::CudaBackend::with_options(policy, seed, dataset, subset, options)?;
+        Ok(Self {
+            backend,
+            dtype: policy.output.dtype,
+            layout: policy.output.layout,
+            shape,
+            device: Device::Cuda(index),
+        })
+    }
+}
+
+impl BatchSource for DeviceSource {
+    fn info(&self) -> BackendInfo {
+        self.backend.info()
+    }
+
+    fn epoch_len(&self) -> u32 {
+        self.backend.epoch_len()
+    }
+
+    fn synthetic_fit_seconds(&self) -> Option<f64> {
+        self.backend.plan().synth.as_ref().map(|s| s.fit_seconds)
+    }
+
+    fn batch(&mut self, step: Step) -> anyhow::Result<Batch> {
+        self.backend.reserve(step.batch_size)?;
+        let images = Tensor::empty(
+            batch_dims(self.shape, self.layout, step.batch_size),
+            (kind_of(self.dtype), self.device),
+        );
+        // One MixLabel (u32, u32, f32 bits) per row.
+        let raw_labels = Tensor::empty([i64::from(step.batch_size), 3], (Kind::Int, self.device));
+        let outputs = augkit::cuda::DeviceOutputs {
+            images: images.data_ptr() as u64,
+            images_len: images.numel(),
+            dtype: self.dtype,
+            labels: raw_labels.data_ptr() as u64,
+            labels_len: step.batch_size as usize,
+        };
+        // SAFETY: both tensors are fresh, contiguous allocations on this
+        // backend's device, of exactly the sizes stated, owned here until the
+        // stream (libtorch's legacy default stream) has run the step; the
+        // backend checks the sizes and that the pointers are device memory.
+        unsafe { self.backend.augment_into_device(step, outputs)? };
+        // The training loop reads the labels on the host for its running
+        // accuracy (it already waits for the logits each step).
+        let host: Vec<i32> = Vec::try_from(&raw_labels.to_device(Device::Cpu).view([-1]))?;
+        let labels = host
+            .chunks_exact(3)
+            .map(|l| MixLabel {
+                label_a: l[0] as u32,
+                label_b: l[1] as u32,
+                lambda: f32::from_bits(l[2] as u32),
+            })
+            .collect();
+        let label_a = raw_labels.select(1, 0).to_kind(Kind::Int64);
+        let label_b = raw_labels.select(1, 1).to_kind(Kind::Int64);
+        let lambda = raw_labels.select(1, 2).contiguous().view_dtype(Kind::Float);
+        Ok(Batch {
+            images: nchw_f32(images, self.layout),
+            label_a,
+            label_b,
+            lambda,
+            labels,
+        })
     }
 }
 
