@@ -298,3 +298,106 @@ pub fn wgpu_copy_floor(
         let _ = gpu.wait();
     }))
 }
+
+/// Times the CUDA backend on one technique: steps written into device
+/// buffers on the backend's stream, timed with CUDA events (median over
+/// `repeats` groups of 20 steps), beside a device-to-device copy of the same
+/// output bytes timed the same way.
+pub fn measure_cuda(
+    technique: &str,
+    policy: &Policy,
+    dataset: &Arc<Dataset>,
+    batch: u32,
+    repeats: usize,
+) -> Result<Measurement, crate::Error> {
+    use crate::cuda::{CudaBackend, CudaOptions, DeviceOutputs};
+    use cudarc::driver::result as cu;
+    let shape = dataset.shape();
+    let subset = bench_subset(dataset.len(), batch);
+    let options = CudaOptions {
+        max_batch: batch,
+        ..CudaOptions::default()
+    };
+    let mut backend = CudaBackend::with_options(policy, 1, dataset.clone(), subset, options)?;
+    let driver = |what: &str, e: cu::DriverError| crate::Error::Device(format!("{what}: {e:?}"));
+    let elements = batch as usize * shape.elements();
+    let bytes = elements * policy.output.dtype.size_bytes();
+    let label_bytes = batch as usize * size_of::<MixLabel>();
+    // SAFETY: constructing the backend made its (primary) context current.
+    let images = unsafe { cu::malloc_sync(bytes) }.map_err(|e| driver("cuMemAlloc", e))?;
+    let labels = unsafe { cu::malloc_sync(label_bytes) }.map_err(|e| driver("cuMemAlloc", e))?;
+    let copy_src = unsafe { cu::malloc_sync(bytes) }.map_err(|e| driver("cuMemAlloc", e))?;
+    let outputs = DeviceOutputs {
+        images,
+        images_len: elements,
+        dtype: policy.output.dtype,
+        labels,
+        labels_len: batch as usize,
+    };
+    let step = Step {
+        epoch: 0,
+        first_position: 0,
+        batch_size: batch,
+    };
+    let stream = backend.stream() as cudarc::driver::sys::CUstream;
+    let timed = |f: &mut dyn FnMut() -> Result<(), crate::Error>| -> Result<f64, crate::Error> {
+        const ITERS: u32 = 20;
+        f()?;
+        let flags = cudarc::driver::sys::CUevent_flags::CU_EVENT_DEFAULT;
+        let start = cu::event::create(flags).map_err(|e| driver("cuEventCreate", e))?;
+        let end = cu::event::create(flags).map_err(|e| driver("cuEventCreate", e))?;
+        let mut groups = Vec::new();
+        for _ in 0..repeats.max(1) {
+            // SAFETY: live events on the backend's live stream; `end` is
+            // synchronised before the elapsed time is read.
+            unsafe {
+                cu::event::record(start, stream).map_err(|e| driver("cuEventRecord", e))?;
+                for _ in 0..ITERS {
+                    f()?;
+                }
+                cu::event::record(end, stream).map_err(|e| driver("cuEventRecord", e))?;
+                cu::event::synchronize(end).map_err(|e| driver("cuEventSynchronize", e))?;
+                let ms =
+                    cu::event::elapsed(start, end).map_err(|e| driver("cuEventElapsedTime", e))?;
+                groups.push(f64::from(ms) * 1e-3 / f64::from(ITERS));
+            }
+        }
+        // SAFETY: both events are idle (synchronised above).
+        unsafe {
+            let _ = cu::event::destroy(start);
+            let _ = cu::event::destroy(end);
+        }
+        groups.sort_by(f64::total_cmp);
+        Ok(groups[groups.len() / 2])
+    };
+    let median = timed(&mut || {
+        // SAFETY: `outputs` are live device allocations of the stated sizes,
+        // used by nothing else while the stream runs the step.
+        unsafe { backend.augment_into_device(step, outputs) }
+    });
+    let floor = timed(&mut || {
+        // SAFETY: two live allocations of `bytes` each.
+        unsafe { cu::memcpy_dtod_async(images, copy_src, bytes, stream) }
+            .map_err(|e| driver("cuMemcpyDtoDAsync", e))
+    });
+    let _ = backend.synchronize();
+    // SAFETY: the stream is idle; nothing uses the buffers any more.
+    unsafe {
+        let _ = cu::free_sync(images);
+        let _ = cu::free_sync(labels);
+        let _ = cu::free_sync(copy_src);
+    }
+    let device = format!("{:?}", backend.device());
+    Ok(Measurement::new(
+        Cell {
+            backend: "cuda",
+            device: &device,
+            technique,
+            shape,
+            batch,
+            repeats,
+        },
+        median?,
+        Some(floor?),
+    ))
+}
