@@ -34,6 +34,12 @@ pub enum Command {
     Download(DownloadArgs),
     /// Run the matrix data set × technique × seed into a resumable directory.
     Experiment(crate::experiment::ExperimentArgs),
+    /// Summarise an experiment directory into report.md, summary.csv/json and charts.
+    Report(ReportArgs),
+    /// Write a PNG grid of augmented samples, one row per technique.
+    Preview(PreviewArgs),
+    /// Write one augmented batch as .npy files plus per-sample parameters.
+    Dump(DumpArgs),
 }
 
 #[derive(Debug, Args)]
@@ -106,6 +112,61 @@ pub struct DownloadArgs {
     pub dataset: String,
     #[arg(long, default_value = "data")]
     pub data_dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Experiment directory (experiment.json, cells/<cell-id>/result.json).
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct PreviewArgs {
+    /// cifar10 | fashion-mnist | mnist | synthetic-shapes
+    #[arg(long)]
+    pub dataset: String,
+    #[arg(long, default_value = "data")]
+    pub data_dir: PathBuf,
+    /// Policy files, one row each (named by the file stem).
+    #[arg(long, num_args = 1..)]
+    pub policy: Vec<PathBuf>,
+    /// Technique names, one row each: NAME.toml in --policies-dir.
+    #[arg(long, value_delimiter = ',', num_args = 1..)]
+    pub techniques: Vec<String>,
+    /// Where --techniques finds NAME.toml (default: harness/policies).
+    #[arg(long)]
+    pub policies_dir: Option<PathBuf>,
+    /// Output PNG.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Samples (columns) per technique.
+    #[arg(long, default_value_t = 8)]
+    pub samples: u32,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    #[arg(long, default_value_t = 0)]
+    pub epoch: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct DumpArgs {
+    /// cifar10 | fashion-mnist | mnist | synthetic-shapes
+    #[arg(long)]
+    pub dataset: String,
+    #[arg(long, default_value = "data")]
+    pub data_dir: PathBuf,
+    /// Augmentation policy (.toml or .json); its dtype and layout are kept.
+    #[arg(long)]
+    pub policy: PathBuf,
+    /// Output directory.
+    #[arg(long)]
+    pub out: PathBuf,
+    #[arg(long, default_value_t = 16)]
+    pub batch: u32,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    #[arg(long, default_value_t = 0)]
+    pub epoch: u32,
 }
 
 impl TrainArgs {
@@ -247,6 +308,54 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Experiment(args) => crate::experiment::main(&args),
         Command::Download(args) => {
             let files = augkit_data::download(&args.dataset, &args.data_dir, None)?;
+            for file in files {
+                println!("{}", file.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Report(args) => {
+            let written = crate::report::run(&args.dir)?;
+            for c in &written.summary.conclusions {
+                eprintln!("{}: {}", c.dataset, c.text);
+            }
+            for file in written.files {
+                println!("{}", file.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Preview(args) => {
+            let dir = args
+                .policies_dir
+                .clone()
+                .unwrap_or_else(crate::preview::default_policies_dir);
+            let policies = crate::preview::resolve_policies(&args.policy, &args.techniques, &dir)?;
+            let (w, h) = crate::preview::run_preview(
+                &args.dataset,
+                &args.data_dir,
+                &policies,
+                args.samples,
+                args.seed,
+                args.epoch,
+                &args.out,
+            )?;
+            eprintln!(
+                "{} techniques × {} samples, {w}×{h} pixels",
+                policies.len(),
+                args.samples
+            );
+            println!("{}", args.out.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Dump(args) => {
+            let files = crate::preview::run_dump(
+                &args.dataset,
+                &args.data_dir,
+                &args.policy,
+                &args.out,
+                args.batch,
+                args.seed,
+                args.epoch,
+            )?;
             for file in files {
                 println!("{}", file.display());
             }

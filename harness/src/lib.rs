@@ -9,7 +9,9 @@
 //! - [`models`]: ResNet-18 (CIFAR form) and the simple CNN,
 //! - [`schedule`]: learning-rate schedules as pure functions,
 //! - [`train`]: the loop, the soft-label loss, the clocks,
-//! - [`metrics`], [`memory`], [`result`]: the figures and the result JSON.
+//! - [`metrics`], [`memory`], [`result`]: the figures and the result JSON,
+//! - [`report`], [`plots`]: `augkit report` (summary files and charts),
+//! - [`preview`], [`npy`]: `augkit preview` and `augkit dump`.
 //!
 //! Build with `source scripts/setup-torch` first (libtorch from the PyTorch
 //! 2.11.0 wheel); the binary then runs with no environment set.
@@ -22,8 +24,12 @@ pub mod experiment;
 pub mod memory;
 pub mod metrics;
 pub mod models;
+pub mod npy;
 pub mod optim;
+pub mod plots;
+pub mod preview;
 pub mod progress;
+pub mod report;
 pub mod result;
 pub mod schedule;
 pub mod source;
