@@ -394,9 +394,22 @@ pub fn run_dump(
     seed: u64,
     epoch: u32,
 ) -> anyhow::Result<Vec<PathBuf>> {
-    let policy = Policy::from_file(policy_file)
+    let mut policy = Policy::from_file(policy_file)
         .with_context(|| format!("--policy {}", policy_file.display()))?;
-    let (data, _) = training_set(dataset, data_dir)?;
+    let (train, _test) = crate::data::load(dataset, data_dir)?;
+    // As `augkit train` does: a policy without output mean and std gets the
+    // training data's per-channel statistics (here of the whole split).
+    let normalisation = if policy.output.mean.is_empty() && policy.output.std.is_empty() {
+        let all: Vec<u32> = (0..train.len() as u32).collect();
+        let (mean, std) = crate::data::channel_statistics(&train, &all);
+        policy.output.mean = mean;
+        policy.output.std = std;
+        "filled from the whole training split's per-channel mean and std (the policy sets \
+         neither), as augkit train does"
+    } else {
+        "the policy's own output.mean and output.std"
+    };
+    let data = Arc::new(crate::data::to_augkit_dataset(train)?);
     anyhow::ensure!(
         batch >= 1 && batch as usize <= data.len(),
         "--batch {batch}: expected 1 to {} (the training split)",
@@ -467,6 +480,7 @@ pub fn run_dump(
                 "dataset": dataset,
                 "policy_file": policy_file,
                 "policy": policy,
+                "normalisation": normalisation,
                 "seed": seed,
                 "step": step,
                 "subset": "the whole training split, in order (index i = image i)",
