@@ -301,3 +301,48 @@ fn dump_refuses_a_batch_larger_than_the_data() {
     assert!(!ok);
     assert!(err.contains("--batch"), "{err}");
 }
+
+#[test]
+fn dump_normalises_with_the_data_when_the_policy_does_not() {
+    let tmp = tempfile::tempdir().unwrap();
+    let policy_path = policies_dir().join("crop.toml");
+    let out = tmp.path().join("d");
+    let (ok, err) = augkit(&[
+        "dump",
+        "--dataset",
+        "synthetic-shapes",
+        "--policy",
+        policy_path.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--batch",
+        "3",
+    ]);
+    assert!(ok, "{err}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("params.json")).unwrap()).unwrap();
+    assert!(json["normalisation"].as_str().unwrap().contains("filled"));
+    // The same statistics as `augkit train` computes, and the same batch.
+    let (train, _) = augkit_data::load("synthetic-shapes", Path::new("unused")).unwrap();
+    let all: Vec<u32> = (0..train.len() as u32).collect();
+    let (mean, std) = augkit_harness::data::channel_statistics(&train, &all);
+    let mut policy = Policy::from_file(&policy_path).unwrap();
+    policy.output.mean = mean.clone();
+    policy.output.std = std;
+    let recorded: Vec<f32> =
+        serde_json::from_value(json["policy"]["output"]["mean"].clone()).unwrap();
+    assert_eq!(recorded, mean);
+    let data = Arc::new(augkit_harness::data::to_augkit_dataset(train).unwrap());
+    let mut backend = CpuBackend::new(&policy, 0, data.clone(), all).unwrap();
+    let step = Step {
+        epoch: 0,
+        first_position: 0,
+        batch_size: 3,
+    };
+    let mut images = vec![0f32; 3 * data.shape().elements()];
+    let mut labels = vec![MixLabel::default(); 3];
+    backend
+        .augment_into(step, HostImages::F32(&mut images), &mut labels)
+        .unwrap();
+    assert_eq!(read(&out.join("images.npy")).data, npy::f32_bytes(&images));
+}
