@@ -13,10 +13,18 @@ fn shipped_policies_are_valid_for_both_datasets() {
             continue;
         }
         let policy = Policy::from_file(&path).unwrap();
-        for shape in [ImageShape::new(3, 32, 32).unwrap(), ImageShape::new(1, 28, 28).unwrap()] {
-            policy.compile(shape).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        for shape in [
+            ImageShape::new(3, 32, 32).unwrap(),
+            ImageShape::new(1, 28, 28).unwrap(),
+        ] {
+            policy
+                .compile(shape)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         }
         count += 1;
     }
-    assert!(count >= 8, "expected the eight technique policies, found {count}");
+    assert!(
+        count >= 9,
+        "expected the nine technique policies (synthetic included), found {count}"
+    );
 }
