@@ -3,17 +3,29 @@
 // What it computes (definition: docs/SEMANTICS.md; reference: src/params.rs,
 // src/cpu/augment.rs, which this file transcribes line for line):
 //   augment_params      (policy, step) → SampleParams + MixLabel per sample:
-//                       Feistel shuffle → dataset index, crop / flips /
-//                       affine composed into one inverse map, jitter factors
-//                       and order, mix partner, λ, cutmix box.
+//                       Feistel shuffle → dataset index, synthetic source
+//                       (coin, PCA class or interpolation partner and t),
+//                       crop / flips / affine composed into one inverse map,
+//                       jitter factors and order, mix partner (label_b from
+//                       the partner's source), λ, cutmix box; and the
+//                       sample's K synthetic coefficients σ_j·z_j (zeros
+//                       unless it is a synthetic PCA sample).
 //   augment_contrast    per-sample mean grayscale of the image as it stands
 //                       when contrast runs (exact mode) or the scaled source
-//                       mean (source mode); 0 where the sample has no contrast.
+//                       mean (source mode: a synthetic sample's is its class
+//                       mean's, or the blend of its two images'); 0 where
+//                       the sample has no contrast.
 //   augment_pixels_{f32,f16,bf16}
 //                       fused pixel pass: gather through the inverse affine
 //                       (nearest / bilinear, window fill, crop padding 0),
 //                       colour ops in the sample's order, mixup blend or
 //                       cutmix paste, normalise, convert, write NCHW or NHWC.
+// Synthetic samples (SEMANTICS.md §9) are generated where the geometry reads
+// texels, nearest and bilinear alike (`geometric_pixel` picks a texel source
+// per sample): PCA = clamp01(μ_c + Σ_j a_j·u_j), j ascending, coefficients
+// read from global memory; interpolate = (1 − t)·A + t·B. The tables are
+// uploaded once; every kernel takes them, with the B × K coefficient
+// scratch, as one by-value SynthArgs (null pointers without synthetic).
 //
 // Launch shapes (src/cuda/mod.rs):
 //   augment_params      grid ceil(B / 128), block 128: one thread per sample.
@@ -30,7 +42,9 @@
 // for host emulation (tests/cuda-host, -ffp-contract=off). Needs no CUDA
 // headers: prelude.cuh brings our own half / bfloat16.
 //
-// Tests:  cargo test -p augkit-cuda-host          (host emulation vs CPU)
+// Tests:  cargo test -p augkit-cuda-host          (host emulation vs CPU;
+//                                                  `synthetic` filters the
+//                                                  synthetic cases)
 //         cargo test --test cuda_nvrtc            (NVRTC sm_80 / sm_90, ptxas -v)
 //         cargo test --test cuda_backend          (real GPU parity; skips without one)
 #include "prelude.cuh"
@@ -131,6 +145,23 @@ struct MixLabel {
     float lambda;
 };
 
+/// The synthetic tables (src/synthetic.rs `SynthTables`, uploaded once) and
+/// the step's coefficient scratch, passed by value to every kernel. Mirrors
+/// `augkit::cuda::SynthArgs` (device addresses as u64 there). All null when
+/// the policy makes no synthetic samples.
+struct SynthArgs {
+    const u32* present;      // classes with an image in the subset, ascending
+    const u32* offsets;      // classes + 1 offsets into `members`
+    const u32* members;      // subset images grouped by class, ascending
+    const float* means;      // classes × D class means (PCA)
+    const float* basis;      // classes × K × D unit directions (PCA)
+    const float* sigmas;     // classes × K standard deviations (PCA)
+    const float* class_gray; // classes: gray mean of each class mean (PCA)
+    float* coefficients;     // B × K: σ_j·z_j per sample (written by augment_params)
+    u32 present_len;
+    u32 _pad;
+};
+
 #define AK_CROP_NONE 0u
 #define AK_CROP_PAD 1u
 #define AK_INTERP_NEAREST 0u
@@ -152,6 +183,12 @@ struct MixLabel {
 #define AK_FLAG_JITTER (1u << 4)
 #define AK_FLAG_MIXED (1u << 5)
 #define AK_FLAG_CUTMIX (1u << 6)
+#define AK_FLAG_SYNTHETIC (1u << 7)
+
+#define AK_SYNTH_OFF 0u
+#define AK_SYNTH_PCA 1u
+#define AK_SYNTH_INTERPOLATE 2u
+#define AK_SYNTH_CLASS_UNIFORM 1u
 
 #define AK_PARAMS_THREADS 128
 #define AK_CONTRAST_THREADS 256
@@ -176,6 +213,10 @@ struct MixLabel {
 #define AK_SLOT_BETA_CUTMIX 14u
 #define AK_SLOT_CUTMIX_CENTRE_Y 15u
 #define AK_SLOT_CUTMIX_CENTRE_X 16u
+#define AK_SLOT_SYNTHETIC 17u
+#define AK_SLOT_SYNTHETIC_CLASS 18u
+#define AK_SLOT_SYNTHETIC_PARTNER 19u
+#define AK_SLOT_SYNTHETIC_Z 20u
 #define AK_GAMMA_ATTEMPTS 16u
 
 struct Words {
@@ -354,12 +395,81 @@ struct StepContext {
     ShuffleKeys shuffle_keys;
     const u32* subset;
     const u32* labels;
+    SynthArgs synth;
 };
 
 AK_FN u32 dataset_index(const StepContext& ctx, u32 i) {
     const u32 position = ctx.step.first_position + i;
     const u32 shuffled = shuffled_position(position, ctx.step.subset_len, ctx.shuffle_keys);
     return ctx.subset[shuffled];
+}
+
+/// Where the sample at batch slot i comes from (src/params.rs `SampleSource`).
+struct SampleSource {
+    u32 dataset_index;
+    u32 label;
+    bool synthetic;
+    u32 synth_partner;
+    float synth_t;
+};
+
+/// The shuffled subset image, or a synthetic sample drawn in its place
+/// (SEMANTICS.md §9).
+AK_FN SampleSource sample_source(const StepContext& ctx, u32 i) {
+    const KernelPolicy& k = *ctx.policy;
+    const u32 index = dataset_index(ctx, i);
+    const u32 label = ctx.labels[index];
+    SampleSource s = {index, label, false, index, 0.0f};
+    if (k.synth_mode == AK_SYNTH_OFF) return s;
+    const u32 position = ctx.step.first_position + i;
+    const u32 epoch = ctx.step.epoch;
+    const Words w = words(ctx.key, position, epoch, AK_SLOT_SYNTHETIC, 0u);
+    if (!coin(k.synth_p, w.w[0])) return s;
+    s.synthetic = true;
+    if (k.synth_mode == AK_SYNTH_PCA) {
+        const Words class_words = words(ctx.key, position, epoch, AK_SLOT_SYNTHETIC_CLASS, 0u);
+        if (k.synth_class_choice == AK_SYNTH_CLASS_UNIFORM) {
+            s.label = ctx.synth.present[bounded(ctx.synth.present_len, class_words)];
+        } else {
+            const u32 at = bounded(ctx.step.subset_len, class_words);
+            s.label = ctx.labels[ctx.subset[at]];
+        }
+    } else {
+        const u32 first = ctx.synth.offsets[label];
+        const u32 count = ctx.synth.offsets[label + 1u] - first;
+        const u32 pick =
+            bounded(count, words(ctx.key, position, epoch, AK_SLOT_SYNTHETIC_PARTNER, 0u));
+        s.synth_partner = ctx.synth.members[first + pick];
+        s.synth_t = unit(w.w[2]);
+    }
+    return s;
+}
+
+/// Writes σ_j·z_j of a synthetic PCA sample (zeros otherwise) for each of
+/// the K components, to coefficients[slot·K + j] (src/params.rs
+/// `synth_coefficients`).
+AK_FN void write_synth_coefficients(const StepContext& ctx, const SampleParams& p) {
+    const KernelPolicy& k = *ctx.policy;
+    const u32 n = k.synth_components;
+    if (n == 0u) return;
+    const bool pca = k.synth_mode == AK_SYNTH_PCA && (p.flags & AK_FLAG_SYNTHETIC) != 0u;
+    const u32 position = ctx.step.first_position + p.slot;
+    float* out = ctx.synth.coefficients + (u64)p.slot * n;
+    Words w = {{0u, 0u, 0u, 0u}};
+    for (u32 j = 0; j < n; ++j) {
+        float a = 0.0f;
+        if (pca) {
+            float z;
+            if ((j & 1u) == 0u) {
+                w = words(ctx.key, position, ctx.step.epoch, AK_SLOT_SYNTHETIC_Z, j / 2u);
+                z = normal(w.w[0], w.w[1]);
+            } else {
+                z = normal(w.w[2], w.w[3]);
+            }
+            a = ctx.synth.sigmas[(u64)p.label_a * n + j] * z;
+        }
+        out[j] = a;
+    }
 }
 
 struct CropBox {
@@ -590,7 +700,7 @@ AK_FN void mix(const StepContext& ctx, u32 i, SampleParams& p) {
     }
     p.flags |= AK_FLAG_MIXED;
     p.partner = partner;
-    p.label_b = ctx.labels[dataset_index(ctx, partner)];
+    p.label_b = sample_source(ctx, partner).label;
     if (cutmix) {
         p.flags |= AK_FLAG_CUTMIX;
         const float lambda = beta_variate(k.cutmix_alpha, key, owner, epoch, AK_SLOT_BETA_CUTMIX);
@@ -606,25 +716,24 @@ AK_FN SampleParams sample_params(const StepContext& ctx, u32 i) {
     const KernelPolicy& k = *ctx.policy;
     const u32 position = ctx.step.first_position + i;
     const u32 epoch = ctx.step.epoch;
-    const u32 index = dataset_index(ctx, i);
-    const u32 label = ctx.labels[index];
+    const SampleSource source = sample_source(ctx, i);
 
     SampleParams p;
-    p.dataset_index = index;
-    p.label_a = label;
-    p.label_b = label;
+    p.dataset_index = source.dataset_index;
+    p.label_a = source.label;
+    p.label_b = source.label;
     p.partner = i;
-    p.flags = 0u;
+    p.flags = source.synthetic ? AK_FLAG_SYNTHETIC : 0u;
     p.colour_order = 0u;
     p.lambda = 1.0f;
     p.hue = 0.0f;
     p.brightness = 1.0f;
     p.contrast = 1.0f;
     p.saturation = 1.0f;
-    p.synth_partner = index;
+    p.synth_partner = source.synth_partner;
 #pragma unroll
     for (int j = 0; j < 6; ++j) p.inverse_affine[j] = 0.0f;
-    p.synth_t = 0.0f;
+    p.synth_t = source.synth_t;
     p.slot = i;
 #pragma unroll
     for (int j = 0; j < 4; ++j) {
@@ -641,7 +750,8 @@ AK_FN SampleParams sample_params(const StepContext& ctx, u32 i) {
 extern "C" __global__ void __launch_bounds__(AK_PARAMS_THREADS)
     augment_params(const KernelPolicy* __restrict__ policy, StepArgs step,
                    const u32* __restrict__ subset, const u32* __restrict__ labels,
-                   SampleParams* __restrict__ params, MixLabel* __restrict__ mix_labels) {
+                   SynthArgs synth, SampleParams* __restrict__ params,
+                   MixLabel* __restrict__ mix_labels) {
     const u32 i = blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= step.batch_size) return;
     StepContext ctx;
@@ -652,6 +762,7 @@ extern "C" __global__ void __launch_bounds__(AK_PARAMS_THREADS)
     ctx.shuffle_keys = round_keys(ctx.key, step.epoch);
     ctx.subset = subset;
     ctx.labels = labels;
+    ctx.synth = synth;
     const SampleParams p = sample_params(ctx, i);
     params[i] = p;
     MixLabel l;
@@ -659,6 +770,7 @@ extern "C" __global__ void __launch_bounds__(AK_PARAMS_THREADS)
     l.label_b = p.label_b;
     l.lambda = p.lambda;
     mix_labels[i] = l;
+    write_synth_coefficients(ctx, p);
 }
 
 // ---------------------------------------------------------------------------
@@ -668,27 +780,92 @@ struct Rgb {
     float v[3];
 };
 
-/// The resident dataset: u8, planar CHW.
+AK_FN float clamp01(float v) {
+    if (v < 0.0f) v = 0.0f;
+    if (v > 1.0f) v = 1.0f;
+    return v;
+}
+
+/// The resident dataset (u8, planar CHW), the synthetic tables and the
+/// step's synthetic coefficients.
 struct Source {
     const u8* pixels;
-    u32 channels;
-    u32 height;
-    u32 width;
+    SynthArgs synth;
 };
 
-AK_FN float texel(const Source& s, u32 image, u32 c, i32 x, i32 y) {
-    const u64 offset = (u64)image * s.channels * s.height * s.width +
-                       ((u64)c * s.height + (u64)y) * s.width + (u64)x;
-    return (float)s.pixels[offset] / 255.0f;
+// Texel sources (SEMANTICS.md §9): what the geometry reads at byte offset
+// o = (c·H + y)·W + x of the sample's CHW source image. `geometric_pixel`
+// picks one per sample and runs the sampling specialised on it, so each
+// path keeps only its own state in registers.
+
+// The table pointers stay the kernel's parameters (constant bank, no
+// registers); a sample carries only u32 offsets into them.
+
+/// A dataset image (u8).
+struct ImageTexels {
+    const u8* pixels;
+    u32 image;
+    u32 elements;
+    AK_FN_MEMBER float at(u32 o) const {
+        return (float)pixels[(u64)image * elements + o] / 255.0f;
+    }
+};
+
+/// Interpolate: (1 − t)·A + t·B of two dataset images.
+struct BlendTexels {
+    const u8* pixels;
+    u32 a;
+    u32 b;
+    u32 elements;
+    float t;
+    AK_FN_MEMBER float at(u32 o) const {
+        const float va = (float)pixels[(u64)a * elements + o] / 255.0f;
+        const float vb = (float)pixels[(u64)b * elements + o] / 255.0f;
+        return (1.0f - t) * va + t * vb;
+    }
+};
+
+/// PCA: clamp01(μ_c[o] + Σ_j a_j·u_j[o]), j ascending; the K coefficients
+/// are read from global memory (no per-thread array: no local memory). The
+/// host keeps classes × K × D below 2^32 (u32 offsets).
+struct PcaTexels {
+    const float* means;
+    const float* basis;
+    const float* coefficients;
+    u32 mean_at;   // class · D
+    u32 basis_at;  // class · K · D
+    u32 coeff_at;  // slot · K
+    u32 components;
+    u32 elements;
+    AK_FN_MEMBER float at(u32 o) const {
+        float v = means[mean_at + o];
+        u32 u = basis_at + o;
+        for (u32 j = 0; j < components; ++j, u += elements) v += coefficients[coeff_at + j] * basis[u];
+        return clamp01(v);
+    }
+};
+
+/// The mean grayscale of the sample's source image (`source` contrast mode).
+AK_FN float source_gray_mean(const KernelPolicy& k, const Source& s, const float* gray_means,
+                             const SampleParams& p) {
+    if ((p.flags & AK_FLAG_SYNTHETIC) == 0u) return gray_means[p.dataset_index];
+    if (k.synth_mode == AK_SYNTH_INTERPOLATE) {
+        const float a = gray_means[p.dataset_index];
+        const float b = gray_means[p.synth_partner];
+        return (1.0f - p.synth_t) * a + p.synth_t * b;
+    }
+    return s.synth.class_gray[p.label_a];
 }
 
 AK_FN bool in_window(const SampleParams& p, i32 x, i32 y) {
     return x >= p.window[0] && x < p.window[2] && y >= p.window[1] && y < p.window[3];
 }
 
-/// Geometry: the sample's pixel (x, y) before colour, per channel, in [0, 1].
-AK_FN Rgb geometric_pixel(const KernelPolicy& k, const Source& src, const SampleParams& p,
-                          u32 x, u32 y) {
+/// Geometry: the sample's pixel (x, y) before colour, per channel, in
+/// [0, 1], sampling the texel source `tex`.
+template <typename Texels>
+AK_FN Rgb sample_geometry(const KernelPolicy& k, const Texels& tex, const SampleParams& p, u32 x,
+                          u32 y) {
     const float* m = p.inverse_affine;
     const float px = (float)x + 0.5f;
     const float py = (float)y + 0.5f;
@@ -708,7 +885,7 @@ AK_FN Rgb geometric_pixel(const KernelPolicy& k, const Source& src, const Sample
         if (tx >= 0 && tx < w && ty >= 0 && ty < h) {
 #pragma unroll
             for (u32 c = 0; c < 3u; ++c)
-                if (c < channels) out.v[c] = texel(src, p.dataset_index, c, tx, ty);
+                if (c < channels) out.v[c] = tex.at((c * k.height + (u32)ty) * k.width + (u32)tx);
         }
         return out;
     }
@@ -735,7 +912,8 @@ AK_FN Rgb geometric_pixel(const KernelPolicy& k, const Source& src, const Sample
         if (tx >= 0 && tx < w && ty >= 0 && ty < h) {
 #pragma unroll
             for (u32 c = 0; c < 3u; ++c)
-                if (c < channels) out.v[c] += weight * texel(src, p.dataset_index, c, tx, ty);
+                if (c < channels)
+                    out.v[c] += weight * tex.at((c * k.height + (u32)ty) * k.width + (u32)tx);
         }
     }
 #pragma unroll
@@ -744,10 +922,23 @@ AK_FN Rgb geometric_pixel(const KernelPolicy& k, const Source& src, const Sample
     return out;
 }
 
-AK_FN float clamp01(float v) {
-    if (v < 0.0f) v = 0.0f;
-    if (v > 1.0f) v = 1.0f;
-    return v;
+/// Geometry of the sample's pixel (x, y) from its source: a dataset image,
+/// or the synthetic image it stands for.
+AK_FN Rgb geometric_pixel(const KernelPolicy& k, const Source& src, const SampleParams& p,
+                          u32 x, u32 y) {
+    const u32 d = k.channels * k.height * k.width;
+    if ((p.flags & AK_FLAG_SYNTHETIC) == 0u) {
+        const ImageTexels tex = {src.pixels, p.dataset_index, d};
+        return sample_geometry(k, tex, p, x, y);
+    }
+    if (k.synth_mode == AK_SYNTH_INTERPOLATE) {
+        const BlendTexels tex = {src.pixels, p.dataset_index, p.synth_partner, d, p.synth_t};
+        return sample_geometry(k, tex, p, x, y);
+    }
+    const u32 n = k.synth_components;
+    const PcaTexels tex = {src.synth.means, src.synth.basis, src.synth.coefficients,
+                           p.label_a * d, p.label_a * n * d, p.slot * n, n, d};
+    return sample_geometry(k, tex, p, x, y);
 }
 
 /// torchvision rgb_to_grayscale weights, in its evaluation order.
@@ -849,7 +1040,8 @@ AK_FN Rgb augmented_pixel(const KernelPolicy& k, const Source& src, const Sample
 extern "C" __global__ void __launch_bounds__(AK_CONTRAST_THREADS)
     augment_contrast(const KernelPolicy* __restrict__ policy, StepArgs step,
                      const u8* __restrict__ pixels, const float* __restrict__ gray_means,
-                     const SampleParams* __restrict__ params, float* __restrict__ means) {
+                     SynthArgs synth, const SampleParams* __restrict__ params,
+                     float* __restrict__ means) {
     __shared__ double partial[AK_CONTRAST_THREADS];
     const KernelPolicy& k = *policy;
     const u32 i = blockIdx.x;
@@ -860,9 +1052,10 @@ extern "C" __global__ void __launch_bounds__(AK_CONTRAST_THREADS)
         if (threadIdx.x == 0) means[i] = 0.0f;
         return;
     }
+    const Source src = {pixels, synth};
     if (k.contrast_mean == AK_CONTRAST_MEAN_SOURCE) {
         if (threadIdx.x == 0) {
-            float mean = gray_means[p.dataset_index];
+            float mean = source_gray_mean(k, src, gray_means, p);
             for (u32 slot = 0; slot < 4u; ++slot) {
                 const u32 op = (p.colour_order >> (8u * slot)) & 0xffu;
                 if (op == AK_OP_CONTRAST) break;
@@ -873,7 +1066,6 @@ extern "C" __global__ void __launch_bounds__(AK_CONTRAST_THREADS)
         }
         return;
     }
-    Source src = {pixels, k.channels, k.height, k.width};
     const u32 plane = k.width * k.height;
     double sum = 0.0;
     for (u32 pixel = threadIdx.x; pixel < plane; pixel += blockDim.x) {
@@ -903,6 +1095,7 @@ template <typename T>
 static __device__ __forceinline__ void augment_pixels(const KernelPolicy* __restrict__ policy,
                                                       StepArgs step,
                                                       const u8* __restrict__ pixels,
+                                                      const SynthArgs& synth,
                                                       const SampleParams* __restrict__ params,
                                                       const float* __restrict__ means,
                                                       T* __restrict__ out) {
@@ -916,7 +1109,7 @@ static __device__ __forceinline__ void augment_pixels(const KernelPolicy* __rest
     const u32 y = pixel / k.width;
     const u32 x = pixel - y * k.width;
 
-    const Source src = {pixels, k.channels, k.height, k.width};
+    const Source src = {pixels, synth};
     const SampleParams p = params[i];
     const bool mixed = (p.flags & AK_FLAG_MIXED) != 0u;
     const bool cutmix = (p.flags & AK_FLAG_CUTMIX) != 0u;
@@ -954,9 +1147,10 @@ static __device__ __forceinline__ void augment_pixels(const KernelPolicy* __rest
 #define AK_PIXELS_KERNEL(NAME, T)                                                          \
     extern "C" __global__ void __launch_bounds__(AK_PIXELS_THREADS)                        \
         NAME(const KernelPolicy* __restrict__ policy, StepArgs step,                       \
-             const u8* __restrict__ pixels, const SampleParams* __restrict__ params,       \
-             const float* __restrict__ means, T* __restrict__ out) {                       \
-        augment_pixels<T>(policy, step, pixels, params, means, out);                       \
+             const u8* __restrict__ pixels, SynthArgs synth,                               \
+             const SampleParams* __restrict__ params, const float* __restrict__ means,     \
+             T* __restrict__ out) {                                                        \
+        augment_pixels<T>(policy, step, pixels, synth, params, means, out);                \
     }
 
 AK_PIXELS_KERNEL(augment_pixels_f32, float)

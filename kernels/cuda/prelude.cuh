@@ -16,6 +16,7 @@ typedef int i32;
 typedef unsigned long long u64;
 
 #define AK_FN static __device__ __forceinline__
+#define AK_FN_MEMBER __device__ __forceinline__
 
 /// IEEE binary16, stored as its bits.
 struct ak_half {

@@ -6,7 +6,10 @@
 //! `libcuda` / `libnvrtc` present every constructor returns a typed
 //! [`Error`] (never a panic). One step launches `augment_params`, then
 //! `augment_contrast` (only when the policy has contrast jitter), then
-//! `augment_pixels_<dtype>`; nothing is allocated and nothing synchronises
+//! `augment_pixels_<dtype>`; the synthetic tables (class index, PCA model)
+//! are uploaded once, `augment_params` writes the step's B × K synthetic
+//! coefficients into scratch sized at construction, and every kernel gets
+//! them as one by-value [`SynthArgs`]; nothing is allocated and nothing synchronises
 //! inside [`CudaBackend::augment_into_device`], so a step can be captured in
 //! a CUDA graph. The kernels are compiled with `--fmad=false` (see
 //! [`compile::options`]).
@@ -64,6 +67,7 @@ use crate::dataset::Dataset;
 use crate::error::Error;
 use crate::kernel_args::{MixLabel, OP_CONTRAST, SampleParams, StepArgs};
 use crate::policy::{DType, Policy};
+use crate::synthetic::SynthTables;
 
 /// Threads per block of each kernel (the `AK_*_THREADS` of augment.cu).
 const PARAMS_THREADS: u32 = 128;
@@ -106,6 +110,72 @@ pub struct DeviceOutputs {
     pub labels: u64,
     /// `MixLabel`s the labels buffer holds.
     pub labels_len: usize,
+}
+
+/// The synthetic tables and the step's coefficient scratch as every kernel
+/// receives them (by value): mirrors `SynthArgs` in `kernels/cuda/augment.cu`
+/// (device addresses, 0 when the policy makes no synthetic samples; the host
+/// emulation passes host addresses).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SynthArgs {
+    /// u32 × present classes, ascending.
+    pub present: u64,
+    /// u32 × (classes + 1) offsets into `members`.
+    pub offsets: u64,
+    /// u32 subset images grouped by class.
+    pub members: u64,
+    /// f32 × classes × D.
+    pub means: u64,
+    /// f32 × classes × K × D.
+    pub basis: u64,
+    /// f32 × classes × K.
+    pub sigmas: u64,
+    /// f32 × classes.
+    pub class_gray: u64,
+    /// f32 × B × K, written by `augment_params`.
+    pub coefficients: u64,
+    pub present_len: u32,
+    pub _pad: u32,
+}
+
+/// The synthetic tables on the device (uploaded once).
+struct SynthBuffers {
+    present: DeviceBuffer,
+    offsets: DeviceBuffer,
+    members: DeviceBuffer,
+    means: DeviceBuffer,
+    basis: DeviceBuffer,
+    sigmas: DeviceBuffer,
+    class_gray: DeviceBuffer,
+    present_len: u32,
+}
+
+impl SynthBuffers {
+    fn upload(tables: &SynthTables) -> Result<Self, Error> {
+        // The kernels index the model with u32 offsets.
+        let largest = tables.basis.len().max(tables.means.len()) as u64;
+        if largest > u64::from(u32::MAX) {
+            return Err(Error::TooLarge {
+                what: "the synthetic PCA model (classes × K × C·H·W floats, indexed in u32)",
+                bytes: largest * 4,
+                limit: u64::from(u32::MAX) * 4,
+            });
+        }
+        Ok(Self {
+            present: DeviceBuffer::upload("synthetic present classes", &tables.present_classes)?,
+            offsets: DeviceBuffer::upload("synthetic class offsets", &tables.class_offsets)?,
+            members: DeviceBuffer::upload("synthetic class members", &tables.class_members)?,
+            means: DeviceBuffer::upload("synthetic class means", &tables.means)?,
+            basis: DeviceBuffer::upload("synthetic basis", &tables.basis)?,
+            sigmas: DeviceBuffer::upload("synthetic sigmas", &tables.sigmas)?,
+            class_gray: DeviceBuffer::upload(
+                "synthetic class gray means",
+                &tables.class_gray_means,
+            )?,
+            present_len: tables.present_classes.len() as u32,
+        })
+    }
 }
 
 /// `libcuda` can be opened (without panicking if it cannot).
@@ -202,7 +272,11 @@ pub struct CudaBackend {
     // Per-step scratch, sized for `capacity` samples.
     params: DeviceBuffer,
     means: DeviceBuffer,
+    /// B × K synthetic coefficients (4 bytes when K = 0).
+    coefficients: DeviceBuffer,
     capacity: u32,
+    // The synthetic tables, when the policy makes synthetic samples.
+    synth: Option<SynthBuffers>,
     // Own outputs for `augment_into` (host copies), grown on demand.
     own_images: Option<DeviceBuffer>,
     own_labels: Option<DeviceBuffer>,
@@ -237,12 +311,6 @@ impl CudaBackend {
     }
 
     pub fn from_plan(plan: Plan, options: CudaOptions) -> Result<Self, Error> {
-        if plan.kernel.synth_mode != crate::kernel_args::SYNTH_OFF {
-            return Err(Error::Unsupported {
-                backend: "CUDA",
-                what: "synthetic samples",
-            });
-        }
         if !driver_present() {
             return Err(Error::NoCudaDriver(
                 "libcuda.so is not on the library path (no NVIDIA driver installed?)".into(),
@@ -326,6 +394,12 @@ impl CudaBackend {
             capacity as usize * size_of::<SampleParams>(),
         )?;
         let means = DeviceBuffer::upload("contrast means", &vec![0f32; capacity as usize])?;
+        let coefficients = coefficient_buffer(plan.kernel.synth_components, capacity)?;
+        let synth = plan
+            .synth
+            .as_deref()
+            .map(SynthBuffers::upload)
+            .transpose()?;
         let contrast_on = plan.kernel.jitter_ops & (1 << OP_CONTRAST) != 0;
         std::mem::forget(partial);
         Ok(Self {
@@ -346,7 +420,9 @@ impl CudaBackend {
             gray_means,
             params,
             means,
+            coefficients,
             capacity,
+            synth,
             own_images: None,
             own_labels: None,
             last_batch: 0,
@@ -391,6 +467,7 @@ impl CudaBackend {
             max_batch as usize * size_of::<SampleParams>(),
         )?;
         self.means = DeviceBuffer::upload("contrast means", &vec![0f32; max_batch as usize])?;
+        self.coefficients = coefficient_buffer(self.plan.kernel.synth_components, max_batch)?;
         self.capacity = max_batch;
         Ok(())
     }
@@ -526,9 +603,30 @@ impl CudaBackend {
         self.launch_step(args, outputs.images, outputs.dtype, outputs.labels)
     }
 
+    /// The kernels' synthetic argument: resident tables and the coefficient
+    /// scratch (all null without synthetic samples).
+    fn synth_args(&self) -> SynthArgs {
+        match &self.synth {
+            None => SynthArgs::default(),
+            Some(s) => SynthArgs {
+                present: s.present.ptr,
+                offsets: s.offsets.ptr,
+                members: s.members.ptr,
+                means: s.means.ptr,
+                basis: s.basis.ptr,
+                sigmas: s.sigmas.ptr,
+                class_gray: s.class_gray.ptr,
+                coefficients: self.coefficients.ptr,
+                present_len: s.present_len,
+                _pad: 0,
+            },
+        }
+    }
+
     /// The parameters pass: one thread per sample (batch ≤ capacity).
     fn launch_params(&self, args: StepArgs, labels: u64) -> Result<(), Error> {
         let mut step_args = args;
+        let mut synth = self.synth_args();
         let mut policy = self.policy.ptr;
         let mut subset = self.subset.ptr;
         let mut dataset_labels = self.labels.ptr;
@@ -541,12 +639,14 @@ impl CudaBackend {
             (&mut step_args as *mut StepArgs).cast::<c_void>(),
             arg(&mut subset),
             arg(&mut dataset_labels),
+            (&mut synth as *mut SynthArgs).cast::<c_void>(),
             arg(&mut params),
             arg(&mut mix_labels),
         ];
         // SAFETY: argument types and order match `augment_params`; every
-        // buffer holds what the kernel indexes (the subset and labels since
-        // upload, the scratch `capacity` ≥ batch samples, `labels` B entries).
+        // buffer holds what the kernel indexes (the subset, labels and
+        // synthetic tables since upload, the scratch — params and B × K
+        // coefficients — `capacity` ≥ batch samples, `labels` B entries).
         unsafe {
             cu::launch_kernel(
                 self.functions.params,
@@ -593,8 +693,10 @@ impl CudaBackend {
         let mut gray_means = self.gray_means.ptr;
         let mut means = self.means.ptr;
         let mut out = images;
+        let mut synth = self.synth_args();
         let arg = |v: &mut u64| (v as *mut u64).cast::<c_void>();
         let step_arg = (&mut step_args as *mut StepArgs).cast::<c_void>();
+        let synth_arg = (&mut synth as *mut SynthArgs).cast::<c_void>();
 
         self.launch_params(args, labels)?;
 
@@ -605,6 +707,7 @@ impl CudaBackend {
                 step_arg,
                 arg(&mut pixels),
                 arg(&mut gray_means),
+                synth_arg,
                 arg(&mut params),
                 arg(&mut means),
             ];
@@ -633,6 +736,7 @@ impl CudaBackend {
             arg(&mut policy),
             step_arg,
             arg(&mut pixels),
+            synth_arg,
             arg(&mut params),
             arg(&mut means),
             arg(&mut out),
@@ -674,6 +778,22 @@ impl CudaBackend {
         Ok((params, means))
     }
 
+    /// The last step's synthetic coefficients (B × K, sample-major; empty
+    /// when K = 0), read back (waits for the stream). For tests and
+    /// inspection.
+    pub fn read_synth_coefficients(&self) -> Result<Vec<f32>, Error> {
+        self.synchronize()?;
+        let n = self.last_batch as usize * self.plan.kernel.synth_components as usize;
+        let mut out = vec![0f32; n];
+        if n > 0 {
+            // SAFETY: the scratch holds `capacity` ≥ `last_batch` samples × K;
+            // the stream is idle.
+            unsafe { cu::memcpy_dtoh_sync(&mut out, self.coefficients.ptr) }
+                .map_err(|e| driver_error("cuMemcpyDtoH", e))?;
+        }
+        Ok(out)
+    }
+
     /// Runs a step into the backend's own device buffers and copies the
     /// outputs to host memory (waits for the stream).
     fn run_to_host(
@@ -708,6 +828,12 @@ impl CudaBackend {
         }
         self.synchronize()
     }
+}
+
+/// The per-step B × K coefficient scratch (zeroed once).
+fn coefficient_buffer(components: u32, capacity: u32) -> Result<DeviceBuffer, Error> {
+    let n = components as usize * capacity as usize;
+    DeviceBuffer::upload("synthetic coefficients", &vec![0f32; n])
 }
 
 /// Releases what `from_plan` acquired when it fails part-way.
@@ -747,9 +873,11 @@ impl Drop for CudaBackend {
             std::mem::replace(&mut self.gray_means, empty()),
             std::mem::replace(&mut self.params, empty()),
             std::mem::replace(&mut self.means, empty()),
+            std::mem::replace(&mut self.coefficients, empty()),
         ] {
             drop(buffer);
         }
+        self.synth = None;
         self.own_images = None;
         self.own_labels = None;
         drop(Partial {

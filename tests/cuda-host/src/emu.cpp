@@ -62,36 +62,38 @@ static unsigned blocks_for(unsigned long long n, unsigned block) {
 extern "C" {
 
 void emu_augment_params(const KernelPolicy* policy, StepArgs step, const u32* subset,
-                        const u32* labels, SampleParams* params, MixLabel* mix_labels) {
+                        const u32* labels, SynthArgs synth, SampleParams* params,
+                        MixLabel* mix_labels) {
     run_grid(blocks_for(step.batch_size, AK_PARAMS_THREADS), AK_PARAMS_THREADS,
-             [&] { augment_params(policy, step, subset, labels, params, mix_labels); });
+             [&] { augment_params(policy, step, subset, labels, synth, params, mix_labels); });
 }
 
 void emu_augment_contrast(const KernelPolicy* policy, StepArgs step, const u8* pixels,
-                          const float* gray_means, const SampleParams* params, float* means) {
+                          const float* gray_means, SynthArgs synth, const SampleParams* params,
+                          float* means) {
     run_grid_with_barriers(step.batch_size, AK_CONTRAST_THREADS, [&] {
-        augment_contrast(policy, step, pixels, gray_means, params, means);
+        augment_contrast(policy, step, pixels, gray_means, synth, params, means);
     });
 }
 
 /// dtype: 0 f32, 1 f16, 2 bf16 (out is then u16 bits).
 void emu_augment_pixels(const KernelPolicy* policy, StepArgs step, const u8* pixels,
-                        const SampleParams* params, const float* means, unsigned dtype,
-                        void* out) {
+                        SynthArgs synth, const SampleParams* params, const float* means,
+                        unsigned dtype, void* out) {
     const unsigned long long total =
         (unsigned long long)step.batch_size * policy->height * policy->width;
     const unsigned grid = blocks_for(total, AK_PIXELS_THREADS);
     if (dtype == 0) {
         run_grid(grid, AK_PIXELS_THREADS, [&] {
-            augment_pixels_f32(policy, step, pixels, params, means, (float*)out);
+            augment_pixels_f32(policy, step, pixels, synth, params, means, (float*)out);
         });
     } else if (dtype == 1) {
         run_grid(grid, AK_PIXELS_THREADS, [&] {
-            augment_pixels_f16(policy, step, pixels, params, means, (ak_half*)out);
+            augment_pixels_f16(policy, step, pixels, synth, params, means, (ak_half*)out);
         });
     } else {
         run_grid(grid, AK_PIXELS_THREADS, [&] {
-            augment_pixels_bf16(policy, step, pixels, params, means, (ak_bfloat16*)out);
+            augment_pixels_bf16(policy, step, pixels, synth, params, means, (ak_bfloat16*)out);
         });
     }
 }
@@ -160,6 +162,15 @@ static const FieldOffset sample_params_fields[] = {
     {nullptr, 0},
 };
 
+static const FieldOffset synth_args_fields[] = {
+    AK_FIELD(SynthArgs, present), AK_FIELD(SynthArgs, offsets), AK_FIELD(SynthArgs, members),
+    AK_FIELD(SynthArgs, means), AK_FIELD(SynthArgs, basis), AK_FIELD(SynthArgs, sigmas),
+    AK_FIELD(SynthArgs, class_gray), AK_FIELD(SynthArgs, coefficients),
+    AK_FIELD(SynthArgs, present_len), AK_FIELD(SynthArgs, _pad),
+    {"(size)", sizeof(SynthArgs)},
+    {nullptr, 0},
+};
+
 static const FieldOffset mix_label_fields[] = {
     AK_FIELD(MixLabel, label_a), AK_FIELD(MixLabel, label_b), AK_FIELD(MixLabel, lambda),
     {"(size)", sizeof(MixLabel)},
@@ -167,12 +178,13 @@ static const FieldOffset mix_label_fields[] = {
 };
 
 /// Field table of a struct (0 KernelPolicy, 1 StepArgs, 2 SampleParams,
-/// 3 MixLabel), ending with ("(size)", sizeof) and a null name.
+/// 3 MixLabel, 4 SynthArgs), ending with ("(size)", sizeof) and a null name.
 const FieldOffset* emu_layout(unsigned which) {
     switch (which) {
         case 0: return kernel_policy_fields;
         case 1: return step_args_fields;
         case 2: return sample_params_fields;
+        case 4: return synth_args_fields;
         default: return mix_label_fields;
     }
 }

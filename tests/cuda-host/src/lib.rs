@@ -9,7 +9,9 @@
 
 use std::ffi::{CStr, c_char, c_void};
 
+use augkit::cuda::SynthArgs;
 use augkit::kernel_args::{KernelPolicy, MixLabel, SampleParams, StepArgs};
+use augkit::synthetic::SynthTables;
 use augkit::{DType, Dataset};
 
 #[repr(C)]
@@ -24,6 +26,7 @@ unsafe extern "C" {
         step: StepArgs,
         subset: *const u32,
         labels: *const u32,
+        synth: SynthArgs,
         params: *mut SampleParams,
         mix_labels: *mut MixLabel,
     );
@@ -32,6 +35,7 @@ unsafe extern "C" {
         step: StepArgs,
         pixels: *const u8,
         gray_means: *const f32,
+        synth: SynthArgs,
         params: *const SampleParams,
         means: *mut f32,
     );
@@ -39,6 +43,7 @@ unsafe extern "C" {
         policy: *const KernelPolicy,
         step: StepArgs,
         pixels: *const u8,
+        synth: SynthArgs,
         params: *const SampleParams,
         means: *const f32,
         dtype: u32,
@@ -50,30 +55,61 @@ unsafe extern "C" {
     fn emu_layout(which: u32) -> *const FieldOffset;
 }
 
-/// The parameters pass: `augment_params` over the whole batch.
+/// The kernels' synthetic argument over host memory: the tables (when the
+/// policy has them) and the step's coefficients (B × K). The pointers are
+/// only valid while `tables` and `coefficients` are borrowed.
+fn synth_args(tables: Option<&SynthTables>, coefficients: *const f32) -> SynthArgs {
+    let Some(t) = tables else {
+        return SynthArgs::default();
+    };
+    let at = |v: &[u32]| v.as_ptr() as u64;
+    let at_f = |v: &[f32]| v.as_ptr() as u64;
+    SynthArgs {
+        present: at(&t.present_classes),
+        offsets: at(&t.class_offsets),
+        members: at(&t.class_members),
+        means: at_f(&t.means),
+        basis: at_f(&t.basis),
+        sigmas: at_f(&t.sigmas),
+        class_gray: at_f(&t.class_gray_means),
+        coefficients: coefficients as u64,
+        present_len: t.present_classes.len() as u32,
+        _pad: 0,
+    }
+}
+
+/// The parameters pass: `augment_params` over the whole batch. Returns the
+/// parameters, the mix labels and the synthetic coefficients (B × K, K =
+/// `kernel.synth_components`).
 pub fn params(
     kernel: &KernelPolicy,
     args: StepArgs,
     subset: &[u32],
     labels: &[u32],
-) -> (Vec<SampleParams>, Vec<MixLabel>) {
+    synth: Option<&SynthTables>,
+) -> (Vec<SampleParams>, Vec<MixLabel>, Vec<f32>) {
     assert_eq!(args.subset_len as usize, subset.len());
+    assert_eq!(synth.is_some(), kernel.synth_mode != 0, "synthetic tables");
     let b = args.batch_size as usize;
     let mut params = vec![SampleParams::default(); b];
     let mut mix = vec![MixLabel::default(); b];
-    // SAFETY: the kernel reads `subset[..subset_len]` and `labels[index]` for
-    // indices from the subset (validated by `Plan`), and writes `b` elements.
+    let mut coefficients = vec![f32::NAN; b * kernel.synth_components as usize];
+    let synth = synth_args(synth, coefficients.as_mut_ptr());
+    // SAFETY: the kernel reads `subset[..subset_len]`, `labels[index]` for
+    // indices from the subset (validated by `Plan`) and the synthetic tables
+    // (borrowed for the call), and writes `b` elements and b × K coefficients.
     unsafe {
         emu_augment_params(
             kernel,
             args,
             subset.as_ptr(),
             labels.as_ptr(),
+            synth,
             params.as_mut_ptr(),
             mix.as_mut_ptr(),
         )
     };
-    (params, mix)
+    (params, mix, coefficients)
 }
 
 /// The contrast reduction: one mean per sample.
@@ -81,17 +117,26 @@ pub fn contrast_means(
     kernel: &KernelPolicy,
     args: StepArgs,
     dataset: &Dataset,
+    synth: Option<&SynthTables>,
+    coefficients: &[f32],
     params: &[SampleParams],
 ) -> Vec<f32> {
     assert_eq!(params.len(), args.batch_size as usize);
+    assert_eq!(
+        coefficients.len(),
+        params.len() * kernel.synth_components as usize
+    );
+    let synth = synth_args(synth, coefficients.as_ptr());
     let mut means = vec![f32::NAN; params.len()];
-    // SAFETY: reads images named by `params` (dataset indices in range), writes `b` means.
+    // SAFETY: reads images named by `params` (dataset indices in range) and
+    // the synthetic tables and coefficients (borrowed), writes `b` means.
     unsafe {
         emu_augment_contrast(
             kernel,
             args,
             dataset.pixels().as_ptr(),
             dataset.gray_means().as_ptr(),
+            synth,
             params.as_ptr(),
             means.as_mut_ptr(),
         )
@@ -101,24 +146,34 @@ pub fn contrast_means(
 
 /// The fused pixel pass in `dtype`, as f32 values (f16/bf16 widened), plus
 /// the raw 16-bit patterns for the half types.
+#[allow(clippy::too_many_arguments)]
 pub fn pixels(
     kernel: &KernelPolicy,
     args: StepArgs,
     dataset: &Dataset,
+    synth: Option<&SynthTables>,
+    coefficients: &[f32],
     params: &[SampleParams],
     means: &[f32],
     dtype: DType,
 ) -> (Vec<f32>, Vec<u16>) {
     assert_eq!(params.len(), args.batch_size as usize);
     assert_eq!(means.len(), params.len());
+    assert_eq!(
+        coefficients.len(),
+        params.len() * kernel.synth_components as usize
+    );
+    let synth = synth_args(synth, coefficients.as_ptr());
     let n = params.len() * dataset.shape().elements();
     let run = |code: u32, out: *mut c_void| {
-        // SAFETY: `out` holds B·C·H·W elements of the dtype `code` names.
+        // SAFETY: `out` holds B·C·H·W elements of the dtype `code` names;
+        // the synthetic tables and coefficients are borrowed for the call.
         unsafe {
             emu_augment_pixels(
                 kernel,
                 args,
                 dataset.pixels().as_ptr(),
+                synth,
                 params.as_ptr(),
                 means.as_ptr(),
                 code,
@@ -174,7 +229,7 @@ pub fn sincosf_small(x: f32) -> (f32, f32) {
 }
 
 /// The C++ field table of a struct: 0 KernelPolicy, 1 StepArgs,
-/// 2 SampleParams, 3 MixLabel; the last entry is `("(size)", sizeof)`.
+/// 2 SampleParams, 3 MixLabel, 4 SynthArgs; the last entry is `("(size)", sizeof)`.
 pub fn layout(which: u32) -> Vec<(String, usize)> {
     let mut out = Vec::new();
     // SAFETY: emu_layout returns a static table ending with a null name.

@@ -5,6 +5,7 @@
 
 use std::mem::{offset_of, size_of};
 
+use augkit::cuda::SynthArgs;
 use augkit::kernel_args::{KernelPolicy, MixLabel, SampleParams, StepArgs};
 use augkit_cuda_host::layout;
 
@@ -63,5 +64,11 @@ fn struct_layouts_match() {
         3,
         "MixLabel",
         rust_fields!(MixLabel; label_a, label_b, lambda),
+    );
+    check(
+        4,
+        "SynthArgs",
+        rust_fields!(SynthArgs; present, offsets, members, means, basis, sigmas, class_gray,
+            coefficients, present_len, _pad),
     );
 }

@@ -4,10 +4,13 @@
 //! Parameters: integers identical, floats within 1e-4 + 1e-5·|ref| (the
 //! kernels' small-argument sin/cos is within ~1 ulp of libm's; the affine's
 //! offset column cancels terms of the image's size, so its error is absolute,
-//! in pixels: 1e-4 px moves no sample point noticeably). Contrast
-//! means within 1e-6. Pixels: the CPU renders the *emulated* parameters and
-//! means; f32 within 1e-6 + 1e-6·|ref|, f16/bf16 within one unit of their
-//! rounding. Max errors are printed (`-- --nocapture`).
+//! in pixels: 1e-4 px moves no sample point noticeably). Synthetic
+//! coefficients (σ_j·z_j, from the emulated parameters' classes) within
+//! 1e-5 + 1e-5·|ref|. Contrast means within 1e-6. Pixels: the CPU renders
+//! the *emulated* parameters, synthetic coefficients and means
+//! (`cpu::render_from` of `cpu::plan_source`); f32 within 1e-6 + 1e-6·|ref|,
+//! f16/bf16 within one unit of their rounding. Max errors are printed
+//! (`-- --nocapture`).
 //!
 //! Run: `cargo test -p augkit-cuda-host --test parity -- --nocapture`.
 
@@ -16,6 +19,8 @@ mod support;
 
 use std::sync::Arc;
 
+use augkit::kernel_args::flags;
+use augkit::policy::{ClassChoice, SynthMode, Synthetic};
 use augkit::{DType, Dataset, Layout, Plan, Policy, Step, cpu};
 use augkit_cuda_host as emu;
 use support::{
@@ -26,6 +31,8 @@ use support::{
 const PARAM_ATOL: f32 = 1e-4;
 const PARAM_RTOL: f32 = 1e-5;
 const MEAN_ATOL: f32 = 1e-6;
+const COEFF_ATOL: f32 = 1e-5;
+const COEFF_RTOL: f32 = 1e-5;
 const F32_ATOL: f32 = 1e-6;
 const F32_RTOL: f32 = 1e-6;
 
@@ -44,9 +51,11 @@ struct Case<'a> {
 #[derive(Default)]
 struct Observed {
     param_error: f32,
+    coeff_error: f32,
     mean_error: f32,
     pixel_error: f32,
     bit_mismatches: usize,
+    synthetic: usize,
 }
 
 fn check(case: Case<'_>) -> Observed {
@@ -65,16 +74,43 @@ fn check(case: Case<'_>) -> Observed {
         case.layout
     );
 
-    // Parameters pass.
+    // Parameters pass (and the synthetic coefficients it writes).
+    let synth = plan.synth.as_deref();
     let reference = cpu::step_params(&plan, args);
-    let (params, labels) = emu::params(&plan.kernel, args, &plan.subset, plan.dataset.labels());
+    let (params, labels, coefficients) = emu::params(
+        &plan.kernel,
+        args,
+        &plan.subset,
+        plan.dataset.labels(),
+        synth,
+    );
     let report = compare_params(&plan, args, &reference, &params, PARAM_ATOL, PARAM_RTOL);
     report.assert_ok(&format!("{what}: params"));
     assert_eq!(labels, cpu::labels_of(&params), "{what}: labels");
+    let cpu_coefficients = cpu::step_synth_coefficients(&plan, args, &params);
+    assert_eq!(coefficients.len(), cpu_coefficients.len(), "{what}");
+    let mut coeff_error = 0.0f32;
+    for (j, (r, o)) in cpu_coefficients.iter().zip(&coefficients).enumerate() {
+        let err = (r - o).abs();
+        assert!(
+            err <= COEFF_ATOL + COEFF_RTOL * r.abs(),
+            "{what}: synthetic coefficient {j} (sample {}): expected {r}, got {o}",
+            j / plan.kernel.synth_components as usize
+        );
+        coeff_error = coeff_error.max(err);
+    }
+    let src = cpu::plan_source(&plan, &coefficients);
 
-    // Contrast reduction, on the emulated parameters.
-    let cpu_means = cpu::step_contrast_means(&plan.kernel, &plan.dataset, &params);
-    let means = emu::contrast_means(&plan.kernel, args, &plan.dataset, &params);
+    // Contrast reduction, on the emulated parameters and coefficients.
+    let cpu_means = cpu::step_contrast_means_from(&plan.kernel, &src, &params);
+    let means = emu::contrast_means(
+        &plan.kernel,
+        args,
+        &plan.dataset,
+        synth,
+        &coefficients,
+        &params,
+    );
     let mut mean_error = 0.0f32;
     for (i, (r, o)) in cpu_means.iter().zip(&means).enumerate() {
         let err = (r - o).abs();
@@ -85,11 +121,13 @@ fn check(case: Case<'_>) -> Observed {
         mean_error = mean_error.max(err);
     }
 
-    // Pixel pass, on the emulated parameters and means.
+    // Pixel pass, on the emulated parameters, coefficients and means.
     let (values, bits) = emu::pixels(
         &plan.kernel,
         args,
         &plan.dataset,
+        synth,
+        &coefficients,
         &params,
         &means,
         case.dtype,
@@ -98,12 +136,12 @@ fn check(case: Case<'_>) -> Observed {
     let (expected, expected_bits): (Vec<f32>, Vec<u16>) = match case.dtype {
         DType::F32 => {
             let mut out = vec![0f32; n];
-            cpu::render(&plan.kernel, &plan.dataset, &params, &means, &mut out);
+            cpu::render_from(&plan.kernel, &src, &params, &means, &mut out);
             (out, Vec::new())
         }
         DType::F16 => {
             let mut out = vec![half::f16::ZERO; n];
-            cpu::render(&plan.kernel, &plan.dataset, &params, &means, &mut out);
+            cpu::render_from(&plan.kernel, &src, &params, &means, &mut out);
             (
                 out.iter().map(|v| v.to_f32()).collect(),
                 out.iter().map(|v| v.to_bits()).collect(),
@@ -111,7 +149,7 @@ fn check(case: Case<'_>) -> Observed {
         }
         DType::Bf16 => {
             let mut out = vec![half::bf16::ZERO; n];
-            cpu::render(&plan.kernel, &plan.dataset, &params, &means, &mut out);
+            cpu::render_from(&plan.kernel, &src, &params, &means, &mut out);
             (
                 out.iter().map(|v| v.to_f32()).collect(),
                 out.iter().map(|v| v.to_bits()).collect(),
@@ -139,18 +177,26 @@ fn check(case: Case<'_>) -> Observed {
     };
     Observed {
         param_error: report.max_float_error,
+        coeff_error,
         mean_error,
         pixel_error: pixels.max_abs_error,
         bit_mismatches,
+        synthetic: params
+            .iter()
+            .filter(|p| p.flags & flags::SYNTHETIC != 0)
+            .count(),
     }
 }
 
 fn summarise(label: &str, observed: &[Observed]) {
     let max = |f: fn(&Observed) -> f32| observed.iter().map(f).fold(0.0f32, f32::max);
     println!(
-        "{label}: {} cases; max |Δ| params {:.3e}, contrast means {:.3e}, pixels {:.3e}; {} elements not bit-identical",
+        "{label}: {} cases ({} synthetic samples); max |Δ| params {:.3e}, synthetic coefficients \
+         {:.3e}, contrast means {:.3e}, pixels {:.3e}; {} elements not bit-identical",
         observed.len(),
+        observed.iter().map(|o| o.synthetic).sum::<usize>(),
         max(|o| o.param_error),
+        max(|o| o.coeff_error),
         max(|o| o.mean_error),
         max(|o| o.pixel_error),
         observed.iter().map(|o| o.bit_mismatches).sum::<usize>()
@@ -288,4 +334,144 @@ fn many_steps_and_seeds_of_the_all_policy() {
         }
     }
     summarise("all policy, many steps", &observed);
+}
+
+// ---------------------------------------------------------------- synthetic samples
+
+/// A synthetic section: 60 % of samples synthetic, at most 5 components.
+fn synthetic(mode: SynthMode, class_choice: ClassChoice) -> Synthetic {
+    Synthetic {
+        mode,
+        fraction: 0.6,
+        components: 5,
+        variance_kept: 0.95,
+        class_choice,
+    }
+}
+
+/// Random images of 5 classes; the subset leaves class 2 out, so "present
+/// classes" differs from "all classes" (uniform class choice must skip it).
+fn synthetic_data(c: u32, h: u32, w: u32, seed: u64) -> (Arc<Dataset>, Vec<u32>) {
+    let dataset = random_dataset(c, h, w, 120, 5, seed);
+    let subset = random_subset(120, 120, seed)
+        .into_iter()
+        .filter(|&i| dataset.labels()[i as usize] != 2)
+        .collect();
+    (dataset, subset)
+}
+
+/// Synthetic PCA (training and uniform class choice) and interpolation,
+/// alone and with every technique (nearest; bilinear crop with the `source`
+/// contrast mean), 1 and 3 channels, non-square, f32/f16/bf16 in both
+/// layouts: params, coefficients, contrast means and pixels against the CPU.
+#[test]
+fn synthetic_matches_cpu() {
+    let modes = [
+        ("pca", SynthMode::Pca, ClassChoice::Training),
+        ("pca_uniform", SynthMode::Pca, ClassChoice::Uniform),
+        ("interpolate", SynthMode::Interpolate, ClassChoice::Training),
+    ];
+    let bilinear_source = Policy::from_toml_str(
+        "horizontal_flip = 0.5\n\
+         [crop]\nkind = \"resized\"\ninterpolation = \"bilinear\"\n\
+         [color_jitter]\nbrightness = 0.4\ncontrast = 0.4\nsaturation = 0.3\n\
+         contrast_mean = \"source\"\n\
+         [mix]\nmixup_alpha = 0.4\ncutmix_alpha = 1.0\nprob = 0.9\n",
+    )
+    .unwrap();
+    let bases = [
+        ("alone", Policy::from_toml_str("").unwrap()),
+        ("all", support::all_policy()),
+        ("bilinear+source", bilinear_source),
+    ];
+    let shapes = [(1, 13, 21), (3, 9, 11), (3, 12, 12), (1, 7, 5)];
+    let batches = [33u32, 65, 7];
+    let mut observed = Vec::new();
+    let mut n = 0;
+    for (mode_name, mode, class_choice) in modes {
+        for (base_name, base) in &bases {
+            for (dtype, layout) in FORMATS {
+                let (c, h, w) = shapes[n % shapes.len()];
+                let batch = batches[n % batches.len()];
+                let (data, subset) = synthetic_data(c, h, w, 300 + n as u64);
+                let mut policy = base.clone();
+                policy.synthetic = Some(synthetic(mode, class_choice));
+                for step in [
+                    Step {
+                        epoch: 0,
+                        first_position: 5,
+                        batch_size: batch,
+                    },
+                    Step {
+                        epoch: 3,
+                        first_position: 60,
+                        batch_size: 1,
+                    },
+                ] {
+                    let name = format!("{mode_name} {base_name}");
+                    let seen = check(Case {
+                        name: &name,
+                        policy: policy.clone(),
+                        data: data.clone(),
+                        subset: subset.clone(),
+                        step,
+                        dtype,
+                        layout,
+                        seed: 11 + n as u64,
+                    });
+                    if step.batch_size > 1 {
+                        assert!(
+                            seen.synthetic > 0,
+                            "{name} step {step:?}: no synthetic sample"
+                        );
+                    }
+                    observed.push(seen);
+                }
+                n += 1;
+            }
+        }
+    }
+    summarise("synthetic", &observed);
+}
+
+/// Uniform class choice never picks the class missing from the subset, and
+/// the coefficients of a PCA step are nonzero exactly for synthetic samples
+/// of classes that kept components.
+#[test]
+fn synthetic_uniform_skips_missing_classes() {
+    let (data, subset) = synthetic_data(3, 9, 11, 5);
+    let mut policy = Policy::from_toml_str("").unwrap();
+    policy.synthetic = Some(synthetic(SynthMode::Pca, ClassChoice::Uniform));
+    let plan = Plan::new(&policy, 3, data, subset).unwrap();
+    let k = plan.kernel.synth_components as usize;
+    assert!(k > 0, "PCA kept no component");
+    let args = plan
+        .step_args(Step {
+            epoch: 1,
+            first_position: 0,
+            batch_size: plan.subset.len() as u32,
+        })
+        .unwrap();
+    let (params, _, coefficients) = emu::params(
+        &plan.kernel,
+        args,
+        &plan.subset,
+        plan.dataset.labels(),
+        plan.synth.as_deref(),
+    );
+    let mut classes = std::collections::BTreeSet::new();
+    for (i, p) in params.iter().enumerate() {
+        let row = &coefficients[i * k..(i + 1) * k];
+        if p.flags & flags::SYNTHETIC != 0 {
+            assert_ne!(p.label_a, 2, "sample {i}: class 2 has no subset image");
+            classes.insert(p.label_a);
+            assert!(
+                row.iter().any(|&a| a != 0.0),
+                "sample {i}: zero coefficients"
+            );
+        } else {
+            assert!(row.iter().all(|&a| a == 0.0), "sample {i}: {row:?}");
+        }
+    }
+    assert_eq!(classes.len(), 4, "present classes drawn: {classes:?}");
 }
