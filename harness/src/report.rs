@@ -913,6 +913,81 @@ mod tests {
         assert_eq!(p, vec![true, true, false, true, true]);
     }
 
+    fn row(technique: &str, acc: f64, time: f64) -> Row {
+        let st = |v: f64| Stat::of(&[v]);
+        Row {
+            dataset: "d".into(),
+            technique: technique.into(),
+            seeds: vec![0],
+            accuracy: st(acc),
+            macro_f1: st(acc),
+            accuracy_change: None,
+            macro_f1_change: None,
+            train_time_s: st(time),
+            added_train_time_pct: None,
+            augmentation_per_step_s: st(0.0),
+            augmentation_share_of_step: st(0.0),
+            model_per_step_s: st(0.0),
+            peak_host_rss_bytes: None,
+            peak_device_bytes: None,
+            inference_samples_per_s: st(0.0),
+            backends: vec![],
+            test_accuracy_curve: vec![],
+            pareto: false,
+        }
+    }
+
+    fn with_baseline(mut rows: Vec<Row>) -> Vec<Row> {
+        let (acc, time) = (rows[0].accuracy.mean, rows[0].train_time_s.mean);
+        for r in &mut rows {
+            r.accuracy_change = Some(r.accuracy.mean - acc);
+            r.added_train_time_pct = Some(100.0 * (r.train_time_s.mean - time) / time);
+        }
+        rows
+    }
+
+    #[test]
+    fn rule_breaks_ties_by_gain_then_time_then_name() {
+        // b and c: 2 pp for 10 % and 4 pp for 20 % (0.2 pp/% each) → c (larger gain).
+        let rows = with_baseline(vec![
+            row("none", 0.50, 100.0),
+            row("b", 0.52, 110.0),
+            row("c", 0.54, 120.0),
+        ]);
+        assert_eq!(rank_tradeoffs(&rows)[0].0, "c");
+        // Equal gain and time → by name.
+        let rows = with_baseline(vec![
+            row("none", 0.50, 100.0),
+            row("y", 0.52, 110.0),
+            row("x", 0.52, 110.0),
+        ]);
+        assert_eq!(rank_tradeoffs(&rows)[0].0, "x");
+        // Free (≤ 1 % slower) beats any paid one, whatever the ratio.
+        let rows = with_baseline(vec![
+            row("none", 0.50, 100.0),
+            row("free", 0.501, 100.9),
+            row("paid", 0.60, 101.5),
+        ]);
+        assert_eq!(rank_tradeoffs(&rows)[0].0, "free");
+    }
+
+    #[test]
+    fn nothing_better_than_the_baseline_keeps_it() {
+        let rows = with_baseline(vec![
+            row("none", 0.50, 100.0),
+            row("slow", 0.45, 150.0),
+            row("fast", 0.49, 90.0),
+        ]);
+        let c = conclude("d", &rows);
+        assert_eq!(c.best.as_deref(), Some(BASELINE));
+        assert_eq!(c.slower_and_worse, vec!["slow".to_string()]);
+        assert!(
+            c.text.contains("No technique beat the baseline"),
+            "{}",
+            c.text
+        );
+    }
+
     #[test]
     fn fallback_notice_found() {
         let v = serde_json::json!({"notices": ["fashion-mnist missing: synthetic-shapes-28 used"],
