@@ -9,8 +9,12 @@
 //! - parameters: integers identical, floats within 1e-4 + 1e-5·|ref| (the
 //!   GPU's logf/expf/sqrtf differ from glibc's by an ulp; boundary cases are
 //!   excused and counted, see tests/support);
-//! - contrast means: within 1e-5 of the CPU's mean over the GPU's parameters;
-//! - pixels: the CPU renders the GPU's parameters and means; f32 within
+//! - synthetic coefficients (σ_j·z_j): within 1e-5 + 1e-5·|ref| of the
+//!   CPU's for the GPU's parameters;
+//! - contrast means: within 1e-5 of the CPU's mean over the GPU's parameters
+//!   and coefficients;
+//! - pixels: the CPU renders the GPU's parameters, synthetic coefficients
+//!   and means (`cpu::render_from` of `cpu::plan_source`); f32 within
 //!   1e-5 + 1e-5·|ref| (kernels are built with --fmad=false), f16/bf16
 //!   within one unit of their rounding.
 //!
@@ -21,6 +25,8 @@ mod support;
 use std::sync::Arc;
 
 use augkit::cuda::{CudaBackend, CudaOptions, DeviceOutputs, compile};
+use augkit::kernel_args::flags;
+use augkit::policy::{ClassChoice, SynthMode, Synthetic};
 use augkit::{
     Backend, DType, Dataset, Error, HostImages, Layout, MixLabel, Plan, Policy, Step, cpu,
 };
@@ -122,9 +128,11 @@ fn gpu_backend(
 #[derive(Default)]
 struct Observed {
     param_error: f32,
+    coeff_error: f32,
     mean_error: f32,
     pixel_error: f32,
     excused: usize,
+    synthetic: usize,
 }
 
 /// One GPU step against the CPU reference. None when there is no GPU.
@@ -179,7 +187,20 @@ fn check(
     let report = compare_params(&plan, args, &reference, &params, 1e-4, 1e-5);
     report.assert_ok(&format!("{what}: params"));
     assert_eq!(labels, cpu::labels_of(&params), "{what}: labels");
-    let cpu_means = cpu::step_contrast_means(&plan.kernel, &plan.dataset, &params);
+    let coefficients = backend.read_synth_coefficients().unwrap();
+    let cpu_coefficients = cpu::step_synth_coefficients(&plan, args, &params);
+    assert_eq!(coefficients.len(), cpu_coefficients.len(), "{what}");
+    let mut coeff_error = 0f32;
+    for (j, (r, g)) in cpu_coefficients.iter().zip(&coefficients).enumerate() {
+        let err = (r - g).abs();
+        assert!(
+            err <= 1e-5 + 1e-5 * r.abs(),
+            "{what}: synthetic coefficient {j}: expected {r}, got {g}"
+        );
+        coeff_error = coeff_error.max(err);
+    }
+    let src = cpu::plan_source(&plan, &coefficients);
+    let cpu_means = cpu::step_contrast_means_from(&plan.kernel, &src, &params);
     let mut mean_error = 0f32;
     for (i, (r, g)) in cpu_means.iter().zip(&means).enumerate() {
         let err = (r - g).abs();
@@ -192,17 +213,17 @@ fn check(
     let expected: Vec<f32> = match dtype {
         DType::F32 => {
             let mut out = vec![0f32; n];
-            cpu::render(&plan.kernel, &plan.dataset, &params, &means, &mut out);
+            cpu::render_from(&plan.kernel, &src, &params, &means, &mut out);
             out
         }
         DType::F16 => {
             let mut out = vec![half::f16::ZERO; n];
-            cpu::render(&plan.kernel, &plan.dataset, &params, &means, &mut out);
+            cpu::render_from(&plan.kernel, &src, &params, &means, &mut out);
             out.iter().map(|v| v.to_f32()).collect()
         }
         DType::Bf16 => {
             let mut out = vec![half::bf16::ZERO; n];
-            cpu::render(&plan.kernel, &plan.dataset, &params, &means, &mut out);
+            cpu::render_from(&plan.kernel, &src, &params, &means, &mut out);
             out.iter().map(|v| v.to_f32()).collect()
         }
     };
@@ -215,18 +236,26 @@ fn check(
     pixels.assert_ok(&format!("{what}: pixels"));
     Some(Observed {
         param_error: report.max_float_error,
+        coeff_error,
         mean_error,
         pixel_error: pixels.max_abs_error,
         excused: report.excused + pixels.excused,
+        synthetic: params
+            .iter()
+            .filter(|p| p.flags & flags::SYNTHETIC != 0)
+            .count(),
     })
 }
 
 fn summarise(label: &str, observed: &[Observed]) {
     let max = |f: fn(&Observed) -> f32| observed.iter().map(f).fold(0.0f32, f32::max);
     println!(
-        "{label}: {} GPU cases; max |Δ| params {:.3e}, contrast means {:.3e}, pixels {:.3e}; {} excused boundary cases",
+        "{label}: {} GPU cases ({} synthetic samples); max |Δ| params {:.3e}, synthetic \
+         coefficients {:.3e}, contrast means {:.3e}, pixels {:.3e}; {} excused boundary cases",
         observed.len(),
+        observed.iter().map(|o| o.synthetic).sum::<usize>(),
         max(|o| o.param_error),
+        max(|o| o.coeff_error),
         max(|o| o.mean_error),
         max(|o| o.pixel_error),
         observed.iter().map(|o| o.excused).sum::<usize>()
@@ -275,6 +304,85 @@ fn gpu_parity_every_technique_dtype_layout_and_size() {
         }
     }
     summarise("GPU parity", &observed);
+}
+
+/// A synthetic section: 60 % of samples synthetic, at most 5 components.
+fn synthetic(mode: SynthMode, class_choice: ClassChoice) -> Synthetic {
+    Synthetic {
+        mode,
+        fraction: 0.6,
+        components: 5,
+        variance_kept: 0.95,
+        class_choice,
+    }
+}
+
+/// Synthetic PCA (training and uniform class choice; the subset leaves class
+/// 2 out) and interpolation, alone, with every technique, and with a
+/// bilinear crop and the `source` contrast mean; 1 and 3 channels,
+/// non-square, every dtype and layout.
+#[test]
+fn gpu_parity_synthetic() {
+    let modes = [
+        ("pca", SynthMode::Pca, ClassChoice::Training),
+        ("pca_uniform", SynthMode::Pca, ClassChoice::Uniform),
+        ("interpolate", SynthMode::Interpolate, ClassChoice::Training),
+    ];
+    let bilinear_source = Policy::from_toml_str(
+        "horizontal_flip = 0.5\n\
+         [crop]\nkind = \"resized\"\ninterpolation = \"bilinear\"\n\
+         [color_jitter]\nbrightness = 0.4\ncontrast = 0.4\nsaturation = 0.3\n\
+         contrast_mean = \"source\"\n\
+         [mix]\nmixup_alpha = 0.4\ncutmix_alpha = 1.0\nprob = 0.9\n",
+    )
+    .unwrap();
+    let bases = [
+        ("alone", Policy::identity()),
+        ("all", support::all_policy()),
+        ("bilinear+source", bilinear_source),
+    ];
+    let shapes = [(1, 13, 21), (3, 9, 11), (3, 24, 40), (1, 28, 28)];
+    let mut observed = Vec::new();
+    let mut n = 0;
+    for (mode_name, mode, class_choice) in modes {
+        for (base_name, base) in &bases {
+            for &(dtype, layout) in &FORMATS {
+                let (c, h, w) = shapes[n % shapes.len()];
+                let data = random_dataset(c, h, w, 120, 5, 300 + n as u64);
+                let subset: Vec<u32> = random_subset(120, 120, 300 + n as u64)
+                    .into_iter()
+                    .filter(|&i| data.labels()[i as usize] != 2)
+                    .collect();
+                let mut policy = base.clone();
+                policy.synthetic = Some(synthetic(mode, class_choice));
+                let batch = [33u32, 65, 7][n % 3];
+                let step = Step {
+                    epoch: (n % 4) as u32,
+                    first_position: 5,
+                    batch_size: batch,
+                };
+                let name = format!("{mode_name} {base_name}");
+                match check(
+                    &name,
+                    policy,
+                    data,
+                    subset,
+                    step,
+                    dtype,
+                    layout,
+                    11 + n as u64,
+                ) {
+                    Some(o) => {
+                        assert!(o.synthetic > 0, "{name}: no synthetic sample");
+                        observed.push(o);
+                    }
+                    None => return,
+                }
+                n += 1;
+            }
+        }
+    }
+    summarise("GPU parity, synthetic", &observed);
 }
 
 /// Caller device memory on a caller stream, and the pointer / shape checks.
