@@ -12,7 +12,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use augkit::measure::{self, BATCHES, Measurement};
-use augkit::{Backend, HostImages, ImageShape, MixLabel, Step};
+use augkit::{Backend, HostImages, ImageShape, MixLabel};
 use criterion::{BenchmarkId, Criterion, Throughput};
 
 fn testing() -> bool {
@@ -76,99 +76,85 @@ fn configure(
     group.measurement_time(Duration::from_secs(2));
 }
 
-fn cpu(c: &mut Criterion) {
-    let repeats = if testing() { 1 } else { 9 };
+/// A backend's step runner for criterion: one call = one synchronised step.
+type Runner = Box<dyn FnMut()>;
+
+/// One backend's share of the matrix: per cell, our median with its floor
+/// ratio (printed) and criterion's own measurement.
+fn backend_group(
+    c: &mut Criterion,
+    backend: &str,
+    repeats: usize,
+    measure: fn(&measure::Job<'_>) -> Result<Measurement, augkit::Error>,
+    runner: fn(&measure::Job<'_>) -> Result<Runner, augkit::Error>,
+) {
     for (shape, batch) in cells() {
-        let name = format!("cpu/{}/b{batch}", shape_name(shape));
+        let name = format!("{backend}/{}/b{batch}", shape_name(shape));
         if !wanted(&name) {
             continue;
         }
         let data = measure::bench_dataset(shape, 512);
         let mut group = c.benchmark_group(&name);
         configure(&mut group, batch);
-        let step = Step {
-            epoch: 0,
-            first_position: 0,
-            batch_size: batch,
-        };
-        let mut out = vec![0f32; batch as usize * shape.elements()];
-        let mut labels = vec![MixLabel::default(); batch as usize];
         for (technique, policy) in measure::techniques(shape.channels) {
-            match measure::measure_cpu(technique, &policy, &data, batch, repeats) {
-                Ok(m) => report(&m),
+            let job = measure::Job {
+                technique,
+                policy: &policy,
+                dataset: &data,
+                batch,
+                repeats,
+            };
+            let mut run = match runner(&job) {
+                Ok(run) => run,
+                Err(augkit::Error::Unavailable(why)) => {
+                    println!("{backend}: no device ({why}); skipping the {backend} benches");
+                    return;
+                }
                 Err(e) => {
-                    println!("{name}/{technique}: {e}");
+                    println!("{name}/{technique}: skipped: {e}");
                     continue;
                 }
+            };
+            match measure(&job) {
+                Ok(m) => report(&m),
+                Err(e) => println!("{name}/{technique}: {e}"),
             }
-            let subset = measure::bench_subset(data.len(), batch);
-            let mut backend =
-                augkit::cpu::CpuBackend::new(&policy, 1, data.clone(), subset).unwrap();
-            group.bench_function(BenchmarkId::from_parameter(technique), |b| {
-                b.iter(|| {
-                    backend
-                        .augment_into(step, HostImages::F32(black_box(&mut out)), &mut labels)
-                        .unwrap()
-                })
-            });
+            group.bench_function(BenchmarkId::from_parameter(technique), |b| b.iter(&mut run));
         }
         group.finish();
     }
 }
 
-fn wgpu(c: &mut Criterion) {
+fn cpu_runner(job: &measure::Job<'_>) -> Result<Runner, augkit::Error> {
+    let mut backend =
+        augkit::cpu::CpuBackend::new(job.policy, 1, job.dataset.clone(), job.subset())?;
+    let step = job.step();
+    let mut out = vec![0f32; job.output_elements()];
+    let mut labels = vec![MixLabel::default(); job.batch as usize];
+    Ok(Box::new(move || {
+        backend
+            .augment_into(step, HostImages::F32(black_box(&mut out)), &mut labels)
+            .unwrap()
+    }))
+}
+
+fn wgpu_runner(job: &measure::Job<'_>) -> Result<Runner, augkit::Error> {
     use augkit::wgpu_backend::{WgpuBackend, WgpuOptions};
-    let repeats = if testing() { 1 } else { 5 };
-    let mut announced = false;
-    for (shape, batch) in cells() {
-        let name = format!("wgpu/{}/b{batch}", shape_name(shape));
-        if !wanted(&name) {
-            continue;
-        }
-        let data = measure::bench_dataset(shape, 512);
-        let mut group = c.benchmark_group(&name);
-        configure(&mut group, batch);
-        let step = Step {
-            epoch: 0,
-            first_position: 0,
-            batch_size: batch,
-        };
-        for (technique, policy) in measure::techniques(shape.channels) {
-            let subset = measure::bench_subset(data.len(), batch);
-            let mut backend =
-                match WgpuBackend::new(&policy, 1, data.clone(), subset, &WgpuOptions::default()) {
-                    Ok(b) => b,
-                    Err(augkit::Error::Unavailable(why)) => {
-                        println!("wgpu: no device ({why}); skipping the wgpu benches");
-                        return;
-                    }
-                    Err(e) => {
-                        println!("{name}/{technique}: skipped: {e}");
-                        continue;
-                    }
-                };
-            if !announced {
-                println!("wgpu adapter: {}", backend.adapter());
-                announced = true;
-            }
-            match measure::measure_wgpu(technique, &policy, &data, batch, repeats) {
-                Ok(m) => report(&m),
-                Err(e) => println!("{name}/{technique}: {e}"),
-            }
-            group.bench_function(BenchmarkId::from_parameter(technique), |b| {
-                b.iter(|| {
-                    backend.run(step).unwrap();
-                    backend.wait().unwrap();
-                })
-            });
-        }
-        group.finish();
-    }
+    let options = WgpuOptions::default();
+    let mut backend = WgpuBackend::new(job.policy, 1, job.dataset.clone(), job.subset(), &options)?;
+    static ANNOUNCED: std::sync::Once = std::sync::Once::new();
+    ANNOUNCED.call_once(|| println!("wgpu adapter: {}", backend.adapter()));
+    let step = job.step();
+    Ok(Box::new(move || {
+        backend.run(step).unwrap();
+        backend.wait().unwrap();
+    }))
 }
 
 fn main() {
     let mut c = Criterion::default().configure_from_args();
-    cpu(&mut c);
-    wgpu(&mut c);
+    let repeats = if testing() { 1 } else { 7 };
+    backend_group(&mut c, "cpu", repeats, measure::measure_cpu, cpu_runner);
+    backend_group(&mut c, "wgpu", repeats, measure::measure_wgpu, wgpu_runner);
     c.final_summary();
 }

@@ -181,91 +181,100 @@ impl Measurement {
     }
 }
 
-/// Times the CPU backend on one technique, beside the normalise floor.
-pub fn measure_cpu(
-    technique: &str,
-    policy: &Policy,
-    dataset: &Arc<Dataset>,
-    batch: u32,
+/// One cell to measure: a technique's policy on a dataset at a batch size.
+pub struct Job<'a> {
+    pub technique: &'a str,
+    pub policy: &'a Policy,
+    pub dataset: &'a Arc<Dataset>,
+    pub batch: u32,
+    /// Timed runs (the median is reported), after one warm-up.
+    pub repeats: usize,
+}
+
+impl Job<'_> {
+    /// The epoch the cell steps through.
+    pub fn subset(&self) -> Vec<u32> {
+        bench_subset(self.dataset.len(), self.batch)
+    }
+
+    /// The step the cell times.
+    pub fn step(&self) -> Step {
+        Step {
+            epoch: 0,
+            first_position: 0,
+            batch_size: self.batch,
+        }
+    }
+
+    /// Elements one step writes.
+    pub fn output_elements(&self) -> usize {
+        self.batch as usize * self.dataset.shape().elements()
+    }
+
+    fn measured(
+        &self,
+        backend: &str,
+        device: &str,
+        median_s: f64,
+        floor: Option<f64>,
+    ) -> Measurement {
+        Measurement::new(
+            Cell {
+                backend,
+                device,
+                technique: self.technique,
+                shape: self.dataset.shape(),
+                batch: self.batch,
+                repeats: self.repeats,
+            },
+            median_s,
+            floor,
+        )
+    }
+}
+
+/// [`median_seconds`] of a step that can fail: the first error is returned.
+pub fn median_seconds_checked(
     repeats: usize,
-) -> Result<Measurement, crate::Error> {
-    let shape = dataset.shape();
-    let subset = bench_subset(dataset.len(), batch);
-    let mut backend = CpuBackend::new(policy, 1, dataset.clone(), subset.clone())?;
-    let step = Step {
-        epoch: 0,
-        first_position: 0,
-        batch_size: batch,
-    };
-    let mut out = vec![0f32; batch as usize * shape.elements()];
-    let mut labels = vec![MixLabel::default(); batch as usize];
+    mut f: impl FnMut() -> Result<(), crate::Error>,
+) -> Result<f64, crate::Error> {
     let mut result = Ok(());
     let median = median_seconds(repeats, || {
         if result.is_ok() {
-            result = backend.augment_into(step, HostImages::F32(&mut out), &mut labels);
+            result = f();
         }
     });
-    result?;
+    result.map(|()| median)
+}
+
+/// Times the CPU backend on one technique, beside the normalise floor.
+pub fn measure_cpu(job: &Job<'_>) -> Result<Measurement, crate::Error> {
+    let subset = job.subset();
+    let mut backend = CpuBackend::new(job.policy, 1, job.dataset.clone(), subset.clone())?;
+    let mut out = vec![0f32; job.output_elements()];
+    let mut labels = vec![MixLabel::default(); job.batch as usize];
+    let median = median_seconds_checked(job.repeats, || {
+        backend.augment_into(job.step(), HostImages::F32(&mut out), &mut labels)
+    })?;
     let k = &backend.plan().kernel;
-    let floor = median_seconds(repeats, || {
-        normalise_floor(dataset, &subset, &k.mean, &k.std, &mut out)
+    let floor = median_seconds(job.repeats, || {
+        normalise_floor(job.dataset, &subset, &k.mean, &k.std, &mut out)
     });
-    let device = backend.info().device;
-    Ok(Measurement::new(
-        Cell {
-            backend: "cpu",
-            device: &device,
-            technique,
-            shape,
-            batch,
-            repeats,
-        },
-        median,
-        Some(floor),
-    ))
+    Ok(job.measured("cpu", &backend.info().device, median, Some(floor)))
 }
 
 /// Times the wgpu backend on one technique (run + wait), beside a device
 /// buffer copy of the same output bytes.
-pub fn measure_wgpu(
-    technique: &str,
-    policy: &Policy,
-    dataset: &Arc<Dataset>,
-    batch: u32,
-    repeats: usize,
-) -> Result<Measurement, crate::Error> {
+pub fn measure_wgpu(job: &Job<'_>) -> Result<Measurement, crate::Error> {
     use crate::wgpu_backend::{WgpuBackend, WgpuOptions};
-    let shape = dataset.shape();
-    let subset = bench_subset(dataset.len(), batch);
-    let mut backend =
-        WgpuBackend::new(policy, 1, dataset.clone(), subset, &WgpuOptions::default())?;
-    let step = Step {
-        epoch: 0,
-        first_position: 0,
-        batch_size: batch,
-    };
-    let mut result = Ok(());
-    let median = median_seconds(repeats, || {
-        if result.is_ok() {
-            result = backend.run(step).and_then(|()| backend.wait());
-        }
-    });
-    result?;
-    let bytes = batch as u64 * shape.elements() as u64 * 4;
-    let floor = wgpu_copy_floor(backend.device(), bytes, repeats);
-    let device = backend.adapter().to_string();
-    Ok(Measurement::new(
-        Cell {
-            backend: "wgpu",
-            device: &device,
-            technique,
-            shape,
-            batch,
-            repeats,
-        },
-        median,
-        floor,
-    ))
+    let options = WgpuOptions::default();
+    let mut backend = WgpuBackend::new(job.policy, 1, job.dataset.clone(), job.subset(), &options)?;
+    let median = median_seconds_checked(job.repeats, || {
+        backend.run(job.step()).and_then(|()| backend.wait())
+    })?;
+    let bytes = job.output_elements() as u64 * job.policy.output.dtype.size_bytes() as u64;
+    let floor = wgpu_copy_floor(backend.device(), bytes, job.repeats);
+    Ok(job.measured("wgpu", &backend.adapter().to_string(), median, floor))
 }
 
 /// Median time of a device-side copy of `bytes` (None when the device
@@ -303,24 +312,18 @@ pub fn wgpu_copy_floor(
 /// buffers on the backend's stream, timed with CUDA events (median over
 /// `repeats` groups of 20 steps), beside a device-to-device copy of the same
 /// output bytes timed the same way.
-pub fn measure_cuda(
-    technique: &str,
-    policy: &Policy,
-    dataset: &Arc<Dataset>,
-    batch: u32,
-    repeats: usize,
-) -> Result<Measurement, crate::Error> {
+pub fn measure_cuda(job: &Job<'_>) -> Result<Measurement, crate::Error> {
     use crate::cuda::{CudaBackend, CudaOptions, DeviceOutputs};
     use cudarc::driver::result as cu;
-    let shape = dataset.shape();
-    let subset = bench_subset(dataset.len(), batch);
+    let (policy, batch) = (job.policy, job.batch);
     let options = CudaOptions {
         max_batch: batch,
         ..CudaOptions::default()
     };
-    let mut backend = CudaBackend::with_options(policy, 1, dataset.clone(), subset, options)?;
+    let mut backend =
+        CudaBackend::with_options(policy, 1, job.dataset.clone(), job.subset(), options)?;
     let driver = |what: &str, e: cu::DriverError| crate::Error::Device(format!("{what}: {e:?}"));
-    let elements = batch as usize * shape.elements();
+    let elements = job.output_elements();
     let bytes = elements * policy.output.dtype.size_bytes();
     let label_bytes = batch as usize * size_of::<MixLabel>();
     // SAFETY: constructing the backend made its (primary) context current.
@@ -334,11 +337,7 @@ pub fn measure_cuda(
         labels,
         labels_len: batch as usize,
     };
-    let step = Step {
-        epoch: 0,
-        first_position: 0,
-        batch_size: batch,
-    };
+    let step = job.step();
     let stream = backend.stream() as cudarc::driver::sys::CUstream;
     let timed = |f: &mut dyn FnMut() -> Result<(), crate::Error>| -> Result<f64, crate::Error> {
         const ITERS: u32 = 20;
@@ -347,7 +346,7 @@ pub fn measure_cuda(
         let start = cu::event::create(flags).map_err(|e| driver("cuEventCreate", e))?;
         let end = cu::event::create(flags).map_err(|e| driver("cuEventCreate", e))?;
         let mut groups = Vec::new();
-        for _ in 0..repeats.max(1) {
+        for _ in 0..job.repeats.max(1) {
             // SAFETY: live events on the backend's live stream; `end` is
             // synchronised before the elapsed time is read.
             unsafe {
@@ -388,16 +387,5 @@ pub fn measure_cuda(
         let _ = cu::free_sync(copy_src);
     }
     let device = format!("{:?}", backend.device());
-    Ok(Measurement::new(
-        Cell {
-            backend: "cuda",
-            device: &device,
-            technique,
-            shape,
-            batch,
-            repeats,
-        },
-        median?,
-        Some(floor?),
-    ))
+    Ok(job.measured("cuda", &device, median?, Some(floor?)))
 }

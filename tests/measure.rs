@@ -8,7 +8,14 @@ fn cpu_measurement_is_positive_and_self_consistent() {
     let shape = measure::shapes()[0];
     let data = measure::bench_dataset(shape, 64);
     for (technique, policy) in measure::techniques(shape.channels) {
-        let m = measure::measure_cpu(technique, &policy, &data, 96, 1).unwrap();
+        let job = measure::Job {
+            technique,
+            policy: &policy,
+            dataset: &data,
+            batch: 96,
+            repeats: 1,
+        };
+        let m = measure::measure_cpu(&job).unwrap();
         assert!(m.median_s > 0.0 && m.images_per_s > 0.0, "{technique}");
         assert!((m.images_per_s * m.median_s - 96.0).abs() < 1e-6);
         let floor = m.floor_median_s.unwrap();
@@ -40,6 +47,13 @@ fn cuda_measurement_without_a_driver_is_an_error() {
     let shape = measure::shapes()[1];
     let data = measure::bench_dataset(shape, 16);
     let (name, policy) = &measure::techniques(3)[0];
-    let err = measure::measure_cuda(name, policy, &data, 8, 1).unwrap_err();
+    let job = measure::Job {
+        technique: name,
+        policy,
+        dataset: &data,
+        batch: 8,
+        repeats: 1,
+    };
+    let err = measure::measure_cuda(&job).unwrap_err();
     println!("{err}");
 }
