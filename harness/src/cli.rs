@@ -40,6 +40,9 @@ pub enum Command {
     Preview(PreviewArgs),
     /// Write one augmented batch as .npy files plus per-sample parameters.
     Dump(DumpArgs),
+    /// Time augmentation per backend × technique × batch × shape (JSON), and
+    /// with --step its share of a training step.
+    Bench(crate::bench::BenchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -222,8 +225,8 @@ pub fn run_train(config: &TrainConfig, command_line: Vec<String>) -> anyhow::Res
     let mut ctx = RunContext::now(command_line);
     // Refuse an unusable device before spending time on the data.
     crate::train::resolve_device(config.device)?;
-    if config.backend == BackendChoice::Cuda {
-        return Err(crate::source::SourceError::NotBuilt(config.backend.name()).into());
+    if config.backend == BackendChoice::Cuda && config.device == DeviceChoice::Cpu {
+        return Err(crate::source::SourceError::NeedsCudaDevice.into());
     }
     let t = Instant::now();
     let (train, test) = crate::data::load(&config.dataset, &config.data_dir)?;
@@ -344,6 +347,13 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 args.samples
             );
             println!("{}", args.out.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench(args) => {
+            let report = crate::bench::run(&args)?;
+            for skipped in &report.skipped {
+                eprintln!("skipped: {skipped}");
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Dump(args) => {

@@ -16,6 +16,7 @@
 //! Build with `source scripts/setup-torch` first (libtorch from the PyTorch
 //! 2.11.0 wheel); the binary then runs with no environment set.
 
+pub mod bench;
 pub mod checkpoint;
 pub mod cli;
 pub mod config;

@@ -78,8 +78,6 @@ pub trait BatchSource {
 /// Why a backend cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
-    #[error("--backend {0} is not available in this build yet; use --backend cpu (or auto)")]
-    NotBuilt(&'static str),
     #[error("--backend cuda writes into CUDA tensors: it needs --device cuda")]
     NeedsCudaDevice,
     #[error(transparent)]

@@ -1,0 +1,252 @@
+//! `augkit bench`: the augmentation bench matrix of `cargo bench`
+//! (`augkit::measure`) from the harness binary, as JSON — so it runs where
+//! there is no cargo (the `scripts/gpu-check` bundle) — and, with `--step`,
+//! the augmentation share of a training step at batch 64 for ResNet-18 and
+//! the simple CNN per backend.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::Args;
+use serde::Serialize;
+use tch::{Device, Kind, Tensor, nn, nn::OptimizerConfig};
+
+use augkit::ImageShape;
+use augkit::measure::{self, Measurement};
+
+use crate::models::{self, InputShape, ModelKind};
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Backends to measure: cpu, wgpu, cuda (those that cannot start are
+    /// reported and skipped).
+    #[arg(long, value_delimiter = ',', default_value = "cpu,wgpu,cuda")]
+    pub backends: Vec<String>,
+    /// Techniques (of `augkit::measure::techniques`); default all.
+    #[arg(long, value_delimiter = ',')]
+    pub techniques: Vec<String>,
+    /// Image shapes as HxWxC.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "28x28x1,32x32x3,224x224x3"
+    )]
+    pub shapes: Vec<String>,
+    #[arg(long, value_delimiter = ',', default_value = "64,256,1024,4096")]
+    pub batches: Vec<u32>,
+    /// Timed repeats per cell (median), after one warm-up.
+    #[arg(long, default_value_t = 5)]
+    pub repeats: usize,
+    /// Also time a training step (ResNet-18 on 32×32×3, simple CNN on
+    /// 28×28×1, batch 64) and report the augmentation share per backend.
+    #[arg(long)]
+    pub step: bool,
+    /// Where the model runs for --step: cpu or cuda.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    /// Write the JSON here (default: stdout).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BenchReport {
+    pub measurements: Vec<Measurement>,
+    /// Cells that could not run, with the reason.
+    pub skipped: Vec<String>,
+    pub steps: Vec<StepShare>,
+    pub method: &'static str,
+}
+
+/// One training step split into augmentation and model time.
+#[derive(Debug, Serialize)]
+pub struct StepShare {
+    pub model: &'static str,
+    pub backend: String,
+    pub technique: String,
+    pub batch: u32,
+    pub augmentation_s: f64,
+    pub model_s: f64,
+    pub augmentation_share: f64,
+}
+
+fn measure_on(backend: &str, job: &measure::Job<'_>) -> Result<Measurement, augkit::Error> {
+    match backend {
+        "cpu" => measure::measure_cpu(job),
+        "wgpu" => measure::measure_wgpu(job),
+        _ => measure::measure_cuda(job),
+    }
+}
+
+fn parse_shape(text: &str) -> anyhow::Result<ImageShape> {
+    let parts: Vec<u32> = text
+        .split('x')
+        .map(str::parse)
+        .collect::<Result<_, _>>()
+        .with_context(|| format!("shape {text:?} is not HxWxC"))?;
+    anyhow::ensure!(parts.len() == 3, "shape {text:?} is not HxWxC");
+    Ok(ImageShape::new(parts[2], parts[0], parts[1])?)
+}
+
+pub fn run(args: &BenchArgs) -> anyhow::Result<BenchReport> {
+    anyhow::ensure!(args.repeats >= 1, "--repeats must be at least 1");
+    for b in &args.backends {
+        anyhow::ensure!(
+            matches!(b.as_str(), "cpu" | "wgpu" | "cuda"),
+            "unknown backend {b:?} (cpu, wgpu, cuda)"
+        );
+    }
+    let shapes: Vec<ImageShape> = args
+        .shapes
+        .iter()
+        .map(|s| parse_shape(s))
+        .collect::<anyhow::Result<_>>()?;
+    let mut report = BenchReport {
+        measurements: Vec::new(),
+        skipped: Vec::new(),
+        steps: Vec::new(),
+        method: "median wall time of one step over --repeats runs after one warm-up; device \
+                 backends wait for the device before the clock stops; the floor is the \
+                 backend's cost of the same bytes (CPU: gather + u8→f32 normalise; wgpu: a \
+                 device buffer copy of the output bytes)",
+    };
+    for &shape in &shapes {
+        let data = measure::bench_dataset(shape, 512);
+        for (technique, policy) in measure::techniques(shape.channels) {
+            if !args.techniques.is_empty() && !args.techniques.iter().any(|t| t == technique) {
+                continue;
+            }
+            for &batch in &args.batches {
+                let job = measure::Job {
+                    technique,
+                    policy: &policy,
+                    dataset: &data,
+                    batch,
+                    repeats: args.repeats,
+                };
+                for backend in &args.backends {
+                    let result = measure_on(backend, &job);
+                    match result {
+                        Ok(m) => {
+                            eprintln!(
+                                "{backend:>4} {}x{}x{} b{batch:<5} {technique:>9}: {:>10.0} images/s{}",
+                                shape.height,
+                                shape.width,
+                                shape.channels,
+                                m.images_per_s,
+                                m.ratio_to_floor
+                                    .map_or(String::new(), |r| format!(", {r:.2}× the floor"))
+                            );
+                            report.measurements.push(m);
+                        }
+                        Err(e) => report.skipped.push(format!(
+                            "{backend} {}x{}x{} b{batch} {technique}: {e}",
+                            shape.height, shape.width, shape.channels
+                        )),
+                    }
+                }
+            }
+        }
+    }
+    if args.step {
+        let device = match args.device.as_str() {
+            "cpu" => Device::Cpu,
+            "cuda" => {
+                anyhow::ensure!(
+                    tch::Cuda::is_available(),
+                    "--device cuda: libtorch sees no CUDA device"
+                );
+                Device::Cuda(0)
+            }
+            other => anyhow::bail!("unknown --device {other:?} (cpu, cuda)"),
+        };
+        for (model, shape) in [
+            (ModelKind::Resnet18, ImageShape::new(3, 32, 32)?),
+            (ModelKind::SimpleCnn, ImageShape::new(1, 28, 28)?),
+        ] {
+            let model_s = model_step_seconds(model, shape, 64, device, args.repeats)?;
+            let data = measure::bench_dataset(shape, 512);
+            for (technique, policy) in measure::techniques(shape.channels) {
+                if technique != "full" && technique != "identity" {
+                    continue;
+                }
+                let job = measure::Job {
+                    technique,
+                    policy: &policy,
+                    dataset: &data,
+                    batch: 64,
+                    repeats: args.repeats,
+                };
+                for backend in &args.backends {
+                    let aug = measure_on(backend, &job);
+                    match aug {
+                        Ok(m) => report.steps.push(StepShare {
+                            model: model.name(),
+                            backend: backend.clone(),
+                            technique: technique.into(),
+                            batch: 64,
+                            augmentation_s: m.median_s,
+                            model_s,
+                            augmentation_share: m.median_s / (m.median_s + model_s),
+                        }),
+                        Err(e) => report
+                            .skipped
+                            .push(format!("step {backend} {technique}: {e}")),
+                    }
+                }
+            }
+        }
+    }
+    let json = serde_json::to_string_pretty(&report)?;
+    match &args.out {
+        Some(path) => crate::result::write_json_atomic(path, &report)
+            .with_context(|| format!("writing {}", path.display()))?,
+        None => println!("{json}"),
+    }
+    Ok(report)
+}
+
+/// Median seconds of one training step (forward, backward, Adam) at `batch`.
+fn model_step_seconds(
+    kind: ModelKind,
+    shape: ImageShape,
+    batch: i64,
+    device: Device,
+    repeats: usize,
+) -> anyhow::Result<f64> {
+    tch::manual_seed(0);
+    let vs = nn::VarStore::new(device);
+    let input = InputShape {
+        channels: i64::from(shape.channels),
+        height: i64::from(shape.height),
+        width: i64::from(shape.width),
+    };
+    let net = models::build(&vs.root(), kind, input, 10)?;
+    let mut opt = nn::Adam::default().build(&vs, 1e-3)?;
+    let xs = Tensor::randn(
+        [batch, input.channels, input.height, input.width],
+        (Kind::Float, device),
+    );
+    let ys = Tensor::randint(10, [batch], (Kind::Int64, device));
+    let sync = || {
+        if let Device::Cuda(i) = device {
+            tch::Cuda::synchronize(i as i64);
+        }
+    };
+    let mut step = || {
+        let loss = net.forward_t(&xs, true).cross_entropy_for_logits(&ys);
+        opt.backward_step(&loss);
+        sync();
+    };
+    step();
+    let mut times: Vec<f64> = (0..repeats)
+        .map(|_| {
+            let t = Instant::now();
+            step();
+            t.elapsed().as_secs_f64()
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    Ok(times[times.len() / 2])
+}
