@@ -48,6 +48,10 @@ pub struct BenchArgs {
     /// Write the JSON here (default: stdout).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Also draw throughput vs batch size per backend and shape (technique
+    /// `full`) as `<DIR>/throughput.{svg,png}`.
+    #[arg(long)]
+    pub chart: Option<PathBuf>,
 }
 
 #[derive(Debug, Serialize)]
@@ -198,6 +202,14 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<BenchReport> {
             }
         }
     }
+    if let Some(dir) = &args.chart {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        for file in
+            crate::plots::render(dir, "throughput", &throughput_chart(&report.measurements))?
+        {
+            eprintln!("chart: {}", file.display());
+        }
+    }
     let json = serde_json::to_string_pretty(&report)?;
     match &args.out {
         Some(path) => crate::result::write_json_atomic(path, &report)
@@ -205,6 +217,34 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<BenchReport> {
         None => println!("{json}"),
     }
     Ok(report)
+}
+
+/// Images/s against batch size, one line per backend and shape, for the
+/// full pipeline (or the first technique measured when `full` was not).
+pub fn throughput_chart(measurements: &[Measurement]) -> crate::plots::Chart {
+    let technique = if measurements.iter().any(|m| m.technique == "full") {
+        "full"
+    } else {
+        measurements
+            .first()
+            .map_or("full", |m| m.technique.as_str())
+    };
+    let mut lines: Vec<(String, Vec<[f64; 2]>)> = Vec::new();
+    for m in measurements.iter().filter(|m| m.technique == technique) {
+        let name = format!("{} {}x{}x{}", m.backend, m.shape[1], m.shape[2], m.shape[0]);
+        let point = [f64::from(m.batch), m.images_per_s];
+        match lines.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, points)) => points.push(point),
+            None => lines.push((name, vec![point])),
+        }
+    }
+    for (_, points) in &mut lines {
+        points.sort_by(|a, b| a[0].total_cmp(&b[0]));
+    }
+    crate::plots::Chart::Throughput {
+        title: format!("augmentation throughput ({technique})"),
+        lines,
+    }
 }
 
 /// Median seconds of one training step (forward, backward, Adam) at `batch`.

@@ -68,6 +68,11 @@ pub enum Chart {
         y_desc: String,
         points: Vec<(String, f64, f64, bool)>,
     },
+    /// `(series, [batch size, images/s])` lines on log–log axes.
+    Throughput {
+        title: String,
+        lines: Vec<(String, Vec<[f64; 2]>)>,
+    },
     /// Bars `(label, backend, milliseconds)`.
     Bars {
         title: String,
@@ -201,6 +206,57 @@ pub fn draw<DB: DrawingBackend>(
                 .label_font((FONT, 15))
                 .background_style(WHITE.mix(0.85))
                 .border_style(BLACK)
+                .draw()
+                .map_err(err)?;
+        }
+        Chart::Throughput { title, lines } => {
+            let points: Vec<[f64; 2]> = lines.iter().flat_map(|(_, l)| l.iter().copied()).collect();
+            let bound = |f: fn(&[f64; 2]) -> f64, pick: fn(f64, f64) -> f64, start: f64| {
+                points.iter().map(f).fold(start, pick)
+            };
+            let (x_lo, x_hi) = (
+                bound(|p| p[0], f64::min, f64::INFINITY),
+                bound(|p| p[0], f64::max, 1.0),
+            );
+            let (y_lo, y_hi) = (
+                bound(|p| p[1], f64::min, f64::INFINITY),
+                bound(|p| p[1], f64::max, 1.0),
+            );
+            let (x_lo, y_lo) = (x_lo.min(x_hi).max(1.0), y_lo.min(y_hi).max(1e-3));
+            let mut c = ChartBuilder::on(root)
+                .caption(title, (FONT, 24))
+                .margin(16)
+                .x_label_area_size(48)
+                .y_label_area_size(80)
+                .build_cartesian_2d(
+                    (x_lo / 1.3..x_hi * 1.3).log_scale(),
+                    (y_lo / 2.0..y_hi * 2.0).log_scale(),
+                )
+                .map_err(err)?;
+            c.configure_mesh()
+                .x_desc("batch size (images)")
+                .y_desc("images / s")
+                .label_style((FONT, 15))
+                .axis_desc_style((FONT, 17))
+                .draw()
+                .map_err(err)?;
+            for (i, (name, line)) in lines.iter().enumerate() {
+                let colour = Palette99::pick(i).to_rgba();
+                let data: Vec<(f64, f64)> = line.iter().map(|p| (p[0], p[1])).collect();
+                c.draw_series(LineSeries::new(data.clone(), colour.stroke_width(2)))
+                    .map_err(err)?
+                    .label(name.as_str())
+                    .legend(move |(x, y)| {
+                        PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(3))
+                    });
+                c.draw_series(data.into_iter().map(|p| Circle::new(p, 3, colour.filled())))
+                    .map_err(err)?;
+            }
+            c.configure_series_labels()
+                .position(SeriesLabelPosition::LowerRight)
+                .background_style(WHITE.mix(0.85))
+                .border_style(BLACK)
+                .label_font((FONT, 14))
                 .draw()
                 .map_err(err)?;
         }
