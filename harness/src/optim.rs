@@ -219,7 +219,10 @@ mod tests {
             (vs, m)
         };
         let (vs_a, m_a) = build();
-        let (vs_b, m_b) = build();
+        let (mut vs_b, m_b) = build();
+        // Tests run in parallel threads and libtorch's generator is global:
+        // start both from the same weights whatever another test drew.
+        vs_b.copy(&vs_a).unwrap();
         let mut ours = Optimizer::new(kind, &vs_a, 1e-2, wd, 0.9);
         let mut theirs = match kind {
             OptimizerKind::Adam => nn::Adam {
