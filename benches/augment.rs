@@ -1,8 +1,10 @@
 //! What augmentation costs, per backend × technique × batch size × image
 //! shape, beside each backend's floor for the same bytes (CPU: a plain
-//! u8 → f32 normalise; wgpu: a device buffer copy; CUDA: `benches/cuda.rs`,
-//! a device-to-device copy). Reports images/s and bytes/s, and prints each
-//! cell's ratio to its floor. Device timings wait for the device.
+//! u8 → f32 normalise; wgpu: a device buffer copy; CUDA: a device-to-device
+//! copy). Reports images/s and bytes/s, and prints each cell's ratio to its
+//! floor. Device timings wait for the device; without a device a backend's
+//! group prints why and is skipped. `benches/cuda.rs` adds CUDA dtype and
+//! layout cases.
 //!
 //! Run: `cargo bench --bench augment` (everything), `cargo bench -- cpu/`
 //! or `-- wgpu/32x32x3` (a filter). `cargo bench -- --test` runs each cell
@@ -151,10 +153,37 @@ fn wgpu_runner(job: &measure::Job<'_>) -> Result<Runner, augkit::Error> {
     }))
 }
 
+fn cuda_runner(job: &measure::Job<'_>) -> Result<Runner, augkit::Error> {
+    use augkit::cuda::{CudaBackend, CudaOptions};
+    if !augkit::cuda::driver_present() {
+        return Err(augkit::Error::Unavailable(
+            "no CUDA device (libcuda not found)".into(),
+        ));
+    }
+    let options = CudaOptions {
+        max_batch: job.batch,
+        ..CudaOptions::default()
+    };
+    let mut backend =
+        CudaBackend::with_options(job.policy, 1, job.dataset.clone(), job.subset(), options)
+            .map_err(|e| augkit::Error::Unavailable(e.to_string()))?;
+    let step = job.step();
+    let mut out = vec![0f32; job.output_elements()];
+    let mut labels = vec![MixLabel::default(); job.batch as usize];
+    // Through the Backend trait: kernels into the backend's own device
+    // buffers, then the copy back; `measure_cuda` times the device-only step.
+    Ok(Box::new(move || {
+        backend
+            .augment_into(step, HostImages::F32(black_box(&mut out)), &mut labels)
+            .unwrap()
+    }))
+}
+
 fn main() {
     let mut c = Criterion::default().configure_from_args();
     let repeats = if testing() { 1 } else { 7 };
     backend_group(&mut c, "cpu", repeats, measure::measure_cpu, cpu_runner);
     backend_group(&mut c, "wgpu", repeats, measure::measure_wgpu, wgpu_runner);
+    backend_group(&mut c, "cuda", repeats, measure::measure_cuda, cuda_runner);
     c.final_summary();
 }
