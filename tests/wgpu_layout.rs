@@ -91,9 +91,17 @@ fn wgsl_structs_match_rust_layouts() {
         check(
             &m,
             "StepArgs",
-            layout!(StepArgs;
-                seed_lo, seed_hi, epoch, first_position, batch_size, subset_len, _pad[2],
-            ),
+            {
+                // The wgpu backend sends the pixel dispatch's output window
+                // in Rust's `_pad` words (see the WGSL header).
+                let mut fields = layout!(StepArgs;
+                    seed_lo, seed_hi, epoch, first_position, batch_size, subset_len,
+                );
+                let pad = offset_of!(StepArgs, _pad) as u32;
+                fields.push(("out_first".to_string(), pad));
+                fields.push(("out_base".to_string(), pad + 4));
+                fields
+            },
             size_of::<StepArgs>(),
         );
         check(

@@ -378,6 +378,8 @@ fn backend_trait_matches_cpu_backend_labels() {
 
 /// A step sends only its StepArgs: no image, label, parameter or synthetic
 /// coefficient bytes (the synthetic model is uploaded once, at construction).
+/// These steps' images fit one binding, so one pixel dispatch; a split step
+/// also sends each further window's offsets (`split_output_matches_cpu`).
 #[test]
 fn per_step_upload_is_only_step_args() {
     let dataset = random_dataset(3, 32, 32, 100, 10, 1);
@@ -484,6 +486,101 @@ fn chunked_dataset_matches_unchunked() {
         Err(e) => panic!("expected TooLarge, got {e}"),
         Ok(_) => panic!("a 16 KB dataset cannot fit three 4 KB bindings"),
     }
+}
+
+/// Images larger than one storage binding (`max_binding_bytes` forced to
+/// 4 KB) are written by several pixel dispatches, each binding an aligned
+/// window of the one images buffer: the same bits as the unsplit backend,
+/// the CPU reference as everywhere else, and per step only the launch
+/// arguments cross — the 32-byte StepArgs, plus each further window's
+/// `out_first`/`out_base` (8 bytes as immediates, or another whole StepArgs
+/// at its dynamic uniform offset).
+#[test]
+fn split_output_matches_cpu() {
+    // 3×9×11 = 297 elements per image (odd: packed windows split samples
+    // mid-word); 40 images = 11,880 B of dataset, three 4 KB chunks.
+    let dataset = random_dataset(3, 9, 11, 40, 10, 12);
+    let subset: Vec<u32> = (0..40).collect();
+    let step = Step {
+        epoch: 1,
+        first_position: 3,
+        batch_size: 37,
+    };
+    let mut totals = Totals::default();
+    for (dtype, layout, force_uniform) in [
+        (DType::F32, Layout::Nchw, false),
+        (DType::F32, Layout::Nhwc, true),
+        (DType::F16, Layout::Nchw, true),
+        (DType::Bf16, Layout::Nhwc, false),
+    ] {
+        let policy = output_policy(&support::all_policy(), 3, dtype, layout);
+        let Some(mut whole) = backend(
+            &policy,
+            9,
+            dataset.clone(),
+            subset.clone(),
+            &WgpuOptions {
+                force_uniform_step_args: force_uniform,
+                ..WgpuOptions::default()
+            },
+        ) else {
+            return;
+        };
+        let small = WgpuOptions {
+            max_binding_bytes: Some(4096),
+            force_uniform_step_args: force_uniform,
+            ..WgpuOptions::default()
+        };
+        let mut split = backend(&policy, 9, dataset.clone(), subset.clone(), &small).unwrap();
+        let label = format!("split {dtype:?} {layout:?} force_uniform={force_uniform}");
+        check_step(&label, &mut split, step, &mut totals);
+        let windows = u64::from(split.pixel_dispatches());
+        let image_bytes = split.plan().image_elements(step) as u64
+            * match dtype {
+                DType::F32 => 4,
+                _ => 2,
+            };
+        assert!(
+            windows >= image_bytes.div_ceil(4096) && windows > 2,
+            "{label}: {image_bytes} B of images in {windows} dispatches"
+        );
+        let args = size_of::<StepArgs>() as u64;
+        let expected = if split.device().immediates() {
+            args + (windows - 1) * 8
+        } else {
+            windows * args
+        };
+        assert_eq!(
+            split.step_upload_bytes(),
+            expected,
+            "{label}: bytes per step"
+        );
+        println!(
+            "{label}: {image_bytes} B of images in {windows} pixel dispatches, {} B sent",
+            split.step_upload_bytes()
+        );
+
+        // Bit for bit the unsplit output.
+        let n = whole.plan().image_elements(step);
+        let mut labels = vec![MixLabel::default(); step.batch_size as usize];
+        let mut split_labels = labels.clone();
+        let mut a = Images::new(dtype, n);
+        let mut b = Images::new(dtype, n);
+        whole.augment_into(step, a.host(), &mut labels).unwrap();
+        assert_eq!(whole.pixel_dispatches(), 1);
+        split
+            .augment_into(step, b.host(), &mut split_labels)
+            .unwrap();
+        assert!(
+            a.to_f32()
+                .iter()
+                .zip(&b.to_f32())
+                .all(|(x, y)| x.to_bits() == y.to_bits()),
+            "{label}: split pixels differ"
+        );
+        assert_eq!(labels, split_labels, "{label}: labels");
+    }
+    totals.print("split output");
 }
 
 /// Timestamps per pass where the adapter has them; otherwise a reason.

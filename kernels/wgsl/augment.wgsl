@@ -24,11 +24,20 @@
 //                     word = two f16/bf16 elements (low half first),
 //                     round-to-nearest-even in integer arithmetic (no
 //                     shader-f16 needed).
+//   Both pixel passes may run as several dispatches (output windows), when
+//   the step's images exceed one storage binding: dispatch k binds an
+//   aligned sub-range of the one images buffer as `out_words` and gets
+//   `step_args.out_first` (its first unit: global pixel index `sample·H·W +
+//   pixel` for f32, global output word for packed) and `step_args.out_base`
+//   (the global word at `out_words[0]`); a write past the window's end
+//   (`arrayLength(&out_words)`) belongs to a later dispatch and is skipped.
 // Bindings (group 0): 0 policy (uniform KernelPolicy), 1 resident (uniform
 // Resident: offsets and sizes), 2 resident_meta (read: subset, labels, gray
 // means, synthetic tables), 3–5 data0..2 (read: the u8 dataset), 6 params,
 // 7 mix_labels, 8 means (contrast means, then synthetic coefficients),
-// 9 out_words (read_write), 10 step_args (uniform, when not immediates).
+// 9 out_words (read_write; one output window of the images), 10 step_args
+// (uniform at a dynamic offset, one StepArgs per output window, when not
+// immediates).
 // Synthetic texels (SEMANTICS.md §9) are computed in the sampling itself
 // (`texel`), nearest and bilinear alike: PCA = clamp01(mean + Σ_j a_j·u_j),
 // interpolate = (1 − t)·A + t·B.
@@ -107,9 +116,11 @@ struct StepArgs {
     first_position: u32,
     batch_size: u32,
     subset_len: u32,
-    // Rust `_pad: [u32; 2]`.
-    _pad0: u32,
-    _pad1: u32,
+    // Rust `_pad: [u32; 2]`, which the wgpu backend fills with the pixel
+    // dispatch's output window (0, 0 for the first or only one): its first
+    // unit, and the global output word bound at `out_words[0]`.
+    out_first: u32,
+    out_base: u32,
 }
 
 struct SampleParams {
@@ -185,6 +196,7 @@ struct Resident {
 // [contrast means (batch) | synthetic coefficients (batch × K)]: one
 // binding, so the shader stays within WebGPU's 8 storage buffers per stage.
 @group(0) @binding(8) var<storage, read_write> means: array<f32>;
+// The images, or the current pixel dispatch's window of them (see the header).
 @group(0) @binding(9) var<storage, read_write> out_words: array<u32>;
 //@STEP_ARGS
 
@@ -1122,16 +1134,20 @@ fn pixel_pass_f32(
     @builtin(num_workgroups) nwg: vec3<u32>,
     @builtin(local_invocation_index) lid: u32,
 ) {
-    let g = flat_id(wg, nwg, lid, 256u);
+    let g = step_args.out_first + flat_id(wg, nwg, lid, 256u);
     let plane = policy.height * policy.width;
     if g >= step_args.batch_size * plane {
         return;
     }
     let i = g / plane;
+    // A window holds whole samples: sample i lies in it, or past its end.
+    if (i + 1u) * resident.image_elems - step_args.out_base > arrayLength(&out_words) {
+        return;
+    }
     let pixel = g % plane;
     let v = output_pixel(i, pixel % policy.width, pixel / policy.width);
     for (var c = 0u; c < policy.channels; c++) {
-        out_words[element_index(i, pixel, c)] = bitcast<u32>(v[c]);
+        out_words[element_index(i, pixel, c) - step_args.out_base] = bitcast<u32>(v[c]);
     }
 }
 
@@ -1212,10 +1228,10 @@ fn pixel_pass_packed(
     @builtin(num_workgroups) nwg: vec3<u32>,
     @builtin(local_invocation_index) lid: u32,
 ) {
-    let word = flat_id(wg, nwg, lid, 256u);
+    let word = step_args.out_first + flat_id(wg, nwg, lid, 256u);
     let total = step_args.batch_size * resident.image_elems;
     let e0 = 2u * word;
-    if e0 >= total {
+    if e0 >= total || word - step_args.out_base >= arrayLength(&out_words) {
         return;
     }
     let s0 = element_site(e0);
@@ -1229,5 +1245,5 @@ fn pixel_pass_packed(
         }
         bits |= narrow(v1[s1.z]) << 16u;
     }
-    out_words[word] = bits;
+    out_words[word - step_args.out_base] = bits;
 }

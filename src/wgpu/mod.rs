@@ -14,6 +14,17 @@
 //! pixels. Outputs stay in device buffers; [`WgpuBackend::read_back`] is the
 //! only copy.
 //!
+//! A step whose images exceed one storage binding (128 MiB on lavapipe, e.g.
+//! 256 images of 3×224×224 in f32; or [`WgpuOptions::max_binding_bytes`])
+//! still writes one images buffer, but the pixel pass runs once per output
+//! window: each dispatch binds an aligned sub-range of that buffer and gets
+//! its first unit and base word in the StepArgs' last two words (8 more bytes
+//! of immediates per further window, or one more 32-byte StepArgs at a
+//! dynamic uniform offset). The per-sample buffers (parameters, mix labels,
+//! contrast means and synthetic coefficients) stay one binding each — a
+//! mixed sample reads its partner's — which bounds a step to about 1.2 M
+//! samples at 128 MiB.
+//!
 //! ```no_run
 //! use std::sync::Arc;
 //! use augkit::wgpu_backend::{WgpuBackend, WgpuOptions};
@@ -130,9 +141,10 @@ pub struct WgpuOptions {
     /// the same way if set; otherwise a hardware GPU first, then any other.
     pub adapter: Option<String>,
     /// Cap on the bytes of one resident binding (a dataset chunk; the index
-    /// list, labels, gray means and synthetic model), below the device's
-    /// `max_storage_buffer_binding_size` (tests force the chunked path and
-    /// the too-large errors).
+    /// list, labels, gray means and synthetic model) and of one output
+    /// window of the images, below the device's
+    /// `max_storage_buffer_binding_size` (tests force the chunked and split
+    /// paths and the too-large errors).
     pub max_binding_bytes: Option<u64>,
     /// Send step arguments as a uniform write even where immediates exist.
     pub force_uniform_step_args: bool,
@@ -345,6 +357,19 @@ struct Timestamps {
 
 const TIMESTAMP_COUNT: u32 = 4;
 
+/// One pixel dispatch's share of the images buffer.
+#[derive(Clone, Copy, Debug)]
+struct Window {
+    /// Its units (f32: global pixels `sample·H·W + pixel`; packed: output
+    /// words), up to the capacity.
+    first_unit: u64,
+    end_unit: u64,
+    /// Its binding of the images buffer, in bytes (the offset aligned down
+    /// to `min_storage_buffer_offset_alignment`).
+    offset: u64,
+    size: u64,
+}
+
 /// Device buffers that grow with the batch.
 struct Outputs {
     capacity: u32,
@@ -353,7 +378,14 @@ struct Outputs {
     means: wg::Buffer,
     images: wg::Buffer,
     staging: wg::Buffer,
-    bind_group: wg::BindGroup,
+    /// Without immediates: one StepArgs per window, `step_stride` apart.
+    step_buf: Option<wg::Buffer>,
+    step_stride: u64,
+    /// Usually one: the whole images buffer.
+    windows: Vec<Window>,
+    /// One per window; the first also serves the parameters and contrast
+    /// passes.
+    bind_groups: Vec<wg::BindGroup>,
 }
 
 /// The entry points this policy needs (compiled once, at construction).
@@ -375,7 +407,11 @@ pub struct WgpuBackend {
     resident_buf: wg::Buffer,
     meta_buf: wg::Buffer,
     data_bufs: Vec<wg::Buffer>,
-    step_buf: Option<wg::Buffer>,
+    /// Step arguments as immediates (else a uniform with a dynamic offset).
+    immediates: bool,
+    /// Bytes of one images binding (`max_binding_bytes`, the device's
+    /// binding and buffer limits): the pixel pass's output window.
+    image_binding: u64,
     resident: Resident,
     outputs: Option<Outputs>,
     timestamps: Option<Timestamps>,
@@ -383,6 +419,7 @@ pub struct WgpuBackend {
     last: Option<(Step, bool)>,
     step_upload_bytes: u64,
     total_upload_bytes: u64,
+    pixel_dispatches: u32,
 }
 
 fn storage_entry(binding: u32, read_only: bool) -> wg::BindGroupLayoutEntry {
@@ -550,14 +587,6 @@ impl WgpuBackend {
             usage: wg::BufferUsages::UNIFORM,
         });
         let immediates = gpu.immediates();
-        let step_buf = (!immediates).then(|| {
-            device.create_buffer(&wg::BufferDescriptor {
-                label: Some("augkit step args"),
-                size: size_of::<StepArgs>() as u64,
-                usage: wg::BufferUsages::UNIFORM | wg::BufferUsages::COPY_DST,
-                mapped_at_creation: false,
-            })
-        });
 
         // One layout for every entry point, so the immediates set once per
         // pass survive pipeline switches.
@@ -569,7 +598,17 @@ impl WgpuBackend {
             entries.push(storage_entry(b, false));
         }
         if !immediates {
-            entries.push(uniform_entry(10));
+            // One StepArgs per output window, at a dynamic offset.
+            entries.push(wg::BindGroupLayoutEntry {
+                binding: 10,
+                visibility: wg::ShaderStages::COMPUTE,
+                ty: wg::BindingType::Buffer {
+                    ty: wg::BufferBindingType::Uniform,
+                    has_dynamic_offset: true,
+                    min_binding_size: wg::BufferSize::new(size_of::<StepArgs>() as u64),
+                },
+                count: None,
+            });
         }
         let layout = device.create_bind_group_layout(&wg::BindGroupLayoutDescriptor {
             label: Some("augkit"),
@@ -665,7 +704,8 @@ impl WgpuBackend {
             resident_buf,
             meta_buf,
             data_bufs,
-            step_buf,
+            immediates,
+            image_binding: binding,
             resident,
             outputs: None,
             timestamps,
@@ -673,6 +713,7 @@ impl WgpuBackend {
             last: None,
             step_upload_bytes: 0,
             total_upload_bytes: 0,
+            pixel_dispatches: 0,
         };
         backend.gpu.check()?;
         Ok(backend)
@@ -692,9 +733,21 @@ impl WgpuBackend {
     }
 
     /// Host→device bytes the last [`run`](Self::run) sent: the step
-    /// arguments, as immediates or a uniform write (`size_of::<StepArgs>()`).
+    /// arguments, as immediates or a uniform write (`size_of::<StepArgs>()`),
+    /// and, when the images were written in several pixel dispatches (see
+    /// [`pixel_dispatches`](Self::pixel_dispatches)), each further
+    /// dispatch's output window: 8 bytes as immediates, another 32-byte
+    /// StepArgs as a uniform write.
     pub fn step_upload_bytes(&self) -> u64 {
         self.step_upload_bytes
+    }
+
+    /// Pixel dispatches of the last [`run`](Self::run): 1 unless its images
+    /// exceed one storage binding (`max_storage_buffer_binding_size`, or
+    /// [`WgpuOptions::max_binding_bytes`]), when each dispatch writes a
+    /// window of them.
+    pub fn pixel_dispatches(&self) -> u32 {
+        self.pixel_dispatches
     }
 
     /// Host→device bytes sent by every step so far (the one-time uploads of
@@ -713,20 +766,96 @@ impl WgpuBackend {
         }
     }
 
+    /// The pixel pass's output windows for `capacity` samples: each fits one
+    /// storage binding (`image_binding`) once its start is aligned down to
+    /// `min_storage_buffer_offset_alignment`; f32 windows hold whole samples,
+    /// packed ones whole words.
+    fn windows(&self, capacity: u32) -> Result<Vec<Window>, Error> {
+        let align = u64::from(self.gpu.limits.min_storage_buffer_offset_alignment).max(4);
+        // Bytes a window's own words may fill: the aligned-down start costs
+        // up to `align - 4` bytes of the binding.
+        let room = (self.image_binding + 4).saturating_sub(align);
+        let elems = u64::from(self.resident.image_elems);
+        let cap = u64::from(capacity);
+        let f32_out = self.plan.kernel.out_dtype == DTYPE_F32;
+        let total_words = if f32_out {
+            cap * elems
+        } else {
+            (cap * elems).div_ceil(2)
+        };
+        if total_words > u64::from(u32::MAX) {
+            return Err(Error::TooLarge {
+                what: "the step's images (u32 word addressing)",
+                bytes: total_words * 4,
+                limit: u64::from(u32::MAX) * 4,
+            });
+        }
+        // (first word, end word, first unit, end unit) per window.
+        let mut spans = Vec::new();
+        if f32_out {
+            let sample_bytes = elems * 4;
+            let samples = room / sample_bytes;
+            if samples == 0 {
+                return Err(Error::TooLarge {
+                    what: "one output image (a binding holds whole images)",
+                    bytes: sample_bytes,
+                    limit: room,
+                });
+            }
+            let plane = self.plan.dataset.shape().pixels() as u64;
+            for k in 0..cap.div_ceil(samples).max(1) {
+                let s0 = k * samples;
+                let s1 = cap.min(s0 + samples);
+                spans.push((s0 * elems, s1 * elems, s0 * plane, s1 * plane));
+            }
+        } else {
+            let words = room / 4;
+            if words == 0 {
+                return Err(Error::TooLarge {
+                    what: "an output binding (below the offset alignment)",
+                    bytes: align,
+                    limit: self.image_binding,
+                });
+            }
+            for k in 0..total_words.div_ceil(words).max(1) {
+                let w0 = k * words;
+                let w1 = total_words.min(w0 + words);
+                spans.push((w0, w1, w0, w1));
+            }
+        }
+        Ok(spans
+            .into_iter()
+            .map(|(w0, w1, first_unit, end_unit)| {
+                let offset = w0 * 4 / align * align;
+                Window {
+                    first_unit,
+                    end_unit,
+                    offset,
+                    size: (w1 * 4 - offset).max(4),
+                }
+            })
+            .collect())
+    }
+
     fn ensure_capacity(&mut self, batch: u32) -> Result<(), Error> {
         if self.outputs.as_ref().is_some_and(|o| o.capacity >= batch) {
             return Ok(());
         }
         let capacity = batch.max(self.outputs.as_ref().map_or(0, |o| o.capacity));
+        let windows = self.windows(capacity)?;
         let device = &self.gpu.device;
-        let limit = self.gpu.limits.max_storage_buffer_binding_size;
+        let limits = &self.gpu.limits;
+        let limit = limits.max_storage_buffer_binding_size;
         let image_bytes = self.image_bytes(capacity);
         let params_bytes = u64::from(capacity) * size_of::<SampleParams>() as u64;
+        let label_bytes = u64::from(capacity) * size_of::<MixLabel>() as u64;
         // Contrast means, then `synth_components` coefficients per sample.
         let means_bytes =
             u64::from(capacity) * (1 + u64::from(self.plan.kernel.synth_components)) * 4;
+        // The images are bound a window at a time (see `windows`); the
+        // per-sample buffers are read across the batch (a mixed sample reads
+        // its partner's parameters and mean), so each is one binding.
         for (what, bytes) in [
-            ("the step's images", image_bytes),
             ("the step's parameters", params_bytes),
             (
                 "the step's contrast means and synthetic coefficients",
@@ -737,6 +866,15 @@ impl WgpuBackend {
                 return Err(Error::TooLarge { what, bytes, limit });
             }
         }
+        let staging_bytes = align_up(image_bytes.max(params_bytes).max(means_bytes), 256)
+            + align_up(label_bytes, 256);
+        if staging_bytes > limits.max_buffer_size {
+            return Err(Error::TooLarge {
+                what: "the step's images and labels (one buffer)",
+                bytes: staging_bytes,
+                limit: limits.max_buffer_size,
+            });
+        }
         let storage = |label: &str, size: u64| {
             device.create_buffer(&wg::BufferDescriptor {
                 label: Some(label),
@@ -746,59 +884,84 @@ impl WgpuBackend {
             })
         };
         let params = storage("augkit params", params_bytes);
-        let labels = storage(
-            "augkit mix labels",
-            u64::from(capacity) * size_of::<MixLabel>() as u64,
-        );
+        let labels = storage("augkit mix labels", label_bytes);
         let means = storage("augkit contrast means, synthetic coefficients", means_bytes);
         let images = storage("augkit images", image_bytes);
         let staging = device.create_buffer(&wg::BufferDescriptor {
             label: Some("augkit staging"),
-            size: align_up(image_bytes.max(params_bytes).max(means_bytes), 256)
-                + align_up(u64::from(capacity) * size_of::<MixLabel>() as u64, 256),
+            size: staging_bytes,
             usage: wg::BufferUsages::MAP_READ | wg::BufferUsages::COPY_DST,
             mapped_at_creation: false,
+        });
+        let step_stride = align_up(
+            size_of::<StepArgs>() as u64,
+            u64::from(limits.min_uniform_buffer_offset_alignment),
+        );
+        let step_buf = (!self.immediates).then(|| {
+            device.create_buffer(&wg::BufferDescriptor {
+                label: Some("augkit step args (one per output window)"),
+                size: step_stride * windows.len() as u64,
+                usage: wg::BufferUsages::UNIFORM | wg::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            })
         });
         fn whole(b: &wg::Buffer) -> wg::BindingResource<'_> {
             b.as_entire_binding()
         }
-        let mut entries = vec![
-            wg::BindGroupEntry {
-                binding: 0,
-                resource: whole(&self.policy_buf),
-            },
-            wg::BindGroupEntry {
-                binding: 1,
-                resource: whole(&self.resident_buf),
-            },
-            wg::BindGroupEntry {
-                binding: 2,
-                resource: whole(&self.meta_buf),
-            },
-        ];
-        for (i, b) in self.data_bufs.iter().enumerate() {
-            entries.push(wg::BindGroupEntry {
-                binding: 3 + i as u32,
-                resource: whole(b),
-            });
-        }
-        for (binding, b) in [(6, &params), (7, &labels), (8, &means), (9, &images)] {
-            entries.push(wg::BindGroupEntry {
-                binding,
-                resource: whole(b),
-            });
-        }
-        if let Some(s) = &self.step_buf {
-            entries.push(wg::BindGroupEntry {
-                binding: 10,
-                resource: whole(s),
-            });
-        }
-        let bind_group = device.create_bind_group(&wg::BindGroupDescriptor {
-            label: Some("augkit"),
-            layout: &self.layout,
-            entries: &entries,
-        });
+        let bind_groups = windows
+            .iter()
+            .map(|w| {
+                let mut entries = vec![
+                    wg::BindGroupEntry {
+                        binding: 0,
+                        resource: whole(&self.policy_buf),
+                    },
+                    wg::BindGroupEntry {
+                        binding: 1,
+                        resource: whole(&self.resident_buf),
+                    },
+                    wg::BindGroupEntry {
+                        binding: 2,
+                        resource: whole(&self.meta_buf),
+                    },
+                ];
+                for (i, b) in self.data_bufs.iter().enumerate() {
+                    entries.push(wg::BindGroupEntry {
+                        binding: 3 + i as u32,
+                        resource: whole(b),
+                    });
+                }
+                for (binding, b) in [(6, &params), (7, &labels), (8, &means)] {
+                    entries.push(wg::BindGroupEntry {
+                        binding,
+                        resource: whole(b),
+                    });
+                }
+                entries.push(wg::BindGroupEntry {
+                    binding: 9,
+                    resource: wg::BindingResource::Buffer(wg::BufferBinding {
+                        buffer: &images,
+                        offset: w.offset,
+                        size: wg::BufferSize::new(w.size),
+                    }),
+                });
+                if let Some(s) = &step_buf {
+                    entries.push(wg::BindGroupEntry {
+                        binding: 10,
+                        resource: wg::BindingResource::Buffer(wg::BufferBinding {
+                            buffer: s,
+                            offset: 0,
+                            size: wg::BufferSize::new(size_of::<StepArgs>() as u64),
+                        }),
+                    });
+                }
+                device.create_bind_group(&wg::BindGroupDescriptor {
+                    label: Some("augkit"),
+                    layout: &self.layout,
+                    entries: &entries,
+                })
+            })
+            .collect();
         self.outputs = Some(Outputs {
             capacity,
             params,
@@ -806,7 +969,10 @@ impl WgpuBackend {
             means,
             images,
             staging,
-            bind_group,
+            step_buf,
+            step_stride,
+            windows,
+            bind_groups,
         });
         Ok(())
     }
@@ -829,7 +995,9 @@ impl WgpuBackend {
     }
 
     /// Records and submits one step (all passes, or the parameters pass
-    /// only); returns without waiting. Sends only the step arguments.
+    /// only); returns without waiting. Sends only the step arguments: once,
+    /// plus each further output window's `out_first`/`out_base` (8 bytes as
+    /// immediates; a whole 32-byte StepArgs at its dynamic offset otherwise).
     fn submit(&mut self, step: Step, params_only: bool) -> Result<(), Error> {
         let args = self.plan.step_args(step)?;
         self.gpu.check()?;
@@ -838,29 +1006,54 @@ impl WgpuBackend {
         let contrast = self.pipelines.contrast.as_ref().filter(|_| !params_only);
         let params_grid = self.grid(batch.div_ceil(PARAMS_WORKGROUP))?;
         let contrast_grid = self.grid(batch)?;
-        let pixel_invocations = if self.plan.kernel.out_dtype == DTYPE_F32 {
+        let units = if self.plan.kernel.out_dtype == DTYPE_F32 {
             u64::from(batch) * self.plan.dataset.shape().pixels() as u64
         } else {
             (u64::from(batch) * u64::from(self.resident.image_elems)).div_ceil(2)
         };
-        let pixel_groups = pixel_invocations.div_ceil(u64::from(PIXEL_WORKGROUP));
-        if pixel_groups > u64::from(u32::MAX) {
-            return Err(Error::TooLarge {
-                what: "the step's dispatch (workgroups)",
-                bytes: pixel_groups,
-                limit: u64::from(u32::MAX),
-            });
+        let outputs = self.outputs.as_ref().expect("capacity ensured");
+        // (window, its StepArgs, its grid) for each pixel dispatch.
+        let mut pixel_dispatches = Vec::new();
+        for (k, w) in outputs.windows.iter().enumerate() {
+            if w.first_unit >= units && k > 0 {
+                break;
+            }
+            let groups = (units.min(w.end_unit) - w.first_unit.min(units))
+                .div_ceil(u64::from(PIXEL_WORKGROUP));
+            if groups > u64::from(u32::MAX) {
+                return Err(Error::TooLarge {
+                    what: "the step's dispatch (workgroups)",
+                    bytes: groups,
+                    limit: u64::from(u32::MAX),
+                });
+            }
+            let mut window_args = args;
+            window_args._pad = [w.first_unit as u32, (w.offset / 4) as u32];
+            pixel_dispatches.push((k, window_args, self.grid(groups as u32)?));
         }
-        let pixel_grid = self.grid(pixel_groups as u32)?;
 
         let mut uploaded = 0u64;
-        if let Some(buf) = &self.step_buf {
-            self.gpu
-                .queue
-                .write_buffer(buf, 0, bytemuck::bytes_of(&args));
-            uploaded += size_of::<StepArgs>() as u64;
+        if let Some(buf) = &outputs.step_buf {
+            let count = if params_only {
+                1
+            } else {
+                pixel_dispatches.len()
+            };
+            for (k, window_args, _) in &pixel_dispatches[..count] {
+                let at = *k as u64 * outputs.step_stride;
+                self.gpu
+                    .queue
+                    .write_buffer(buf, at, bytemuck::bytes_of(window_args));
+                uploaded += size_of::<StepArgs>() as u64;
+            }
         }
-        let outputs = self.outputs.as_ref().expect("capacity ensured");
+        let dynamic = |k: usize| -> Vec<u32> {
+            if outputs.step_buf.is_some() {
+                vec![(k as u64 * outputs.step_stride) as u32]
+            } else {
+                Vec::new()
+            }
+        };
         let mut encoder = self
             .gpu
             .device
@@ -884,11 +1077,13 @@ impl WgpuBackend {
                     pass.write_timestamp(&t.set, index);
                 }
             };
-            pass.set_bind_group(0, &outputs.bind_group, &[]);
+            // Window 0's StepArgs are the step's own (out_first = out_base = 0).
+            let first_args = pixel_dispatches[0].1;
+            pass.set_bind_group(0, &outputs.bind_groups[0], &dynamic(0));
             pass.set_pipeline(&self.pipelines.params);
-            if self.step_buf.is_none() {
+            if self.immediates {
                 // One layout for all pipelines: these survive the switches.
-                pass.set_immediates(0, bytemuck::bytes_of(&args));
+                pass.set_immediates(0, bytemuck::bytes_of(&first_args));
                 uploaded += size_of::<StepArgs>() as u64;
             }
             stamp(&mut pass, 0);
@@ -901,7 +1096,17 @@ impl WgpuBackend {
             stamp(&mut pass, 2);
             if !params_only {
                 pass.set_pipeline(&self.pipelines.pixel);
-                pass.dispatch_workgroups(pixel_grid.0, pixel_grid.1, 1);
+                for (k, window_args, grid) in &pixel_dispatches {
+                    if *k > 0 {
+                        pass.set_bind_group(0, &outputs.bind_groups[*k], &dynamic(*k));
+                        if self.immediates {
+                            let at = std::mem::offset_of!(StepArgs, _pad) as u32;
+                            pass.set_immediates(at, bytemuck::bytes_of(&window_args._pad));
+                            uploaded += size_of_val(&window_args._pad) as u64;
+                        }
+                    }
+                    pass.dispatch_workgroups(grid.0, grid.1, 1);
+                }
             }
             stamp(&mut pass, 3);
         }
@@ -912,6 +1117,11 @@ impl WgpuBackend {
         self.gpu.queue.submit([encoder.finish()]);
         self.step_upload_bytes = uploaded;
         self.total_upload_bytes += uploaded;
+        self.pixel_dispatches = if params_only {
+            0
+        } else {
+            pixel_dispatches.len() as u32
+        };
         self.last = Some((step, params_only));
         Ok(())
     }
