@@ -1,4 +1,17 @@
-//! Host memory figures from `/proc/self/status`.
+//! Host memory figures from `/proc/self/status`, and device memory in use
+//! from the CUDA driver.
+
+/// Device memory in use on the current CUDA context's device (total − free,
+/// from `cuMemGetInfo`): libtorch's caching allocator's reserve included,
+/// and other processes' use of the same GPU. `None` without a driver or a
+/// current context.
+pub fn device_used_bytes() -> Option<u64> {
+    if !augkit::cuda::driver_present() {
+        return None;
+    }
+    let (free, total) = cudarc::driver::result::mem_get_info().ok()?;
+    Some((total - free) as u64)
+}
 
 /// Peak resident set size of this process so far (`VmHWM`), in bytes.
 /// `None` where `/proc` is not available (not Linux).

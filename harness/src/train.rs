@@ -387,6 +387,8 @@ pub fn train_resumable(
     ));
 
     let rss_before = crate::memory::current_rss_bytes();
+    let on_cuda = matches!(device, Device::Cuda(_));
+    let mut peak_device: Option<u64> = None;
     let mut aug_times = Vec::with_capacity(total_steps as usize);
     let mut model_times = Vec::with_capacity(total_steps as usize);
     let mut step_times = Vec::with_capacity(total_steps as usize);
@@ -473,6 +475,9 @@ pub fn train_resumable(
             optimizer.backward_step(&loss);
             let loss_value = loss.double_value(&[]);
             let t2 = clock.now();
+            if on_cuda && let Some(used) = crate::memory::device_used_bytes() {
+                peak_device = Some(peak_device.map_or(used, |p| p.max(used)));
+            }
 
             if !loss_value.is_finite() {
                 failure = Some(format!(
@@ -623,10 +628,13 @@ pub fn train_resumable(
         method: "host: VmHWM (peak resident set size) and VmRSS from /proc/self/status, in bytes".into(),
         peak_host_rss_bytes: crate::memory::peak_rss_bytes(),
         host_rss_before_training_bytes: rss_before,
-        peak_device_bytes: None,
+        peak_device_bytes: peak_device,
         device_note: match device {
             Device::Cpu => "null on CPU: the model's memory is host memory, counted in peak_host_rss_bytes".into(),
-            _ => "not measured yet: tch exposes no CUDA allocator statistics (a c10::cuda shim is planned)".into(),
+            _ => "device-wide memory in use (cuMemGetInfo: total − free) sampled after every training \
+                  step, largest value: includes libtorch's caching-allocator reserve, augkit's resident \
+                  dataset and any other process on the GPU (tch exposes no allocator statistics)"
+                .into(),
         },
     };
     let status = if failure.is_some() {
