@@ -36,8 +36,9 @@ pub fn shapes() -> [ImageShape; 3] {
     ]
 }
 
-/// The techniques: each alone, then the full pipeline (the issue's pipeline E
-/// plus vertical flip off). Normalised with per-channel statistics.
+/// The techniques: each alone, crop + flip (the issue's pipeline A), then
+/// the full pipeline (pipeline E with rotation and translation). Normalised
+/// with per-channel statistics.
 pub fn techniques(channels: u32) -> Vec<(&'static str, Policy)> {
     let norm = if channels == 3 {
         "[output]\nmean = [0.4914, 0.4822, 0.4465]\nstd = [0.2470, 0.2435, 0.2616]\n"
@@ -51,6 +52,11 @@ pub fn techniques(channels: u32) -> Vec<(&'static str, Policy)> {
         ("identity", with("")),
         ("crop", with("[crop]\nkind = \"pad\"\npadding = 4")),
         ("flip", with("horizontal_flip = 0.5")),
+        // Pipeline A of the issue: the CIFAR recipe.
+        (
+            "crop_flip",
+            with("horizontal_flip = 0.5\n[crop]\nkind = \"pad\"\npadding = 4"),
+        ),
         (
             "affine",
             with("[affine]\ndegrees = 15.0\ntranslate = [0.1, 0.1]"),

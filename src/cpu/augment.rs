@@ -425,6 +425,9 @@ fn geometric_row(
     y: u32,
     rows: &mut [Vec<f32>; 3],
 ) {
+    if whole_pixel_row(k, src, p, y, rows) {
+        return;
+    }
     let channels = k.channels as usize;
     for x in 0..k.width {
         let v = geometric_pixel(k, src, p, x, y);
@@ -432,6 +435,64 @@ fn geometric_row(
             rows[c][x as usize] = v[c];
         }
     }
+}
+
+/// Every byte's value in pixel units, exactly as `byte / 255` computes it.
+static UNIT_BYTES: std::sync::LazyLock<[f32; 256]> =
+    std::sync::LazyLock::new(|| std::array::from_fn(|b| b as f32 / 255.0));
+
+/// The common crop / flip / whole-pixel-translation case (nearest, a dataset
+/// image, a map that only flips and shifts by multiples of ½): row `y` reads
+/// one source row at a fixed stride, so the taps need no per-pixel map.
+/// Gives exactly what [`geometric_pixel`] gives (the sums are exact in f32);
+/// returns false, writing nothing, when the sample is not such a case.
+fn whole_pixel_row(
+    k: &KernelPolicy,
+    src: &Source<'_>,
+    p: &SampleParams,
+    y: u32,
+    rows: &mut [Vec<f32>; 3],
+) -> bool {
+    let m = &p.inverse_affine;
+    let half_steps = |v: f32| (v * 2.0).fract() == 0.0 && v.abs() < 4_194_304.0;
+    if k.interpolation != INTERP_NEAREST
+        || p.flags & flags::SYNTHETIC != 0
+        || m[1] != 0.0
+        || m[3] != 0.0
+        || m[0].abs() != 1.0
+        || m[4].abs() != 1.0
+        || !half_steps(m[2])
+        || !half_steps(m[5])
+    {
+        return false;
+    }
+    let channels = k.channels as usize;
+    let (w, h) = (k.width as i32, k.height as i32);
+    let ty = (m[4] * (y as f32 + 0.5) + m[5]).floor() as i32;
+    let step = m[0] as i32;
+    let tx0 = (m[0] * 0.5 + m[2]).floor() as i32;
+    let row_in_window = ty >= p.window[1] && ty < p.window[3];
+    let row_in_image = ty >= 0 && ty < h;
+    let units = &*UNIT_BYTES;
+    let image = p.dataset_index as usize * src.shape.elements();
+    for x in 0..k.width as usize {
+        let tx = tx0 + step * x as i32;
+        if !row_in_window || tx < p.window[0] || tx >= p.window[2] {
+            for row in rows.iter_mut().take(channels) {
+                row[x] = k.fill;
+            }
+        } else if row_in_image && tx >= 0 && tx < w {
+            for (c, row) in rows.iter_mut().enumerate().take(channels) {
+                let at = image + (c * h as usize + ty as usize) * w as usize + tx as usize;
+                row[x] = units[usize::from(src.pixels[at])];
+            }
+        } else {
+            for row in rows.iter_mut().take(channels) {
+                row[x] = 0.0;
+            }
+        }
+    }
+    true
 }
 
 /// The sample's colour ops over a row, op by op: the same per-pixel
