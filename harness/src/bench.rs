@@ -52,6 +52,10 @@ pub struct BenchArgs {
     /// `full`) as `<DIR>/throughput.{svg,png}`.
     #[arg(long)]
     pub chart: Option<PathBuf>,
+    /// Measure nothing: draw the --chart from these earlier `augkit bench`
+    /// JSON files (their measurements merged).
+    #[arg(long, requires = "chart", num_args = 1..)]
+    pub chart_from: Vec<PathBuf>,
 }
 
 #[derive(Debug, Serialize)]
@@ -93,8 +97,38 @@ fn parse_shape(text: &str) -> anyhow::Result<ImageShape> {
     Ok(ImageShape::new(parts[2], parts[0], parts[1])?)
 }
 
+/// Draws the throughput chart into `dir` from measurements.
+fn draw_chart(dir: &std::path::Path, measurements: &[Measurement]) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    for file in crate::plots::render(dir, "throughput", &throughput_chart(measurements))? {
+        eprintln!("chart: {}", file.display());
+    }
+    Ok(())
+}
+
 pub fn run(args: &BenchArgs) -> anyhow::Result<BenchReport> {
     anyhow::ensure!(args.repeats >= 1, "--repeats must be at least 1");
+    if let (false, Some(dir)) = (args.chart_from.is_empty(), &args.chart) {
+        let mut measurements = Vec::new();
+        for path in &args.chart_from {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            #[derive(serde::Deserialize)]
+            struct Saved {
+                measurements: Vec<Measurement>,
+            }
+            let saved: Saved = serde_json::from_str(&text)
+                .with_context(|| format!("{} is not an `augkit bench` JSON", path.display()))?;
+            measurements.extend(saved.measurements);
+        }
+        draw_chart(dir, &measurements)?;
+        return Ok(BenchReport {
+            measurements,
+            skipped: Vec::new(),
+            steps: Vec::new(),
+            method: "charted from earlier runs",
+        });
+    }
     for b in &args.backends {
         anyhow::ensure!(
             matches!(b.as_str(), "cpu" | "wgpu" | "cuda"),
@@ -203,12 +237,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<BenchReport> {
         }
     }
     if let Some(dir) = &args.chart {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        for file in
-            crate::plots::render(dir, "throughput", &throughput_chart(&report.measurements))?
-        {
-            eprintln!("chart: {}", file.display());
-        }
+        draw_chart(dir, &report.measurements)?;
     }
     let json = serde_json::to_string_pretty(&report)?;
     match &args.out {
