@@ -20,6 +20,7 @@ pub mod bench;
 pub mod checkpoint;
 pub mod cli;
 pub mod config;
+pub mod cuda_timing;
 pub mod data;
 pub mod experiment;
 pub mod memory;

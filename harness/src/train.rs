@@ -389,6 +389,12 @@ pub fn train_resumable(
     let rss_before = crate::memory::current_rss_bytes();
     let on_cuda = matches!(device, Device::Cuda(_));
     let mut peak_device: Option<u64> = None;
+    // On a GPU the augmentation / model split is read from CUDA events.
+    let events = if on_cuda {
+        crate::cuda_timing::StepEvents::new()
+    } else {
+        None
+    };
     let mut aug_times = Vec::with_capacity(total_steps as usize);
     let mut model_times = Vec::with_capacity(total_steps as usize);
     let mut step_times = Vec::with_capacity(total_steps as usize);
@@ -462,7 +468,10 @@ pub fn train_resumable(
             let step = step_at(epoch, index, epoch_len, config.batch_size);
 
             let t0 = clock.now();
+            let mark = |i| events.as_ref().map(|e| e.record(i));
+            mark(0);
             let batch = source.batch(step)?;
+            mark(1);
             let t1 = clock.now();
             let logits = model.forward_t(&batch.images, true);
             let loss = mixed_cross_entropy(
@@ -474,6 +483,7 @@ pub fn train_resumable(
             );
             optimizer.backward_step(&loss);
             let loss_value = loss.double_value(&[]);
+            mark(2);
             let t2 = clock.now();
             if on_cuda && let Some(used) = crate::memory::device_used_bytes() {
                 peak_device = Some(peak_device.map_or(used, |p| p.max(used)));
@@ -508,10 +518,10 @@ pub fn train_resumable(
             samples += b;
             loss_sum += loss_value * b as f64;
             global_step += 1;
-            let (aug, model_s) = (
+            let (aug, model_s) = events.as_ref().and_then(|e| e.split()).unwrap_or((
                 t1.duration_since(t0).as_secs_f64(),
                 t2.duration_since(t1).as_secs_f64(),
-            );
+            ));
             epoch_aug += aug;
             epoch_model += model_s;
             aug_times.push(aug);
@@ -611,7 +621,11 @@ pub fn train_resumable(
             Device::Cpu => "std::time::Instant (monotonic); on CPU libtorch ops and the CPU backend return \
                             only when their work is done, so no extra synchronisation is needed"
                 .into(),
-            _ => "std::time::Instant after torch.cuda.synchronize (tch::Cuda::synchronize) at every reading".into(),
+            _ => "augmentation and model time per step from CUDA events on the legacy default stream \
+                  (cuEventElapsedTime between marks before the batch, after it, and after the model's \
+                  step); the step time and fixed costs from std::time::Instant after \
+                  tch::Cuda::synchronize at every reading"
+                .into(),
         },
         steps: global_step,
         samples,
