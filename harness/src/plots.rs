@@ -91,6 +91,37 @@ fn padded(lo: f64, hi: f64) -> (f64, f64) {
     (lo - 0.08 * span, hi + 0.08 * span)
 }
 
+/// Named lines with a marker at every point and a legend in the lower right.
+fn draw_lines<'a, 'n, DB, X, Y>(
+    c: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
+    lines: impl Iterator<Item = (&'n String, Vec<(f64, f64)>)>,
+) -> anyhow::Result<()>
+where
+    DB: DrawingBackend + 'a,
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
+    for (i, (name, data)) in lines.enumerate() {
+        let colour = Palette99::pick(i).to_rgba();
+        c.draw_series(LineSeries::new(data.clone(), colour.stroke_width(2)))
+            .map_err(err)?
+            .label(name.as_str())
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(3))
+            });
+        c.draw_series(data.into_iter().map(|p| Circle::new(p, 3, colour.filled())))
+            .map_err(err)?;
+    }
+    c.configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .label_font((FONT, 15))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()
+        .map_err(err)?;
+    Ok(())
+}
+
 /// Draws `chart` on any plotters backend.
 pub fn draw<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
@@ -129,25 +160,10 @@ pub fn draw<DB: DrawingBackend>(
                 .axis_desc_style((FONT, 17))
                 .draw()
                 .map_err(err)?;
-            for (i, (name, line)) in lines.iter().enumerate() {
-                let colour = Palette99::pick(i).to_rgba();
-                let data: Vec<(f64, f64)> = line.iter().map(|p| (p[0], 100.0 * p[1])).collect();
-                c.draw_series(LineSeries::new(data.clone(), colour.stroke_width(2)))
-                    .map_err(err)?
-                    .label(name.as_str())
-                    .legend(move |(x, y)| {
-                        PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(3))
-                    });
-                c.draw_series(data.into_iter().map(|p| Circle::new(p, 3, colour.filled())))
-                    .map_err(err)?;
-            }
-            c.configure_series_labels()
-                .position(SeriesLabelPosition::LowerRight)
-                .label_font((FONT, 15))
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK)
-                .draw()
-                .map_err(err)?;
+            let scaled = lines
+                .iter()
+                .map(|(name, line)| (name, line.iter().map(|p| (p[0], 100.0 * p[1])).collect()));
+            draw_lines(&mut c, scaled)?;
         }
         Chart::Tradeoff {
             title,
@@ -240,25 +256,10 @@ pub fn draw<DB: DrawingBackend>(
                 .axis_desc_style((FONT, 17))
                 .draw()
                 .map_err(err)?;
-            for (i, (name, line)) in lines.iter().enumerate() {
-                let colour = Palette99::pick(i).to_rgba();
-                let data: Vec<(f64, f64)> = line.iter().map(|p| (p[0], p[1])).collect();
-                c.draw_series(LineSeries::new(data.clone(), colour.stroke_width(2)))
-                    .map_err(err)?
-                    .label(name.as_str())
-                    .legend(move |(x, y)| {
-                        PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(3))
-                    });
-                c.draw_series(data.into_iter().map(|p| Circle::new(p, 3, colour.filled())))
-                    .map_err(err)?;
-            }
-            c.configure_series_labels()
-                .position(SeriesLabelPosition::LowerRight)
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK)
-                .label_font((FONT, 14))
-                .draw()
-                .map_err(err)?;
+            let points = lines
+                .iter()
+                .map(|(name, line)| (name, line.iter().map(|p| (p[0], p[1])).collect()));
+            draw_lines(&mut c, points)?;
         }
         Chart::Bars {
             title,
