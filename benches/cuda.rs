@@ -5,27 +5,10 @@
 //! Run: `cargo bench --bench cuda` (on a GPU; prints why it skips otherwise;
 //! `-- --test` runs one step per case). Results go in docs/PERFORMANCE.md.
 
-use std::sync::Arc;
-
 use augkit::cuda::{CudaBackend, CudaOptions, DeviceOutputs, compile};
-use augkit::{DType, Dataset, ImageShape, Layout, MixLabel, Policy, Step};
+use augkit::{DType, ImageShape, Layout, MixLabel, Policy, Step};
 use cudarc::driver::result as cu;
 use cudarc::driver::sys;
-
-fn dataset(c: u32, h: u32, w: u32, n: usize) -> Arc<Dataset> {
-    let shape = ImageShape::new(c, h, w).unwrap();
-    let mut state = 0x2545_f491_4f6c_dd1du64;
-    let pixels = (0..n * shape.elements())
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state as u8
-        })
-        .collect();
-    let labels = (0..n as u32).map(|i| i % 10).collect();
-    Arc::new(Dataset::new(shape, pixels, labels, 10).unwrap())
-}
 
 fn policy(text: &str, dtype: DType, layout: Layout) -> Policy {
     let mut p = Policy::from_toml_str(text).unwrap();
@@ -125,7 +108,7 @@ fn main() {
         "case", "batch", "µs/step", "images/s", "GB/s", "copy GB/s"
     );
     for (name, c, h, w, n, batch, text, dtype, layout) in cases {
-        let data = dataset(c, h, w, n);
+        let data = augkit::measure::bench_dataset(ImageShape::new(c, h, w).unwrap(), n);
         let subset: Vec<u32> = (0..n as u32).collect();
         let options = CudaOptions {
             max_batch: batch,
