@@ -246,6 +246,7 @@ pub fn draw<DB: DrawingBackend>(
                 .build_cartesian_2d((x_lo / 1.3..x_hi * 1.3).log_scale(), y_lo..y_hi)
                 .map_err(err)?;
             c.configure_mesh()
+                .x_label_formatter(&|x: &f64| format!("{x:.0}"))
                 .x_desc("training images (log scale)")
                 .y_desc("test accuracy gain vs none (pp)")
                 .label_style((FONT, 15))

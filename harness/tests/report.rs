@@ -716,7 +716,12 @@ fn report_numbers_come_from_the_result_files() {
     check_charts(&links);
     let svg = std::fs::read_to_string(dir.join("plots/mnist-curves.svg")).unwrap();
     assert!(svg.contains("jitter") && svg.contains("crop"));
-    // Plots for the reader to look at: AUGKIT_REPORT_KEEP=DIR copies them.
+    keep_for_the_reader(&dir, "report.md");
+}
+
+/// Plots for the reader to look at: `AUGKIT_REPORT_KEEP=DIR` copies them
+/// and the report (as `name`) there.
+fn keep_for_the_reader(dir: &Path, name: &str) {
     if let Some(keep) = std::env::var_os("AUGKIT_REPORT_KEEP") {
         let keep = PathBuf::from(keep);
         std::fs::create_dir_all(&keep).unwrap();
@@ -724,7 +729,7 @@ fn report_numbers_come_from_the_result_files() {
             let p = e.unwrap().path();
             std::fs::copy(&p, keep.join(p.file_name().unwrap())).unwrap();
         }
-        std::fs::copy(dir.join("report.md"), keep.join("report.md")).unwrap();
+        std::fs::copy(dir.join("report.md"), keep.join(name)).unwrap();
     }
 }
 
@@ -905,6 +910,7 @@ fn limited_data_rows_group_by_training_set_size() {
         "{svg:.300}"
     );
     assert!(dir.join("plots/fashion-10-per-class-curves.png").exists());
+    keep_for_the_reader(dir, "report-limited-data.md");
 }
 
 /// Nonsense in a result file leaves that cell out with the file and the
