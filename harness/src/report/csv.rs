@@ -11,7 +11,7 @@ accuracy_mean,accuracy_std,accuracy_ci95_low,accuracy_ci95_high,accuracy_change,
 paired_test,paired_seeds,paired_mean_difference,paired_ci95_low,paired_ci95_high,paired_t,\
 paired_p_value,verdict,macro_f1_mean,macro_f1_std,macro_f1_change,augmentation_cost_s_mean,\
 fixed_cost_s_mean,added_cost_pct,accuracy_at_baseline_compute_mean,\
-epochs_at_baseline_compute_mean,converged,not_converged_seeds,train_time_s_mean,\
+epoch_at_baseline_compute,converged,not_converged_seeds,train_time_s_mean,\
 train_time_s_std,added_train_time_pct,augmentation_per_step_s_mean,\
 augmentation_per_step_s_std,augmentation_share_of_step_mean,model_per_step_s_mean,\
 model_per_step_s_std,peak_host_rss_bytes,peak_device_bytes,inference_samples_per_s_mean,\
@@ -56,7 +56,7 @@ pub fn csv(summary: &Summary) -> String {
             r.fixed_cost_s.mean.to_string(),
             opt(r.added_cost_pct),
             opt(r.accuracy_at_baseline_compute.map(|s| s.mean)),
-            opt(r.epochs_at_baseline_compute.map(|s| s.mean)),
+            optu(r.epoch_at_baseline_compute.map(u64::from)),
             r.converged.map(|c| c.to_string()).unwrap_or_default(),
             join(&r.not_converged_seeds),
             r.train_time_s.mean.to_string(),

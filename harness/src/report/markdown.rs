@@ -27,10 +27,10 @@ fifth of epochs (the last ⌈E/5⌉ of E) exceeds the best of the earlier epochs
 converged otherwise; unknown when either part has no evaluated epoch. A row is *no* when any seed \
 is still improving (those seeds are listed).\n\n\
 **Accuracy at the baseline's compute.** The baseline's training compute = its epochs × its mean \
-model time per epoch + its augmentation cost. Each run's epochs are charged that same model time \
-plus the run's own measured augmentation time of the epoch (and its fixed costs up front); the \
-column gives the test accuracy of the last evaluated epoch within the budget (1 % slack), mean \
-over the seeds, and that epoch.";
+model time per epoch + its mean augmentation cost. A technique's epochs are charged that same \
+model time plus its own measured augmentation time of the epoch, mean over its seeds (and its \
+fixed costs up front); the column gives the mean test accuracy at the last evaluated epoch within \
+the budget (1 % slack), and that epoch.";
 
 fn pct(v: f64) -> String {
     format!("{:.2}", 100.0 * v)
@@ -91,12 +91,8 @@ fn accuracy_table(s: &mut String, rows: &[&Row]) {
             delta(r.macro_f1_change).map_or_else(dash, |d| format!("{d:+.4}")),
             r.accuracy_at_baseline_compute
                 .as_ref()
-                .zip(r.epochs_at_baseline_compute.as_ref())
-                .map_or_else(dash, |(a, e)| format!(
-                    "{} (epoch {:.1})",
-                    pct(a.mean),
-                    e.mean
-                )),
+                .zip(r.epoch_at_baseline_compute)
+                .map_or_else(dash, |(a, e)| format!("{} (epoch {e})", pct(a.mean))),
             converged_text(r),
             if r.pareto { "★" } else { "" }
         );

@@ -315,7 +315,7 @@ mod tests {
             augmentation_share_of_step: st(0.0),
             model_per_step_s: st(0.0),
             accuracy_at_baseline_compute: None,
-            epochs_at_baseline_compute: None,
+            epoch_at_baseline_compute: None,
             converged: Some(true),
             not_converged_seeds: vec![],
             convergence_unknown_seeds: vec![],

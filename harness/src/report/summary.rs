@@ -74,11 +74,11 @@ pub struct Row {
     pub augmentation_share_of_step: Stat,
     /// `timing.model.mean_s` (seconds per step).
     pub model_per_step_s: Stat,
-    /// Test accuracy reached within the baseline's training compute
-    /// ([`Budget`]), over the seeds that evaluated an epoch within it.
+    /// Test accuracy at the last epoch reached within the baseline's
+    /// training compute ([`Budget`]), over the seeds that evaluated it.
     pub accuracy_at_baseline_compute: Option<Stat>,
-    /// The epoch at which that accuracy was reached (mean over the seeds).
-    pub epochs_at_baseline_compute: Option<Stat>,
+    /// That epoch.
+    pub epoch_at_baseline_compute: Option<u32>,
     /// `Some(true)`: every seed converged; `Some(false)`: some seed still
     /// improving; `None`: unknown for every seed that is not still improving.
     pub converged: Option<bool>,
@@ -269,7 +269,7 @@ fn row_of(dataset: &str, train_limit: &str, technique: &str, runs: &[&Cell]) -> 
         augmentation_share_of_step: of(&|r| r.timing.augmentation.total_s / r.timing.step.total_s),
         model_per_step_s: of(&|r| r.timing.model.mean_s),
         accuracy_at_baseline_compute: None,
-        epochs_at_baseline_compute: None,
+        epoch_at_baseline_compute: None,
         converged,
         not_converged_seeds,
         convergence_unknown_seeds,
@@ -324,17 +324,11 @@ fn compare_with_baseline(rows: &mut [Row], runs: &[Vec<&Cell>]) {
         );
         r.added_train_time_pct =
             Some(100.0 * (r.train_time_s.mean - base.train_time_s.mean) / base.train_time_s.mean);
-        if let Some(budget) = budget {
-            let reached: Vec<(u32, f64)> = cells
-                .iter()
-                .filter_map(|c| budget.reached(&c.result))
-                .collect();
-            if !reached.is_empty() {
-                let acc: Vec<f64> = reached.iter().map(|p| p.1).collect();
-                let ep: Vec<f64> = reached.iter().map(|p| f64::from(p.0)).collect();
-                r.accuracy_at_baseline_compute = Some(Stat::of(&acc));
-                r.epochs_at_baseline_compute = Some(Stat::of(&ep));
-            }
+        if let Some((epoch, accuracies)) =
+            budget.and_then(|b| b.reached(&cells.iter().map(|c| &c.result).collect::<Vec<_>>()))
+        {
+            r.accuracy_at_baseline_compute = Some(Stat::of(&accuracies));
+            r.epoch_at_baseline_compute = Some(epoch);
         }
         if r.technique == BASELINE {
             r.verdict = Verdict::Baseline;
