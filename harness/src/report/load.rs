@@ -27,7 +27,26 @@ pub struct DatasetInfo {
     /// Where the files came from (e.g. a mirror, a package), when recorded.
     pub source: Option<String>,
     /// SHA-256 (hex) of each data file, when recorded.
+    #[serde(deserialize_with = "sha256_field")]
     pub sha256: Option<BTreeMap<String, String>>,
+}
+
+/// `sha256` as an object (file → hex), or a single hex string (kept under
+/// the key `""`), so that either form reads.
+fn sha256_field<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<BTreeMap<String, String>>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Field {
+        Files(BTreeMap<String, String>),
+        One(String),
+    }
+    Ok(match Option::<Field>::deserialize(d)? {
+        None => None,
+        Some(Field::Files(m)) => Some(m),
+        Some(Field::One(hex)) => Some(BTreeMap::from([(String::new(), hex)])),
+    })
 }
 
 /// A `datasets[]` entry: an object, or (in hand-written files) a bare name.
@@ -336,6 +355,12 @@ mod tests {
             d.datasets[1].sha256.as_ref().unwrap()["train-images-idx3-ubyte"],
             "ab12"
         );
+        let d = parse(
+            serde_json::json!({"datasets": [{"name": "x", "sha256": "cd34"},
+                                                      {"name": "y", "sha256": null}]}),
+        );
+        assert_eq!(d.datasets[0].sha256.as_ref().unwrap()[""], "cd34");
+        assert_eq!(d.datasets[1].sha256, None);
     }
 
     #[test]

@@ -147,7 +147,13 @@ pub fn markdown(exp: &Experiment, summary: &Summary) -> String {
                 let list: Vec<String> = d
                     .sha256
                     .iter()
-                    .map(|(file, hex)| format!("`{file}` `{hex}`"))
+                    .map(|(file, hex)| {
+                        if file.is_empty() {
+                            format!("`{hex}`")
+                        } else {
+                            format!("`{file}` `{hex}`")
+                        }
+                    })
                     .collect();
                 let _ = write!(s, " SHA-256: {}.", list.join(", "));
             }
