@@ -11,11 +11,13 @@
 //! - [`train`]: the loop, the soft-label loss, the clocks,
 //! - [`metrics`], [`memory`], [`result`]: the figures and the result JSON,
 //! - [`report`], [`plots`]: `augkit report` (summary files and charts),
+//! - [`atomic`]: the one atomic-write helper every output goes through,
 //! - [`preview`], [`npy`]: `augkit preview` and `augkit dump`.
 //!
 //! Build with `source scripts/setup-torch` first (libtorch from the PyTorch
 //! 2.11.0 wheel); the binary then runs with no environment set.
 
+pub mod atomic;
 pub mod bench;
 pub mod checkpoint;
 pub mod cli;

@@ -1,11 +1,9 @@
-//! The report's charts, drawn with `plotters` into SVG (text as `<text>`) and
-//! PNG (an RGB buffer encoded with the `png` crate; text rasterised by
-//! `ab_glyph` from DejaVu Sans, embedded from the `dejavu` crate, so nothing
-//! depends on the fonts of the machine). Per data set:
-//! `plots/<dataset>-curves` (test accuracy per epoch per technique),
-//! `plots/<dataset>-tradeoff` (accuracy gain vs added training time, Pareto
-//! front) and `plots/<dataset>-aug-time` (augmentation time per step by
-//! technique and backend).
+//! Charts, drawn with `plotters` into SVG (text as `<text>`) and PNG (an RGB
+//! buffer encoded with the `png` crate; text rasterised by `ab_glyph` from
+//! DejaVu Sans, embedded from the `dejavu` crate, so nothing depends on the
+//! fonts of the machine). This module only draws a [`Chart`]; what the
+//! report and the bench put in them is theirs (`report::charts`,
+//! `bench::throughput_chart`).
 
 use std::path::{Path, PathBuf};
 use std::sync::Once;
@@ -14,7 +12,7 @@ use anyhow::Context;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::report::{BASELINE, Experiment, Summary, plot_stem, write_atomic};
+use crate::atomic::write_atomic;
 
 /// Size of every chart, in pixels.
 pub const CHART_SIZE: (u32, u32) = (960, 600);
@@ -67,6 +65,12 @@ pub enum Chart {
         x_desc: String,
         y_desc: String,
         points: Vec<(String, f64, f64, bool)>,
+    },
+    /// `(technique, [training images, accuracy gain in pp])` lines on a
+    /// logarithmic x axis, with the zero line.
+    Gain {
+        title: String,
+        lines: Vec<(String, Vec<[f64; 2]>)>,
     },
     /// `(series, [batch size, images/s])` lines on log–log axes.
     Throughput {
@@ -225,6 +229,40 @@ pub fn draw<DB: DrawingBackend>(
                 .draw()
                 .map_err(err)?;
         }
+        Chart::Gain { title, lines } => {
+            let points: Vec<[f64; 2]> = lines.iter().flat_map(|(_, l)| l.iter().copied()).collect();
+            let x_lo = points.iter().map(|p| p[0]).fold(f64::INFINITY, f64::min);
+            let x_hi = points.iter().map(|p| p[0]).fold(1.0, f64::max);
+            let x_lo = x_lo.min(x_hi).max(1.0);
+            let (y_lo, y_hi) = padded(
+                points.iter().map(|p| p[1]).fold(0.0, f64::min),
+                points.iter().map(|p| p[1]).fold(0.0, f64::max),
+            );
+            let mut c = ChartBuilder::on(root)
+                .caption(title, (FONT, 24))
+                .margin(16)
+                .x_label_area_size(48)
+                .y_label_area_size(64)
+                .build_cartesian_2d((x_lo / 1.3..x_hi * 1.3).log_scale(), y_lo..y_hi)
+                .map_err(err)?;
+            c.configure_mesh()
+                .x_label_formatter(&|x: &f64| format!("{x:.0}"))
+                .x_desc("training images (log scale)")
+                .y_desc("test accuracy gain vs none (pp)")
+                .label_style((FONT, 15))
+                .axis_desc_style((FONT, 17))
+                .draw()
+                .map_err(err)?;
+            c.draw_series(LineSeries::new(
+                [(x_lo / 1.3, 0.0), (x_hi * 1.3, 0.0)],
+                BLACK.mix(0.5).stroke_width(1),
+            ))
+            .map_err(err)?;
+            let points = lines
+                .iter()
+                .map(|(name, line)| (name, line.iter().map(|p| (p[0], p[1])).collect()));
+            draw_lines(&mut c, points)?;
+        }
         Chart::Throughput { title, lines } => {
             let points: Vec<[f64; 2]> = lines.iter().flat_map(|(_, l)| l.iter().copied()).collect();
             let bound = |f: fn(&[f64; 2]) -> f64, pick: fn(f64, f64) -> f64, start: f64| {
@@ -350,91 +388,6 @@ pub fn render(dir: &Path, stem: &str, chart: &Chart) -> anyhow::Result<Vec<PathB
         let path = dir.join(format!("{stem}.{ext}"));
         write_atomic(&path, &bytes).with_context(|| format!("writing {}", path.display()))?;
         files.push(path);
-    }
-    Ok(files)
-}
-
-/// The three charts of every data set in `summary`.
-pub fn charts(summary: &Summary) -> Vec<(String, Chart)> {
-    let mut out = Vec::new();
-    for c in &summary.conclusions {
-        let ds = &c.dataset;
-        let rows: Vec<_> = summary.rows.iter().filter(|r| &r.dataset == ds).collect();
-        out.push((
-            plot_stem(ds, "curves"),
-            Chart::Curves {
-                title: format!("{ds}: test accuracy per epoch (mean over seeds)"),
-                lines: rows
-                    .iter()
-                    .map(|r| (r.technique.clone(), r.test_accuracy_curve.clone()))
-                    .collect(),
-            },
-        ));
-        let has_baseline = rows.iter().any(|r| r.technique == BASELINE);
-        let tradeoff = if has_baseline {
-            Chart::Tradeoff {
-                title: format!("{ds}: accuracy gain vs added training time"),
-                x_desc: format!("added training time vs {BASELINE} (%)"),
-                y_desc: format!("test accuracy gain vs {BASELINE} (pp)"),
-                points: rows
-                    .iter()
-                    .map(|r| {
-                        (
-                            r.technique.clone(),
-                            r.added_train_time_pct.unwrap_or(0.0),
-                            100.0 * r.accuracy_change.unwrap_or(0.0),
-                            r.pareto,
-                        )
-                    })
-                    .collect(),
-            }
-        } else {
-            Chart::Tradeoff {
-                title: format!("{ds}: accuracy vs training time (no baseline)"),
-                x_desc: "training time (s)".into(),
-                y_desc: "test accuracy (%)".into(),
-                points: rows
-                    .iter()
-                    .map(|r| {
-                        (
-                            r.technique.clone(),
-                            r.train_time_s.mean,
-                            100.0 * r.accuracy.mean,
-                            r.pareto,
-                        )
-                    })
-                    .collect(),
-            }
-        };
-        out.push((plot_stem(ds, "tradeoff"), tradeoff));
-        out.push((
-            plot_stem(ds, "aug-time"),
-            Chart::Bars {
-                title: format!("{ds}: augmentation time per step"),
-                y_desc: "augmentation time per step (ms)".into(),
-                bars: summary
-                    .backend_timing
-                    .iter()
-                    .filter(|b| &b.dataset == ds)
-                    .map(|b| {
-                        (
-                            b.technique.clone(),
-                            b.backend.clone(),
-                            1e3 * b.augmentation_per_step_s.mean,
-                        )
-                    })
-                    .collect(),
-            },
-        ));
-    }
-    out
-}
-
-/// Draws every chart of the report into `dir/plots/`.
-pub fn draw_all(dir: &Path, _exp: &Experiment, summary: &Summary) -> anyhow::Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
-    for (stem, chart) in charts(summary) {
-        files.extend(render(dir, &stem, &chart)?);
     }
     Ok(files)
 }

@@ -13,9 +13,9 @@ use augkit::{Backend, DType, HostImages, Layout, MixLabel, Policy, SampleParams,
 use plotters::prelude::*;
 use serde_json::json;
 
+use crate::atomic::write_atomic;
 use crate::npy;
 use crate::plots::{FONT, encode_png, register_font};
-use crate::report::write_atomic;
 
 /// Where `--techniques NAME` looks for `NAME.toml` by default: the
 /// `harness/policies` directory of the source tree the binary was built

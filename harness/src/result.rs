@@ -1,9 +1,6 @@
 //! The JSON a training run writes (`--out`): every figure with a `method`
 //! saying how it was measured. `docs/HARNESS.md` documents each field.
 
-use std::io::Write;
-use std::path::Path;
-
 use serde::{Deserialize, Serialize};
 
 use crate::config::TrainConfig;
@@ -222,37 +219,8 @@ pub struct EpochRecord {
     pub model_s: f64,
 }
 
-/// Writes `value` as pretty JSON to `path` atomically: a temporary file in
-/// the same directory, flushed and synced, then renamed over `path`.
-pub fn write_json_atomic<T: Serialize>(path: &Path, value: &T) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    std::fs::create_dir_all(dir)?;
-    let file_name = path.file_name().ok_or_else(|| {
-        std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            format!("{} names no file", path.display()),
-        )
-    })?;
-    let tmp = dir.join(format!(
-        ".{}.tmp.{}",
-        file_name.to_string_lossy(),
-        std::process::id()
-    ));
-    let result = (|| {
-        let mut file = std::fs::File::create(&tmp)?;
-        serde_json::to_writer_pretty(&mut file, value)?;
-        file.write_all(b"\n")?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
-}
+/// Results are written atomically by the harness's one helper.
+pub use crate::atomic::write_json_atomic;
 
 #[cfg(test)]
 mod tests {
@@ -266,20 +234,5 @@ mod tests {
             (15.0, 3.0, 3.0, 1.0, 5.0)
         );
         assert_eq!(Distribution::of(&[]), Distribution::default());
-    }
-
-    #[test]
-    fn atomic_write_replaces_and_leaves_no_temp() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("sub/result.json");
-        write_json_atomic(&path, &serde_json::json!({"a": 1})).unwrap();
-        write_json_atomic(&path, &serde_json::json!({"a": 2})).unwrap();
-        let text = std::fs::read_to_string(&path).unwrap();
-        assert_eq!(
-            serde_json::from_str::<serde_json::Value>(&text).unwrap()["a"],
-            2
-        );
-        let names: Vec<_> = std::fs::read_dir(path.parent().unwrap()).unwrap().collect();
-        assert_eq!(names.len(), 1);
     }
 }

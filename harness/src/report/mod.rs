@@ -1,0 +1,81 @@
+//! `augkit report DIR`: rebuilds an experiment's summary from its result
+//! files alone (`DIR/cells/*/result.json`, plus `DIR/experiment.json` when it
+//! is there) into `DIR/report.md`, `DIR/summary.csv`, `DIR/summary.json` and
+//! the charts under `DIR/plots/`. Every number in them is computed here from
+//! the result files; `docs/HARNESS.md` documents each column, the statistics
+//! and the trade-off rule ([`RULE`]). One file per job:
+//! [`load`] reads (typed) and [`validate`] checks what it reads; [`stats`]
+//! (mean, CI, paired t-test), [`cost`] (augmentation cost, equal compute) and
+//! [`converged`] compute; [`summary`] aggregates; [`rule`] judges;
+//! [`markdown`], [`csv`] and [`charts`] write.
+
+pub mod charts;
+pub mod converged;
+pub mod cost;
+pub mod csv;
+pub mod load;
+pub mod markdown;
+pub mod rule;
+pub mod stats;
+pub mod summary;
+pub mod validate;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+
+pub use charts::plot_stem;
+pub use cost::FREE_OVERHEAD_PCT;
+pub use load::{Cell, Experiment, load, technique_of};
+pub use rule::{Conclusion, RULE, pareto_set, rank_tradeoffs};
+pub use stats::{PairedTest, Stat};
+pub use summary::{Row, Summary, Verdict, summarise};
+
+use crate::atomic::write_atomic;
+
+/// The technique every other one is compared with.
+pub const BASELINE: &str = "none";
+
+/// What `augkit report` wrote.
+#[derive(Debug)]
+pub struct Written {
+    pub summary: Summary,
+    pub files: Vec<PathBuf>,
+}
+
+/// `augkit report DIR`: reads the results, writes the summary files and charts.
+/// Cells left out (unfinished, failed, invalid figures) are listed in the
+/// report and returned in `summary.skipped`.
+pub fn run(dir: &Path) -> anyhow::Result<Written> {
+    let exp = load(dir)?;
+    anyhow::ensure!(
+        !exp.cells.is_empty(),
+        "{}: no completed result under cells/*/result.json{}",
+        dir.display(),
+        if exp.skipped.is_empty() {
+            String::new()
+        } else {
+            format!(" ({} left out: {})", exp.skipped.len(), exp.skipped[0].1)
+        }
+    );
+    for (id, why) in &exp.skipped {
+        eprintln!("augkit report: left out cells/{id}: {why}");
+    }
+    let summary = summarise(&exp);
+    let mut files = charts::draw_all(dir, &summary)?;
+    let outputs = [
+        ("summary.json", {
+            let mut j = serde_json::to_vec_pretty(&summary)?;
+            j.push(b'\n');
+            j
+        }),
+        ("summary.csv", csv::csv(&summary).into_bytes()),
+        ("report.md", markdown::markdown(&exp, &summary).into_bytes()),
+    ];
+    for (name, bytes) in outputs {
+        let path = dir.join(name);
+        write_atomic(&path, &bytes).with_context(|| format!("writing {}", path.display()))?;
+        files.push(path);
+    }
+    Ok(Written { summary, files })
+}

@@ -1,0 +1,458 @@
+//! Aggregates the cells into one row per (data set, training-set size,
+//! technique): accuracy statistics and the paired test against the baseline
+//! of the same group, the measured augmentation cost, the equal-compute
+//! accuracy, convergence, memory and throughput; then each group's
+//! conclusion ([`super::rule`]).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::BASELINE;
+use super::converged::{self, Convergence};
+use super::cost::{self, Budget};
+use super::load::{Cell, Experiment};
+use super::rule::{self, Conclusion, RULE};
+use super::stats::{PairedTest, Stat, paired_t_test};
+use crate::config::TrainLimit;
+use crate::result::RunResult;
+
+/// Bumped whenever a field of `summary.json` changes meaning or disappears.
+pub const SUMMARY_SCHEMA_VERSION: u32 = 2;
+
+/// How a technique compares with the baseline of its group.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// The row is the baseline.
+    Baseline,
+    /// Paired t-test p < α, mean difference > 0.
+    Better,
+    /// Paired t-test p < α, mean difference < 0.
+    Worse,
+    NoSignificantDifference,
+    /// Fewer than 2 seeds paired with the baseline, or no baseline.
+    NotTested,
+}
+
+/// One technique on one data set at one training-set size, over its seeds.
+#[derive(Clone, Debug, Serialize)]
+pub struct Row {
+    pub dataset: String,
+    /// The training-set limit of the group, in words (`all`, `50 per class`).
+    pub train_limit: String,
+    /// `data.train_used`: training images per epoch.
+    pub train_images: Stat,
+    pub technique: String,
+    pub seeds: Vec<u64>,
+    /// Test accuracy as a fraction in [0, 1].
+    pub accuracy: Stat,
+    /// 95 % confidence interval of the mean accuracy (Student t; `None` for one seed).
+    pub accuracy_ci95: Option<[f64; 2]>,
+    pub macro_f1: Stat,
+    /// Mean accuracy minus the baseline's mean (fraction; `None` without a baseline).
+    pub accuracy_change: Option<f64>,
+    pub macro_f1_change: Option<f64>,
+    /// The paired t-test against the baseline (`None`: baseline, or no test possible).
+    pub paired: Option<PairedTest>,
+    pub verdict: Verdict,
+    /// Augmentation time over all steps + technique-specific fixed costs (s).
+    pub augmentation_cost_s: Stat,
+    /// `timing.fixed.synthetic_fit_s` (0 when absent).
+    pub fixed_cost_s: Stat,
+    /// Mean cost minus the baseline's mean cost, in percent of the
+    /// baseline's mean `timing.step.total_s`.
+    pub added_cost_pct: Option<f64>,
+    /// `timing.train_wall_s`: the training epochs' wall time (information only).
+    pub train_time_s: Stat,
+    /// Mean training time minus the baseline's, in percent of the baseline's.
+    pub added_train_time_pct: Option<f64>,
+    /// `timing.augmentation.mean_s` (seconds per step).
+    pub augmentation_per_step_s: Stat,
+    /// `timing.augmentation.total_s / timing.step.total_s` (fraction of the step).
+    pub augmentation_share_of_step: Stat,
+    /// `timing.model.mean_s` (seconds per step).
+    pub model_per_step_s: Stat,
+    /// Test accuracy at the last epoch reached within the baseline's
+    /// training compute ([`Budget`]), over the seeds that evaluated it.
+    pub accuracy_at_baseline_compute: Option<Stat>,
+    /// That epoch.
+    pub epoch_at_baseline_compute: Option<u32>,
+    /// `Some(true)`: every seed converged; `Some(false)`: some seed still
+    /// improving; `None`: unknown for every seed that is not still improving.
+    pub converged: Option<bool>,
+    /// Seeds still improving at the last epoch.
+    pub not_converged_seeds: Vec<u64>,
+    /// Seeds whose convergence cannot be told (too few evaluated epochs).
+    pub convergence_unknown_seeds: Vec<u64>,
+    /// Largest `memory.peak_host_rss_bytes` over the seeds.
+    pub peak_host_rss_bytes: Option<u64>,
+    /// Largest `memory.peak_device_bytes` over the seeds (null on CPU).
+    pub peak_device_bytes: Option<u64>,
+    /// `inference.samples_per_s`.
+    pub inference_samples_per_s: Stat,
+    /// `provenance.backend.chosen` of the runs.
+    pub backends: Vec<String>,
+    /// Mean test accuracy per epoch over the seeds that evaluated it: `[epoch, accuracy]`.
+    pub test_accuracy_curve: Vec<[f64; 2]>,
+    pub pareto: bool,
+}
+
+/// Augmentation time per step of one technique with one backend.
+#[derive(Clone, Debug, Serialize)]
+pub struct BackendTiming {
+    pub dataset: String,
+    pub train_limit: String,
+    pub technique: String,
+    pub backend: String,
+    pub augmentation_per_step_s: Stat,
+}
+
+/// Where a data set's files came from, as `experiment.json` records it.
+#[derive(Clone, Debug, Serialize)]
+pub struct DataProvenance {
+    pub dataset: String,
+    pub source: Option<String>,
+    pub sha256: BTreeMap<String, String>,
+}
+
+/// Everything `summary.json` holds.
+#[derive(Clone, Debug, Serialize)]
+pub struct Summary {
+    pub schema_version: u32,
+    pub generated_by: String,
+    pub experiment_json: bool,
+    pub fallback_notice: Option<String>,
+    pub data_provenance: Vec<DataProvenance>,
+    pub rule: String,
+    pub cells: Vec<CellRef>,
+    pub skipped: Vec<SkippedCell>,
+    pub rows: Vec<Row>,
+    pub backend_timing: Vec<BackendTiming>,
+    pub conclusions: Vec<Conclusion>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct CellRef {
+    pub id: String,
+    pub dataset: String,
+    pub train_limit: String,
+    pub technique: String,
+    pub seed: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct SkippedCell {
+    pub id: String,
+    pub reason: String,
+}
+
+/// A training-set limit in words.
+pub fn limit_label(limit: TrainLimit) -> String {
+    match limit {
+        TrainLimit::All => "all".to_string(),
+        TrainLimit::PerClass(n) => format!("{n} per class"),
+        TrainLimit::Fraction(f) => format!("fraction {f}"),
+    }
+}
+
+fn sort_techniques(names: &mut [String]) {
+    // Baseline first, then by name.
+    names.sort_by_key(|n| (n != BASELINE, n.clone()));
+}
+
+/// Data sets in the order `experiment.json` lists them, then any others by name.
+fn dataset_order(exp: &Experiment) -> Vec<String> {
+    let present: BTreeSet<&str> = exp.cells.iter().map(|c| c.dataset.as_str()).collect();
+    let mut order: Vec<String> = exp
+        .definition
+        .iter()
+        .flat_map(|d| d.datasets.iter())
+        .map(|d| d.name.as_str())
+        .filter(|d| present.contains(d))
+        .map(str::to_string)
+        .collect();
+    order.dedup();
+    for d in present {
+        if !order.iter().any(|o| o == d) {
+            order.push(d.to_string());
+        }
+    }
+    order
+}
+
+/// The cells of one data set split by training-set limit, smallest
+/// training set first.
+fn groups<'a>(cells: &[&'a Cell]) -> Vec<(String, Vec<&'a Cell>)> {
+    let mut by_label: BTreeMap<String, Vec<&Cell>> = BTreeMap::new();
+    for c in cells {
+        by_label
+            .entry(limit_label(c.train_limit))
+            .or_default()
+            .push(c);
+    }
+    let mut out: Vec<(String, Vec<&Cell>)> = by_label.into_iter().collect();
+    let size = |cells: &[&Cell]| {
+        Stat::of(
+            &cells
+                .iter()
+                .map(|c| c.result.data.train_used as f64)
+                .collect::<Vec<_>>(),
+        )
+        .mean
+    };
+    out.sort_by(|a, b| size(&a.1).total_cmp(&size(&b.1)).then(a.0.cmp(&b.0)));
+    out
+}
+
+fn backend_name(r: &RunResult) -> String {
+    match serde_json::to_value(r.provenance.backend.chosen) {
+        Ok(Value::String(s)) => s,
+        _ => format!("{:?}", r.provenance.backend.chosen).to_lowercase(),
+    }
+}
+
+fn row_of(dataset: &str, train_limit: &str, technique: &str, runs: &[&Cell]) -> Row {
+    let of = |f: &dyn Fn(&RunResult) -> f64| -> Stat {
+        Stat::of(&runs.iter().map(|c| f(&c.result)).collect::<Vec<_>>())
+    };
+    let accuracy_of = |r: &RunResult| r.test.as_ref().map_or(f64::NAN, |t| t.figures.accuracy);
+    let mut epochs: BTreeMap<u32, Vec<f64>> = BTreeMap::new();
+    for c in runs {
+        for e in &c.result.curves {
+            if let Some(a) = e.test_accuracy {
+                epochs.entry(e.epoch).or_default().push(a);
+            }
+        }
+    }
+    let mut seeds: Vec<u64> = runs.iter().map(|c| c.seed).collect();
+    seeds.sort_unstable();
+    let mut not_converged_seeds = Vec::new();
+    let mut convergence_unknown_seeds = Vec::new();
+    for c in runs {
+        match converged::of(&c.result.curves) {
+            Convergence::Converged => {}
+            Convergence::StillImproving => not_converged_seeds.push(c.seed),
+            Convergence::Unknown => convergence_unknown_seeds.push(c.seed),
+        }
+    }
+    not_converged_seeds.sort_unstable();
+    convergence_unknown_seeds.sort_unstable();
+    let converged = if !not_converged_seeds.is_empty() {
+        Some(false)
+    } else if convergence_unknown_seeds.is_empty() {
+        Some(true)
+    } else {
+        None
+    };
+    let accuracy = of(&accuracy_of);
+    Row {
+        dataset: dataset.to_string(),
+        train_limit: train_limit.to_string(),
+        train_images: of(&|r| r.data.train_used as f64),
+        technique: technique.to_string(),
+        seeds,
+        accuracy,
+        accuracy_ci95: accuracy.ci95(),
+        macro_f1: of(&|r| r.test.as_ref().map_or(f64::NAN, |t| t.figures.macro_f1)),
+        accuracy_change: None,
+        macro_f1_change: None,
+        paired: None,
+        verdict: Verdict::NotTested,
+        augmentation_cost_s: of(&cost::augmentation_cost_s),
+        fixed_cost_s: of(&cost::fixed_s),
+        added_cost_pct: None,
+        train_time_s: of(&|r| r.timing.train_wall_s),
+        added_train_time_pct: None,
+        augmentation_per_step_s: of(&|r| r.timing.augmentation.mean_s),
+        augmentation_share_of_step: of(&|r| r.timing.augmentation.total_s / r.timing.step.total_s),
+        model_per_step_s: of(&|r| r.timing.model.mean_s),
+        accuracy_at_baseline_compute: None,
+        epoch_at_baseline_compute: None,
+        converged,
+        not_converged_seeds,
+        convergence_unknown_seeds,
+        peak_host_rss_bytes: runs
+            .iter()
+            .filter_map(|c| c.result.memory.peak_host_rss_bytes)
+            .max(),
+        peak_device_bytes: runs
+            .iter()
+            .filter_map(|c| c.result.memory.peak_device_bytes)
+            .max(),
+        inference_samples_per_s: of(&|r| {
+            r.inference.as_ref().map_or(f64::NAN, |i| i.samples_per_s)
+        }),
+        backends: runs
+            .iter()
+            .map(|c| backend_name(&c.result))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect(),
+        test_accuracy_curve: epochs
+            .into_iter()
+            .map(|(e, v)| [f64::from(e), Stat::of(&v).mean])
+            .collect(),
+        pareto: false,
+    }
+}
+
+/// Fills the comparisons of every row with the group's baseline.
+fn compare_with_baseline(rows: &mut [Row], runs: &[Vec<&Cell>]) {
+    let Some(b) = rows.iter().position(|r| r.technique == BASELINE) else {
+        return;
+    };
+    let base = rows[b].clone();
+    let base_acc: BTreeMap<u64, f64> = runs[b]
+        .iter()
+        .filter_map(|c| Some((c.seed, c.result.test.as_ref()?.figures.accuracy)))
+        .collect();
+    let base_step_s = Stat::of(
+        &runs[b]
+            .iter()
+            .map(|c| c.result.timing.step.total_s)
+            .collect::<Vec<_>>(),
+    )
+    .mean;
+    let budget = Budget::of(&runs[b].iter().map(|c| &c.result).collect::<Vec<_>>());
+    for (r, cells) in rows.iter_mut().zip(runs) {
+        r.accuracy_change = Some(r.accuracy.mean - base.accuracy.mean);
+        r.macro_f1_change = Some(r.macro_f1.mean - base.macro_f1.mean);
+        r.added_cost_pct = Some(
+            100.0 * (r.augmentation_cost_s.mean - base.augmentation_cost_s.mean) / base_step_s,
+        );
+        r.added_train_time_pct =
+            Some(100.0 * (r.train_time_s.mean - base.train_time_s.mean) / base.train_time_s.mean);
+        if let Some((epoch, accuracies)) =
+            budget.and_then(|b| b.reached(&cells.iter().map(|c| &c.result).collect::<Vec<_>>()))
+        {
+            r.accuracy_at_baseline_compute = Some(Stat::of(&accuracies));
+            r.epoch_at_baseline_compute = Some(epoch);
+        }
+        if r.technique == BASELINE {
+            r.verdict = Verdict::Baseline;
+            continue;
+        }
+        let mut pairs: Vec<(u64, f64, f64)> = cells
+            .iter()
+            .filter_map(|c| {
+                let a = c.result.test.as_ref()?.figures.accuracy;
+                Some((c.seed, a, *base_acc.get(&c.seed)?))
+            })
+            .collect();
+        pairs.sort_by_key(|p| p.0);
+        r.paired = paired_t_test(&pairs);
+        r.verdict = match &r.paired {
+            None => Verdict::NotTested,
+            Some(p) if p.significant() && p.mean_difference > 0.0 => Verdict::Better,
+            Some(p) if p.significant() && p.mean_difference < 0.0 => Verdict::Worse,
+            Some(_) => Verdict::NoSignificantDifference,
+        };
+    }
+}
+
+/// Aggregates the cells into rows, backend timings and conclusions.
+pub fn summarise(exp: &Experiment) -> Summary {
+    let mut rows = Vec::new();
+    let mut conclusions = Vec::new();
+    let mut backend_timing = Vec::new();
+    for dataset in dataset_order(exp) {
+        let ds_cells: Vec<&Cell> = exp.cells.iter().filter(|c| c.dataset == dataset).collect();
+        for (limit, cells) in groups(&ds_cells) {
+            let mut techniques: Vec<String> = cells
+                .iter()
+                .map(|c| c.technique.clone())
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            sort_techniques(&mut techniques);
+            let runs: Vec<Vec<&Cell>> = techniques
+                .iter()
+                .map(|t| {
+                    cells
+                        .iter()
+                        .copied()
+                        .filter(|c| &c.technique == t)
+                        .collect()
+                })
+                .collect();
+            let mut group_rows: Vec<Row> = techniques
+                .iter()
+                .zip(&runs)
+                .map(|(t, r)| row_of(&dataset, &limit, t, r))
+                .collect();
+            compare_with_baseline(&mut group_rows, &runs);
+            let pareto = rule::pareto_set(
+                &group_rows
+                    .iter()
+                    .map(|r| (r.augmentation_cost_s.mean, r.accuracy.mean))
+                    .collect::<Vec<_>>(),
+            );
+            for (r, p) in group_rows.iter_mut().zip(&pareto) {
+                r.pareto = *p;
+            }
+            for (t, cells) in techniques.iter().zip(&runs) {
+                let mut by_backend: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+                for c in cells {
+                    by_backend
+                        .entry(backend_name(&c.result))
+                        .or_default()
+                        .push(c.result.timing.augmentation.mean_s);
+                }
+                for (backend, values) in by_backend {
+                    backend_timing.push(BackendTiming {
+                        dataset: dataset.clone(),
+                        train_limit: limit.clone(),
+                        technique: t.clone(),
+                        backend,
+                        augmentation_per_step_s: Stat::of(&values),
+                    });
+                }
+            }
+            conclusions.push(rule::conclude(&dataset, &limit, &group_rows));
+            rows.extend(group_rows);
+        }
+    }
+    let data_provenance = exp
+        .definition
+        .iter()
+        .flat_map(|d| d.datasets.iter())
+        .filter(|d| d.source.is_some() || d.sha256.as_ref().is_some_and(|s| !s.is_empty()))
+        .map(|d| DataProvenance {
+            dataset: d.name.clone(),
+            source: d.source.clone(),
+            sha256: d.sha256.clone().unwrap_or_default(),
+        })
+        .collect();
+    Summary {
+        schema_version: SUMMARY_SCHEMA_VERSION,
+        generated_by: format!("augkit report {}", env!("CARGO_PKG_VERSION")),
+        experiment_json: exp.definition.is_some(),
+        fallback_notice: exp.fallback_notice.clone(),
+        data_provenance,
+        rule: RULE.to_string(),
+        cells: exp
+            .cells
+            .iter()
+            .map(|c| CellRef {
+                id: c.id.clone(),
+                dataset: c.dataset.clone(),
+                train_limit: limit_label(c.train_limit),
+                technique: c.technique.clone(),
+                seed: c.seed,
+            })
+            .collect(),
+        skipped: exp
+            .skipped
+            .iter()
+            .map(|(id, reason)| SkippedCell {
+                id: id.clone(),
+                reason: reason.clone(),
+            })
+            .collect(),
+        rows,
+        backend_timing,
+        conclusions,
+    }
+}
