@@ -319,7 +319,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Report(args) => {
             let written = crate::report::run(&args.dir)?;
             for c in &written.summary.conclusions {
-                eprintln!("{}: {}", c.dataset, c.text);
+                eprintln!("{} ({}): {}", c.dataset, c.train_limit, c.text);
             }
             for file in written.files {
                 println!("{}", file.display());
