@@ -132,17 +132,23 @@ impl Optimizer {
         }
     }
 
-    /// Writes the state (moments/buffers and the step count) to `path`.
-    pub fn save(&self, path: &Path) -> anyhow::Result<()> {
+    /// The state (moments/buffers and the step count) in libtorch's archive
+    /// format, serialised in memory (see [`crate::checkpoint`] for why).
+    pub fn to_bytes(&self) -> Result<Vec<u8>, tch::TchError> {
         let mut named: Vec<(String, Tensor)> =
-            vec![("step".into(), Tensor::from_slice(&[self.step as i64]))];
+            vec![("step".into(), Tensor::f_from_slice(&[self.step as i64])?)];
         for (i, m) in self.first.iter().enumerate() {
             named.push((format!("first.{i}"), m.shallow_clone()));
         }
         for (i, v) in self.second.iter().enumerate() {
             named.push((format!("second.{i}"), v.shallow_clone()));
         }
-        Tensor::save_multi(&named, path)?;
+        crate::checkpoint::tensors_to_bytes(&named)
+    }
+
+    /// Writes [`Optimizer::to_bytes`] to `path` atomically.
+    pub fn save(&self, path: &Path) -> anyhow::Result<()> {
+        crate::checkpoint::write_file_atomic(path, &self.to_bytes()?)?;
         Ok(())
     }
 

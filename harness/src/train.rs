@@ -186,8 +186,15 @@ fn step_at(epoch: u32, index: u32, epoch_len: u32, batch_size: u32) -> Step {
 
 /// Predictions for all of `images` in batches, and the synchronised wall time
 /// of the forward passes (argmax included, copying the predictions back not).
-fn predict(model: &Model, images: &Tensor, batch_size: u32, clock: SyncClock) -> (Vec<u32>, f64) {
+/// libtorch errors come back as `Err` (the fallible `f_` calls), not panics.
+fn predict(
+    model: &Model,
+    images: &Tensor,
+    batch_size: u32,
+    clock: SyncClock,
+) -> anyhow::Result<(Vec<u32>, f64)> {
     let n = images.size()[0];
+    anyhow::ensure!(n > 0, "the test set is empty: nothing to evaluate");
     tch::no_grad(|| {
         let start = clock.now();
         let mut chunks = Vec::new();
@@ -196,15 +203,15 @@ fn predict(model: &Model, images: &Tensor, batch_size: u32, clock: SyncClock) ->
             let len = i64::from(batch_size).min(n - first);
             chunks.push(
                 model
-                    .forward_t(&images.narrow(0, first, len), false)
-                    .argmax(-1, false),
+                    .forward_t(&images.f_narrow(0, first, len)?, false)
+                    .f_argmax(-1, false)?,
             );
             first += len;
         }
         let wall = clock.now().duration_since(start).as_secs_f64();
-        let all = Tensor::cat(&chunks, 0).to_device(Device::Cpu);
-        let predictions: Vec<i64> = Vec::try_from(&all).expect("i64 predictions");
-        (predictions.into_iter().map(|p| p as u32).collect(), wall)
+        let all = Tensor::f_cat(&chunks, 0)?.f_to_device(Device::Cpu)?;
+        let predictions: Vec<i64> = Vec::try_from(&all)?;
+        Ok((predictions.into_iter().map(|p| p as u32).collect(), wall))
     })
 }
 
@@ -228,6 +235,11 @@ pub fn epoch_seed(seed: u64, epoch: u32) -> i64 {
     ((z ^ (z >> 31)) >> 1) as i64
 }
 
+/// Most optimiser steps one run may take: every step's three clock readings
+/// are kept (and written into every checkpoint), so the budget bounds their
+/// memory and the checkpoint's size (≈ 60 bytes of JSON per step).
+pub const MAX_TOTAL_STEPS: u64 = 1_000_000;
+
 /// Trains and tests one model as `config` says, on `data`. Configuration,
 /// policy, device and backend errors come back as `Err` before the first
 /// step; a run that starts always returns `Ok`, with `status: failed` and the
@@ -240,25 +252,39 @@ pub fn train(config: &TrainConfig, data: TrainData, ctx: RunContext) -> anyhow::
 /// last (model, optimiser state, curves, clocks; see [`crate::checkpoint`])
 /// and, when that directory already holds a checkpoint, resuming from it at
 /// the next epoch. The result then records `resumed_from_epoch`.
+///
+/// A checkpoint that cannot be written fails the run (`status: failed`, the
+/// reason in `error`), except on a full disk, which comes back as an `Err`
+/// holding a [`crate::checkpoint::CheckpointError::DiskFull`] so that an
+/// experiment can stop instead of failing every later cell the same way.
 pub fn train_resumable(
     config: &TrainConfig,
     data: TrainData,
     ctx: RunContext,
     checkpoint_dir: Option<&Path>,
 ) -> anyhow::Result<RunResult> {
-    let config = &crate::data::with_dataset_normalisation(config, &data.train, &data.subset);
-    config.validate()?;
-    if let Some(threads) = config.threads {
-        tch::set_num_threads(threads as i32);
+    let mut run = Run::set_up(config, data, ctx)?;
+    let mut tally = Tally::with_capacity(run.total_steps as usize, run.config.epochs as usize);
+    if let Some(dir) = checkpoint_dir {
+        run.resume(dir, &mut tally)?;
     }
-    let device = resolve_device(config.device)?;
-    let clock = SyncClock { device };
-    let TrainData {
-        train,
-        test,
-        subset,
-    } = data;
-    let shape = crate::data::image_shape(&train)?;
+    run.train_epochs(&mut tally, checkpoint_dir)?;
+    Ok(run.into_result(tally))
+}
+
+/// Everything checked before anything is built: the configuration with the
+/// data's normalisation, the image shape, the policy against it, the splits
+/// and the step budget. The one place a run is validated.
+fn check(
+    config: &TrainConfig,
+    train: &ImageSet,
+    test: &ImageSet,
+    subset: &[u32],
+) -> anyhow::Result<(TrainConfig, augkit::ImageShape)> {
+    let config = crate::data::with_dataset_normalisation(config, train, subset);
+    config.validate()?;
+    crate::data::ensure_not_empty(&config.dataset, train, test)?;
+    let shape = crate::data::image_shape(train)?;
     let policy_name = config.policy_file.as_ref().map_or_else(
         || "the identity policy".to_string(),
         |p| p.display().to_string(),
@@ -272,405 +298,685 @@ pub fn train_resumable(
         "the training subset has {} image(s); at least 2 are needed",
         subset.len()
     );
-
-    let class_names = crate::data::class_names(&train);
-    let mut per_class = vec![0u64; train.num_classes as usize];
-    for &i in &subset {
-        per_class[train.labels[i as usize] as usize] += 1;
-    }
-    let data_summary = DataSummary {
-        dataset: config.dataset.clone(),
-        channels: train.channels,
-        height: train.height,
-        width: train.width,
-        num_classes: train.num_classes,
-        class_names: class_names.clone(),
-        train_available: train.len() as u64,
-        train_used: subset.len() as u64,
-        train_per_class: per_class,
-        test_samples: test.len() as u64,
-        method: "counted from the loaded splits; the training subset is augkit-data's stratified_subset \
-                 (seeded with --seed) and every epoch visits it in a new augkit shuffle order"
-            .into(),
-    };
-    let mut fixed = FixedCosts {
-        data_load_s: ctx.data_load_s,
-        ..Default::default()
-    };
-
-    // Reproducibility: libtorch's generator (init, dropout) and augkit's seed.
-    tch::manual_seed(config.seed as i64);
-    if device.is_cuda() {
-        tch::Cuda::manual_seed_all(config.seed);
-    }
-
-    let t = Instant::now();
-    let num_classes = train.num_classes;
-    let dataset = Arc::new(crate::data::to_augkit_dataset(train)?);
-    fixed.dataset_upload_s = t.elapsed().as_secs_f64();
-
-    let t = Instant::now();
-    let (mut source, note) = source::open(
-        config.backend,
-        device,
-        &config.policy,
-        config.seed,
-        dataset,
-        subset,
-    )
-    .with_context(|| format!("opening the {} augmentation backend", config.backend.name()))?;
-    fixed.backend_construction_s = t.elapsed().as_secs_f64();
-    let info = source.info();
-    let selection = BackendSelection {
-        requested: config.backend.name().into(),
-        chosen: info.kind,
-        device: info.device.clone(),
-        note,
-    };
-
-    let t = clock.now();
-    let vs = nn::VarStore::new(device);
-    let input = InputShape {
-        channels: i64::from(shape.channels),
-        height: i64::from(shape.height),
-        width: i64::from(shape.width),
-    };
-    let model = models::build(&vs.root(), config.model, input, i64::from(num_classes))?;
-    let mut vs = vs;
-    let mut optimizer = Optimizer::new(
-        config.optimizer,
-        &vs,
-        config.lr,
-        config.weight_decay,
-        config.momentum,
+    let epoch_len = u32::try_from(subset.len()).unwrap_or(u32::MAX);
+    let total_steps =
+        u64::from(steps_per_epoch(epoch_len, config.batch_size)) * u64::from(config.epochs);
+    anyhow::ensure!(
+        total_steps <= MAX_TOTAL_STEPS,
+        "--epochs {} × {} steps per epoch is {total_steps} steps; at most {MAX_TOTAL_STEPS} are \
+         allowed (every step's timings are kept and checkpointed)",
+        config.epochs,
+        steps_per_epoch(epoch_len, config.batch_size)
     );
-    fixed.model_construction_s = clock.now().duration_since(t).as_secs_f64();
-    let model_summary = ModelSummary {
-        kind: config.model,
-        parameters: models::parameter_count(&vs),
-        description: match config.model {
-            models::ModelKind::Resnet18 => "ResNet-18, CIFAR form: 3×3 stem, no max-pool, BatchNorm, [2,2,2,2] basic blocks, 64-128-256-512, global average pool, linear".into(),
-            models::ModelKind::SimpleCnn => "conv3×3 32 (valid) · ReLU · conv3×3 64 (valid) · ReLU · max-pool 2 · dropout 0.25 · fc 128 · ReLU · dropout 0.5 · fc classes".into(),
-        },
-    };
+    Ok((config, shape))
+}
 
-    fixed.synthetic_fit_s = source.synthetic_fit_seconds();
-    if let Some(fit) = fixed.synthetic_fit_s {
-        fixed.backend_construction_s = (fixed.backend_construction_s - fit).max(0.0);
+/// A run, set up: data, backend, model, optimiser, clocks.
+struct Run {
+    config: TrainConfig,
+    ctx: RunContext,
+    device: Device,
+    clock: SyncClock,
+    test: ImageSet,
+    num_classes: u32,
+    class_names: Vec<String>,
+    data_summary: DataSummary,
+    fixed: FixedCosts,
+    source: Box<dyn source::BatchSource>,
+    selection: BackendSelection,
+    vs: nn::VarStore,
+    model: Model,
+    optimizer: Optimizer,
+    model_summary: ModelSummary,
+    test_images: Tensor,
+    epoch_len: u32,
+    steps: u32,
+    total_steps: u64,
+    warmup_steps: u64,
+    smoothing: f64,
+    progress: Progress,
+    rss_before: Option<u64>,
+    /// On a GPU the augmentation / model split is read from CUDA events.
+    events: Option<crate::cuda_timing::StepEvents>,
+}
+
+/// What the run has measured so far: what a checkpoint saves and restores,
+/// and what the result is assembled from.
+#[derive(Default)]
+struct Tally {
+    aug_times: Vec<f64>,
+    model_times: Vec<f64>,
+    step_times: Vec<f64>,
+    curves: Vec<EpochRecord>,
+    failure: Option<String>,
+    train_wall_s: f64,
+    epoch_eval_s: f64,
+    final_eval: Option<(Vec<u32>, f64)>,
+    samples: u64,
+    global_step: u64,
+    /// Wall time spent by earlier processes of a resumed run.
+    wall_before_s: f64,
+    resumed_from_epoch: Option<u32>,
+    first_epoch: u32,
+    peak_device: Option<u64>,
+}
+
+impl Tally {
+    fn with_capacity(steps: usize, epochs: usize) -> Self {
+        Self {
+            aug_times: Vec::with_capacity(steps),
+            model_times: Vec::with_capacity(steps),
+            step_times: Vec::with_capacity(steps),
+            curves: Vec::with_capacity(epochs),
+            ..Self::default()
+        }
     }
+}
 
-    let t = clock.now();
-    let test_images = crate::data::test_tensor(&test, &config.policy.output, device);
-    fixed.test_set_upload_s = clock.now().duration_since(t).as_secs_f64();
+/// One epoch's running sums.
+#[derive(Default)]
+struct EpochSums {
+    loss_sum: f64,
+    correct: u64,
+    seen: u64,
+    augmentation_s: f64,
+    model_s: f64,
+    lr: f64,
+}
 
-    let epoch_len = source.epoch_len();
-    let steps = steps_per_epoch(epoch_len, config.batch_size);
-    let total_steps = u64::from(steps) * u64::from(config.epochs);
-    let warmup_steps = (config.warmup_epochs * f64::from(steps)).round() as u64;
-    let smoothing = config.label_smoothing();
+impl Run {
+    fn set_up(config: &TrainConfig, data: TrainData, ctx: RunContext) -> anyhow::Result<Self> {
+        let TrainData {
+            train,
+            test,
+            subset,
+        } = data;
+        let (config, shape) = check(config, &train, &test, &subset)?;
+        if let Some(threads) = config.threads {
+            tch::set_num_threads(threads as i32);
+        }
+        let device = resolve_device(config.device)?;
+        let clock = SyncClock { device };
 
-    let mut progress = Progress::new(config.quiet, config.epochs);
-    progress.log(&format!(
-        "augkit train: {} on {} ({} of {} training images, {}×{}×{}, {} classes), backend {} [{}], device {}, {} steps/epoch",
-        config.model.name(),
-        config.dataset,
-        data_summary.train_used,
-        data_summary.train_available,
-        shape.channels,
-        shape.height,
-        shape.width,
-        num_classes,
-        source::kind_name(info.kind),
-        selection.note,
-        device_name(device),
-        steps
-    ));
+        let class_names = crate::data::class_names(&train);
+        let mut per_class = vec![0u64; train.num_classes as usize];
+        for &i in &subset {
+            per_class[train.labels[i as usize] as usize] += 1;
+        }
+        let data_summary = DataSummary {
+            dataset: config.dataset.clone(),
+            channels: train.channels,
+            height: train.height,
+            width: train.width,
+            num_classes: train.num_classes,
+            class_names: class_names.clone(),
+            train_available: train.len() as u64,
+            train_used: subset.len() as u64,
+            train_per_class: per_class,
+            test_samples: test.len() as u64,
+            method: "counted from the loaded splits; the training subset is augkit-data's stratified_subset \
+                     (seeded with --seed) and every epoch visits it in a new augkit shuffle order"
+                .into(),
+        };
+        let mut fixed = FixedCosts {
+            data_load_s: ctx.data_load_s,
+            ..Default::default()
+        };
 
-    let rss_before = crate::memory::current_rss_bytes();
-    let on_cuda = matches!(device, Device::Cuda(_));
-    let mut peak_device: Option<u64> = None;
-    // On a GPU the augmentation / model split is read from CUDA events.
-    let events = if on_cuda {
-        crate::cuda_timing::StepEvents::new()
-    } else {
-        None
-    };
-    let mut aug_times = Vec::with_capacity(total_steps as usize);
-    let mut model_times = Vec::with_capacity(total_steps as usize);
-    let mut step_times = Vec::with_capacity(total_steps as usize);
-    let mut curves = Vec::with_capacity(config.epochs as usize);
-    let mut failure: Option<String> = None;
-    let mut train_wall_s = 0.0;
-    let mut epoch_eval_s = 0.0;
-    let mut final_eval: Option<(Vec<u32>, f64)> = None;
-    let mut samples = 0u64;
-    let mut global_step = 0u64;
-    let mut wall_before_s = 0.0;
-    let mut resumed_from_epoch = None;
-    let mut first_epoch = 0;
-    if let Some(dir) = checkpoint_dir
-        && let Some(state) = checkpoint::load(dir)?
-    {
-        anyhow::ensure!(
-            state.epochs_done < config.epochs,
-            "{}: checkpoint after epoch {} does not fit a {}-epoch run",
-            dir.display(),
-            state.epochs_done,
-            config.epochs
-        );
-        vs.load(dir.join(&state.model_file))
-            .with_context(|| format!("loading {}", dir.join(&state.model_file).display()))?;
-        optimizer.load(&dir.join(&state.optimizer_file))?;
-        anyhow::ensure!(
-            optimizer.steps() == state.global_step,
-            "{}: the optimiser state has {} steps but the checkpoint {}",
-            dir.display(),
-            optimizer.steps(),
-            state.global_step
-        );
-        first_epoch = state.epochs_done;
-        resumed_from_epoch = Some(state.epochs_done);
-        curves = state.curves;
-        aug_times = state.augmentation_times_s;
-        model_times = state.model_times_s;
-        step_times = state.step_times_s;
-        train_wall_s = state.train_wall_s;
-        epoch_eval_s = state.epoch_eval_s;
-        samples = state.samples;
-        global_step = state.global_step;
-        wall_before_s = state.total_wall_s;
-        progress.log(&format!(
-            "resuming from the checkpoint after epoch {first_epoch} in {}",
-            dir.display()
-        ));
-    }
-
-    'epochs: for epoch in first_epoch..config.epochs {
-        tch::manual_seed(epoch_seed(config.seed, epoch));
+        // Reproducibility: libtorch's generator (init, dropout) and augkit's seed.
+        tch::manual_seed(config.seed as i64);
         if device.is_cuda() {
-            tch::Cuda::manual_seed_all(epoch_seed(config.seed, epoch) as u64);
+            tch::Cuda::manual_seed_all(config.seed);
         }
-        progress.start_epoch(epoch + 1, u64::from(steps));
-        let epoch_start = clock.now();
-        let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0u64, 0u64);
-        let (mut epoch_aug, mut epoch_model) = (0.0, 0.0);
-        let mut lr = config.lr;
-        for index in 0..steps {
-            let step_start = clock.now();
-            lr = learning_rate(
-                config.schedule,
-                config.lr,
-                global_step,
-                total_steps,
-                warmup_steps,
-            );
-            optimizer.set_lr(lr);
-            let step = step_at(epoch, index, epoch_len, config.batch_size);
 
-            let t0 = clock.now();
-            let mark = |i| events.as_ref().map(|e| e.record(i));
-            mark(0);
-            let batch = source.batch(step)?;
-            mark(1);
-            let t1 = clock.now();
-            let logits = model.forward_t(&batch.images, true);
-            let loss = mixed_cross_entropy(
-                &logits,
-                &batch.label_a,
-                &batch.label_b,
-                &batch.lambda,
-                smoothing,
-            );
-            optimizer.backward_step(&loss);
-            let loss_value = loss.double_value(&[]);
-            mark(2);
-            let t2 = clock.now();
-            if on_cuda && let Some(used) = crate::memory::device_used_bytes() {
-                peak_device = Some(peak_device.map_or(used, |p| p.max(used)));
-            }
+        let t = Instant::now();
+        let num_classes = train.num_classes;
+        let dataset = Arc::new(crate::data::to_augkit_dataset(train)?);
+        fixed.dataset_upload_s = t.elapsed().as_secs_f64();
 
-            if !loss_value.is_finite() {
-                failure = Some(format!(
-                    "the training loss became {loss_value} at epoch {} step {} (global step {global_step}, lr {lr:e}); \
-                     stopping (try a lower --lr)",
-                    epoch + 1,
-                    index + 1
-                ));
-                progress.abandon();
-                break 'epochs;
-            }
-            let predictions: Vec<i64> =
-                Vec::try_from(&logits.detach().argmax(-1, false).to_device(Device::Cpu))?;
-            correct += predictions
-                .iter()
-                .zip(&batch.labels)
-                .filter(|&(&p, l)| {
-                    p as u32
-                        == if l.lambda >= 0.5 {
-                            l.label_a
-                        } else {
-                            l.label_b
-                        }
-                })
-                .count() as u64;
-            let b = u64::from(step.batch_size);
-            seen += b;
-            samples += b;
-            loss_sum += loss_value * b as f64;
-            global_step += 1;
-            let (aug, model_s) = events.as_ref().and_then(|e| e.split()).unwrap_or((
-                t1.duration_since(t0).as_secs_f64(),
-                t2.duration_since(t1).as_secs_f64(),
-            ));
-            epoch_aug += aug;
-            epoch_model += model_s;
-            aug_times.push(aug);
-            model_times.push(model_s);
-            step_times.push(clock.now().duration_since(step_start).as_secs_f64());
-            progress.step(loss_sum / seen as f64, correct as f64 / seen as f64);
+        let t = Instant::now();
+        let (source, note) = source::open(
+            config.backend,
+            device,
+            &config.policy,
+            config.seed,
+            dataset,
+            subset,
+        )
+        .with_context(|| format!("opening the {} augmentation backend", config.backend.name()))?;
+        fixed.backend_construction_s = t.elapsed().as_secs_f64();
+        let info = source.info();
+        let selection = BackendSelection {
+            requested: config.backend.name().into(),
+            chosen: info.kind,
+            device: info.device.clone(),
+            note,
+        };
+
+        let t = clock.now();
+        let vs = nn::VarStore::new(device);
+        let input = InputShape {
+            channels: i64::from(shape.channels),
+            height: i64::from(shape.height),
+            width: i64::from(shape.width),
+        };
+        let model = models::build(&vs.root(), config.model, input, i64::from(num_classes))?;
+        let optimizer = Optimizer::new(
+            config.optimizer,
+            &vs,
+            config.lr,
+            config.weight_decay,
+            config.momentum,
+        );
+        fixed.model_construction_s = clock.now().duration_since(t).as_secs_f64();
+        let model_summary = ModelSummary {
+            kind: config.model,
+            parameters: models::parameter_count(&vs),
+            description: match config.model {
+                models::ModelKind::Resnet18 => "ResNet-18, CIFAR form: 3×3 stem, no max-pool, BatchNorm, [2,2,2,2] basic blocks, 64-128-256-512, global average pool, linear".into(),
+                models::ModelKind::SimpleCnn => "conv3×3 32 (valid) · ReLU · conv3×3 64 (valid) · ReLU · max-pool 2 · dropout 0.25 · fc 128 · ReLU · dropout 0.5 · fc classes".into(),
+            },
+        };
+
+        fixed.synthetic_fit_s = source.synthetic_fit_seconds();
+        if let Some(fit) = fixed.synthetic_fit_s {
+            fixed.backend_construction_s = (fixed.backend_construction_s - fit).max(0.0);
         }
-        let wall_s = clock.now().duration_since(epoch_start).as_secs_f64();
-        train_wall_s += wall_s;
 
-        let last = epoch + 1 == config.epochs;
-        let test_accuracy = if last {
-            let (predictions, wall) = predict(&model, &test_images, config.eval_batch_size, clock);
-            let a = accuracy(&predictions, &test.labels);
-            final_eval = Some((predictions, wall));
-            Some(a)
-        } else if config.eval_every > 0 && (epoch + 1) % config.eval_every == 0 {
-            let (predictions, wall) = predict(&model, &test_images, config.eval_batch_size, clock);
-            epoch_eval_s += wall;
-            Some(accuracy(&predictions, &test.labels))
+        let t = clock.now();
+        let test_images = crate::data::test_tensor(&test, &config.policy.output, device);
+        fixed.test_set_upload_s = clock.now().duration_since(t).as_secs_f64();
+
+        let epoch_len = source.epoch_len();
+        let steps = steps_per_epoch(epoch_len, config.batch_size);
+        let total_steps = u64::from(steps) * u64::from(config.epochs);
+        let warmup_steps = (config.warmup_epochs * f64::from(steps)).round() as u64;
+        let smoothing = config.label_smoothing();
+
+        let progress = Progress::new(config.quiet, config.epochs);
+        progress.log(&format!(
+            "augkit train: {} on {} ({} of {} training images, {}×{}×{}, {} classes), backend {} [{}], device {}, {} steps/epoch",
+            config.model.name(),
+            config.dataset,
+            data_summary.train_used,
+            data_summary.train_available,
+            shape.channels,
+            shape.height,
+            shape.width,
+            num_classes,
+            source::kind_name(info.kind),
+            selection.note,
+            device_name(device),
+            steps
+        ));
+
+        let rss_before = crate::memory::current_rss_bytes();
+        let events = if device.is_cuda() {
+            crate::cuda_timing::StepEvents::new()
         } else {
             None
         };
-        let record = EpochRecord {
-            epoch: epoch + 1,
-            lr,
-            train_loss: loss_sum / seen.max(1) as f64,
-            train_accuracy: correct as f64 / seen.max(1) as f64,
-            test_accuracy,
-            wall_s,
-            augmentation_s: epoch_aug,
-            model_s: epoch_model,
+        Ok(Self {
+            config,
+            ctx,
+            device,
+            clock,
+            test,
+            num_classes,
+            class_names,
+            data_summary,
+            fixed,
+            source,
+            selection,
+            vs,
+            model,
+            optimizer,
+            model_summary,
+            test_images,
+            epoch_len,
+            steps,
+            total_steps,
+            warmup_steps,
+            smoothing,
+            progress,
+            rss_before,
+            events,
+        })
+    }
+
+    /// Restores the checkpoint in `dir`, if there is one. One that cannot be
+    /// read back (a file cut short or corrupted by something outside augkit)
+    /// is discarded with a warning, and the run starts from scratch: a
+    /// checkpoint only saves time, so losing it loses nothing else.
+    fn resume(&mut self, dir: &Path, tally: &mut Tally) -> anyhow::Result<()> {
+        let state = match checkpoint::load(dir) {
+            Ok(Some(state)) => state,
+            Ok(None) => return Ok(()),
+            Err(e) => return self.discard_checkpoint(dir, &format!("{e:#}")),
         };
-        progress.finish_epoch(&record);
-        curves.push(record);
-        if let Some(dir) = checkpoint_dir
-            && !last
-        {
-            let state = CheckpointState {
-                epochs_done: epoch + 1,
-                model_file: String::new(),
-                optimizer_file: String::new(),
-                curves: curves.clone(),
-                augmentation_times_s: aug_times.clone(),
-                model_times_s: model_times.clone(),
-                step_times_s: step_times.clone(),
-                train_wall_s,
-                epoch_eval_s,
-                samples,
-                global_step,
-                total_wall_s: wall_before_s + ctx.started.elapsed().as_secs_f64(),
+        anyhow::ensure!(
+            state.epochs_done < self.config.epochs,
+            "{}: checkpoint after epoch {} does not fit a {}-epoch run",
+            dir.display(),
+            state.epochs_done,
+            self.config.epochs
+        );
+        let model_path = dir.join(&state.model_file);
+        if let Err(e) = self.vs.load(&model_path) {
+            return self.discard_checkpoint(dir, &format!("{}: {e}", model_path.display()));
+        }
+        if let Err(e) = self.optimizer.load(&dir.join(&state.optimizer_file)) {
+            return self.discard_checkpoint(dir, &format!("{e:#}"));
+        }
+        if self.optimizer.steps() != state.global_step {
+            let why = format!(
+                "the optimiser state has {} steps but the checkpoint {}",
+                self.optimizer.steps(),
+                state.global_step
+            );
+            return self.discard_checkpoint(dir, &why);
+        }
+        tally.first_epoch = state.epochs_done;
+        tally.resumed_from_epoch = Some(state.epochs_done);
+        tally.curves = state.curves;
+        tally.aug_times = state.augmentation_times_s;
+        tally.model_times = state.model_times_s;
+        tally.step_times = state.step_times_s;
+        tally.train_wall_s = state.train_wall_s;
+        tally.epoch_eval_s = state.epoch_eval_s;
+        tally.samples = state.samples;
+        tally.global_step = state.global_step;
+        tally.wall_before_s = state.total_wall_s;
+        self.progress.log(&format!(
+            "resuming from the checkpoint after epoch {} in {}",
+            tally.first_epoch,
+            dir.display()
+        ));
+        Ok(())
+    }
+
+    /// Removes an unreadable checkpoint and rebuilds the model and optimiser
+    /// as a fresh run has them (a failed load may have written into them).
+    fn discard_checkpoint(&mut self, dir: &Path, why: &str) -> anyhow::Result<()> {
+        self.progress.log(&format!(
+            "warning: discarding the checkpoint in {} ({why}); training this run from the start",
+            dir.display()
+        ));
+        checkpoint::clear(dir)
+            .with_context(|| format!("removing the checkpoint in {}", dir.display()))?;
+        tch::manual_seed(self.config.seed as i64);
+        let vs = nn::VarStore::new(self.device);
+        let input = InputShape {
+            channels: i64::from(self.data_summary.channels),
+            height: i64::from(self.data_summary.height),
+            width: i64::from(self.data_summary.width),
+        };
+        self.model = models::build(
+            &vs.root(),
+            self.config.model,
+            input,
+            i64::from(self.num_classes),
+        )?;
+        self.optimizer = Optimizer::new(
+            self.config.optimizer,
+            &vs,
+            self.config.lr,
+            self.config.weight_decay,
+            self.config.momentum,
+        );
+        self.vs = vs;
+        Ok(())
+    }
+
+    fn train_epochs(
+        &mut self,
+        tally: &mut Tally,
+        checkpoint_dir: Option<&Path>,
+    ) -> anyhow::Result<()> {
+        for epoch in tally.first_epoch..self.config.epochs {
+            tch::manual_seed(epoch_seed(self.config.seed, epoch));
+            if self.device.is_cuda() {
+                tch::Cuda::manual_seed_all(epoch_seed(self.config.seed, epoch) as u64);
+            }
+            self.progress.start_epoch(epoch + 1, u64::from(self.steps));
+            let epoch_start = self.clock.now();
+            let mut sums = EpochSums {
+                lr: self.config.lr,
+                ..EpochSums::default()
             };
-            checkpoint::save(dir, state, &vs, &optimizer)
-                .with_context(|| format!("checkpointing into {}", dir.display()))?;
+            for index in 0..self.steps {
+                if let Some(failure) = self.step(tally, &mut sums, epoch, index)? {
+                    tally.failure = Some(failure);
+                    self.progress.abandon();
+                    return Ok(());
+                }
+            }
+            let wall_s = self.clock.now().duration_since(epoch_start).as_secs_f64();
+            tally.train_wall_s += wall_s;
+
+            let last = epoch + 1 == self.config.epochs;
+            let test_accuracy = self.evaluate(tally, epoch, last)?;
+            let record = EpochRecord {
+                epoch: epoch + 1,
+                lr: sums.lr,
+                train_loss: sums.loss_sum / sums.seen.max(1) as f64,
+                train_accuracy: sums.correct as f64 / sums.seen.max(1) as f64,
+                test_accuracy,
+                wall_s,
+                augmentation_s: sums.augmentation_s,
+                model_s: sums.model_s,
+            };
+            self.progress.finish_epoch(&record);
+            tally.curves.push(record);
+            if let Some(dir) = checkpoint_dir
+                && !last
+                && let Err(e) = self.checkpoint(dir, tally, epoch)
+            {
+                if matches!(e, checkpoint::CheckpointError::DiskFull { .. }) {
+                    self.progress.abandon();
+                    return Err(anyhow::Error::new(e).context(format!(
+                        "checkpointing after epoch {} into {}",
+                        epoch + 1,
+                        dir.display()
+                    )));
+                }
+                tally.failure = Some(format!(
+                    "the checkpoint after epoch {} could not be written ({e}); stopping this run \
+                     (its partial files were removed)",
+                    epoch + 1
+                ));
+                self.progress.abandon();
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
+    /// One optimiser step. `Ok(Some(why))` when the loss was not finite.
+    fn step(
+        &mut self,
+        tally: &mut Tally,
+        sums: &mut EpochSums,
+        epoch: u32,
+        index: u32,
+    ) -> anyhow::Result<Option<String>> {
+        let clock = self.clock;
+        let step_start = clock.now();
+        let lr = learning_rate(
+            self.config.schedule,
+            self.config.lr,
+            tally.global_step,
+            self.total_steps,
+            self.warmup_steps,
+        );
+        sums.lr = lr;
+        self.optimizer.set_lr(lr);
+        let step = step_at(epoch, index, self.epoch_len, self.config.batch_size);
+
+        let t0 = clock.now();
+        let events = self.events.as_ref();
+        let mark = |i| events.map(|e| e.record(i));
+        mark(0);
+        let batch = self.source.batch(step)?;
+        mark(1);
+        let t1 = clock.now();
+        let logits = self.model.forward_t(&batch.images, true);
+        let loss = mixed_cross_entropy(
+            &logits,
+            &batch.label_a,
+            &batch.label_b,
+            &batch.lambda,
+            self.smoothing,
+        );
+        self.optimizer.backward_step(&loss);
+        let loss_value = loss.double_value(&[]);
+        mark(2);
+        let t2 = clock.now();
+        if self.device.is_cuda()
+            && let Some(used) = crate::memory::device_used_bytes()
+        {
+            tally.peak_device = Some(tally.peak_device.map_or(used, |p| p.max(used)));
+        }
+
+        if !loss_value.is_finite() {
+            return Ok(Some(format!(
+                "the training loss became {loss_value} at epoch {} step {} (global step {}, lr {lr:e}); \
+                 stopping: {}",
+                epoch + 1,
+                index + 1,
+                tally.global_step,
+                self.non_finite_cause(&batch.images, tally.global_step)
+            )));
+        }
+        let predictions: Vec<i64> =
+            Vec::try_from(&logits.detach().argmax(-1, false).to_device(Device::Cpu))?;
+        sums.correct += predictions
+            .iter()
+            .zip(&batch.labels)
+            .filter(|&(&p, l)| {
+                p as u32
+                    == if l.lambda >= 0.5 {
+                        l.label_a
+                    } else {
+                        l.label_b
+                    }
+            })
+            .count() as u64;
+        let b = u64::from(step.batch_size);
+        sums.seen += b;
+        tally.samples += b;
+        sums.loss_sum += loss_value * b as f64;
+        tally.global_step += 1;
+        let (aug, model_s) = events.and_then(|e| e.split()).unwrap_or((
+            t1.duration_since(t0).as_secs_f64(),
+            t2.duration_since(t1).as_secs_f64(),
+        ));
+        sums.augmentation_s += aug;
+        sums.model_s += model_s;
+        tally.aug_times.push(aug);
+        tally.model_times.push(model_s);
+        tally
+            .step_times
+            .push(clock.now().duration_since(step_start).as_secs_f64());
+        self.progress.step(
+            sums.loss_sum / sums.seen as f64,
+            sums.correct as f64 / sums.seen as f64,
+        );
+        Ok(None)
+    }
+
+    /// The likely reason the loss stopped being finite, for the error.
+    fn non_finite_cause(&self, images: &Tensor, finite_steps: u64) -> String {
+        let output = &self.config.policy.output;
+        let largest = images
+            .f_abs()
+            .and_then(|a| a.f_max())
+            .and_then(|m| m.f_double_value(&[]))
+            .unwrap_or(f64::NAN);
+        let normalisation = format!(
+            "output.mean {:?}, output.std {:?}, dtype {:?}",
+            output.mean, output.std, output.dtype
+        );
+        if !largest.is_finite() {
+            format!(
+                "the augmented batch itself holds non-finite values: the policy's output \
+                 normalisation ({normalisation}) overflows its dtype; fix the policy's [output]"
+            )
+        } else if finite_steps == 0 {
+            format!(
+                "the loss was not finite at the very first step, before the learning rate played \
+                 any part; the inputs reach ±{largest:e} after normalisation ({normalisation}), \
+                 which the model's arithmetic overflows; fix the policy's [output]"
+            )
+        } else {
+            format!(
+                "the training diverged after {finite_steps} finite steps; the inputs are at most \
+                 ±{largest:e}, so the likely cause is the learning rate (try a lower --lr than {:e})",
+                self.config.lr
+            )
         }
     }
 
-    let (test_figures, inference) = match final_eval {
-        Some((predictions, wall)) => {
-            let confusion = metrics::confusion_matrix(&test.labels, &predictions, num_classes);
-            let figures = metrics::classification(confusion, &class_names);
-            let inference = Inference {
-                method: "model in eval mode under no_grad, forward + argmax over the whole normalised test set \
-                         (already on the device) in batches of eval_batch_size; wall clock from a device sync \
-                         before the first batch to a device sync after the last; copying predictions back \
-                         to the host not included"
-                    .into(),
-                samples: test.len() as u64,
-                batch_size: config.eval_batch_size,
-                wall_s: wall,
-                samples_per_s: test.len() as f64 / wall.max(f64::MIN_POSITIVE),
-            };
-            let test = TestFigures {
-                figures,
-                method: "predictions (argmax of the logits) of the final model on every test image, no \
-                         augmentation, normalised as the policy's output stage; confusion[true][predicted]; \
-                         per-class precision/recall/F1 with 0 where undefined; macro F1 = unweighted mean of \
-                         the per-class F1"
-                    .into(),
-            };
-            (Some(test), Some(inference))
+    /// The test accuracy after `epoch`, where one is due (always after the
+    /// last epoch, whose predictions are kept for the result).
+    fn evaluate(
+        &mut self,
+        tally: &mut Tally,
+        epoch: u32,
+        last: bool,
+    ) -> anyhow::Result<Option<f64>> {
+        let eval_every = self.config.eval_every;
+        let due = last || (eval_every > 0 && (epoch + 1).is_multiple_of(eval_every));
+        if !due {
+            return Ok(None);
         }
-        None => (None, None),
-    };
+        let (predictions, wall) = predict(
+            &self.model,
+            &self.test_images,
+            self.config.eval_batch_size,
+            self.clock,
+        )?;
+        let a = accuracy(&predictions, &self.test.labels);
+        if last {
+            tally.final_eval = Some((predictions, wall));
+        } else {
+            tally.epoch_eval_s += wall;
+        }
+        Ok(Some(a))
+    }
 
-    let aug_total: f64 = aug_times.iter().sum();
-    let model_total: f64 = model_times.iter().sum();
-    let timing = Timing {
-        method: "per step, three readings of one synchronised clock: before the batch is produced, after it \
-                 is (augmentation: tensor allocation, the backend's augment_into into the tensor's storage, \
-                 layout/dtype view, label tensors, upload to the model's device), and after forward + loss + \
-                 backward + optimiser step + reading the loss value (model). The step time runs from before \
-                 the learning-rate update to after the accuracy bookkeeping, so it is ≥ augmentation + model. \
-                 Fixed costs are timed once each, outside the steps."
-            .into(),
-        clock: match device {
-            Device::Cpu => "std::time::Instant (monotonic); on CPU libtorch ops and the CPU backend return \
-                            only when their work is done, so no extra synchronisation is needed"
+    fn checkpoint(
+        &self,
+        dir: &Path,
+        tally: &Tally,
+        epoch: u32,
+    ) -> Result<(), checkpoint::CheckpointError> {
+        let state = CheckpointState {
+            epochs_done: epoch + 1,
+            model_file: String::new(),
+            optimizer_file: String::new(),
+            curves: tally.curves.clone(),
+            augmentation_times_s: tally.aug_times.clone(),
+            model_times_s: tally.model_times.clone(),
+            step_times_s: tally.step_times.clone(),
+            train_wall_s: tally.train_wall_s,
+            epoch_eval_s: tally.epoch_eval_s,
+            samples: tally.samples,
+            global_step: tally.global_step,
+            total_wall_s: tally.wall_before_s + self.ctx.started.elapsed().as_secs_f64(),
+        };
+        checkpoint::save(dir, state, &self.vs, &self.optimizer)
+    }
+
+    /// The result JSON from what the run measured.
+    fn into_result(self, tally: Tally) -> RunResult {
+        let Run {
+            config,
+            ctx,
+            device,
+            test,
+            num_classes,
+            class_names,
+            data_summary,
+            fixed,
+            selection,
+            model_summary,
+            rss_before,
+            ..
+        } = self;
+        let (test_figures, inference) = match tally.final_eval {
+            Some((predictions, wall)) => {
+                let confusion = metrics::confusion_matrix(&test.labels, &predictions, num_classes);
+                let figures = metrics::classification(confusion, &class_names);
+                let inference = Inference {
+                    method: "model in eval mode under no_grad, forward + argmax over the whole normalised test set \
+                             (already on the device) in batches of eval_batch_size; wall clock from a device sync \
+                             before the first batch to a device sync after the last; copying predictions back \
+                             to the host not included"
+                        .into(),
+                    samples: test.len() as u64,
+                    batch_size: config.eval_batch_size,
+                    wall_s: wall,
+                    samples_per_s: test.len() as f64 / wall.max(f64::MIN_POSITIVE),
+                };
+                let test = TestFigures {
+                    figures,
+                    method: "predictions (argmax of the logits) of the final model on every test image, no \
+                             augmentation, normalised as the policy's output stage; confusion[true][predicted]; \
+                             per-class precision/recall/F1 with 0 where undefined; macro F1 = unweighted mean of \
+                             the per-class F1"
+                        .into(),
+                };
+                (Some(test), Some(inference))
+            }
+            None => (None, None),
+        };
+
+        let aug_total: f64 = tally.aug_times.iter().sum();
+        let model_total: f64 = tally.model_times.iter().sum();
+        let timing = Timing {
+            method: "per step, three readings of one synchronised clock: before the batch is produced, after it \
+                     is (augmentation: tensor allocation, the backend's augment_into into the tensor's storage, \
+                     layout/dtype view, label tensors, upload to the model's device), and after forward + loss + \
+                     backward + optimiser step + reading the loss value (model). The step time runs from before \
+                     the learning-rate update to after the accuracy bookkeeping, so it is ≥ augmentation + model. \
+                     Fixed costs are timed once each, outside the steps."
                 .into(),
-            _ => "augmentation and model time per step from CUDA events on the legacy default stream \
-                  (cuEventElapsedTime between marks before the batch, after it, and after the model's \
-                  step); the step time and fixed costs from std::time::Instant after \
-                  tch::Cuda::synchronize at every reading"
-                .into(),
-        },
-        steps: global_step,
-        samples,
-        train_wall_s,
-        total_wall_s: wall_before_s + ctx.started.elapsed().as_secs_f64(),
-        augmentation: Distribution::of(&aug_times),
-        model: Distribution::of(&model_times),
-        step: Distribution::of(&step_times),
-        augmentation_share: aug_total / (aug_total + model_total).max(f64::MIN_POSITIVE),
-        fixed,
-        epoch_eval_s,
-    };
-    let memory = Memory {
-        method: "host: VmHWM (peak resident set size) and VmRSS from /proc/self/status, in bytes".into(),
-        peak_host_rss_bytes: crate::memory::peak_rss_bytes(),
-        host_rss_before_training_bytes: rss_before,
-        peak_device_bytes: peak_device,
-        device_note: match device {
-            Device::Cpu => "null on CPU: the model's memory is host memory, counted in peak_host_rss_bytes".into(),
-            _ => "device-wide memory in use (cuMemGetInfo: total − free) sampled after every training \
-                  step, largest value: includes libtorch's caching-allocator reserve, augkit's resident \
-                  dataset and any other process on the GPU (tch exposes no allocator statistics)"
-                .into(),
-        },
-    };
-    let status = if failure.is_some() {
-        Status::Failed
-    } else {
-        Status::Completed
-    };
-    Ok(RunResult {
-        schema_version: SCHEMA_VERSION,
-        status,
-        error: failure,
-        provenance: provenance(config, &ctx, device, selection),
-        config: config.clone(),
-        data: data_summary,
-        model: model_summary,
-        test: test_figures,
-        timing,
-        memory,
-        inference,
-        curves,
-        resumed_from_epoch,
-    })
+            clock: match device {
+                Device::Cpu => "std::time::Instant (monotonic); on CPU libtorch ops and the CPU backend return \
+                                only when their work is done, so no extra synchronisation is needed"
+                    .into(),
+                _ => "augmentation and model time per step from CUDA events on the legacy default stream \
+                      (cuEventElapsedTime between marks before the batch, after it, and after the model's \
+                      step); the step time and fixed costs from std::time::Instant after \
+                      tch::Cuda::synchronize at every reading"
+                    .into(),
+            },
+            steps: tally.global_step,
+            samples: tally.samples,
+            train_wall_s: tally.train_wall_s,
+            total_wall_s: tally.wall_before_s + ctx.started.elapsed().as_secs_f64(),
+            augmentation: Distribution::of(&tally.aug_times),
+            model: Distribution::of(&tally.model_times),
+            step: Distribution::of(&tally.step_times),
+            augmentation_share: aug_total / (aug_total + model_total).max(f64::MIN_POSITIVE),
+            fixed,
+            epoch_eval_s: tally.epoch_eval_s,
+        };
+        let memory = Memory {
+            method: "host: VmHWM (peak resident set size) and VmRSS from /proc/self/status, in bytes".into(),
+            peak_host_rss_bytes: crate::memory::peak_rss_bytes(),
+            host_rss_before_training_bytes: rss_before,
+            peak_device_bytes: tally.peak_device,
+            device_note: match device {
+                Device::Cpu => "null on CPU: the model's memory is host memory, counted in peak_host_rss_bytes".into(),
+                _ => "device-wide memory in use (cuMemGetInfo: total − free) sampled after every training \
+                      step, largest value: includes libtorch's caching-allocator reserve, augkit's resident \
+                      dataset and any other process on the GPU (tch exposes no allocator statistics)"
+                    .into(),
+            },
+        };
+        let status = if tally.failure.is_some() {
+            Status::Failed
+        } else {
+            Status::Completed
+        };
+        RunResult {
+            schema_version: SCHEMA_VERSION,
+            status,
+            error: tally.failure,
+            provenance: provenance(&config, &ctx, device, selection),
+            config,
+            data: data_summary,
+            model: model_summary,
+            test: test_figures,
+            timing,
+            memory,
+            inference,
+            curves: tally.curves,
+            resumed_from_epoch: tally.resumed_from_epoch,
+        }
+    }
 }
 
 #[cfg(test)]
