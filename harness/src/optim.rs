@@ -160,7 +160,7 @@ impl Optimizer {
         let mut seen = 0usize;
         for (name, tensor) in loaded {
             if name == "step" {
-                step = Some(tensor.int64_value(&[0]) as u64);
+                step = Some(tensor.f_int64_value(&[0])? as u64);
                 continue;
             }
             let (group, index) = name
@@ -180,11 +180,12 @@ impl Optimizer {
                 tensor.size(),
                 slot.size()
             );
+            // Fallible calls: a damaged file is an error, not a panic.
             let tensor = match device {
-                Some(d) => tensor.to_device(d),
+                Some(d) => tensor.f_to_device(d)?,
                 None => tensor,
             };
-            tch::no_grad(|| slot.copy_(&tensor));
+            tch::no_grad(|| slot.f_copy_(&tensor))?;
             seen += 1;
         }
         anyhow::ensure!(
