@@ -671,12 +671,13 @@ pub fn run(
         Some(text) => Shard::parse(text)?,
         None => Shard::from_env(|k| std::env::var(k).ok())?.unwrap_or(Shard::ALL),
     };
-    // Before anything is loaded: the directory is ours alone and writable,
-    // and what killed runs left in it is gone.
-    let lock = crate::outdir::DirLock::acquire("--out", &args.out)?;
+    // Before anything is loaded: this share of the directory is ours alone
+    // (shards may share it), it is writable, and what killed runs left in
+    // it is gone.
+    let _run_lock = crate::outdir::lock_run("--out", &args.out, shard.index, shard.count)?;
     let cells_dir = args.out.join("cells");
     crate::outdir::ensure_writable_dir("--out", &cells_dir)?;
-    let cleaned = crate::outdir::clean_stale(&args.out, &lock)
+    let cleaned = crate::outdir::clean_stale(&args.out)
         .with_context(|| format!("cleaning up {}", args.out.display()))?;
     if cleaned.files > 0 {
         eprintln!(
@@ -744,6 +745,35 @@ pub fn run(
             }
         }
         let (_, data, load_s) = loaded.as_ref().expect("loaded above");
+        // Another process (a run with other --shard numbers) may be training
+        // this cell: leave it to that one.
+        let _cell_lock = match std::fs::create_dir_all(&cell_dir)
+            .and_then(|()| crate::outdir::lock_cell(&cell_dir))
+        {
+            Ok(Ok(lock)) => lock,
+            Ok(Err(holder)) => {
+                let message = format!(
+                    "another augkit process (pid {holder}) is training this cell; left to it"
+                );
+                eprintln!("error: cell {}: {message}", cell.id);
+                outcomes.push((cell.id.clone(), CellOutcome::Error(message)));
+                continue;
+            }
+            Err(e) => {
+                let e = anyhow::Error::new(e).context(format!("locking {}", cell_dir.display()));
+                if disk_full(&e) {
+                    return Err(e);
+                }
+                eprintln!("error: cell {}: {e:#}", cell.id);
+                outcomes.push((cell.id.clone(), CellOutcome::Error(format!("{e:#}"))));
+                continue;
+            }
+        };
+        if let Some(status) = done(cell) {
+            // Finished by another process since the count above.
+            outcomes.push((cell.id.clone(), CellOutcome::Skipped(status)));
+            continue;
+        }
         // A libtorch error inside a tch call that panics fails this cell,
         // not the matrix.
         let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {

@@ -1,19 +1,30 @@
 //! Output directories: checked for writability before any data is loaded
-//! or anything is trained, the experiment directory's exclusive lock, and
-//! the start-up clean-up of what killed runs left behind.
+//! or anything is trained, the experiment directory's locks, and the
+//! start-up clean-up of what killed runs left behind.
 //!
-//! The lock is an advisory `flock` on `DIR/.augkit.lock` (std's
-//! `File::try_lock`), held for the whole run: the kernel releases it when
-//! the process exits or dies, so a `kill -9` never leaves a stale lock. The
-//! file holds the holder's pid, for the error a second process gets.
+//! Locks are advisory `flock`s (std's `File::try_lock`): the kernel releases
+//! them when the process exits or dies, so a `kill -9` never leaves a stale
+//! one. Each lock file holds its holder's pid, for the error another process
+//! gets. Two levels, because the shards of one matrix may share a directory
+//! (each trains its own cells):
+//! - `DIR/.augkit-K-of-N.lock` (`0-of-1` unsharded), for a whole run: a
+//!   second process for the same share of the same directory is refused;
+//! - `DIR/cells/<id>/.augkit.lock`, while a cell is trained or cleaned up:
+//!   two processes never write into one cell, whatever their shards.
+//!
 //! `cargo test -p augkit-harness --test faults` exercises all of it.
 
 use std::fs::File;
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
-/// The lock file's name inside an experiment directory.
-pub const LOCK_FILE: &str = ".augkit.lock";
+/// A cell directory's lock file.
+pub const CELL_LOCK_FILE: &str = ".augkit.lock";
+
+/// The run lock file of share `index` of `count`.
+pub fn run_lock_file(index: u32, count: u32) -> String {
+    format!(".augkit-{index}-of-{count}.lock")
+}
 
 /// Why an output location cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -77,55 +88,71 @@ fn probe(dir: &Path) -> std::io::Result<()> {
     result
 }
 
-/// The exclusive lock on an experiment directory; released on drop (and by
-/// the kernel when the process ends, however it ends).
+/// An exclusive lock on a file; released on drop (and by the kernel when
+/// the process ends, however it ends).
 #[derive(Debug)]
-pub struct DirLock {
+pub struct FileLock {
     _file: File,
 }
 
-impl DirLock {
-    /// Takes the lock on `dir` (created if missing) without waiting.
-    pub fn acquire(flag: &'static str, dir: &Path) -> Result<Self, OutputError> {
-        let path = dir.join(LOCK_FILE);
-        let not_writable = |source| OutputError::NotWritable {
-            flag,
-            path: dir.to_path_buf(),
-            source,
-        };
-        std::fs::create_dir_all(dir).map_err(not_writable)?;
+impl FileLock {
+    /// Takes the lock on `path` (created if missing) without waiting:
+    /// `Ok(Err(holder))` when another process holds it (its pid, as it wrote
+    /// it, or `unknown`).
+    pub fn try_acquire(path: &Path) -> std::io::Result<Result<Self, String>> {
         let mut file = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
-            .open(&path)
-            .map_err(not_writable)?;
+            .open(path)?;
         match file.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
                 let mut holder = String::new();
                 let _ = file.read_to_string(&mut holder);
                 let holder = holder.trim();
-                return Err(OutputError::Locked {
-                    dir: dir.to_path_buf(),
-                    holder: if holder.is_empty() {
-                        "unknown".into()
-                    } else {
-                        holder.to_string()
-                    },
-                });
+                return Ok(Err(if holder.is_empty() {
+                    "unknown".into()
+                } else {
+                    holder.to_string()
+                }));
             }
-            Err(std::fs::TryLockError::Error(e)) => return Err(not_writable(e)),
+            Err(std::fs::TryLockError::Error(e)) => return Err(e),
         }
-        let pid = std::process::id().to_string();
-        file.set_len(0)
-            .and_then(|()| file.rewind())
-            .and_then(|()| file.write_all(pid.as_bytes()))
-            .and_then(|()| file.sync_all())
-            .map_err(not_writable)?;
-        Ok(Self { _file: file })
+        file.set_len(0)?;
+        file.rewind()?;
+        file.write_all(std::process::id().to_string().as_bytes())?;
+        file.sync_all()?;
+        Ok(Ok(Self { _file: file }))
     }
+}
+
+/// The run lock of one share of an experiment directory (see the module
+/// comment), created with the directory if missing.
+pub fn lock_run(
+    flag: &'static str,
+    dir: &Path,
+    index: u32,
+    count: u32,
+) -> Result<FileLock, OutputError> {
+    let not_writable = |source| OutputError::NotWritable {
+        flag,
+        path: dir.to_path_buf(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(not_writable)?;
+    FileLock::try_acquire(&dir.join(run_lock_file(index, count)))
+        .map_err(not_writable)?
+        .map_err(|holder| OutputError::Locked {
+            dir: dir.to_path_buf(),
+            holder,
+        })
+}
+
+/// The lock of one cell directory (which must exist).
+pub fn lock_cell(cell_dir: &Path) -> std::io::Result<Result<FileLock, String>> {
+    FileLock::try_acquire(&cell_dir.join(CELL_LOCK_FILE))
 }
 
 /// What [`clean_stale`] removed.
@@ -157,12 +184,13 @@ pub fn is_stale_temporary(name: &str) -> bool {
         && (WRITTEN.contains(&base) || crate::checkpoint::is_tensor_file(base))
 }
 
-/// Removes, from an experiment directory whose lock the caller holds
-/// (so no other augkit process is writing there): temporary files of
-/// interrupted writes, and checkpoint files no live checkpoint needs — all
-/// of them in a cell with a `result.json`, those `checkpoint.json` does not
-/// name otherwise. Only files augkit itself names are touched.
-pub fn clean_stale(dir: &Path, _lock: &DirLock) -> std::io::Result<Cleaned> {
+/// Removes what killed runs left in an experiment directory, touching
+/// only files augkit itself names: `.NAME.tmp.PID` files of a process that
+/// no longer runs at the top; and in each cell whose lock it can take (so
+/// that no other process is writing there) every temporary file, and the
+/// checkpoint files no live checkpoint needs — all of them in a cell with a
+/// `result.json`, those `checkpoint.json` does not name otherwise.
+pub fn clean_stale(dir: &Path) -> std::io::Result<Cleaned> {
     let mut cleaned = Cleaned::default();
     let mut remove = |path: PathBuf| {
         let bytes = std::fs::metadata(&path).map_or(0, |m| m.len());
@@ -171,8 +199,9 @@ pub fn clean_stale(dir: &Path, _lock: &DirLock) -> std::io::Result<Cleaned> {
             cleaned.bytes += bytes;
         }
     };
+    // Every shard writes experiment.json: only a dead writer's file is stale.
     for name in file_names(dir)? {
-        if is_stale_temporary(&name) {
+        if is_stale_temporary(&name) && writer_is_dead(&name) {
             remove(dir.join(name));
         }
     }
@@ -185,6 +214,9 @@ pub fn clean_stale(dir: &Path, _lock: &DirLock) -> std::io::Result<Cleaned> {
         if !cell.is_dir() {
             continue;
         }
+        let Ok(_lock) = lock_cell(&cell)? else {
+            continue; // another process is working in this cell
+        };
         let finished = cell.join("result.json").is_file();
         let live = if finished {
             Ok(None)
@@ -209,6 +241,13 @@ pub fn clean_stale(dir: &Path, _lock: &DirLock) -> std::io::Result<Cleaned> {
         }
     }
     Ok(cleaned)
+}
+
+/// Whether the process whose pid ends a temporary file's name has ended.
+/// Where `/proc` is missing this cannot be told: false.
+fn writer_is_dead(name: &str) -> bool {
+    let pid = name.rsplit('.').next().unwrap_or_default();
+    Path::new("/proc/self").exists() && !Path::new("/proc").join(pid).exists()
 }
 
 fn file_names(dir: &Path) -> std::io::Result<Vec<String>> {
@@ -246,18 +285,21 @@ mod tests {
 
     /// An unfinished cell keeps the tensor files its checkpoint names and
     /// loses older ones; a cell with neither result nor checkpoint loses
-    /// its tensor files; a second lock on the directory is refused.
+    /// its tensor files; a cell another process holds is not touched; a
+    /// second lock on a run or a cell is refused with the holder's pid.
     #[test]
     fn clean_up_keeps_the_live_checkpoint() {
         let dir = tempfile::tempdir().unwrap();
-        let lock = DirLock::acquire("--out", dir.path()).unwrap();
-        let e = DirLock::acquire("--out", dir.path())
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains(&format!("(pid {})", std::process::id())), "{e}");
-        let (a, b) = (dir.path().join("cells/a"), dir.path().join("cells/b"));
-        std::fs::create_dir_all(&a).unwrap();
-        std::fs::create_dir_all(&b).unwrap();
+        let _run = lock_run("--out", dir.path(), 0, 1).unwrap();
+        let e = lock_run("--out", dir.path(), 0, 1).unwrap_err().to_string();
+        let pid = format!("(pid {})", std::process::id());
+        assert!(e.contains(&pid), "{e}");
+        let _other_share = lock_run("--out", dir.path(), 1, 2).unwrap();
+        let cells = dir.path().join("cells");
+        let (a, b, c) = (cells.join("a"), cells.join("b"), cells.join("c"));
+        for d in [&a, &b, &c] {
+            std::fs::create_dir_all(d).unwrap();
+        }
         crate::result::write_json_atomic(&a.join("checkpoint.json"), &state(2)).unwrap();
         for f in [
             "model-e1.ot",
@@ -269,15 +311,30 @@ mod tests {
             std::fs::write(a.join(f), b"x").unwrap();
         }
         std::fs::write(b.join("model-e3.ot"), b"x").unwrap();
-        let cleaned = clean_stale(dir.path(), &lock).unwrap();
+        std::fs::write(c.join("model-e3.ot"), b"x").unwrap();
+        let held = lock_cell(&c).unwrap().unwrap();
+        assert_eq!(
+            lock_cell(&c).unwrap().unwrap_err(),
+            std::process::id().to_string()
+        );
+        let cleaned = clean_stale(dir.path()).unwrap();
         assert_eq!(cleaned, Cleaned { files: 4, bytes: 4 });
-        let mut left: Vec<String> = std::fs::read_dir(&a)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        left.sort();
-        assert_eq!(left, ["checkpoint.json", "model-e2.ot", "optimizer-e2.ot"]);
-        assert_eq!(std::fs::read_dir(&b).unwrap().count(), 0);
+        let names = |d: &Path| {
+            let mut v: Vec<String> = std::fs::read_dir(d)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|n| n != CELL_LOCK_FILE)
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(
+            names(&a),
+            ["checkpoint.json", "model-e2.ot", "optimizer-e2.ot"]
+        );
+        assert_eq!(names(&b), Vec::<String>::new());
+        assert_eq!(names(&c), ["model-e3.ot"]);
+        drop(held);
     }
 
     #[test]

@@ -356,3 +356,36 @@ fn repeated_entries_make_one_cell_and_shards_stay_disjoint() {
     }
     assert_eq!(ran.len(), 1, "{ran:?}");
 }
+
+/// The lock is per share: two shards of one matrix may run at once in one
+/// shared directory (as the SLURM example does), and together finish it.
+#[test]
+fn two_shards_share_one_directory_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("shared");
+    let flags = [
+        "--techniques",
+        "none,crop,flips",
+        "--train-per-class",
+        "5",
+        "--epochs",
+        "1",
+    ];
+    let shards: Vec<_> = (0..2)
+        .map(|k| {
+            let shard = format!("{k}/2");
+            command(&out, &[&flags[..], &["--shard", &shard]].concat())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in shards {
+        let output = child.wait_with_output().unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    assert_eq!(finished(&out).len(), 3);
+}

@@ -470,9 +470,9 @@ fn debris_of_killed_runs_is_cleaned_up() {
         .path();
     let result = std::fs::read(cell.join("result.json")).unwrap();
     let debris = [
-        out.join(".experiment.json.tmp.4000001"),
-        cell.join(".result.json.tmp.4000002"),
-        cell.join(".model-e2.ot.tmp.4000003"),
+        out.join(".experiment.json.tmp.999999991"),
+        cell.join(".result.json.tmp.999999992"),
+        cell.join(".model-e2.ot.tmp.999999993"),
         cell.join("model-e1.ot"),
         cell.join("optimizer-e1.ot"),
         cell.join("checkpoint.json"),
@@ -480,7 +480,12 @@ fn debris_of_killed_runs_is_cleaned_up() {
     for f in &debris {
         std::fs::write(f, vec![0u8; 1000]).unwrap();
     }
-    let kept = [out.join("notes.txt"), cell.join(".notes.txt.tmp.12")];
+    // Not ours, and a live process's (pid 1 always runs) temporary file.
+    let kept = [
+        out.join("notes.txt"),
+        cell.join(".notes.txt.tmp.12"),
+        out.join(".experiment.json.tmp.1"),
+    ];
     for f in &kept {
         std::fs::write(f, b"mine").unwrap();
     }
