@@ -250,7 +250,7 @@ fn shards_together_equal_one_run() {
     }
 }
 
-/// Issue 17 defect 2: a second `augkit experiment` on a directory another
+/// A second `augkit experiment` on a directory another
 /// one is running in is refused, naming the holder's pid, and touches
 /// nothing; after a SIGKILL of the first (the kernel drops its lock) the
 /// second runs, resumes, and every cell equals an uninterrupted run's.
@@ -326,7 +326,7 @@ fn second_process_is_refused_then_resumes_after_kill() {
     assert!(resumed >= 1, "no cell was resumed");
 }
 
-/// Issue 17 defect 9: repeated matrix entries are used once, so the cells
+/// Repeated matrix entries are used once, so the cells
 /// are distinct and two shards never train the same one.
 #[test]
 fn repeated_entries_make_one_cell_and_shards_stay_disjoint() {

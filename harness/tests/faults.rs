@@ -95,7 +95,7 @@ fn read_json(path: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
-/// Defect 1, any write error (injected EIO through the checkpoint writer's
+/// Any checkpoint write error (injected EIO through the checkpoint writer's
 /// test hook): each cell is recorded as failed with the reason, its partial
 /// files are gone, and the matrix goes on to the next cell.
 #[test]
@@ -128,7 +128,7 @@ fn failed_checkpoint_write_fails_the_cell_and_the_matrix_goes_on() {
     assert!(debris.is_empty(), "left behind: {debris:?}");
 }
 
-/// Defect 1, a full disk (ENOSPC injected through the checkpoint writer's
+/// A full disk (ENOSPC injected through the checkpoint writer's
 /// test hook, so it runs wherever tmpfs cannot be mounted): the experiment
 /// stops cleanly at the first cell, leaving no partial file and no result,
 /// so a re-run with space trains it.
@@ -166,7 +166,7 @@ fn full_disk_stops_the_experiment_cleanly() {
     );
 }
 
-/// Defect 1 on a real full file system: a 2 MiB tmpfs (the size of the
+/// A real full file system: a 2 MiB tmpfs (the size of the
 /// issue's reproduction). Needs permission to mount; prints why it skipped
 /// otherwise (the injected-ENOSPC test above covers the same path).
 #[test]
@@ -209,7 +209,7 @@ impl Drop for Unmount {
     }
 }
 
-/// Defect 3: an unusable `--out` is refused before any data is read (the
+/// An unusable `--out` is refused before any data is read (the
 /// data directory here is empty, so reaching the loader would fail with a
 /// "download" error instead), and a missing parent directory is created.
 #[test]
@@ -304,7 +304,7 @@ fn idx_labels(n: u32) -> Vec<u8> {
     v
 }
 
-/// Defect 4: IDX files whose test split declares 0 images are rejected at
+/// IDX files whose test split declares 0 images are rejected at
 /// load with a typed error — by `train` and inside `experiment`, where the
 /// cell fails and the process ends cleanly.
 #[test]
@@ -352,7 +352,7 @@ fn empty_test_split_is_rejected_at_load() {
     assert!(stderr(&run).contains("holds no images"), "{}", stderr(&run));
 }
 
-/// Defect 5: a policy "file" that never ends and one over 1 MiB are refused
+/// A policy "file" that never ends and one over 1 MiB are refused
 /// after reading at most 1 MiB + 1 byte; so is a `mean` longer than 16
 /// entries.
 #[test]
@@ -386,7 +386,7 @@ fn oversized_policies_are_refused() {
     assert!(stderr(&run).contains("larger than"), "{}", stderr(&run));
 }
 
-/// Defects 5 and 7: huge `--threads` and `--epochs`, in `train` and inside
+/// Huge `--threads` and `--epochs`, in `train` and inside
 /// `experiment`, give clear errors before anything runs.
 #[test]
 fn huge_flag_values_are_refused() {
@@ -452,7 +452,7 @@ fn huge_flag_values_are_refused() {
     );
 }
 
-/// Defect 8: what killed runs leave — temporary `.NAME.tmp.PID` files and a
+/// What killed runs leave — temporary `.NAME.tmp.PID` files and a
 /// finished cell's orphaned checkpoint — is removed at start-up; files
 /// augkit does not name stay, and the finished result is not touched.
 #[test]
@@ -505,7 +505,7 @@ fn debris_of_killed_runs_is_cleaned_up() {
     assert_eq!(std::fs::read(cell.join("result.json")).unwrap(), result);
 }
 
-/// Defect 10: normalisations that make the loss NaN whatever the learning
+/// Normalisations that make the loss NaN whatever the learning
 /// rate are refused when the policy is loaded, naming the cause.
 #[test]
 fn normalisation_out_of_the_dtype_range_is_refused() {
@@ -549,8 +549,8 @@ fn normalisation_out_of_the_dtype_range_is_refused() {
     }
 }
 
-/// Defect 2's lasting damage: a checkpoint whose tensor file is corrupt
-/// (as two writers used to leave it) no longer fails every resume — it is
+/// A checkpoint whose tensor file is corrupt (as two writers on one
+/// directory used to leave it) no longer fails every resume: it is
 /// discarded and the run trains from the start, equal to a fresh run.
 #[test]
 fn corrupt_checkpoint_is_discarded_not_fatal() {
