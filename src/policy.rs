@@ -10,6 +10,11 @@ use crate::ImageShape;
 use crate::error::PolicyError;
 use crate::kernel_args::KernelPolicy;
 
+/// Largest policy file [`Policy::from_file`] reads.
+pub const MAX_POLICY_FILE_BYTES: u64 = 1 << 20;
+/// Most entries a per-channel array (`output.mean`, `output.std`) may hold.
+pub const MAX_POLICY_CHANNELS: usize = 16;
+
 /// One augmentation policy. Every technique is off unless present.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -314,25 +319,48 @@ impl Policy {
         })
     }
 
-    /// Reads a `.toml` or `.json` policy file.
+    /// Reads a `.toml` or `.json` policy file of at most
+    /// [`MAX_POLICY_FILE_BYTES`], through a bounded reader (so `/dev/zero`
+    /// or a huge file cannot grow memory), with at most
+    /// [`MAX_POLICY_CHANNELS`] entries in `output.mean` and `output.std`.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self, PolicyError> {
+        use std::io::Read;
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|e| PolicyError::Parse {
+        let parse_error = |message: String| PolicyError::Parse {
             source_name: path.display().to_string(),
-            message: e.to_string(),
-        })?;
+            message,
+        };
+        let mut bytes = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|f| f.take(MAX_POLICY_FILE_BYTES + 1).read_to_end(&mut bytes))
+            .map_err(|e| parse_error(e.to_string()))?;
+        if bytes.len() as u64 > MAX_POLICY_FILE_BYTES {
+            return Err(parse_error(format!(
+                "larger than {MAX_POLICY_FILE_BYTES} bytes; a policy file is a few hundred bytes"
+            )));
+        }
+        let text = String::from_utf8(bytes).map_err(|e| parse_error(e.to_string()))?;
         let parsed = if path.extension().is_some_and(|e| e == "json") {
             Self::from_json_str(&text)
         } else {
             Self::from_toml_str(&text)
         };
-        parsed.map_err(|e| match e {
-            PolicyError::Parse { message, .. } => PolicyError::Parse {
-                source_name: path.display().to_string(),
-                message,
-            },
+        let policy = parsed.map_err(|e| match e {
+            PolicyError::Parse { message, .. } => parse_error(message),
             other => other,
-        })
+        })?;
+        for (field, values) in [
+            ("output.mean", &policy.output.mean),
+            ("output.std", &policy.output.std),
+        ] {
+            if values.len() > MAX_POLICY_CHANNELS {
+                return Err(parse_error(format!(
+                    "{field} has {} entries; at most {MAX_POLICY_CHANNELS} (one per channel)",
+                    values.len()
+                )));
+            }
+        }
+        Ok(policy)
     }
 
     pub fn to_toml_string(&self) -> String {

@@ -3,29 +3,43 @@
 //!
 //! A checkpoint directory holds, after epoch `e`:
 //! - `model-e<e>.ot`: the `VarStore` (every variable, BatchNorm running
-//!   statistics included), `VarStore::save`;
+//!   statistics included), in libtorch's archive format;
 //! - `optimizer-e<e>.ot`: the optimiser's moments/buffers and step count
-//!   ([`crate::optim::Optimizer::save`]);
+//!   ([`crate::optim::Optimizer::to_bytes`]);
 //! - `checkpoint.json`: [`CheckpointState`] — epochs done, the two file
 //!   names, curves so far and the clocks' totals — written atomically
 //!   **last**: it is the commit point, so a kill while the tensors are being
 //!   written leaves the previous checkpoint intact. Older tensor files are
 //!   removed after the commit.
 //!
+//! Every file is written under a temporary name (`.NAME.tmp.PID`), synced
+//! and renamed, never rewritten in place. The tensors are serialised into
+//! memory first and written by Rust: libtorch's own file writer throws from
+//! a destructor when the disk fills ("unexpected pos"), which aborts the
+//! process — in memory it cannot fail that way, and a failed write comes
+//! back as a [`CheckpointError`] with the partial file removed.
+//!
 //! Nothing else needs saving: augkit's step is a pure function of
 //! (seed, epoch, position), and libtorch's generator is reseeded at the start
 //! of every epoch ([`crate::train::epoch_seed`]).
 
-use std::path::Path;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
-use tch::nn;
+use tch::{Tensor, nn};
 
 use crate::optim::Optimizer;
 use crate::result::{EpochRecord, write_json_atomic};
 
 /// The commit file's name.
 pub const STATE_FILE: &str = "checkpoint.json";
+
+/// Test hook: when set, the checkpoint writer fails the way a full disk
+/// (`enospc`) or a failing device (`eio`) would, after writing half of a
+/// tensor file. Used by the tests where a small tmpfs cannot be mounted.
+pub const FAULT_ENV: &str = "AUGKIT_FAULT_CHECKPOINT_WRITE";
 
 /// What `checkpoint.json` records.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -48,25 +62,163 @@ pub struct CheckpointState {
     pub total_wall_s: f64,
 }
 
+/// Why a checkpoint could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckpointError {
+    /// The file system is full (or over quota): no later cell can
+    /// checkpoint either, so an experiment stops.
+    #[error("{}: the disk is full ({error}); free space and re-run to resume", path.display())]
+    DiskFull {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    #[error("{}: {error}", path.display())]
+    Io {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    /// libtorch could not serialise the tensors.
+    #[error("serialising {what}: {error}")]
+    Serialise {
+        what: &'static str,
+        error: tch::TchError,
+    },
+}
+
+impl CheckpointError {
+    fn io(path: &Path, error: std::io::Error) -> Self {
+        let path = path.to_path_buf();
+        if is_disk_full(&error) {
+            CheckpointError::DiskFull { path, error }
+        } else {
+            CheckpointError::Io { path, error }
+        }
+    }
+}
+
+/// ENOSPC or EDQUOT.
+pub fn is_disk_full(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+    )
+}
+
 /// Saves a checkpoint after `state.epochs_done` epochs (the file names are
-/// filled in here) and removes the previous one's tensor files.
+/// filled in here) and removes the previous one's tensor files. On error
+/// nothing of this checkpoint remains; the previous one stays committed.
 pub fn save(
     dir: &Path,
     mut state: CheckpointState,
     vs: &nn::VarStore,
     optimizer: &Optimizer,
-) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir)?;
+) -> Result<(), CheckpointError> {
+    std::fs::create_dir_all(dir).map_err(|e| CheckpointError::io(dir, e))?;
     let e = state.epochs_done;
     state.model_file = format!("model-e{e}.ot");
     state.optimizer_file = format!("optimizer-e{e}.ot");
-    vs.save(dir.join(&state.model_file))?;
-    optimizer.save(&dir.join(&state.optimizer_file))?;
-    sync_file(&dir.join(&state.model_file))?;
-    sync_file(&dir.join(&state.optimizer_file))?;
-    write_json_atomic(&dir.join(STATE_FILE), &state)?;
-    remove_stale(dir, Some(&state))?;
+    let model = model_bytes(vs)?;
+    let optimizer = optimizer
+        .to_bytes()
+        .map_err(|error| CheckpointError::Serialise {
+            what: "the optimiser state",
+            error,
+        })?;
+    let model_path = dir.join(&state.model_file);
+    let optimizer_path = dir.join(&state.optimizer_file);
+    let written = write_file_atomic(&model_path, &model)
+        .and_then(|()| write_file_atomic(&optimizer_path, &optimizer))
+        .and_then(|()| {
+            write_json_atomic(&dir.join(STATE_FILE), &state)
+                .map_err(|e| CheckpointError::io(&dir.join(STATE_FILE), e))
+        });
+    if let Err(e) = written {
+        // Not committed: this checkpoint's tensor files are orphans unless
+        // the committed checkpoint names them.
+        let committed = load(dir).ok().flatten();
+        if committed.is_none_or(|s| s.model_file != state.model_file) {
+            let _ = std::fs::remove_file(&model_path);
+            let _ = std::fs::remove_file(&optimizer_path);
+        }
+        return Err(e);
+    }
+    remove_stale(dir, Some(&state)).map_err(|e| CheckpointError::io(dir, e))?;
     Ok(())
+}
+
+/// The var store's variables (sorted by name) in libtorch's archive format.
+fn model_bytes(vs: &nn::VarStore) -> Result<Vec<u8>, CheckpointError> {
+    let mut named: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
+    named.sort_by(|a, b| a.0.cmp(&b.0));
+    tensors_to_bytes(&named).map_err(|error| CheckpointError::Serialise {
+        what: "the model",
+        error,
+    })
+}
+
+/// Named tensors in libtorch's archive format (what `Tensor::save_multi`
+/// writes to a file and `Tensor::load_multi` / `VarStore::load` read).
+pub fn tensors_to_bytes(named: &[(String, Tensor)]) -> Result<Vec<u8>, tch::TchError> {
+    let buffer = SharedBuffer::default();
+    Tensor::save_multi_to_stream(named, buffer.clone())?;
+    let bytes = std::mem::take(&mut *buffer.0.lock().unwrap_or_else(|e| e.into_inner()));
+    Ok(bytes)
+}
+
+/// A `Write + 'static` into memory (tch boxes the stream it is given).
+#[derive(Clone, Default)]
+struct SharedBuffer(Arc<Mutex<Vec<u8>>>);
+
+impl Write for SharedBuffer {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Writes `bytes` to `path` through `.NAME.tmp.PID` in the same directory:
+/// written, synced, renamed. The temporary file is removed on error.
+pub fn write_file_atomic(path: &Path, bytes: &[u8]) -> Result<(), CheckpointError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
+    let result = (|| {
+        let mut file = std::fs::File::create(&tmp)?;
+        match injected_fault() {
+            Some(fault) => {
+                file.write_all(&bytes[..bytes.len() / 2])?;
+                Err(fault)
+            }
+            None => file.write_all(bytes),
+        }?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(CheckpointError::io(path, e));
+    }
+    Ok(())
+}
+
+fn injected_fault() -> Option<std::io::Error> {
+    match std::env::var(FAULT_ENV).ok()?.as_str() {
+        "enospc" => Some(std::io::Error::new(
+            std::io::ErrorKind::StorageFull,
+            format!("No space left on device (injected by {FAULT_ENV})"),
+        )),
+        "eio" => Some(std::io::Error::other(format!(
+            "Input/output error (injected by {FAULT_ENV})"
+        ))),
+        _ => None,
+    }
 }
 
 /// The checkpoint in `dir`, if one was committed.
@@ -88,21 +240,20 @@ pub fn clear(dir: &Path) -> std::io::Result<()> {
     remove_stale(dir, None)
 }
 
+/// Whether `name` is a tensor file this module writes.
+pub fn is_tensor_file(name: &str) -> bool {
+    (name.starts_with("model-e") || name.starts_with("optimizer-e")) && name.ends_with(".ot")
+}
+
 /// Removes tensor files (and leftovers of interrupted writes) that `keep`
 /// does not name.
-fn remove_stale(dir: &Path, keep: Option<&CheckpointState>) -> std::io::Result<()> {
+pub fn remove_stale(dir: &Path, keep: Option<&CheckpointState>) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
         let name = entry?.file_name().to_string_lossy().into_owned();
-        let ours = (name.starts_with("model-e") || name.starts_with("optimizer-e"))
-            && name.ends_with(".ot");
         let kept = keep.is_some_and(|s| name == s.model_file || name == s.optimizer_file);
-        if ours && !kept {
+        if is_tensor_file(&name) && !kept {
             let _ = std::fs::remove_file(dir.join(&name));
         }
     }
     Ok(())
-}
-
-fn sync_file(path: &Path) -> std::io::Result<()> {
-    std::fs::File::open(path)?.sync_all()
 }

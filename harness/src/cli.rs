@@ -228,6 +228,10 @@ pub fn run_train(config: &TrainConfig, command_line: Vec<String>) -> anyhow::Res
     if config.backend == BackendChoice::Cuda && config.device == DeviceChoice::Cpu {
         return Err(crate::source::SourceError::NeedsCudaDevice.into());
     }
+    // …and an unwritable result path, so the run is not lost at the end.
+    if let Some(out) = &config.out {
+        crate::outdir::ensure_writable_file("--out", out)?;
+    }
     let t = Instant::now();
     let (train, test) = crate::data::load(&config.dataset, &config.data_dir)?;
     let subset = crate::data::training_subset(&train, config.train_limit, config.seed)?;
@@ -327,6 +331,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Preview(args) => {
+            crate::outdir::ensure_writable_file("--out", &args.out)?;
             let dir = args
                 .policies_dir
                 .clone()
@@ -357,6 +362,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Dump(args) => {
+            crate::outdir::ensure_writable_dir("--out", &args.out)?;
             let files = crate::preview::run_dump(
                 &args.dataset,
                 &args.data_dir,

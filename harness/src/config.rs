@@ -155,9 +155,20 @@ impl TrainConfig {
         if self.eval_batch_size == 0 {
             return bad("--eval-batch-size", "0".into(), "at least 1");
         }
-        if self.threads == Some(0) {
-            return bad("--threads", "0".into(), "at least 1");
+        if self.epochs > MAX_EPOCHS {
+            return bad(
+                "--epochs",
+                self.epochs.to_string(),
+                "at most 10000 (every epoch's curve and step timings are kept and checkpointed)",
+            );
         }
+        if let Some(threads) = self.threads {
+            let limit = max_threads();
+            if threads == 0 || threads > limit {
+                return Err(ConfigError::Threads { threads, limit });
+            }
+        }
+        check_output_range(&self.policy.output)?;
         let smoothing = self.label_smoothing();
         if !(smoothing.is_finite() && (0.0..1.0).contains(&smoothing)) {
             return Err(ConfigError::Policy(format!(
@@ -185,8 +196,82 @@ impl TrainConfig {
     }
 }
 
+/// Most epochs a run may have (the step budget in
+/// [`crate::train::MAX_TOTAL_STEPS`] may bind first).
+pub const MAX_EPOCHS: u32 = 10_000;
+
+/// `--threads` may be at most this many times the cores the machine has.
+pub const THREADS_PER_CORE: u32 = 4;
+
+/// Largest normalised value (in magnitude) a policy's `[output]` may
+/// produce from a pixel in [0, 1]: real normalisations stay within ±10; far
+/// beyond this the model's first layers overflow and the loss becomes NaN.
+pub const MAX_NORMALISED: f64 = 1e6;
+
+/// The most libtorch threads `--threads` accepts here.
+pub fn max_threads() -> u32 {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u32);
+    cores.saturating_mul(THREADS_PER_CORE)
+}
+
+/// Checks that the policy's output normalisation `(x − mean) / std` keeps
+/// every pixel `x ∈ [0, 1]` finite in its dtype and within
+/// [`MAX_NORMALISED`] (std 1e-45, mean 1e38, f16 overflow: each would give a
+/// NaN loss that no learning rate can fix).
+pub fn check_output_range(output: &augkit::policy::Output) -> Result<(), ConfigError> {
+    let (dtype, dtype_max) = match output.dtype {
+        augkit::policy::DType::F32 => ("f32", f64::from(f32::MAX)),
+        augkit::policy::DType::F16 => ("f16", f64::from(half::f16::MAX)),
+        augkit::policy::DType::Bf16 => ("bf16", f64::from(half::bf16::MAX)),
+    };
+    let channels = output.mean.len().max(output.std.len()).max(1);
+    for c in 0..channels {
+        let mean = f64::from(output.mean.get(c).copied().unwrap_or(0.0));
+        let std = f64::from(output.std.get(c).copied().unwrap_or(1.0));
+        if !(mean.is_finite() && std.is_finite() && std > 0.0) {
+            // The policy's own validation names these.
+            continue;
+        }
+        // f32 arithmetic as the kernels do it: 1/std can overflow on its own.
+        let largest = [0.0f64, 1.0]
+            .iter()
+            .map(|x| ((x - mean) as f32 / std as f32).abs())
+            .fold(0.0f32, f32::max);
+        let largest = f64::from(largest);
+        if !largest.is_finite() || largest > dtype_max || largest > MAX_NORMALISED {
+            let limit = dtype_max.min(MAX_NORMALISED);
+            return Err(ConfigError::Normalisation {
+                channel: c,
+                mean,
+                std,
+                largest,
+                dtype,
+                limit,
+            });
+        }
+    }
+    Ok(())
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    #[error(
+        "--threads is {threads}; expected 1 to {limit} ({THREADS_PER_CORE} per core of this machine)"
+    )]
+    Threads { threads: u32, limit: u32 },
+    #[error(
+        "invalid policy: output channel {channel} (mean {mean:e}, std {std:e}) normalises pixel \
+         values to up to ±{largest:e}, beyond ±{limit:e} for a {dtype} output; the loss would be \
+         NaN whatever the learning rate — use a mean in [0, 1] and a std of about 0.1–1"
+    )]
+    Normalisation {
+        channel: usize,
+        mean: f64,
+        std: f64,
+        largest: f64,
+        dtype: &'static str,
+        limit: f64,
+    },
     #[error("{flag} is {value}; expected {expected}")]
     Invalid {
         flag: &'static str,

@@ -14,6 +14,7 @@ use crate::config::{TrainConfig, TrainLimit};
 /// `augkit download NAME`.
 pub fn load(name: &str, dir: &Path) -> anyhow::Result<(ImageSet, ImageSet)> {
     let (train, test) = augkit_data::load(name, dir)?;
+    ensure_not_empty(name, &train, &test)?;
     anyhow::ensure!(
         (train.channels, train.height, train.width) == (test.channels, test.height, test.width),
         "data set {name}: training images are {}×{}×{} but test images are {}×{}×{}",
@@ -25,6 +26,37 @@ pub fn load(name: &str, dir: &Path) -> anyhow::Result<(ImageSet, ImageSet)> {
         test.width
     );
     Ok((train, test))
+}
+
+/// A split that holds no image: nothing to train on or nothing to test.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "data set {dataset}: the {split} split ({set}) holds no images; a run needs at least one \
+     test image and two training images"
+)]
+pub struct EmptySplit {
+    pub dataset: String,
+    pub split: &'static str,
+    pub set: String,
+}
+
+/// Rejects an empty training or test split (e.g. IDX files declaring 0
+/// images), before anything is trained.
+pub fn ensure_not_empty(
+    dataset: &str,
+    train: &ImageSet,
+    test: &ImageSet,
+) -> Result<(), EmptySplit> {
+    for (split, set) in [("training", train), ("test", test)] {
+        if set.is_empty() {
+            return Err(EmptySplit {
+                dataset: dataset.to_string(),
+                split,
+                set: set.name.clone(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The training subset's indices (sorted), stratified and seeded.

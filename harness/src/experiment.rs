@@ -465,6 +465,7 @@ pub fn plan(args: &ExperimentArgs) -> anyhow::Result<(Experiment, Vec<CellConfig
     } else {
         vec![0]
     };
+    let (datasets, seeds) = (dedup("--datasets", datasets), dedup("--seeds", seeds));
     let quick = preset == Some(Preset::Quick);
     let train_limit = match (args.train_per_class, args.train_fraction) {
         (Some(n), _) => TrainLimit::PerClass(n),
@@ -524,7 +525,10 @@ pub fn plan(args: &ExperimentArgs) -> anyhow::Result<(Experiment, Vec<CellConfig
                 entry.name = SYNTHETIC_28.into();
             }
         }
-        entries.push(entry);
+        // A fallback can make two entries the same data set.
+        if !entries.iter().any(|e: &DatasetEntry| e.name == entry.name) {
+            entries.push(entry);
+        }
     }
 
     let mut cells = Vec::new();
@@ -567,6 +571,11 @@ pub fn plan(args: &ExperimentArgs) -> anyhow::Result<(Experiment, Vec<CellConfig
         }
     }
     cells.sort_by(|a, b| a.id.cmp(&b.id));
+    // Shards count positions in this list: a repeated cell would be trained
+    // by two shards.
+    if let Some(pair) = cells.windows(2).find(|w| w[0].id == w[1].id) {
+        anyhow::bail!("cell {} appears twice in the matrix", pair[0].id);
+    }
     let experiment = Experiment {
         schema_version: EXPERIMENT_SCHEMA_VERSION,
         preset,
@@ -586,6 +595,20 @@ pub fn plan(args: &ExperimentArgs) -> anyhow::Result<(Experiment, Vec<CellConfig
             .collect(),
     };
     Ok((experiment, cells))
+}
+
+/// `values` with repeats removed (first occurrence kept), saying so: a
+/// repeated data set or seed would give two cells with one id.
+fn dedup<T: PartialEq + std::fmt::Display>(flag: &str, values: Vec<T>) -> Vec<T> {
+    let mut kept: Vec<T> = Vec::with_capacity(values.len());
+    for value in values {
+        if kept.contains(&value) {
+            eprintln!("augkit experiment: {flag} lists {value} more than once; using it once");
+        } else {
+            kept.push(value);
+        }
+    }
+    kept
 }
 
 /// Whether `name`'s files are in `dir` (generated sets always are).
@@ -632,7 +655,8 @@ pub fn run_cell(
         ctx,
         Some(cell_dir),
     )?;
-    write_json_atomic(&cell_dir.join("result.json"), &result)?;
+    write_json_atomic(&cell_dir.join("result.json"), &result)
+        .with_context(|| format!("writing {}", cell_dir.join("result.json").display()))?;
     crate::checkpoint::clear(cell_dir)?;
     Ok(result)
 }
@@ -647,10 +671,23 @@ pub fn run(
         Some(text) => Shard::parse(text)?,
         None => Shard::from_env(|k| std::env::var(k).ok())?.unwrap_or(Shard::ALL),
     };
-    let (experiment, cells) = plan(args)?;
+    // Before anything is loaded: this share of the directory is ours alone
+    // (shards may share it), it is writable, and what killed runs left in
+    // it is gone.
+    let _run_lock = crate::outdir::lock_run("--out", &args.out, shard.index, shard.count)?;
     let cells_dir = args.out.join("cells");
-    std::fs::create_dir_all(&cells_dir)
-        .with_context(|| format!("creating {}", cells_dir.display()))?;
+    crate::outdir::ensure_writable_dir("--out", &cells_dir)?;
+    let cleaned = crate::outdir::clean_stale(&args.out)
+        .with_context(|| format!("cleaning up {}", args.out.display()))?;
+    if cleaned.files > 0 {
+        eprintln!(
+            "augkit experiment: removed {} file(s), {:.1} MiB, left by interrupted runs in {}",
+            cleaned.files,
+            cleaned.bytes as f64 / (1024.0 * 1024.0),
+            args.out.display()
+        );
+    }
+    let (experiment, cells) = plan(args)?;
     write_json_atomic(&args.out.join("experiment.json"), &experiment)
         .with_context(|| format!("writing {}", args.out.join("experiment.json").display()))?;
 
@@ -708,7 +745,59 @@ pub fn run(
             }
         }
         let (_, data, load_s) = loaded.as_ref().expect("loaded above");
-        match run_cell(&cell_dir, cell, data, *load_s, command_line.clone()) {
+        // Another process (a run with other --shard numbers) may be training
+        // this cell: leave it to that one.
+        let _cell_lock = match std::fs::create_dir_all(&cell_dir)
+            .and_then(|()| crate::outdir::lock_cell(&cell_dir))
+        {
+            Ok(Ok(lock)) => lock,
+            Ok(Err(holder)) => {
+                let message = format!(
+                    "another augkit process (pid {holder}) is training this cell; left to it"
+                );
+                eprintln!("error: cell {}: {message}", cell.id);
+                outcomes.push((cell.id.clone(), CellOutcome::Error(message)));
+                continue;
+            }
+            Err(e) => {
+                let e = anyhow::Error::new(e).context(format!("locking {}", cell_dir.display()));
+                if disk_full(&e) {
+                    return Err(e);
+                }
+                eprintln!("error: cell {}: {e:#}", cell.id);
+                outcomes.push((cell.id.clone(), CellOutcome::Error(format!("{e:#}"))));
+                continue;
+            }
+        };
+        if let Some(status) = done(cell) {
+            // Finished by another process since the count above.
+            outcomes.push((cell.id.clone(), CellOutcome::Skipped(status)));
+            continue;
+        }
+        // A libtorch error inside a tch call that panics fails this cell,
+        // not the matrix.
+        let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            run_cell(&cell_dir, cell, data, *load_s, command_line.clone())
+        }))
+        .unwrap_or_else(|panic| {
+            let what = panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| panic.downcast_ref::<&str>().copied())
+                .unwrap_or("a panic");
+            Err(anyhow::anyhow!("the cell's training panicked: {what}"))
+        });
+        if let Err(e) = &ran
+            && disk_full(e)
+        {
+            let left = mine.len() - n - 1;
+            anyhow::bail!(
+                "cell {}: {e:#}; stopping the experiment ({left} later cell(s) of this shard not \
+                 started; finished cells and committed checkpoints are kept, so a re-run resumes)",
+                cell.id
+            );
+        }
+        match ran {
             Ok(result) => {
                 let accuracy = result.test.as_ref().map_or("-".into(), |t| {
                     format!("{:.2}%", 100.0 * t.figures.accuracy)
@@ -732,6 +821,18 @@ pub fn run(
         }
     }
     Ok(outcomes)
+}
+
+/// Whether `e` comes from a full disk (a checkpoint or a result write).
+fn disk_full(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<crate::checkpoint::CheckpointError>(),
+            Some(crate::checkpoint::CheckpointError::DiskFull { .. })
+        ) || cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(crate::checkpoint::is_disk_full)
+    })
 }
 
 /// `augkit experiment`: runs, then prints one line per cell. Exit status 0

@@ -10,6 +10,7 @@
 //! - [`schedule`]: learning-rate schedules as pure functions,
 //! - [`train`]: the loop, the soft-label loss, the clocks,
 //! - [`metrics`], [`memory`], [`result`]: the figures and the result JSON,
+//! - [`checkpoint`], [`outdir`]: checkpoints, output checks, the experiment lock,
 //! - [`report`], [`plots`]: `augkit report` (summary files and charts),
 //! - [`atomic`]: the one atomic-write helper every output goes through,
 //! - [`preview`], [`npy`]: `augkit preview` and `augkit dump`.
@@ -30,6 +31,7 @@ pub mod metrics;
 pub mod models;
 pub mod npy;
 pub mod optim;
+pub mod outdir;
 pub mod plots;
 pub mod preview;
 pub mod progress;

@@ -132,17 +132,23 @@ impl Optimizer {
         }
     }
 
-    /// Writes the state (moments/buffers and the step count) to `path`.
-    pub fn save(&self, path: &Path) -> anyhow::Result<()> {
+    /// The state (moments/buffers and the step count) in libtorch's archive
+    /// format, serialised in memory (see [`crate::checkpoint`] for why).
+    pub fn to_bytes(&self) -> Result<Vec<u8>, tch::TchError> {
         let mut named: Vec<(String, Tensor)> =
-            vec![("step".into(), Tensor::from_slice(&[self.step as i64]))];
+            vec![("step".into(), Tensor::f_from_slice(&[self.step as i64])?)];
         for (i, m) in self.first.iter().enumerate() {
             named.push((format!("first.{i}"), m.shallow_clone()));
         }
         for (i, v) in self.second.iter().enumerate() {
             named.push((format!("second.{i}"), v.shallow_clone()));
         }
-        Tensor::save_multi(&named, path)?;
+        crate::checkpoint::tensors_to_bytes(&named)
+    }
+
+    /// Writes [`Optimizer::to_bytes`] to `path` atomically.
+    pub fn save(&self, path: &Path) -> anyhow::Result<()> {
+        crate::checkpoint::write_file_atomic(path, &self.to_bytes()?)?;
         Ok(())
     }
 
@@ -154,7 +160,7 @@ impl Optimizer {
         let mut seen = 0usize;
         for (name, tensor) in loaded {
             if name == "step" {
-                step = Some(tensor.int64_value(&[0]) as u64);
+                step = Some(tensor.f_int64_value(&[0])? as u64);
                 continue;
             }
             let (group, index) = name
@@ -174,11 +180,12 @@ impl Optimizer {
                 tensor.size(),
                 slot.size()
             );
+            // Fallible calls: a damaged file is an error, not a panic.
             let tensor = match device {
-                Some(d) => tensor.to_device(d),
+                Some(d) => tensor.f_to_device(d)?,
                 None => tensor,
             };
-            tch::no_grad(|| slot.copy_(&tensor));
+            tch::no_grad(|| slot.f_copy_(&tensor))?;
             seen += 1;
         }
         anyhow::ensure!(

@@ -2,7 +2,8 @@
 //! technique in harness/policies, generated 1×28×28 shapes, 10–20 images per
 //! class, 1 libtorch thread): a run killed with SIGKILL part-way resumes with
 //! nothing lost and nothing recomputed, and shards together run every cell
-//! exactly once with the results of one unsharded run.
+//! exactly once with the results of one unsharded run; a second process on
+//! the same directory is refused while the first holds its lock.
 //! Run: `cargo test -p augkit-harness --test experiment` (≈ 1–2 min).
 
 use std::collections::BTreeMap;
@@ -247,4 +248,144 @@ fn shards_together_equal_one_run() {
         };
         assert_eq!(config(&a), config(&b), "{id}");
     }
+}
+
+/// A second `augkit experiment` on a directory another
+/// one is running in is refused, naming the holder's pid, and touches
+/// nothing; after a SIGKILL of the first (the kernel drops its lock) the
+/// second runs, resumes, and every cell equals an uninterrupted run's.
+#[test]
+fn second_process_is_refused_then_resumes_after_kill() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("exp");
+    let flags = [
+        "--techniques",
+        "none,crop",
+        "--train-per-class",
+        "20",
+        "--epochs",
+        "4",
+        "--eval-every",
+        "0",
+    ];
+    let mut first = command(&out, &flags).spawn().unwrap();
+    let start = Instant::now();
+    while !cell_dirs(&out)
+        .iter()
+        .any(|d| d.join("checkpoint.json").exists())
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(240),
+            "no checkpoint within 240 s"
+        );
+        if let Some(status) = first.try_wait().unwrap() {
+            panic!("the first run ended ({status}) before it could be interrupted");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let refused = command(&out, &flags).output().unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        err.contains(&format!("another augkit experiment (pid {})", first.id())),
+        "{err}"
+    );
+    first.kill().unwrap(); // SIGKILL
+    first.wait().unwrap();
+
+    run_ok(command(&out, &flags));
+    let fresh = dir.path().join("fresh");
+    run_ok(command(&fresh, &flags));
+    let ids: Vec<String> = cell_dirs(&out).iter().map(|d| name(d)).collect();
+    assert_eq!(ids.len(), 2);
+    assert_eq!(
+        ids,
+        cell_dirs(&fresh)
+            .iter()
+            .map(|d| name(d))
+            .collect::<Vec<_>>()
+    );
+    let mut resumed = 0;
+    for id in &ids {
+        let a = read_json(&out.join("cells").join(id).join("result.json"));
+        let b = read_json(&fresh.join("cells").join(id).join("result.json"));
+        assert_eq!(a["status"], "completed", "{id}");
+        let curve = |r: &Value, key: &str| -> Vec<Value> {
+            r["curves"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c[key].clone())
+                .collect()
+        };
+        assert_eq!(curve(&a, "train_loss"), curve(&b, "train_loss"), "{id}");
+        assert_eq!(a["test"]["accuracy"], b["test"]["accuracy"], "{id}");
+        assert_eq!(b["resumed_from_epoch"], Value::Null);
+        resumed += usize::from(!a["resumed_from_epoch"].is_null());
+    }
+    assert!(resumed >= 1, "no cell was resumed");
+}
+
+/// Repeated matrix entries are used once, so the cells
+/// are distinct and two shards never train the same one.
+#[test]
+fn repeated_entries_make_one_cell_and_shards_stay_disjoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let flags = [
+        "--datasets",
+        "synthetic-shapes-28,synthetic-shapes-28",
+        "--techniques",
+        "none",
+        "--seeds",
+        "0,0",
+        "--train-per-class",
+        "5",
+        "--epochs",
+        "1",
+    ];
+    let mut ran = Vec::new();
+    for k in 0..2 {
+        let out = dir.path().join(format!("shard{k}"));
+        let shard = format!("{k}/2");
+        run_ok(command(&out, &[&flags[..], &["--shard", &shard]].concat()));
+        let plan = read_json(&out.join("experiment.json"));
+        assert_eq!(plan["cells"].as_array().unwrap().len(), 1, "{plan}");
+        assert_eq!(plan["seeds"], serde_json::json!([0]));
+        assert_eq!(plan["datasets"].as_array().unwrap().len(), 1);
+        ran.extend(cell_dirs(&out).iter().map(|d| name(d)));
+    }
+    assert_eq!(ran.len(), 1, "{ran:?}");
+}
+
+/// The lock is per share: two shards of one matrix may run at once in one
+/// shared directory (as the SLURM example does), and together finish it.
+#[test]
+fn two_shards_share_one_directory_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("shared");
+    let flags = [
+        "--techniques",
+        "none,crop,flips",
+        "--train-per-class",
+        "5",
+        "--epochs",
+        "1",
+    ];
+    let shards: Vec<_> = (0..2)
+        .map(|k| {
+            let shard = format!("{k}/2");
+            command(&out, &[&flags[..], &["--shard", &shard]].concat())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in shards {
+        let output = child.wait_with_output().unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    assert_eq!(finished(&out).len(), 3);
 }

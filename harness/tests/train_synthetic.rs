@@ -125,6 +125,11 @@ fn exploding_loss_stops_the_run_and_is_recorded() {
     assert_eq!(result.status, Status::Failed);
     let error = result.error.as_deref().unwrap();
     assert!(error.contains("loss became"), "{error}");
+    // Finite inputs and finite steps before: the learning rate is named.
+    assert!(
+        error.contains("diverged after") && error.contains("try a lower --lr"),
+        "{error}"
+    );
     assert!(result.test.is_none());
     let json = serde_json::to_value(&result).unwrap();
     assert_eq!(json["status"], "failed");

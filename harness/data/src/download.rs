@@ -13,13 +13,15 @@
 //! Fashion-MNIST: torchvision-ruby). Both digests must match.
 //!
 //! Rejects: HTTP errors and non-2xx statuses, bodies shorter (or longer) than
-//! `Content-Length`, bodies over 512 MiB, and digest mismatches. Files already
-//! present with the right digests are not fetched again.
+//! `Content-Length`, bodies over 512 MiB, and digest mismatches; gives up on a
+//! transfer past its deadline or silent for the stall timeout ([`Limits`]).
+//! Files already present with the right digests are not fetched again; the
+//! partial files of a killed earlier download are removed on the next one.
 
 use std::fs::File;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use md5::Md5;
 use sha2::{Digest, Sha256};
@@ -40,6 +42,13 @@ pub const DOWNLOADABLE: [&str; 3] = ["cifar10", "fashion-mnist", "mnist"];
 
 /// Largest file we accept (CIFAR-10's archive is 170 MB).
 const MAX_BYTES: u64 = 512 << 20;
+
+/// How often a transfer reports its progress.
+const PROGRESS_EVERY: Duration = Duration::from_secs(3);
+
+fn mib(bytes: u64) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0)
+}
 
 const CIFAR10_URL: &str = "https://www.cs.toronto.edu/~kriz/";
 const FASHION_MNIST_URL: &str = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/";
@@ -141,10 +150,63 @@ pub fn download(
     download_archives(&list, dest_dir)
 }
 
-/// Downloads the given archives (use this to supply other checksums or hosts).
+/// Downloads the given archives (use this to supply other checksums or hosts),
+/// within [`Limits::from_env`].
 pub fn download_archives(list: &[Archive], dest_dir: &Path) -> Result<Vec<PathBuf>> {
+    download_archives_with(list, dest_dir, &Limits::from_env())
+}
+
+/// How long a transfer may take, and whether to report its progress.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Each file's whole transfer, connection included, must finish within this.
+    pub deadline: Duration,
+    /// Fail when no byte arrives for this long.
+    pub stall: Duration,
+    /// A line on stderr every few seconds while a file arrives.
+    pub progress: bool,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            deadline: Duration::from_secs(30 * 60),
+            stall: Duration::from_secs(60),
+            progress: true,
+        }
+    }
+}
+
+impl Limits {
+    /// The defaults, with `AUGKIT_DOWNLOAD_DEADLINE_S` and
+    /// `AUGKIT_DOWNLOAD_STALL_S` (whole seconds) replacing them where set.
+    pub fn from_env() -> Self {
+        let secs = |name: &str| {
+            std::env::var(name)
+                .ok()
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .filter(|&s| s > 0)
+                .map(Duration::from_secs)
+        };
+        let d = Self::default();
+        Self {
+            deadline: secs("AUGKIT_DOWNLOAD_DEADLINE_S").unwrap_or(d.deadline),
+            stall: secs("AUGKIT_DOWNLOAD_STALL_S").unwrap_or(d.stall),
+            progress: d.progress,
+        }
+    }
+}
+
+/// [`download_archives`] within `limits`.
+pub fn download_archives_with(
+    list: &[Archive],
+    dest_dir: &Path,
+    limits: &Limits,
+) -> Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dest_dir).map_err(|e| DataError::io(dest_dir, e))?;
-    list.iter().map(|a| download_one(a, dest_dir)).collect()
+    list.iter()
+        .map(|a| download_one(a, dest_dir, limits))
+        .collect()
 }
 
 /// Joins a base URL and a file name with exactly one `/`.
@@ -159,11 +221,12 @@ fn is_loopback(url: &str) -> bool {
     })
 }
 
-fn agent(url: &str) -> ureq::Agent {
+fn agent(url: &str, limits: &Limits) -> ureq::Agent {
     let mut cfg = ureq::Agent::config_builder()
-        .timeout_connect(Some(Duration::from_secs(30)))
-        .timeout_recv_response(Some(Duration::from_secs(60)))
-        .timeout_per_read(Some(Duration::from_secs(60)))
+        .timeout_global(Some(limits.deadline))
+        .timeout_connect(Some(limits.stall.min(Duration::from_secs(30))))
+        .timeout_recv_response(Some(limits.stall))
+        .timeout_per_read(Some(limits.stall))
         .user_agent(concat!("augkit-data/", env!("CARGO_PKG_VERSION")));
     if is_loopback(url) {
         // Never route a local (test) server through an environment proxy.
@@ -219,7 +282,32 @@ impl Drop for PartGuard {
     }
 }
 
-fn download_one(a: &Archive, dest_dir: &Path) -> Result<PathBuf> {
+/// Removes `.FILE.part-PID` files that a download of `file_name` by a
+/// process no longer running left in `dir` (killed mid-transfer). Where
+/// `/proc` is missing, liveness cannot be told and nothing is removed.
+fn remove_stale_parts(dir: &Path, file_name: &str) {
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let prefix = format!(".{file_name}.part-");
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name.strip_prefix(&prefix) else {
+            continue;
+        };
+        let dead = !pid.is_empty()
+            && pid.bytes().all(|b| b.is_ascii_digit())
+            && !Path::new("/proc").join(pid).exists();
+        if dead {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+fn download_one(a: &Archive, dest_dir: &Path, limits: &Limits) -> Result<PathBuf> {
     if a.file_name.is_empty() || a.file_name.contains(['/', '\\']) || a.file_name.starts_with('.') {
         return Err(DataError::InvalidArgument(format!(
             "bad archive file name {:?}",
@@ -234,14 +322,31 @@ fn download_one(a: &Archive, dest_dir: &Path) -> Result<PathBuf> {
             return Ok(dest);
         }
     }
+    remove_stale_parts(dest_dir, &a.file_name);
     let dl = |problem: String| DataError::Download {
         url: url.clone(),
         problem,
     };
-    let resp = agent(&url)
+    let start = Instant::now();
+    // Past the deadline or silent for `stall`: say which, with the count.
+    let timed_out = |total: u64, e: &dyn std::fmt::Display| {
+        if start.elapsed() + Duration::from_millis(50) >= limits.deadline {
+            dl(format!(
+                "not complete within the {} s deadline ({total} bytes received); try again later \
+                 or set AUGKIT_DOWNLOAD_DEADLINE_S",
+                limits.deadline.as_secs_f64()
+            ))
+        } else {
+            dl(format!(
+                "transfer failed after {total} bytes: {e} (no byte for {} s counts as stalled)",
+                limits.stall.as_secs_f64()
+            ))
+        }
+    };
+    let resp = agent(&url, limits)
         .get(&url)
         .call()
-        .map_err(|e| dl(e.to_string()))?;
+        .map_err(|e| timed_out(0, &e))?;
     let announced: Option<u64> = resp
         .headers()
         .get("content-length")
@@ -266,18 +371,38 @@ fn download_one(a: &Archive, dest_dir: &Path) -> Result<PathBuf> {
     let (mut sha, mut md5) = (Sha256::new(), Md5::new());
     let mut buf = vec![0; 1 << 16];
     let mut total = 0u64;
+    let mut reported = Instant::now();
     loop {
         let n = match body.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(dl(format!("transfer failed after {total} bytes: {e}"))),
+            Err(e) => return Err(timed_out(total, &e)),
         };
         sha.update(&buf[..n]);
         md5.update(&buf[..n]);
         file.write_all(&buf[..n])
             .map_err(|e| DataError::io(&part, e))?;
         total += n as u64;
+        if start.elapsed() >= limits.deadline {
+            return Err(timed_out(total, &"deadline"));
+        }
+        if limits.progress && reported.elapsed() >= PROGRESS_EVERY {
+            reported = Instant::now();
+            let of = announced.map_or(String::new(), |len| {
+                format!(
+                    " of {:.1} MiB ({:.0} %)",
+                    mib(len),
+                    100.0 * total as f64 / len as f64
+                )
+            });
+            eprintln!(
+                "download {}: {:.1} MiB{of}, {:.0} s",
+                a.file_name,
+                mib(total),
+                start.elapsed().as_secs_f64()
+            );
+        }
     }
     if let Some(len) = announced
         && len != total
@@ -412,6 +537,119 @@ mod tests {
         server.join().unwrap();
         // Only the good file; no partial or temporary file left behind.
         assert_eq!(entries(tmp.path()), vec!["good.bin".to_string()]);
+    }
+
+    /// Answers one request announcing `len` bytes, then sends each chunk
+    /// after its pause; gives up quietly when the client has gone.
+    fn serve_slowly(len: usize, chunks: Vec<(Duration, Vec<u8>)>) -> (String, JoinHandle<()>) {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        let h = std::thread::spawn(move || {
+            let (s, _) = l.accept().unwrap();
+            let mut r = std::io::BufReader::new(s.try_clone().unwrap());
+            loop {
+                let mut h = String::new();
+                if r.read_line(&mut h).map(|n| n == 0).unwrap_or(true) || h == "\r\n" {
+                    break;
+                }
+            }
+            let mut s = s;
+            let _ = write!(
+                s,
+                "HTTP/1.1 200 OK\r\nContent-Length: {len}\r\nConnection: close\r\n\r\n"
+            );
+            for (pause, bytes) in chunks {
+                std::thread::sleep(pause);
+                if s.write_all(&bytes).and_then(|()| s.flush()).is_err() {
+                    return;
+                }
+            }
+        });
+        (format!("http://{addr}/"), h)
+    }
+
+    fn quiet(deadline_ms: u64, stall_ms: u64) -> Limits {
+        Limits {
+            deadline: Duration::from_millis(deadline_ms),
+            stall: Duration::from_millis(stall_ms),
+            progress: false,
+        }
+    }
+
+    /// A peer trickling a byte every 100 ms never stalls, so only the overall
+    /// deadline ends it; a peer that goes silent is cut off by the stall
+    /// timeout. Neither leaves a partial file.
+    #[test]
+    fn slow_peers_hit_the_deadline_or_the_stall_timeout() {
+        let tmp = TempDir::new("dl-slow");
+        let arch = |base: String| Archive {
+            file_name: "slow.bin".into(),
+            base_url: base,
+            sha256: None,
+            md5: None,
+        };
+        let trickle = (0..40)
+            .map(|_| (Duration::from_millis(100), vec![7u8]))
+            .collect();
+        let (base, server) = serve_slowly(40, trickle);
+        let t = Instant::now();
+        let e = download_archives_with(&[arch(base)], tmp.path(), &quiet(1000, 2000)).unwrap_err();
+        let took = t.elapsed();
+        assert!(e.to_string().contains("deadline"), "{e}");
+        assert!(took < Duration::from_millis(2500), "took {took:?}");
+        server.join().unwrap();
+
+        let silent = vec![
+            (Duration::ZERO, vec![1u8; 10]),
+            (Duration::from_millis(1500), vec![2u8; 10]),
+        ];
+        let (base, server) = serve_slowly(20, silent);
+        let t = Instant::now();
+        let e = download_archives_with(&[arch(base)], tmp.path(), &quiet(20_000, 300)).unwrap_err();
+        let took = t.elapsed();
+        assert!(e.to_string().contains("after 10 bytes"), "{e}");
+        assert!(e.to_string().contains("stalled"), "{e}");
+        assert!(took < Duration::from_millis(1400), "took {took:?}");
+        server.join().unwrap();
+        assert_eq!(entries(tmp.path()), Vec::<String>::new());
+    }
+
+    /// A `.part-PID` file of a process that no longer runs is removed by the
+    /// next download of that file; a live process's and other files stay.
+    #[test]
+    fn stale_partial_files_are_removed() {
+        let good: Vec<u8> = (0..5000u32).map(|i| (i % 251) as u8).collect();
+        let (sha, md5) = digests(&good);
+        let (base, server) = serve(vec![("/good.bin".into(), good.clone(), good.len())], 1);
+        let tmp = TempDir::new("dl-stale");
+        // Linux pids stay below 2^22, so 999999999 never runs; pid 1 always does.
+        for name in [
+            ".good.bin.part-999999999",
+            ".good.bin.part-1",
+            ".other.bin.part-999999999",
+        ] {
+            std::fs::write(tmp.path().join(name), b"partial").unwrap();
+        }
+        let a = Archive {
+            file_name: "good.bin".into(),
+            base_url: base,
+            sha256: Some(sha),
+            md5: Some(md5),
+        };
+        download_archives_with(&[a], tmp.path(), &quiet(10_000, 5000)).unwrap();
+        server.join().unwrap();
+        let expected = if Path::new("/proc/self").exists() {
+            vec![".good.bin.part-1", ".other.bin.part-999999999", "good.bin"]
+        } else {
+            eprintln!("no /proc: stale partial files are kept (liveness unknown)");
+            vec![
+                ".good.bin.part-1",
+                ".good.bin.part-999999999",
+                ".other.bin.part-999999999",
+                "good.bin",
+            ]
+        };
+        assert_eq!(entries(tmp.path()), expected);
     }
 
     #[test]

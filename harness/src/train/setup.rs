@@ -1,0 +1,270 @@
+//! Setting a run up: the data summary, the backend, the model and the
+//! optimiser, seeded as documented; and resuming it from a checkpoint.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context;
+use tch::nn;
+
+use super::{
+    Run, RunContext, SyncClock, Tally, TrainData, check, device_name, resolve_device,
+    steps_per_epoch,
+};
+use crate::checkpoint;
+use crate::config::TrainConfig;
+use crate::models::{self, InputShape};
+use crate::optim::Optimizer;
+use crate::progress::Progress;
+use crate::result::*;
+use crate::source;
+
+impl Run {
+    pub(super) fn set_up(
+        config: &TrainConfig,
+        data: TrainData,
+        ctx: RunContext,
+    ) -> anyhow::Result<Self> {
+        let TrainData {
+            train,
+            test,
+            subset,
+        } = data;
+        let (config, shape) = check(config, &train, &test, &subset)?;
+        if let Some(threads) = config.threads {
+            tch::set_num_threads(threads as i32);
+        }
+        let device = resolve_device(config.device)?;
+        let clock = SyncClock { device };
+
+        let class_names = crate::data::class_names(&train);
+        let mut per_class = vec![0u64; train.num_classes as usize];
+        for &i in &subset {
+            per_class[train.labels[i as usize] as usize] += 1;
+        }
+        let data_summary = DataSummary {
+            dataset: config.dataset.clone(),
+            channels: train.channels,
+            height: train.height,
+            width: train.width,
+            num_classes: train.num_classes,
+            class_names: class_names.clone(),
+            train_available: train.len() as u64,
+            train_used: subset.len() as u64,
+            train_per_class: per_class,
+            test_samples: test.len() as u64,
+            method: "counted from the loaded splits; the training subset is augkit-data's stratified_subset \
+                     (seeded with --seed) and every epoch visits it in a new augkit shuffle order"
+                .into(),
+        };
+        let mut fixed = FixedCosts {
+            data_load_s: ctx.data_load_s,
+            ..Default::default()
+        };
+
+        // Reproducibility: libtorch's generator (init, dropout) and augkit's seed.
+        tch::manual_seed(config.seed as i64);
+        if device.is_cuda() {
+            tch::Cuda::manual_seed_all(config.seed);
+        }
+
+        let t = Instant::now();
+        let num_classes = train.num_classes;
+        let dataset = Arc::new(crate::data::to_augkit_dataset(train)?);
+        fixed.dataset_upload_s = t.elapsed().as_secs_f64();
+
+        let t = Instant::now();
+        let (source, note) = source::open(
+            config.backend,
+            device,
+            &config.policy,
+            config.seed,
+            dataset,
+            subset,
+        )
+        .with_context(|| format!("opening the {} augmentation backend", config.backend.name()))?;
+        fixed.backend_construction_s = t.elapsed().as_secs_f64();
+        let info = source.info();
+        let selection = BackendSelection {
+            requested: config.backend.name().into(),
+            chosen: info.kind,
+            device: info.device.clone(),
+            note,
+        };
+
+        let t = clock.now();
+        let vs = nn::VarStore::new(device);
+        let input = InputShape {
+            channels: i64::from(shape.channels),
+            height: i64::from(shape.height),
+            width: i64::from(shape.width),
+        };
+        let model = models::build(&vs.root(), config.model, input, i64::from(num_classes))?;
+        let optimizer = Optimizer::new(
+            config.optimizer,
+            &vs,
+            config.lr,
+            config.weight_decay,
+            config.momentum,
+        );
+        fixed.model_construction_s = clock.now().duration_since(t).as_secs_f64();
+        let model_summary = ModelSummary {
+            kind: config.model,
+            parameters: models::parameter_count(&vs),
+            description: match config.model {
+                models::ModelKind::Resnet18 => "ResNet-18, CIFAR form: 3×3 stem, no max-pool, BatchNorm, [2,2,2,2] basic blocks, 64-128-256-512, global average pool, linear".into(),
+                models::ModelKind::SimpleCnn => "conv3×3 32 (valid) · ReLU · conv3×3 64 (valid) · ReLU · max-pool 2 · dropout 0.25 · fc 128 · ReLU · dropout 0.5 · fc classes".into(),
+            },
+        };
+
+        fixed.synthetic_fit_s = source.synthetic_fit_seconds();
+        if let Some(fit) = fixed.synthetic_fit_s {
+            fixed.backend_construction_s = (fixed.backend_construction_s - fit).max(0.0);
+        }
+
+        let t = clock.now();
+        let test_images = crate::data::test_tensor(&test, &config.policy.output, device);
+        fixed.test_set_upload_s = clock.now().duration_since(t).as_secs_f64();
+
+        let epoch_len = source.epoch_len();
+        let steps = steps_per_epoch(epoch_len, config.batch_size);
+        let total_steps = u64::from(steps) * u64::from(config.epochs);
+        let warmup_steps = (config.warmup_epochs * f64::from(steps)).round() as u64;
+        let smoothing = config.label_smoothing();
+
+        let progress = Progress::new(config.quiet, config.epochs);
+        progress.log(&format!(
+            "augkit train: {} on {} ({} of {} training images, {}×{}×{}, {} classes), backend {} [{}], device {}, {} steps/epoch",
+            config.model.name(),
+            config.dataset,
+            data_summary.train_used,
+            data_summary.train_available,
+            shape.channels,
+            shape.height,
+            shape.width,
+            num_classes,
+            source::kind_name(info.kind),
+            selection.note,
+            device_name(device),
+            steps
+        ));
+
+        let rss_before = crate::memory::current_rss_bytes();
+        let events = if device.is_cuda() {
+            crate::cuda_timing::StepEvents::new()
+        } else {
+            None
+        };
+        Ok(Self {
+            config,
+            ctx,
+            device,
+            clock,
+            test,
+            num_classes,
+            class_names,
+            data_summary,
+            fixed,
+            source,
+            selection,
+            vs,
+            model,
+            optimizer,
+            model_summary,
+            test_images,
+            epoch_len,
+            steps,
+            total_steps,
+            warmup_steps,
+            smoothing,
+            progress,
+            rss_before,
+            events,
+        })
+    }
+
+    /// Restores the checkpoint in `dir`, if there is one. One that cannot be
+    /// read back (a file cut short or corrupted by something outside augkit)
+    /// is discarded with a warning, and the run starts from scratch: a
+    /// checkpoint only saves time, so losing it loses nothing else.
+    pub(super) fn resume(&mut self, dir: &Path, tally: &mut Tally) -> anyhow::Result<()> {
+        let state = match checkpoint::load(dir) {
+            Ok(Some(state)) => state,
+            Ok(None) => return Ok(()),
+            Err(e) => return self.discard_checkpoint(dir, &format!("{e:#}")),
+        };
+        anyhow::ensure!(
+            state.epochs_done < self.config.epochs,
+            "{}: checkpoint after epoch {} does not fit a {}-epoch run",
+            dir.display(),
+            state.epochs_done,
+            self.config.epochs
+        );
+        let model_path = dir.join(&state.model_file);
+        if let Err(e) = self.vs.load(&model_path) {
+            return self.discard_checkpoint(dir, &format!("{}: {e}", model_path.display()));
+        }
+        if let Err(e) = self.optimizer.load(&dir.join(&state.optimizer_file)) {
+            return self.discard_checkpoint(dir, &format!("{e:#}"));
+        }
+        if self.optimizer.steps() != state.global_step {
+            let why = format!(
+                "the optimiser state has {} steps but the checkpoint {}",
+                self.optimizer.steps(),
+                state.global_step
+            );
+            return self.discard_checkpoint(dir, &why);
+        }
+        tally.first_epoch = state.epochs_done;
+        tally.resumed_from_epoch = Some(state.epochs_done);
+        tally.curves = state.curves;
+        tally.aug_times = state.augmentation_times_s;
+        tally.model_times = state.model_times_s;
+        tally.step_times = state.step_times_s;
+        tally.train_wall_s = state.train_wall_s;
+        tally.epoch_eval_s = state.epoch_eval_s;
+        tally.samples = state.samples;
+        tally.global_step = state.global_step;
+        tally.wall_before_s = state.total_wall_s;
+        self.progress.log(&format!(
+            "resuming from the checkpoint after epoch {} in {}",
+            tally.first_epoch,
+            dir.display()
+        ));
+        Ok(())
+    }
+
+    /// Removes an unreadable checkpoint and rebuilds the model and optimiser
+    /// as a fresh run has them (a failed load may have written into them).
+    fn discard_checkpoint(&mut self, dir: &Path, why: &str) -> anyhow::Result<()> {
+        self.progress.log(&format!(
+            "warning: discarding the checkpoint in {} ({why}); training this run from the start",
+            dir.display()
+        ));
+        checkpoint::clear(dir)
+            .with_context(|| format!("removing the checkpoint in {}", dir.display()))?;
+        tch::manual_seed(self.config.seed as i64);
+        let vs = nn::VarStore::new(self.device);
+        let input = InputShape {
+            channels: i64::from(self.data_summary.channels),
+            height: i64::from(self.data_summary.height),
+            width: i64::from(self.data_summary.width),
+        };
+        self.model = models::build(
+            &vs.root(),
+            self.config.model,
+            input,
+            i64::from(self.num_classes),
+        )?;
+        self.optimizer = Optimizer::new(
+            self.config.optimizer,
+            &vs,
+            self.config.lr,
+            self.config.weight_decay,
+            self.config.momentum,
+        );
+        self.vs = vs;
+        Ok(())
+    }
+}
