@@ -6,7 +6,7 @@
 //! `-- --test` runs one step per case). Results go in docs/PERFORMANCE.md.
 
 use augkit::cuda::{CudaBackend, CudaOptions, DeviceOutputs, compile};
-use augkit::{DType, ImageShape, Layout, MixLabel, Policy, Step};
+use augkit::{DType, DeviceBackend, ImageShape, Layout, MixLabel, Policy, Step};
 use cudarc::driver::result as cu;
 use cudarc::driver::sys;
 
@@ -114,12 +114,12 @@ fn main() {
             max_batch: batch,
             ..CudaOptions::default()
         };
-        let mut backend = match CudaBackend::with_options(
+        let mut backend = match CudaBackend::new(
             &policy(text, dtype, layout),
             7,
             data.clone(),
             subset,
-            options,
+            &options,
         ) {
             Ok(b) => b,
             Err(e) => {
@@ -154,7 +154,7 @@ fn main() {
             };
             k += 1;
             // SAFETY: live allocations of the stated sizes, used only here.
-            unsafe { backend.augment_into_device(s, outputs) }.unwrap();
+            unsafe { backend.run_into(s, outputs) }.unwrap();
         };
         let (warmup, iters) = if quick { (1, 1) } else { (10, 100) };
         for _ in 0..warmup {
@@ -177,7 +177,7 @@ fn main() {
         );
         // SAFETY: the stream is idle after the timed event synchronised.
         unsafe {
-            backend.synchronize().unwrap();
+            backend.wait().unwrap();
             cu::free_sync(images).unwrap();
             cu::free_sync(labels).unwrap();
             cu::free_sync(copy_src).unwrap();

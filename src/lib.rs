@@ -36,10 +36,11 @@ pub mod policy;
 pub mod shuffle;
 pub mod synthetic;
 mod validate;
-#[path = "wgpu/mod.rs"]
-pub mod wgpu_backend;
+pub mod wgpu;
 
-pub use backend::{Backend, BackendInfo, BackendKind, HostImages, Plan, Step};
+pub use backend::{
+    Backend, BackendInfo, BackendKind, DeviceBackend, HostImages, Inspect, Plan, Step,
+};
 pub use dataset::{Dataset, ImageShape};
 pub use error::{Error, PolicyError};
 pub use kernel_args::{KernelPolicy, MixLabel, SampleParams, StepArgs};

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::backend::{Backend, HostImages, Step};
+use crate::backend::{Backend, BackendKind, DeviceBackend, HostImages, Step};
 use crate::cpu::CpuBackend;
 use crate::dataset::{Dataset, ImageShape};
 use crate::kernel_args::MixLabel;
@@ -219,14 +219,14 @@ impl Job<'_> {
 
     fn measured(
         &self,
-        backend: &str,
+        backend: BackendKind,
         device: &str,
         median_s: f64,
         floor: Option<f64>,
     ) -> Measurement {
         Measurement::new(
             Cell {
-                backend,
+                backend: backend.name(),
                 device,
                 technique: self.technique,
                 shape: self.dataset.shape(),
@@ -266,13 +266,18 @@ pub fn measure_cpu(job: &Job<'_>) -> Result<Measurement, crate::Error> {
     let floor = median_seconds(job.repeats, || {
         normalise_floor(job.dataset, &subset, &k.mean, &k.std, &mut out)
     });
-    Ok(job.measured("cpu", &backend.info().device, median, Some(floor)))
+    Ok(job.measured(
+        BackendKind::Cpu,
+        &backend.info().device,
+        median,
+        Some(floor),
+    ))
 }
 
 /// Times the wgpu backend on one technique (run + wait), beside a device
 /// buffer copy of the same output bytes.
 pub fn measure_wgpu(job: &Job<'_>) -> Result<Measurement, crate::Error> {
-    use crate::wgpu_backend::{WgpuBackend, WgpuOptions};
+    use crate::wgpu::{WgpuBackend, WgpuOptions};
     let options = WgpuOptions::default();
     let mut backend = WgpuBackend::new(job.policy, 1, job.dataset.clone(), job.subset(), &options)?;
     let median = median_seconds_checked(job.repeats, || {
@@ -280,17 +285,13 @@ pub fn measure_wgpu(job: &Job<'_>) -> Result<Measurement, crate::Error> {
     })?;
     let bytes = job.output_elements() as u64 * job.policy.output.dtype.size_bytes() as u64;
     let floor = wgpu_copy_floor(backend.device(), bytes, job.repeats);
-    Ok(job.measured("wgpu", &backend.adapter().to_string(), median, floor))
+    Ok(job.measured(BackendKind::Wgpu, &backend.info().device, median, floor))
 }
 
 /// Median time of a device-side copy of `bytes` (None when the device
 /// cannot hold the two buffers).
-pub fn wgpu_copy_floor(
-    gpu: &crate::wgpu_backend::WgpuDevice,
-    bytes: u64,
-    repeats: usize,
-) -> Option<f64> {
-    use wgpu as wg;
+pub fn wgpu_copy_floor(gpu: &crate::wgpu::WgpuDevice, bytes: u64, repeats: usize) -> Option<f64> {
+    use ::wgpu as wg;
     let bytes = bytes.div_ceil(4) * 4;
     if bytes > gpu.limits.max_buffer_size {
         return None;
@@ -326,8 +327,7 @@ pub fn measure_cuda(job: &Job<'_>) -> Result<Measurement, crate::Error> {
         max_batch: batch,
         ..CudaOptions::default()
     };
-    let mut backend =
-        CudaBackend::with_options(policy, 1, job.dataset.clone(), job.subset(), options)?;
+    let mut backend = CudaBackend::new(policy, 1, job.dataset.clone(), job.subset(), &options)?;
     let driver = |what: &str, e: cu::DriverError| crate::Error::Device(format!("{what}: {e:?}"));
     let elements = job.output_elements();
     let bytes = elements * policy.output.dtype.size_bytes();
@@ -378,20 +378,24 @@ pub fn measure_cuda(job: &Job<'_>) -> Result<Measurement, crate::Error> {
     let median = timed(&mut || {
         // SAFETY: `outputs` are live device allocations of the stated sizes,
         // used by nothing else while the stream runs the step.
-        unsafe { backend.augment_into_device(step, outputs) }
+        unsafe { backend.run_into(step, outputs) }
     });
     let floor = timed(&mut || {
         // SAFETY: two live allocations of `bytes` each.
         unsafe { cu::memcpy_dtod_async(images, copy_src, bytes, stream) }
             .map_err(|e| driver("cuMemcpyDtoDAsync", e))
     });
-    let _ = backend.synchronize();
+    let _ = backend.wait();
     // SAFETY: the stream is idle; nothing uses the buffers any more.
     unsafe {
         let _ = cu::free_sync(images);
         let _ = cu::free_sync(labels);
         let _ = cu::free_sync(copy_src);
     }
-    let device = format!("{:?}", backend.device());
-    Ok(job.measured("cuda", &device, median?, Some(floor?)))
+    Ok(job.measured(
+        BackendKind::Cuda,
+        &backend.info().device,
+        median?,
+        Some(floor?),
+    ))
 }

@@ -28,7 +28,8 @@ use augkit::cuda::{CudaBackend, CudaOptions, DeviceOutputs, compile};
 use augkit::kernel_args::flags;
 use augkit::policy::{ClassChoice, SynthMode, Synthetic};
 use augkit::{
-    Backend, DType, Dataset, Error, HostImages, Layout, MixLabel, Plan, Policy, Step, cpu,
+    Backend, DType, Dataset, DeviceBackend, Error, HostImages, Inspect, Layout, MixLabel, Plan,
+    Policy, Step, cpu,
 };
 use support::{
     compare_params, compare_pixels, dtype_rtol, policy_matrix, random_dataset, random_subset,
@@ -77,7 +78,14 @@ fn small_dataset() -> (Arc<Dataset>, Vec<u32>) {
 fn construction_without_cuda_is_a_typed_error() {
     let (data, subset) = small_dataset();
     let result = std::panic::catch_unwind(|| {
-        CudaBackend::new(&Policy::identity(), 1, data.clone(), subset.clone()).map(|_| ())
+        CudaBackend::new(
+            &Policy::identity(),
+            1,
+            data.clone(),
+            subset.clone(),
+            &CudaOptions::default(),
+        )
+        .map(|_| ())
     });
     let result = result.expect("constructing the CUDA backend panicked");
     if augkit::cuda::driver_present() {
@@ -105,12 +113,12 @@ fn gpu_backend(
     subset: Vec<u32>,
 ) -> Option<CudaBackend> {
     find_nvrtc();
-    match CudaBackend::with_options(
+    match CudaBackend::new(
         policy,
         seed,
         data,
         subset,
-        CudaOptions {
+        &CudaOptions {
             max_batch: 65,
             ..CudaOptions::default()
         },
@@ -182,12 +190,13 @@ fn check(
             out.iter().map(|v| v.to_f32()).collect()
         }
     };
-    let (params, means) = backend.read_back_scratch().unwrap();
+    let params = backend.last_params().unwrap();
+    let means = backend.last_contrast_means().unwrap();
     let reference = cpu::step_params(&plan, args);
     let report = compare_params(&plan, args, &reference, &params, 1e-4, 1e-5);
     report.assert_ok(&format!("{what}: params"));
     assert_eq!(labels, cpu::labels_of(&params), "{what}: labels");
-    let coefficients = backend.read_synth_coefficients().unwrap();
+    let coefficients = backend.last_synth_coefficients().unwrap();
     let cpu_coefficients = cpu::step_synth_coefficients(&plan, args, &params);
     assert_eq!(coefficients.len(), cpu_coefficients.len(), "{what}");
     let mut coeff_error = 0f32;
@@ -415,9 +424,9 @@ fn gpu_writes_into_caller_device_memory_on_a_caller_stream() {
     // SAFETY: a live stream of the primary context; live allocations of the stated sizes.
     unsafe {
         backend.set_stream(stream as u64);
-        backend.augment_into_device(step, outputs).unwrap();
+        backend.run_into(step, outputs).unwrap();
     }
-    backend.synchronize().unwrap();
+    backend.wait().unwrap();
     let mut got = vec![half::f16::ZERO; n];
     let mut got_labels = vec![MixLabel::default(); 64];
     unsafe {
@@ -439,7 +448,7 @@ fn gpu_writes_into_caller_device_memory_on_a_caller_stream() {
 
     // Refusals: dtype, length, host pointer, overrun.
     let refuse = |backend: &mut CudaBackend, o: DeviceOutputs| {
-        unsafe { backend.augment_into_device(step, o) }.unwrap_err()
+        unsafe { backend.run_into(step, o) }.unwrap_err()
     };
     let e = refuse(
         &mut backend,

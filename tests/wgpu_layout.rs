@@ -5,7 +5,7 @@
 
 use core::mem::offset_of;
 
-use augkit::wgpu_backend::{Resident, shader_source};
+use augkit::wgpu::{Resident, shader_source};
 use augkit::{KernelPolicy, MixLabel, SampleParams, StepArgs};
 use wgpu::naga;
 

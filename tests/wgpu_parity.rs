@@ -21,10 +21,10 @@ use augkit::cpu::augment::Source;
 use augkit::cpu::{self, CpuBackend};
 use augkit::kernel_args::flags;
 use augkit::policy::{ClassChoice, SynthMode, Synthetic};
-use augkit::wgpu_backend::{WgpuBackend, WgpuOptions};
+use augkit::wgpu::{WgpuBackend, WgpuOptions};
 use augkit::{
-    Backend, DType, Dataset, Error, HostImages, Layout, MixLabel, Plan, Policy, SampleParams, Step,
-    StepArgs,
+    Backend, DType, Dataset, DeviceBackend, Error, HostImages, Inspect, Layout, MixLabel, Plan,
+    Policy, SampleParams, Step, StepArgs,
 };
 use support::{compare_params, compare_pixels, dtype_rtol, random_dataset, random_subset};
 
@@ -144,8 +144,8 @@ fn check_step(name: &str, gpu: &mut WgpuBackend, step: Step, totals: &mut Totals
     let mut labels = vec![MixLabel::default(); step.batch_size as usize];
     gpu.run(step).unwrap();
     gpu.read_back(&mut images.host(), &mut labels).unwrap();
-    let params = gpu.read_params().unwrap();
-    let means = gpu.read_contrast_means().unwrap();
+    let params = gpu.last_params().unwrap();
+    let means = gpu.last_contrast_means().unwrap();
 
     let reference = cpu::step_params(&plan, args);
     let report = compare_params(&plan, args, &reference, &params, PARAM_ATOL, PARAM_RTOL);
@@ -153,7 +153,7 @@ fn check_step(name: &str, gpu: &mut WgpuBackend, step: Step, totals: &mut Totals
     assert_eq!(labels, cpu::labels_of(&params), "{name}: mix labels");
 
     // Coefficients of the device's own params (so a class is the same).
-    let coefficients = gpu.read_synth_coefficients().unwrap();
+    let coefficients = gpu.last_synth_coefficients().unwrap();
     let cpu_coefficients = cpu::step_synth_coefficients(&plan, args, &params);
     assert_eq!(
         coefficients.len(),
@@ -789,7 +789,7 @@ fn synthetic_backend_trait_matches_cpu_backend() {
             .unwrap();
         cpu.augment_into(step, HostImages::F32(&mut b), &mut lb)
             .unwrap();
-        let params = gpu.read_params().unwrap();
+        let params = gpu.last_params().unwrap();
         for (i, (x, y)) in la.iter().zip(&lb).enumerate() {
             assert_eq!((x.label_a, x.label_b), (y.label_a, y.label_b), "label {i}");
             assert!(

@@ -12,8 +12,8 @@ use clap::Args;
 use serde::Serialize;
 use tch::{Device, Kind, Tensor, nn, nn::OptimizerConfig};
 
-use augkit::ImageShape;
 use augkit::measure::{self, Measurement};
+use augkit::{BackendKind, ImageShape};
 
 use crate::models::{self, InputShape, ModelKind};
 
@@ -79,11 +79,11 @@ pub struct StepShare {
     pub augmentation_share: f64,
 }
 
-fn measure_on(backend: &str, job: &measure::Job<'_>) -> Result<Measurement, augkit::Error> {
+fn measure_on(backend: BackendKind, job: &measure::Job<'_>) -> Result<Measurement, augkit::Error> {
     match backend {
-        "cpu" => measure::measure_cpu(job),
-        "wgpu" => measure::measure_wgpu(job),
-        _ => measure::measure_cuda(job),
+        BackendKind::Cpu => measure::measure_cpu(job),
+        BackendKind::Wgpu => measure::measure_wgpu(job),
+        BackendKind::Cuda => measure::measure_cuda(job),
     }
 }
 
@@ -129,12 +129,14 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<BenchReport> {
             method: "charted from earlier runs",
         });
     }
-    for b in &args.backends {
-        anyhow::ensure!(
-            matches!(b.as_str(), "cpu" | "wgpu" | "cuda"),
-            "unknown backend {b:?} (cpu, wgpu, cuda)"
-        );
-    }
+    let backends = args
+        .backends
+        .iter()
+        .map(|b| {
+            BackendKind::from_name(b)
+                .ok_or_else(|| anyhow::anyhow!("unknown backend {b:?} (cpu, wgpu, cuda)"))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let shapes: Vec<ImageShape> = args
         .shapes
         .iter()
@@ -163,7 +165,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<BenchReport> {
                     batch,
                     repeats: args.repeats,
                 };
-                for backend in &args.backends {
+                for &backend in &backends {
                     let result = measure_on(backend, &job);
                     match result {
                         Ok(m) => {
@@ -216,12 +218,12 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<BenchReport> {
                     batch: 64,
                     repeats: args.repeats,
                 };
-                for backend in &args.backends {
+                for &backend in &backends {
                     let aug = measure_on(backend, &job);
                     match aug {
                         Ok(m) => report.steps.push(StepShare {
                             model: model.name(),
-                            backend: backend.clone(),
+                            backend: backend.name().into(),
                             technique: technique.into(),
                             batch: 64,
                             augmentation_s: m.median_s,

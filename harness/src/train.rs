@@ -380,7 +380,7 @@ pub fn train_resumable(
         shape.height,
         shape.width,
         num_classes,
-        source::kind_name(info.kind),
+        info.kind.name(),
         selection.note,
         device_name(device),
         steps

@@ -10,7 +10,7 @@
 //! are uploaded once, `augment_params` writes the step's B × K synthetic
 //! coefficients into scratch sized at construction, and every kernel gets
 //! them as one by-value [`SynthArgs`]; nothing is allocated and nothing synchronises
-//! inside [`CudaBackend::augment_into_device`], so a step can be captured in
+//! inside [`CudaBackend::run_into`], so a step can be captured in
 //! a CUDA graph. The kernels are compiled with `--fmad=false` (see
 //! [`compile::options`]).
 //!
@@ -29,7 +29,7 @@
 //! // Stream 0 is the legacy default stream, which libtorch uses: our kernels
 //! // are then ordered with its work. Pass a `CUstream` handle to use another.
 //! let options = CudaOptions { device: 0, stream: 0, max_batch: 256 };
-//! let mut backend = CudaBackend::with_options(&policy, 42, dataset, subset, options)?;
+//! let mut backend = CudaBackend::new(&policy, 42, dataset, subset, &options)?;
 //!
 //! // Device memory you own, e.g. a contiguous CUDA tensor's `data_ptr()`
 //! // (B·C·H·W elements of the policy's dtype) and B `MixLabel`s.
@@ -45,7 +45,7 @@
 //! // SAFETY: both pointers are live device allocations of this device, at
 //! // least as large as stated, not used by anything else until the stream
 //! // has run the step.
-//! unsafe { backend.augment_into_device(step, outputs)? };
+//! unsafe { backend.run_into(step, outputs)? };
 //! # let _ = MixLabel::default();
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -62,7 +62,9 @@ use std::sync::Arc;
 use cudarc::driver::result::{self as cu, DriverError};
 use cudarc::driver::sys;
 
-use crate::backend::{Backend, BackendInfo, BackendKind, HostImages, Plan, Step};
+use crate::backend::{
+    Backend, BackendInfo, BackendKind, DeviceBackend, HostImages, Inspect, Plan, Step,
+};
 use crate::dataset::Dataset;
 use crate::error::Error;
 use crate::kernel_args::{MixLabel, OP_CONTRAST, SampleParams, StepArgs};
@@ -281,6 +283,8 @@ pub struct CudaBackend {
     own_images: Option<DeviceBuffer>,
     own_labels: Option<DeviceBuffer>,
     last_batch: u32,
+    /// The last step, when it ran into the own outputs (what `read_back` reads).
+    last_own_step: Option<Step>,
 }
 
 // SAFETY: the raw handles are plain driver handles; every method binds the
@@ -289,28 +293,21 @@ pub struct CudaBackend {
 unsafe impl Send for CudaBackend {}
 
 impl CudaBackend {
-    /// Device 0, the legacy default stream.
+    /// Validates the run, opens the device per `options`, uploads the
+    /// dataset (`CudaOptions::default()`: device 0, the legacy default stream).
     pub fn new(
         policy: &Policy,
         seed: u64,
         dataset: Arc<Dataset>,
         subset: Vec<u32>,
-    ) -> Result<Self, Error> {
-        Self::with_options(policy, seed, dataset, subset, CudaOptions::default())
-    }
-
-    pub fn with_options(
-        policy: &Policy,
-        seed: u64,
-        dataset: Arc<Dataset>,
-        subset: Vec<u32>,
-        options: CudaOptions,
+        options: &CudaOptions,
     ) -> Result<Self, Error> {
         let plan = Plan::new(policy, seed, dataset, subset)?;
         Self::from_plan(plan, options)
     }
 
-    pub fn from_plan(plan: Plan, options: CudaOptions) -> Result<Self, Error> {
+    /// Builds on an already validated run.
+    pub fn from_plan(plan: Plan, options: &CudaOptions) -> Result<Self, Error> {
         if !driver_present() {
             return Err(Error::NoCudaDriver(
                 "libcuda.so is not on the library path (no NVIDIA driver installed?)".into(),
@@ -344,7 +341,6 @@ impl CudaBackend {
         // From here on, failures release the context through `Partial`.
         let partial = Partial {
             cu_device,
-            context,
             module: std::ptr::null_mut(),
         };
         // SAFETY: the context was just retained.
@@ -426,12 +422,13 @@ impl CudaBackend {
             own_images: None,
             own_labels: None,
             last_batch: 0,
+            last_own_step: None,
         })
     }
 
-    /// The device's name and compute capability.
-    pub fn device(&self) -> (&str, (i32, i32)) {
-        (&self.device_name, self.compute_capability)
+    /// The device's compute capability (its name is in [`Backend::info`]).
+    pub fn compute_capability(&self) -> (i32, i32) {
+        self.compute_capability
     }
 
     /// The `CUstream` steps are launched on (0: legacy default stream).
@@ -461,7 +458,7 @@ impl CudaBackend {
             return Ok(());
         }
         self.bind()?;
-        self.synchronize()?;
+        self.wait_stream()?;
         self.params = DeviceBuffer::alloc(
             "sample params",
             max_batch as usize * size_of::<SampleParams>(),
@@ -473,7 +470,7 @@ impl CudaBackend {
     }
 
     /// Waits for everything launched on the backend's stream.
-    pub fn synchronize(&self) -> Result<(), Error> {
+    fn wait_stream(&self) -> Result<(), Error> {
         self.bind()?;
         // SAFETY: the stream is live (see `set_stream`).
         unsafe { cu::stream::synchronize(self.stream) }
@@ -562,11 +559,7 @@ impl CudaBackend {
     /// host, other-device and overrunning pointers are refused with
     /// [`Error::DevicePointer`]; lengths, dtype and step with the
     /// [`Plan::check_outputs`] errors.)
-    pub unsafe fn augment_into_device(
-        &mut self,
-        step: Step,
-        outputs: DeviceOutputs,
-    ) -> Result<(), Error> {
+    pub unsafe fn run_into(&mut self, step: Step, outputs: DeviceOutputs) -> Result<(), Error> {
         // Check shapes.
         let args = self.plan.step_args(step)?;
         if outputs.dtype != self.plan.dtype() {
@@ -600,7 +593,9 @@ impl CudaBackend {
             4,
         )?;
         self.reserve(step.batch_size)?;
-        self.launch_step(args, outputs.images, outputs.dtype, outputs.labels)
+        self.launch_step(args, outputs.images, outputs.dtype, outputs.labels)?;
+        self.last_own_step = None;
+        Ok(())
     }
 
     /// The kernels' synthetic argument: resident tables and the coefficient
@@ -662,7 +657,7 @@ impl CudaBackend {
 
     fn own_labels_buffer(&mut self, bytes: usize) -> Result<u64, Error> {
         if self.own_labels.as_ref().is_none_or(|b| b.bytes < bytes) {
-            self.synchronize()?;
+            self.wait_stream()?;
             self.own_labels = Some(DeviceBuffer::alloc("output labels", bytes)?);
         }
         Ok(self.own_labels.as_ref().map(|b| b.ptr).unwrap_or_default())
@@ -758,64 +753,47 @@ impl CudaBackend {
         Ok(())
     }
 
-    /// The last step's parameters and contrast means, read back (waits for
-    /// the stream). For tests and inspection.
-    pub fn read_back_scratch(&self) -> Result<(Vec<SampleParams>, Vec<f32>), Error> {
-        self.synchronize()?;
-        let b = self.last_batch as usize;
-        let mut params = vec![SampleParams::default(); b];
-        let mut means = vec![0f32; b];
-        // SAFETY: the scratch holds at least `last_batch` entries; the stream is idle.
-        unsafe {
-            cu::memcpy_dtoh_sync(&mut params, self.params.ptr)
-                .map_err(|e| driver_error("cuMemcpyDtoH", e))?;
-            cu::memcpy_dtoh_sync(&mut means, self.means.ptr)
-                .map_err(|e| driver_error("cuMemcpyDtoH", e))?;
-        }
-        if !self.contrast_on {
-            means.iter_mut().for_each(|m| *m = 0.0);
-        }
-        Ok((params, means))
-    }
-
-    /// The last step's synthetic coefficients (B × K, sample-major; empty
-    /// when K = 0), read back (waits for the stream). For tests and
-    /// inspection.
-    pub fn read_synth_coefficients(&self) -> Result<Vec<f32>, Error> {
-        self.synchronize()?;
-        let n = self.last_batch as usize * self.plan.kernel.synth_components as usize;
-        let mut out = vec![0f32; n];
-        if n > 0 {
-            // SAFETY: the scratch holds `capacity` ≥ `last_batch` samples × K;
-            // the stream is idle.
-            unsafe { cu::memcpy_dtoh_sync(&mut out, self.coefficients.ptr) }
-                .map_err(|e| driver_error("cuMemcpyDtoH", e))?;
-        }
-        Ok(out)
-    }
-
-    /// Runs a step into the backend's own device buffers and copies the
-    /// outputs to host memory (waits for the stream).
-    fn run_to_host(
-        &mut self,
-        step: Step,
-        images: HostImages<'_>,
-        labels: &mut [MixLabel],
-    ) -> Result<(), Error> {
-        let args = self.plan.check_outputs(step, &images, labels)?;
+    /// Queues a step into the backend's own device buffers (grown on demand).
+    fn run_own(&mut self, step: Step) -> Result<(), Error> {
+        let args = self.plan.step_args(step)?;
         self.bind()?;
         self.reserve(step.batch_size)?;
-        let bytes = images.len() * images.dtype().size_bytes();
+        let dtype = self.plan.dtype();
+        let bytes = self.plan.image_elements(step) * dtype.size_bytes();
         if self.own_images.as_ref().is_none_or(|b| b.bytes < bytes) {
-            self.synchronize()?;
+            self.wait_stream()?;
             self.own_images = Some(DeviceBuffer::alloc("output images", bytes)?);
         }
-        let labels_ptr = self.own_labels_buffer(size_of_val(labels))?;
+        let labels_ptr =
+            self.own_labels_buffer(step.batch_size as usize * size_of::<MixLabel>())?;
         let images_ptr = self.own_images.as_ref().map(|b| b.ptr).unwrap_or_default();
-        self.launch_step(args, images_ptr, images.dtype(), labels_ptr)?;
-        // SAFETY: the buffers hold the step's outputs once the stream has
-        // run; the copies are ordered after the launches on the same stream
-        // and the stream is synchronised before the host slices are used.
+        self.launch_step(args, images_ptr, dtype, labels_ptr)?;
+        self.last_own_step = Some(step);
+        Ok(())
+    }
+
+    /// Copies the last own-buffer step's outputs to host memory (waits for
+    /// the stream).
+    fn copy_own_outputs(
+        &mut self,
+        images: &mut HostImages<'_>,
+        labels: &mut [MixLabel],
+    ) -> Result<(), Error> {
+        let step = self.last_own_step.ok_or_else(|| {
+            Error::Device(
+                "nothing to read back: no step ran into the backend's own buffers \
+                 (DeviceBackend::run)"
+                    .into(),
+            )
+        })?;
+        self.plan.check_outputs(step, images, labels)?;
+        self.bind()?;
+        let images_ptr = self.own_images.as_ref().map(|b| b.ptr).unwrap_or_default();
+        let labels_ptr = self.own_labels.as_ref().map(|b| b.ptr).unwrap_or_default();
+        // SAFETY: the own buffers hold the step's outputs once the stream has
+        // run (`check_outputs` matched the host slices to that step); the
+        // copies are ordered after the launches on the same stream and the
+        // stream is synchronised before the host slices are used.
         unsafe {
             let copy = match images {
                 HostImages::F32(out) => cu::memcpy_dtoh_async(out, images_ptr, self.stream),
@@ -826,7 +804,20 @@ impl CudaBackend {
             cu::memcpy_dtoh_async(labels, labels_ptr, self.stream)
                 .map_err(|e| driver_error("cuMemcpyDtoHAsync", e))?;
         }
-        self.synchronize()
+        self.wait_stream()
+    }
+
+    /// `n` f32 of a scratch buffer, read back (waits for the stream).
+    fn read_scratch_f32(&self, ptr: u64, n: usize) -> Result<Vec<f32>, Error> {
+        self.wait_stream()?;
+        let mut out = vec![0f32; n];
+        if n > 0 {
+            // SAFETY: the scratch holds `capacity` ≥ `last_batch` samples'
+            // entries (`n` is within them); the stream is idle.
+            unsafe { cu::memcpy_dtoh_sync(&mut out, ptr) }
+                .map_err(|e| driver_error("cuMemcpyDtoH", e))?;
+        }
+        Ok(out)
     }
 }
 
@@ -839,7 +830,6 @@ fn coefficient_buffer(components: u32, capacity: u32) -> Result<DeviceBuffer, Er
 /// Releases what `from_plan` acquired when it fails part-way.
 struct Partial {
     cu_device: sys::CUdevice,
-    context: sys::CUcontext,
     module: sys::CUmodule,
 }
 
@@ -852,7 +842,6 @@ impl Drop for Partial {
             }
             let _ = cu::primary_ctx::release(self.cu_device);
         }
-        let _ = self.context;
     }
 }
 
@@ -861,7 +850,7 @@ impl Drop for CudaBackend {
         if self.bind().is_err() {
             return;
         }
-        let _ = self.synchronize();
+        let _ = self.wait_stream();
         // Free the buffers while the context is current, then unload and
         // release the context.
         let empty = || DeviceBuffer { ptr: 0, bytes: 0 };
@@ -882,7 +871,6 @@ impl Drop for CudaBackend {
         self.own_labels = None;
         drop(Partial {
             cu_device: self.cu_device,
-            context: self.context,
             module: self.module,
         });
     }
@@ -910,15 +898,60 @@ impl Backend for CudaBackend {
         let labels = self.own_labels_buffer(step.batch_size as usize * size_of::<MixLabel>())?;
         self.launch_params(args, labels)?;
         self.last_batch = step.batch_size;
-        Ok(self.read_back_scratch()?.0)
+        self.last_own_step = None;
+        self.last_params()
     }
 
     fn augment_into(
         &mut self,
         step: Step,
-        images: HostImages<'_>,
+        mut images: HostImages<'_>,
         labels: &mut [MixLabel],
     ) -> Result<(), Error> {
-        self.run_to_host(step, images, labels)
+        self.plan.check_outputs(step, &images, labels)?;
+        self.run_own(step)?;
+        self.copy_own_outputs(&mut images, labels)
+    }
+}
+
+impl DeviceBackend for CudaBackend {
+    fn run(&mut self, step: Step) -> Result<(), Error> {
+        self.run_own(step)
+    }
+
+    fn wait(&self) -> Result<(), Error> {
+        self.wait_stream()
+    }
+
+    fn read_back(
+        &mut self,
+        images: &mut HostImages<'_>,
+        labels: &mut [MixLabel],
+    ) -> Result<(), Error> {
+        self.copy_own_outputs(images, labels)
+    }
+}
+
+impl Inspect for CudaBackend {
+    fn last_params(&self) -> Result<Vec<SampleParams>, Error> {
+        self.wait_stream()?;
+        let mut params = vec![SampleParams::default(); self.last_batch as usize];
+        // SAFETY: the scratch holds at least `last_batch` entries; the stream is idle.
+        unsafe { cu::memcpy_dtoh_sync(&mut params, self.params.ptr) }
+            .map_err(|e| driver_error("cuMemcpyDtoH", e))?;
+        Ok(params)
+    }
+
+    fn last_contrast_means(&self) -> Result<Vec<f32>, Error> {
+        let b = self.last_batch as usize;
+        if !self.contrast_on {
+            return Ok(vec![0.0; b]);
+        }
+        self.read_scratch_f32(self.means.ptr, b)
+    }
+
+    fn last_synth_coefficients(&self) -> Result<Vec<f32>, Error> {
+        let n = self.last_batch as usize * self.plan.kernel.synth_components as usize;
+        self.read_scratch_f32(self.coefficients.ptr, n)
     }
 }

@@ -6,12 +6,12 @@
 //! bindings), labels, index list and per-image gray means — and, for a
 //! policy with synthetic samples, the class index and PCA model
 //! ([`SynthTables`], appended to the same binding) — are uploaded once by
-//! [`WgpuBackend::new`]. A step ([`WgpuBackend::run`]) sends only its
+//! [`WgpuBackend::new`]. A step ([`run`](DeviceBackend::run)) sends only its
 //! [`StepArgs`] — as immediates where the device has them, else as one
 //! 32-byte uniform write — and records three dispatches in one compute pass:
 //! parameters (which also writes the synthetic coefficients after the
 //! contrast means), contrast reduction (only when the policy has contrast),
-//! pixels. Outputs stay in device buffers; [`WgpuBackend::read_back`] is the
+//! pixels. Outputs stay in device buffers; [`read_back`](DeviceBackend::read_back) is the
 //! only copy.
 //!
 //! A step whose images exceed one storage binding (128 MiB on lavapipe, e.g.
@@ -27,8 +27,8 @@
 //!
 //! ```no_run
 //! use std::sync::Arc;
-//! use augkit::wgpu_backend::{WgpuBackend, WgpuOptions};
-//! use augkit::{Dataset, HostImages, ImageShape, MixLabel, Policy, Step};
+//! use augkit::wgpu::{WgpuBackend, WgpuOptions};
+//! use augkit::{Dataset, DeviceBackend, HostImages, ImageShape, MixLabel, Policy, Step};
 //!
 //! let shape = ImageShape::new(3, 8, 8)?;
 //! let pixels = vec![128u8; 4 * shape.elements()];
@@ -55,7 +55,9 @@ use ::wgpu as wg;
 use bytemuck::{Pod, Zeroable};
 use wg::util::DeviceExt;
 
-use crate::backend::{Backend, BackendInfo, BackendKind, HostImages, Plan, Step};
+use crate::backend::{
+    Backend, BackendInfo, BackendKind, DeviceBackend, HostImages, Inspect, Plan, Step,
+};
 use crate::dataset::Dataset;
 use crate::error::Error;
 use crate::kernel_args::{DTYPE_F32, KernelPolicy, MixLabel, OP_CONTRAST, SampleParams, StepArgs};
@@ -732,7 +734,7 @@ impl WgpuBackend {
         self.resident.chunks
     }
 
-    /// Host→device bytes the last [`run`](Self::run) sent: the step
+    /// Host→device bytes the last [`run`](DeviceBackend::run) sent: the step
     /// arguments, as immediates or a uniform write (`size_of::<StepArgs>()`),
     /// and, when the images were written in several pixel dispatches (see
     /// [`pixel_dispatches`](Self::pixel_dispatches)), each further
@@ -742,7 +744,7 @@ impl WgpuBackend {
         self.step_upload_bytes
     }
 
-    /// Pixel dispatches of the last [`run`](Self::run): 1 unless its images
+    /// Pixel dispatches of the last [`run`](DeviceBackend::run): 1 unless its images
     /// exceed one storage binding (`max_storage_buffer_binding_size`, or
     /// [`WgpuOptions::max_binding_bytes`]), when each dispatch writes a
     /// window of them.
@@ -1126,19 +1128,6 @@ impl WgpuBackend {
         Ok(())
     }
 
-    /// Runs one step on the device without reading anything back: the images,
-    /// labels and parameters stay in device buffers until
-    /// [`read_back`](Self::read_back). Returns once the work is submitted.
-    pub fn run(&mut self, step: Step) -> Result<(), Error> {
-        self.submit(step, false)
-    }
-
-    /// Blocks until the submitted steps are done (for benches: call before
-    /// stopping the clock).
-    pub fn wait(&self) -> Result<(), Error> {
-        self.gpu.wait()
-    }
-
     /// Copies `regions` (source buffer, source offset, byte length) into the
     /// staging buffer at 256-byte aligned offsets, maps it, hands each
     /// region's bytes to `f`.
@@ -1193,109 +1182,9 @@ impl WgpuBackend {
         match self.last {
             Some((step, params_only)) if !(need_pixels && params_only) => Ok(step),
             _ => Err(Error::Device(
-                "nothing to read back: run a step first (WgpuBackend::run)".into(),
+                "nothing to read back: run a step first (DeviceBackend::run)".into(),
             )),
         }
-    }
-
-    /// Copies the last step's images and labels into caller memory: the only
-    /// device→host copy of a step.
-    pub fn read_back(
-        &mut self,
-        images: &mut HostImages<'_>,
-        labels: &mut [MixLabel],
-    ) -> Result<(), Error> {
-        let step = self.last_step(true)?;
-        self.plan.check_outputs(step, images, labels)?;
-        let outputs = self.outputs.as_ref().expect("a step ran");
-        let image_bytes = self.image_bytes(step.batch_size);
-        let label_bytes = u64::from(step.batch_size) * size_of::<MixLabel>() as u64;
-        let (images_buf, labels_buf) = (&outputs.images, &outputs.labels);
-        self.read_regions(
-            &[(images_buf, 0, image_bytes), (labels_buf, 0, label_bytes)],
-            |region, bytes| {
-                if region == 1 {
-                    for (l, b) in labels.iter_mut().zip(bytes.chunks_exact(12)) {
-                        *l = bytemuck::pod_read_unaligned(b);
-                    }
-                    return;
-                }
-                match images {
-                    HostImages::F32(out) => {
-                        for (o, b) in out.iter_mut().zip(bytes.chunks_exact(4)) {
-                            *o = f32::from_le_bytes(b.try_into().unwrap());
-                        }
-                    }
-                    HostImages::F16(out) => {
-                        for (o, b) in out.iter_mut().zip(bytes.chunks_exact(2)) {
-                            *o = half::f16::from_bits(u16::from_le_bytes([b[0], b[1]]));
-                        }
-                    }
-                    HostImages::Bf16(out) => {
-                        for (o, b) in out.iter_mut().zip(bytes.chunks_exact(2)) {
-                            *o = half::bf16::from_bits(u16::from_le_bytes([b[0], b[1]]));
-                        }
-                    }
-                }
-            },
-        )
-    }
-
-    /// The last step's [`SampleParams`], read back (for tests and inspection).
-    pub fn read_params(&self) -> Result<Vec<SampleParams>, Error> {
-        let step = self.last_step(false)?;
-        let outputs = self.outputs.as_ref().expect("a step ran");
-        let bytes = u64::from(step.batch_size) * size_of::<SampleParams>() as u64;
-        let mut params = Vec::new();
-        self.read_regions(&[(&outputs.params, 0, bytes)], |_, b| {
-            params = b
-                .chunks_exact(size_of::<SampleParams>())
-                .map(bytemuck::pod_read_unaligned)
-                .collect();
-        })?;
-        Ok(params)
-    }
-
-    /// The last step's contrast means (0 for samples without contrast).
-    pub fn read_contrast_means(&self) -> Result<Vec<f32>, Error> {
-        let step = self.last_step(true)?;
-        let outputs = self.outputs.as_ref().expect("a step ran");
-        let mut means = vec![0.0; step.batch_size as usize];
-        if self.plan.kernel.jitter_ops & (1 << OP_CONTRAST) == 0 {
-            return Ok(means);
-        }
-        self.read_regions(
-            &[(&outputs.means, 0, u64::from(step.batch_size) * 4)],
-            |_, b| {
-                for (m, w) in means.iter_mut().zip(b.chunks_exact(4)) {
-                    *m = f32::from_le_bytes(w.try_into().unwrap());
-                }
-            },
-        )?;
-        Ok(means)
-    }
-
-    /// The last step's synthetic coefficients σ_j·z_j, `synth_components`
-    /// per sample (zeros for samples that are not synthetic PCA samples;
-    /// empty when the model has no components), as
-    /// [`cpu::step_synth_coefficients`](crate::cpu::step_synth_coefficients)
-    /// gives them.
-    pub fn read_synth_coefficients(&self) -> Result<Vec<f32>, Error> {
-        let step = self.last_step(false)?;
-        let outputs = self.outputs.as_ref().expect("a step ran");
-        let batch = u64::from(step.batch_size);
-        let count = batch * u64::from(self.plan.kernel.synth_components);
-        let mut coefficients = vec![0.0; count as usize];
-        if count == 0 {
-            return Ok(coefficients);
-        }
-        // They follow the step's contrast means (see the shader's `coefficient_at`).
-        self.read_regions(&[(&outputs.means, batch * 4, count * 4)], |_, b| {
-            for (a, w) in coefficients.iter_mut().zip(b.chunks_exact(4)) {
-                *a = f32::from_le_bytes(w.try_into().unwrap());
-            }
-        })?;
-        Ok(coefficients)
     }
 
     /// Why [`last_timings`](Self::last_timings) gives `None`, if it does.
@@ -1376,7 +1265,7 @@ impl Backend for WgpuBackend {
 
     fn sample_params(&mut self, step: Step) -> Result<Vec<SampleParams>, Error> {
         self.submit(step, true)?;
-        self.read_params()
+        self.last_params()
     }
 
     fn augment_into(
@@ -1388,5 +1277,110 @@ impl Backend for WgpuBackend {
         self.plan.check_outputs(step, &images, labels)?;
         self.run(step)?;
         self.read_back(&mut images, labels)
+    }
+}
+
+impl DeviceBackend for WgpuBackend {
+    /// Only the step's [`StepArgs`] cross; the images, labels and parameters
+    /// stay in device buffers until [`read_back`](DeviceBackend::read_back).
+    fn run(&mut self, step: Step) -> Result<(), Error> {
+        self.submit(step, false)
+    }
+
+    fn wait(&self) -> Result<(), Error> {
+        self.gpu.wait()
+    }
+
+    fn read_back(
+        &mut self,
+        images: &mut HostImages<'_>,
+        labels: &mut [MixLabel],
+    ) -> Result<(), Error> {
+        let step = self.last_step(true)?;
+        self.plan.check_outputs(step, images, labels)?;
+        let outputs = self.outputs.as_ref().expect("a step ran");
+        let image_bytes = self.image_bytes(step.batch_size);
+        let label_bytes = u64::from(step.batch_size) * size_of::<MixLabel>() as u64;
+        let (images_buf, labels_buf) = (&outputs.images, &outputs.labels);
+        self.read_regions(
+            &[(images_buf, 0, image_bytes), (labels_buf, 0, label_bytes)],
+            |region, bytes| {
+                if region == 1 {
+                    for (l, b) in labels.iter_mut().zip(bytes.chunks_exact(12)) {
+                        *l = bytemuck::pod_read_unaligned(b);
+                    }
+                    return;
+                }
+                match images {
+                    HostImages::F32(out) => {
+                        for (o, b) in out.iter_mut().zip(bytes.chunks_exact(4)) {
+                            *o = f32::from_le_bytes(b.try_into().unwrap());
+                        }
+                    }
+                    HostImages::F16(out) => {
+                        for (o, b) in out.iter_mut().zip(bytes.chunks_exact(2)) {
+                            *o = half::f16::from_bits(u16::from_le_bytes([b[0], b[1]]));
+                        }
+                    }
+                    HostImages::Bf16(out) => {
+                        for (o, b) in out.iter_mut().zip(bytes.chunks_exact(2)) {
+                            *o = half::bf16::from_bits(u16::from_le_bytes([b[0], b[1]]));
+                        }
+                    }
+                }
+            },
+        )
+    }
+}
+
+impl Inspect for WgpuBackend {
+    fn last_params(&self) -> Result<Vec<SampleParams>, Error> {
+        let step = self.last_step(false)?;
+        let outputs = self.outputs.as_ref().expect("a step ran");
+        let bytes = u64::from(step.batch_size) * size_of::<SampleParams>() as u64;
+        let mut params = Vec::new();
+        self.read_regions(&[(&outputs.params, 0, bytes)], |_, b| {
+            params = b
+                .chunks_exact(size_of::<SampleParams>())
+                .map(bytemuck::pod_read_unaligned)
+                .collect();
+        })?;
+        Ok(params)
+    }
+
+    fn last_contrast_means(&self) -> Result<Vec<f32>, Error> {
+        let step = self.last_step(true)?;
+        let outputs = self.outputs.as_ref().expect("a step ran");
+        let mut means = vec![0.0; step.batch_size as usize];
+        if self.plan.kernel.jitter_ops & (1 << OP_CONTRAST) == 0 {
+            return Ok(means);
+        }
+        self.read_regions(
+            &[(&outputs.means, 0, u64::from(step.batch_size) * 4)],
+            |_, b| {
+                for (m, w) in means.iter_mut().zip(b.chunks_exact(4)) {
+                    *m = f32::from_le_bytes(w.try_into().unwrap());
+                }
+            },
+        )?;
+        Ok(means)
+    }
+
+    fn last_synth_coefficients(&self) -> Result<Vec<f32>, Error> {
+        let step = self.last_step(false)?;
+        let outputs = self.outputs.as_ref().expect("a step ran");
+        let batch = u64::from(step.batch_size);
+        let count = batch * u64::from(self.plan.kernel.synth_components);
+        let mut coefficients = vec![0.0; count as usize];
+        if count == 0 {
+            return Ok(coefficients);
+        }
+        // They follow the step's contrast means (see the shader's `coefficient_at`).
+        self.read_regions(&[(&outputs.means, batch * 4, count * 4)], |_, b| {
+            for (a, w) in coefficients.iter_mut().zip(b.chunks_exact(4)) {
+                *a = f32::from_le_bytes(w.try_into().unwrap());
+            }
+        })?;
+        Ok(coefficients)
     }
 }
