@@ -24,6 +24,7 @@
 
 pub mod backend;
 pub mod cpu;
+#[cfg(feature = "cuda")]
 pub mod cuda;
 pub mod dataset;
 pub mod draws;
@@ -36,6 +37,7 @@ pub mod policy;
 pub mod shuffle;
 pub mod synthetic;
 mod validate;
+#[cfg(feature = "wgpu")]
 pub mod wgpu;
 
 pub use backend::{

@@ -6,7 +6,9 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::backend::{Backend, BackendKind, DeviceBackend, HostImages, Step};
+#[cfg(any(feature = "wgpu", feature = "cuda"))]
+use crate::backend::DeviceBackend;
+use crate::backend::{Backend, BackendKind, HostImages, Step};
 use crate::cpu::CpuBackend;
 use crate::dataset::{Dataset, ImageShape};
 use crate::kernel_args::MixLabel;
@@ -274,6 +276,7 @@ pub fn measure_cpu(job: &Job<'_>) -> Result<Measurement, crate::Error> {
     ))
 }
 
+#[cfg(feature = "wgpu")]
 /// Times the wgpu backend on one technique (run + wait), beside a device
 /// buffer copy of the same output bytes.
 pub fn measure_wgpu(job: &Job<'_>) -> Result<Measurement, crate::Error> {
@@ -288,6 +291,7 @@ pub fn measure_wgpu(job: &Job<'_>) -> Result<Measurement, crate::Error> {
     Ok(job.measured(BackendKind::Wgpu, &backend.info().device, median, floor))
 }
 
+#[cfg(feature = "wgpu")]
 /// Median time of a device-side copy of `bytes` (None when the device
 /// cannot hold the two buffers).
 pub fn wgpu_copy_floor(gpu: &crate::wgpu::WgpuDevice, bytes: u64, repeats: usize) -> Option<f64> {
@@ -315,6 +319,7 @@ pub fn wgpu_copy_floor(gpu: &crate::wgpu::WgpuDevice, bytes: u64, repeats: usize
     }))
 }
 
+#[cfg(feature = "cuda")]
 /// Times the CUDA backend on one technique: steps written into device
 /// buffers on the backend's stream, timed with CUDA events (median over
 /// `repeats` groups of 20 steps), beside a device-to-device copy of the same
