@@ -136,9 +136,8 @@ pub trait Inspect {
     fn last_contrast_means(&self) -> Result<Vec<f32>, Error>;
     /// The last step's synthetic coefficients σ_j·z_j, `synth_components`
     /// per sample, sample-major (zeros for samples that are not synthetic
-    /// PCA samples; empty when the model keeps no component), as
-    /// [`cpu::step_synth_coefficients`](crate::cpu::step_synth_coefficients)
-    /// gives them.
+    /// PCA samples; empty when the model keeps no component), as the CPU
+    /// reference's `cpu::step_synth_coefficients` gives them.
     fn last_synth_coefficients(&self) -> Result<Vec<f32>, Error>;
 }
 

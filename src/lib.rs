@@ -36,7 +36,6 @@ pub mod philox;
 pub mod policy;
 pub mod shuffle;
 pub mod synthetic;
-mod validate;
 #[cfg(feature = "wgpu")]
 pub mod wgpu;
 

@@ -10,6 +10,8 @@ use crate::ImageShape;
 use crate::error::PolicyError;
 use crate::kernel_args::KernelPolicy;
 
+mod validate;
+
 /// One augmentation policy. Every technique is off unless present.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -342,6 +344,6 @@ impl Policy {
     /// Validates every field for images of `shape` and flattens the policy
     /// into the struct the kernels read.
     pub fn compile(&self, shape: ImageShape) -> Result<KernelPolicy, PolicyError> {
-        crate::validate::compile(self, shape)
+        validate::compile(self, shape)
     }
 }

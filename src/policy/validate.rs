@@ -5,7 +5,7 @@
 use crate::ImageShape;
 use crate::error::PolicyError;
 use crate::kernel_args::*;
-use crate::policy::*;
+use super::*;
 
 fn finite(field: &'static str, value: f32) -> Result<f32, PolicyError> {
     if value.is_finite() {
