@@ -228,7 +228,8 @@ impl Plan {
             first_position: step.first_position,
             batch_size: step.batch_size,
             subset_len: epoch_len,
-            _pad: [0; 2],
+            out_first: 0,
+            out_base: 0,
         })
     }
 

@@ -1,7 +1,10 @@
 //! The WGSL mirrors of the `#[repr(C)]` kernel structs have the Rust layout,
 //! member by member (naga's reflection of `kernels/wgsl/augment.wgsl`), and
-//! the shader parses and validates in both step-argument variants. Needs no
-//! adapter. Run: `cargo test --test wgpu_layout`.
+//! the shader parses and validates in both step-argument variants, and its
+//! shared constants equal Rust's. Needs no adapter. Run: `cargo test --test wgpu_layout`.
+
+#[path = "support/constants.rs"]
+mod constants;
 
 use core::mem::offset_of;
 
@@ -91,17 +94,10 @@ fn wgsl_structs_match_rust_layouts() {
         check(
             &m,
             "StepArgs",
-            {
-                // The wgpu backend sends the pixel dispatch's output window
-                // in Rust's `_pad` words (see the WGSL header).
-                let mut fields = layout!(StepArgs;
-                    seed_lo, seed_hi, epoch, first_position, batch_size, subset_len,
-                );
-                let pad = offset_of!(StepArgs, _pad) as u32;
-                fields.push(("out_first".to_string(), pad));
-                fields.push(("out_base".to_string(), pad + 4));
-                fields
-            },
+            layout!(StepArgs;
+                seed_lo, seed_hi, epoch, first_position, batch_size, subset_len, out_first,
+                out_base,
+            ),
             size_of::<StepArgs>(),
         );
         check(
@@ -153,14 +149,29 @@ fn wgsl_validates() {
                 )
             });
         let entries: Vec<&str> = m.entry_points.iter().map(|e| e.name.as_str()).collect();
-        assert_eq!(
-            entries,
-            [
-                "params_pass",
-                "contrast_pass",
-                "pixel_pass_f32",
-                "pixel_pass_packed"
-            ]
-        );
+        assert_eq!(entries, augkit::kernel_args::entry::ALL);
     }
+}
+
+/// Every enum, flag and draw-slot `const` of the WGSL equals its Rust twin
+/// (`tests/support/constants.rs`; the CUDA side is checked by the host
+/// emulation's layout test).
+#[test]
+fn wgsl_constants_match_rust() {
+    let m = module(false);
+    let mut found = Vec::new();
+    for (_, c) in m.constants.iter() {
+        let Some(name) = &c.name else { continue };
+        if let naga::Expression::Literal(lit) = m.global_expressions[c.init] {
+            let value = match lit {
+                naga::Literal::U32(v) => u64::from(v),
+                naga::Literal::I32(v) => v as u64,
+                naga::Literal::AbstractInt(v) => v as u64,
+                _ => continue,
+            };
+            found.push((name.clone(), value));
+        }
+    }
+    let compared = constants::check_kernel_constants("augment.wgsl", &found);
+    assert!(compared >= 40, "only {compared} WGSL constants compared");
 }

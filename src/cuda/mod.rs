@@ -67,7 +67,7 @@ use crate::backend::{
 };
 use crate::dataset::Dataset;
 use crate::error::Error;
-use crate::kernel_args::{MixLabel, OP_CONTRAST, SampleParams, StepArgs};
+use crate::kernel_args::{MixLabel, OP_CONTRAST, SampleParams, StepArgs, entry};
 use crate::policy::{DType, Policy};
 use crate::synthetic::SynthTables;
 
@@ -371,11 +371,11 @@ impl CudaBackend {
                 .map_err(|e| driver_error("cuModuleGetFunction", e))
         };
         let functions = Functions {
-            params: function("augment_params")?,
-            contrast: function("augment_contrast")?,
-            pixels_f32: function("augment_pixels_f32")?,
-            pixels_f16: function("augment_pixels_f16")?,
-            pixels_bf16: function("augment_pixels_bf16")?,
+            params: function(entry::PARAMS)?,
+            contrast: function(entry::CONTRAST)?,
+            pixels_f32: function(entry::PIXELS_F32)?,
+            pixels_f16: function(entry::PIXELS_F16)?,
+            pixels_bf16: function(entry::PIXELS_BF16)?,
         };
 
         let dataset = &plan.dataset;

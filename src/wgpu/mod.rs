@@ -60,7 +60,9 @@ use crate::backend::{
 };
 use crate::dataset::Dataset;
 use crate::error::Error;
-use crate::kernel_args::{DTYPE_F32, KernelPolicy, MixLabel, OP_CONTRAST, SampleParams, StepArgs};
+use crate::kernel_args::{
+    DTYPE_F32, KernelPolicy, MixLabel, OP_CONTRAST, SampleParams, StepArgs, entry,
+};
 use crate::policy::Policy;
 use crate::synthetic::SynthTables;
 
@@ -395,7 +397,7 @@ struct Pipelines {
     params: wg::ComputePipeline,
     /// Only when the policy has contrast.
     contrast: Option<wg::ComputePipeline>,
-    /// `pixel_pass_f32` or `pixel_pass_packed`, by output dtype.
+    /// `augment_pixels_<dtype>`, by output dtype.
     pixel: wg::ComputePipeline,
 }
 
@@ -641,14 +643,10 @@ impl WgpuBackend {
             })
         };
         let pipelines = Pipelines {
-            params: pipeline("params_pass"),
+            params: pipeline(entry::PARAMS),
             contrast: (plan.kernel.jitter_ops & (1 << OP_CONTRAST) != 0)
-                .then(|| pipeline("contrast_pass")),
-            pixel: pipeline(if plan.kernel.out_dtype == DTYPE_F32 {
-                "pixel_pass_f32"
-            } else {
-                "pixel_pass_packed"
-            }),
+                .then(|| pipeline(entry::CONTRAST)),
+            pixel: pipeline(entry::pixels(plan.dtype())),
         };
         if let Some(e) = pollster::block_on(scope.pop()) {
             return Err(Error::Device(format!(
@@ -1030,7 +1028,8 @@ impl WgpuBackend {
                 });
             }
             let mut window_args = args;
-            window_args._pad = [w.first_unit as u32, (w.offset / 4) as u32];
+            window_args.out_first = w.first_unit as u32;
+            window_args.out_base = (w.offset / 4) as u32;
             pixel_dispatches.push((k, window_args, self.grid(groups as u32)?));
         }
 
@@ -1102,9 +1101,11 @@ impl WgpuBackend {
                     if *k > 0 {
                         pass.set_bind_group(0, &outputs.bind_groups[*k], &dynamic(*k));
                         if self.immediates {
-                            let at = std::mem::offset_of!(StepArgs, _pad) as u32;
-                            pass.set_immediates(at, bytemuck::bytes_of(&window_args._pad));
-                            uploaded += size_of_val(&window_args._pad) as u64;
+                            // The window's two words, contiguous at the end of StepArgs.
+                            let at = std::mem::offset_of!(StepArgs, out_first);
+                            let window = &bytemuck::bytes_of(window_args)[at..];
+                            pass.set_immediates(at as u32, window);
+                            uploaded += window.len() as u64;
                         }
                     }
                     pass.dispatch_workgroups(grid.0, grid.1, 1);
