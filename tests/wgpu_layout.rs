@@ -175,3 +175,44 @@ fn wgsl_constants_match_rust() {
     let compared = constants::check_kernel_constants("augment.wgsl", &found);
     assert!(compared >= 40, "only {compared} WGSL constants compared");
 }
+
+/// The backend's one binding table (`augkit::wgpu::SLOTS`, from which the
+/// layout and every bind group are built) is the WGSL's: each `@binding` of
+/// group 0 has the table's name, number and kind, and every slot is declared.
+#[test]
+fn wgsl_bindings_match_the_slot_table() {
+    use augkit::wgpu::{SLOTS, SlotKind};
+    let m = module(false);
+    let mut seen = 0;
+    for (_, var) in m.global_variables.iter() {
+        let Some(binding) = &var.binding else {
+            continue;
+        };
+        let name = var.name.as_deref().unwrap_or_default();
+        assert_eq!(binding.group, 0, "{name}");
+        let slot = SLOTS
+            .iter()
+            .find(|s| s.name == name)
+            .unwrap_or_else(|| panic!("WGSL binding {name} is not in SLOTS"));
+        assert_eq!(slot.binding, binding.binding, "{name}: binding number");
+        let kind = match var.space {
+            naga::AddressSpace::Uniform => "uniform",
+            naga::AddressSpace::Storage { access }
+                if access.contains(naga::StorageAccess::STORE) =>
+            {
+                "read_write"
+            }
+            naga::AddressSpace::Storage { .. } => "read",
+            other => panic!("{name}: address space {other:?}"),
+        };
+        let expected = match slot.kind {
+            SlotKind::Uniform | SlotKind::DynamicUniform => "uniform",
+            SlotKind::StorageRead => "read",
+            SlotKind::StorageReadWrite => "read_write",
+        };
+        assert_eq!(kind, expected, "{name}: kind");
+        seen += 1;
+    }
+    assert_eq!(seen, SLOTS.len(), "slots declared by the WGSL");
+    println!("{seen} bindings match SLOTS");
+}
