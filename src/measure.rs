@@ -349,33 +349,15 @@ pub fn measure_cuda(job: &Job<'_>) -> Result<Measurement, crate::Error> {
         labels_len: batch as usize,
     };
     let step = job.step();
-    let stream = backend.stream() as cudarc::driver::sys::CUstream;
+    let stream = backend.stream();
     let timed = |f: &mut dyn FnMut() -> Result<(), crate::Error>| -> Result<f64, crate::Error> {
         const ITERS: u32 = 20;
         f()?;
-        let flags = cudarc::driver::sys::CUevent_flags::CU_EVENT_DEFAULT;
-        let start = cu::event::create(flags).map_err(|e| driver("cuEventCreate", e))?;
-        let end = cu::event::create(flags).map_err(|e| driver("cuEventCreate", e))?;
         let mut groups = Vec::new();
         for _ in 0..job.repeats.max(1) {
-            // SAFETY: live events on the backend's live stream; `end` is
-            // synchronised before the elapsed time is read.
-            unsafe {
-                cu::event::record(start, stream).map_err(|e| driver("cuEventRecord", e))?;
-                for _ in 0..ITERS {
-                    f()?;
-                }
-                cu::event::record(end, stream).map_err(|e| driver("cuEventRecord", e))?;
-                cu::event::synchronize(end).map_err(|e| driver("cuEventSynchronize", e))?;
-                let ms =
-                    cu::event::elapsed(start, end).map_err(|e| driver("cuEventElapsedTime", e))?;
-                groups.push(f64::from(ms) * 1e-3 / f64::from(ITERS));
-            }
-        }
-        // SAFETY: both events are idle (synchronised above).
-        unsafe {
-            let _ = cu::event::destroy(start);
-            let _ = cu::event::destroy(end);
+            // SAFETY: the backend's live stream of its current context; `f`
+            // queues only work valid on it.
+            groups.push(unsafe { crate::cuda::events::time_per_call(stream, ITERS, &mut *f) }?);
         }
         groups.sort_by(f64::total_cmp);
         Ok(groups[groups.len() / 2])
@@ -387,8 +369,15 @@ pub fn measure_cuda(job: &Job<'_>) -> Result<Measurement, crate::Error> {
     });
     let floor = timed(&mut || {
         // SAFETY: two live allocations of `bytes` each.
-        unsafe { cu::memcpy_dtod_async(images, copy_src, bytes, stream) }
-            .map_err(|e| driver("cuMemcpyDtoDAsync", e))
+        unsafe {
+            cu::memcpy_dtod_async(
+                images,
+                copy_src,
+                bytes,
+                stream as cudarc::driver::sys::CUstream,
+            )
+        }
+        .map_err(|e| driver("cuMemcpyDtoDAsync", e))
     });
     let _ = backend.wait();
     // SAFETY: the stream is idle; nothing uses the buffers any more.

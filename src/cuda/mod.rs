@@ -55,8 +55,10 @@
 //! `cargo test -p augkit-cuda-host`.
 
 pub mod compile;
+pub mod events;
+mod launch;
+mod memory;
 
-use std::ffi::{CString, c_void};
 use std::sync::Arc;
 
 use cudarc::driver::result::{self as cu, DriverError};
@@ -67,14 +69,10 @@ use crate::backend::{
 };
 use crate::dataset::Dataset;
 use crate::error::Error;
-use crate::kernel_args::{MixLabel, OP_CONTRAST, SampleParams, StepArgs, entry};
+use crate::kernel_args::{MixLabel, OP_CONTRAST, SampleParams};
 use crate::policy::{DType, Policy};
-use crate::synthetic::SynthTables;
-
-/// Threads per block of each kernel (the `AK_*_THREADS` of augment.cu).
-const PARAMS_THREADS: u32 = 128;
-const CONTRAST_THREADS: u32 = 256;
-const PIXELS_THREADS: u32 = 256;
+use launch::Functions;
+use memory::{DeviceBuffer, SynthBuffers, check_pointer, coefficient_buffer};
 
 /// Where and how the backend runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -141,45 +139,6 @@ pub struct SynthArgs {
     pub _pad: u32,
 }
 
-/// The synthetic tables on the device (uploaded once).
-struct SynthBuffers {
-    present: DeviceBuffer,
-    offsets: DeviceBuffer,
-    members: DeviceBuffer,
-    means: DeviceBuffer,
-    basis: DeviceBuffer,
-    sigmas: DeviceBuffer,
-    class_gray: DeviceBuffer,
-    present_len: u32,
-}
-
-impl SynthBuffers {
-    fn upload(tables: &SynthTables) -> Result<Self, Error> {
-        // The kernels index the model with u32 offsets.
-        let largest = tables.basis.len().max(tables.means.len()) as u64;
-        if largest > u64::from(u32::MAX) {
-            return Err(Error::TooLarge {
-                what: "the synthetic PCA model (classes × K × C·H·W floats, indexed in u32)",
-                bytes: largest * 4,
-                limit: u64::from(u32::MAX) * 4,
-            });
-        }
-        Ok(Self {
-            present: DeviceBuffer::upload("synthetic present classes", &tables.present_classes)?,
-            offsets: DeviceBuffer::upload("synthetic class offsets", &tables.class_offsets)?,
-            members: DeviceBuffer::upload("synthetic class members", &tables.class_members)?,
-            means: DeviceBuffer::upload("synthetic class means", &tables.means)?,
-            basis: DeviceBuffer::upload("synthetic basis", &tables.basis)?,
-            sigmas: DeviceBuffer::upload("synthetic sigmas", &tables.sigmas)?,
-            class_gray: DeviceBuffer::upload(
-                "synthetic class gray means",
-                &tables.class_gray_means,
-            )?,
-            present_len: tables.present_classes.len() as u32,
-        })
-    }
-}
-
 /// `libcuda` can be opened (without panicking if it cannot).
 pub fn driver_present() -> bool {
     // SAFETY: only tries to open the library.
@@ -202,55 +161,6 @@ fn driver_error(call: &'static str, e: DriverError) -> Error {
         },
         _ => Error::Cuda { call, message },
     }
-}
-
-/// One device allocation, freed on drop (the context is current then: see
-/// `CudaBackend::drop`).
-struct DeviceBuffer {
-    ptr: sys::CUdeviceptr,
-    bytes: usize,
-}
-
-impl DeviceBuffer {
-    fn alloc(what: &'static str, bytes: usize) -> Result<Self, Error> {
-        // SAFETY: the backend's context is current (bound by the caller).
-        let ptr = unsafe { cu::malloc_sync(bytes.max(4)) }.map_err(|e| match e.0 {
-            sys::cudaError_enum::CUDA_ERROR_OUT_OF_MEMORY => Error::OutOfDeviceMemory {
-                what,
-                bytes: bytes as u64,
-            },
-            _ => driver_error("cuMemAlloc", e),
-        })?;
-        Ok(Self { ptr, bytes })
-    }
-
-    fn upload<T>(what: &'static str, data: &[T]) -> Result<Self, Error> {
-        let buffer = Self::alloc(what, size_of_val(data))?;
-        if !data.is_empty() {
-            // SAFETY: the buffer holds `size_of_val(data)` bytes; synchronous copy.
-            unsafe { cu::memcpy_htod_sync(buffer.ptr, data) }
-                .map_err(|e| driver_error("cuMemcpyHtoD", e))?;
-        }
-        Ok(buffer)
-    }
-}
-
-impl Drop for DeviceBuffer {
-    fn drop(&mut self) {
-        if self.ptr == 0 {
-            return;
-        }
-        // SAFETY: allocated by cuMemAlloc in the (current) context; freed once.
-        let _ = unsafe { cu::free_sync(self.ptr) };
-    }
-}
-
-struct Functions {
-    params: sys::CUfunction,
-    contrast: sys::CUfunction,
-    pixels_f32: sys::CUfunction,
-    pixels_f16: sys::CUfunction,
-    pixels_bf16: sys::CUfunction,
 }
 
 /// The CUDA backend. See the module docs.
@@ -365,18 +275,7 @@ impl CudaBackend {
         )?;
         let mut partial = partial;
         partial.module = module;
-        let function = |name: &str| {
-            // SAFETY: the module is loaded; the name is one of its kernels.
-            unsafe { cu::module::get_function(module, CString::new(name).expect("no NUL")) }
-                .map_err(|e| driver_error("cuModuleGetFunction", e))
-        };
-        let functions = Functions {
-            params: function(entry::PARAMS)?,
-            contrast: function(entry::CONTRAST)?,
-            pixels_f32: function(entry::PIXELS_F32)?,
-            pixels_f16: function(entry::PIXELS_F16)?,
-            pixels_bf16: function(entry::PIXELS_BF16)?,
-        };
+        let functions = Functions::load(module)?;
 
         let dataset = &plan.dataset;
         let capacity = options.max_batch.max(1);
@@ -477,77 +376,6 @@ impl CudaBackend {
             .map_err(|e| driver_error("cuStreamSynchronize", e))
     }
 
-    /// Checks that `[ptr, ptr + bytes)` is device memory of this device.
-    fn check_pointer(
-        &self,
-        what: &'static str,
-        ptr: u64,
-        bytes: usize,
-        align: u64,
-    ) -> Result<(), Error> {
-        let bad = |reason: String| Error::DevicePointer { what, ptr, reason };
-        if ptr == 0 {
-            return Err(bad("null".into()));
-        }
-        if !ptr.is_multiple_of(align) {
-            return Err(bad(format!("not aligned to {align} bytes")));
-        }
-        let attribute = |attr: sys::CUpointer_attribute, out: *mut c_void| {
-            // SAFETY: `out` points to storage of the attribute's type.
-            unsafe { sys::cuPointerGetAttribute(out, attr, ptr) }.result()
-        };
-        let mut memory_type: u32 = 0;
-        attribute(
-            sys::CUpointer_attribute::CU_POINTER_ATTRIBUTE_MEMORY_TYPE,
-            (&mut memory_type as *mut u32).cast(),
-        )
-        .map_err(|e| {
-            bad(format!(
-                "not a CUDA allocation ({})",
-                driver_error("cuPointerGetAttribute", e)
-            ))
-        })?;
-        if memory_type != sys::CUmemorytype::CU_MEMORYTYPE_DEVICE as u32
-            && memory_type != sys::CUmemorytype::CU_MEMORYTYPE_UNIFIED as u32
-        {
-            return Err(bad(format!(
-                "memory type {memory_type} is not device memory"
-            )));
-        }
-        let mut ordinal: i32 = -1;
-        if attribute(
-            sys::CUpointer_attribute::CU_POINTER_ATTRIBUTE_DEVICE_ORDINAL,
-            (&mut ordinal as *mut i32).cast(),
-        )
-        .is_ok()
-            && ordinal >= 0
-            && ordinal as usize != self.ordinal
-        {
-            return Err(bad(format!(
-                "belongs to device {ordinal}, the backend runs on device {}",
-                self.ordinal
-            )));
-        }
-        let (mut start, mut size): (u64, usize) = (0, 0);
-        if attribute(
-            sys::CUpointer_attribute::CU_POINTER_ATTRIBUTE_RANGE_START_ADDR,
-            (&mut start as *mut u64).cast(),
-        )
-        .is_ok()
-            && attribute(
-                sys::CUpointer_attribute::CU_POINTER_ATTRIBUTE_RANGE_SIZE,
-                (&mut size as *mut usize).cast(),
-            )
-            .is_ok()
-            && ptr + bytes as u64 > start + size as u64
-        {
-            return Err(bad(format!(
-                "{bytes} bytes from it overrun its allocation [{start:#x}, +{size})"
-            )));
-        }
-        Ok(())
-    }
-
     /// Runs one step into caller device memory, on the backend's stream:
     /// checks, then three launches (two without contrast jitter). Returns as
     /// soon as the launches are queued.
@@ -585,8 +413,15 @@ impl CudaBackend {
         }
         self.bind()?;
         let size = outputs.dtype.size_bytes();
-        self.check_pointer("images", outputs.images, expected * size, size as u64)?;
-        self.check_pointer(
+        check_pointer(
+            self.ordinal,
+            "images",
+            outputs.images,
+            expected * size,
+            size as u64,
+        )?;
+        check_pointer(
+            self.ordinal,
             "labels",
             outputs.labels,
             outputs.labels_len * size_of::<MixLabel>(),
@@ -598,159 +433,12 @@ impl CudaBackend {
         Ok(())
     }
 
-    /// The kernels' synthetic argument: resident tables and the coefficient
-    /// scratch (all null without synthetic samples).
-    fn synth_args(&self) -> SynthArgs {
-        match &self.synth {
-            None => SynthArgs::default(),
-            Some(s) => SynthArgs {
-                present: s.present.ptr,
-                offsets: s.offsets.ptr,
-                members: s.members.ptr,
-                means: s.means.ptr,
-                basis: s.basis.ptr,
-                sigmas: s.sigmas.ptr,
-                class_gray: s.class_gray.ptr,
-                coefficients: self.coefficients.ptr,
-                present_len: s.present_len,
-                _pad: 0,
-            },
-        }
-    }
-
-    /// The parameters pass: one thread per sample (batch ≤ capacity).
-    fn launch_params(&self, args: StepArgs, labels: u64) -> Result<(), Error> {
-        let mut step_args = args;
-        let mut synth = self.synth_args();
-        let mut policy = self.policy.ptr;
-        let mut subset = self.subset.ptr;
-        let mut dataset_labels = self.labels.ptr;
-        let mut params = self.params.ptr;
-        let mut mix_labels = labels;
-        let arg = |v: &mut u64| (v as *mut u64).cast::<c_void>();
-        let grid = args.batch_size.div_ceil(PARAMS_THREADS);
-        let mut a = [
-            arg(&mut policy),
-            (&mut step_args as *mut StepArgs).cast::<c_void>(),
-            arg(&mut subset),
-            arg(&mut dataset_labels),
-            (&mut synth as *mut SynthArgs).cast::<c_void>(),
-            arg(&mut params),
-            arg(&mut mix_labels),
-        ];
-        // SAFETY: argument types and order match `augment_params`; every
-        // buffer holds what the kernel indexes (the subset, labels and
-        // synthetic tables since upload, the scratch — params and B × K
-        // coefficients — `capacity` ≥ batch samples, `labels` B entries).
-        unsafe {
-            cu::launch_kernel(
-                self.functions.params,
-                (grid, 1, 1),
-                (PARAMS_THREADS, 1, 1),
-                0,
-                self.stream,
-                &mut a,
-            )
-        }
-        .map_err(|e| driver_error("cuLaunchKernel(augment_params)", e))
-    }
-
     fn own_labels_buffer(&mut self, bytes: usize) -> Result<u64, Error> {
         if self.own_labels.as_ref().is_none_or(|b| b.bytes < bytes) {
             self.wait_stream()?;
             self.own_labels = Some(DeviceBuffer::alloc("output labels", bytes)?);
         }
         Ok(self.own_labels.as_ref().map(|b| b.ptr).unwrap_or_default())
-    }
-
-    /// The three launches of one step (shapes already checked).
-    fn launch_step(
-        &mut self,
-        args: StepArgs,
-        images: u64,
-        dtype: DType,
-        labels: u64,
-    ) -> Result<(), Error> {
-        let k = &self.plan.kernel;
-        let batch = args.batch_size;
-        let pixels_total = u64::from(batch) * u64::from(k.height) * u64::from(k.width);
-        if pixels_total > u64::from(u32::MAX) {
-            return Err(Error::TooLarge {
-                what: "one step's pixels (B·H·W, indexed in u32)",
-                bytes: pixels_total,
-                limit: u64::from(u32::MAX),
-            });
-        }
-        let mut step_args = args;
-        let mut policy = self.policy.ptr;
-        let mut params = self.params.ptr;
-        let mut pixels = self.pixels.ptr;
-        let mut gray_means = self.gray_means.ptr;
-        let mut means = self.means.ptr;
-        let mut out = images;
-        let mut synth = self.synth_args();
-        let arg = |v: &mut u64| (v as *mut u64).cast::<c_void>();
-        let step_arg = (&mut step_args as *mut StepArgs).cast::<c_void>();
-        let synth_arg = (&mut synth as *mut SynthArgs).cast::<c_void>();
-
-        self.launch_params(args, labels)?;
-
-        // Contrast means: one block per sample (static shared memory).
-        if self.contrast_on {
-            let mut a = [
-                arg(&mut policy),
-                step_arg,
-                arg(&mut pixels),
-                arg(&mut gray_means),
-                synth_arg,
-                arg(&mut params),
-                arg(&mut means),
-            ];
-            // SAFETY: as above, for `augment_contrast`.
-            unsafe {
-                cu::launch_kernel(
-                    self.functions.contrast,
-                    (batch, 1, 1),
-                    (CONTRAST_THREADS, 1, 1),
-                    0,
-                    self.stream,
-                    &mut a,
-                )
-            }
-            .map_err(|e| driver_error("cuLaunchKernel(augment_contrast)", e))?;
-        }
-
-        // Pixels: one thread per output pixel, all channels.
-        let grid = (pixels_total as u32).div_ceil(PIXELS_THREADS);
-        let function = match dtype {
-            DType::F32 => self.functions.pixels_f32,
-            DType::F16 => self.functions.pixels_f16,
-            DType::Bf16 => self.functions.pixels_bf16,
-        };
-        let mut a = [
-            arg(&mut policy),
-            step_arg,
-            arg(&mut pixels),
-            synth_arg,
-            arg(&mut params),
-            arg(&mut means),
-            arg(&mut out),
-        ];
-        // SAFETY: as above, for `augment_pixels_*`; `out` holds B·C·H·W
-        // elements of `dtype` (checked by the caller).
-        unsafe {
-            cu::launch_kernel(
-                function,
-                (grid, 1, 1),
-                (PIXELS_THREADS, 1, 1),
-                0,
-                self.stream,
-                &mut a,
-            )
-        }
-        .map_err(|e| driver_error("cuLaunchKernel(augment_pixels)", e))?;
-        self.last_batch = batch;
-        Ok(())
     }
 
     /// Queues a step into the backend's own device buffers (grown on demand).
@@ -819,12 +507,6 @@ impl CudaBackend {
         }
         Ok(out)
     }
-}
-
-/// The per-step B × K coefficient scratch (zeroed once).
-fn coefficient_buffer(components: u32, capacity: u32) -> Result<DeviceBuffer, Error> {
-    let n = components as usize * capacity as usize;
-    DeviceBuffer::upload("synthetic coefficients", &vec![0f32; n])
 }
 
 /// Releases what `from_plan` acquired when it fails part-way.
