@@ -13,8 +13,8 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use augkit::measure::{self, BATCHES, Measurement};
 use augkit::{Backend, BackendKind, DeviceBackend, HostImages, ImageShape, MixLabel};
+use augkit_measure::{self as measure, BATCHES, Measurement};
 use criterion::{BenchmarkId, Criterion, Throughput};
 
 fn testing() -> bool {

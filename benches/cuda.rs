@@ -99,7 +99,7 @@ fn main() {
         "case", "batch", "µs/step", "images/s", "GB/s", "copy GB/s"
     );
     for (name, c, h, w, n, batch, text, dtype, layout) in cases {
-        let data = augkit::measure::bench_dataset(ImageShape::new(c, h, w).unwrap(), n);
+        let data = augkit_measure::bench_dataset(ImageShape::new(c, h, w).unwrap(), n);
         let subset: Vec<u32> = (0..n as u32).collect();
         let options = CudaOptions {
             max_batch: batch,

@@ -30,7 +30,6 @@ pub mod dataset;
 pub mod draws;
 pub mod error;
 pub mod kernel_args;
-pub mod measure;
 pub mod params;
 pub mod philox;
 pub mod policy;

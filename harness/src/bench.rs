@@ -1,19 +1,18 @@
 //! `augkit bench`: the augmentation bench matrix of `cargo bench`
-//! (`augkit::measure`) from the harness binary, as JSON — so it runs where
+//! (`augkit-measure`) from the harness binary, as JSON — so it runs where
 //! there is no cargo (the `scripts/gpu-check` bundle) — and, with `--step`,
 //! the augmentation share of a training step at batch 64 for ResNet-18 and
 //! the simple CNN per backend.
 
 use std::path::PathBuf;
-use std::time::Instant;
 
 use anyhow::Context;
 use clap::Args;
 use serde::Serialize;
 use tch::{Device, Kind, Tensor, nn, nn::OptimizerConfig};
 
-use augkit::measure::{self, Measurement};
 use augkit::{BackendKind, ImageShape};
+use augkit_measure::{self as measure, Measurement};
 
 use crate::models::{self, InputShape, ModelKind};
 
@@ -23,7 +22,7 @@ pub struct BenchArgs {
     /// reported and skipped).
     #[arg(long, value_delimiter = ',', default_value = "cpu,wgpu,cuda")]
     pub backends: Vec<String>,
-    /// Techniques (of `augkit::measure::techniques`); default all.
+    /// Techniques (of `augkit_measure::techniques`); default all.
     #[arg(long, value_delimiter = ',')]
     pub techniques: Vec<String>,
     /// Image shapes as HxWxC.
@@ -305,19 +304,10 @@ fn model_step_seconds(
             tch::Cuda::synchronize(i as i64);
         }
     };
-    let mut step = || {
+    let step = || {
         let loss = net.forward_t(&xs, true).cross_entropy_for_logits(&ys);
         opt.backward_step(&loss);
         sync();
     };
-    step();
-    let mut times: Vec<f64> = (0..repeats)
-        .map(|_| {
-            let t = Instant::now();
-            step();
-            t.elapsed().as_secs_f64()
-        })
-        .collect();
-    times.sort_by(f64::total_cmp);
-    Ok(times[times.len() / 2])
+    Ok(measure::median_seconds(repeats, step))
 }

@@ -1,18 +1,14 @@
-//! The bench matrix and timing helpers shared by `cargo bench`
-//! (`benches/augment.rs`) and `augkit bench`: what each technique costs per
+//! augkit-measure: the bench matrix and timing helpers shared by `cargo bench`
+//! (`benches/augment.rs`, `benches/cuda.rs`) and `augkit bench`: what each technique costs per
 //! backend, batch size and image shape, beside the floor for the same bytes.
 //! Device timings always wait for the device before the clock stops.
 
 use std::sync::Arc;
 use std::time::Instant;
 
-#[cfg(any(feature = "wgpu", feature = "cuda"))]
-use crate::backend::DeviceBackend;
-use crate::backend::{Backend, BackendKind, HostImages, Step};
-use crate::cpu::CpuBackend;
-use crate::dataset::{Dataset, ImageShape};
-use crate::kernel_args::MixLabel;
-use crate::policy::Policy;
+use augkit::cpu::CpuBackend;
+use augkit::{Backend, BackendKind, DeviceBackend, HostImages, Step};
+use augkit::{Dataset, ImageShape, MixLabel, Policy};
 
 /// Batch sizes of the matrix.
 pub const BATCHES: [u32; 4] = [64, 256, 1024, 4096];
@@ -38,9 +34,10 @@ pub fn shapes() -> [ImageShape; 3] {
     ]
 }
 
-/// The techniques: each alone, crop + flip (the issue's pipeline A), then
-/// the full pipeline (pipeline E with rotation and translation). Normalised
-/// with per-channel statistics.
+/// The techniques, from `benches/pipelines/technique_*.toml` (embedded, so
+/// the `augkit` binary needs no files): each alone, crop + flip (pipeline A),
+/// then the full pipeline (pipeline E with rotation and translation).
+/// Normalised with per-channel statistics.
 pub fn techniques(channels: u32) -> Vec<(&'static str, Policy)> {
     let norm = if channels == 3 {
         "[output]\nmean = [0.4914, 0.4822, 0.4465]\nstd = [0.2470, 0.2435, 0.2616]\n"
@@ -50,36 +47,51 @@ pub fn techniques(channels: u32) -> Vec<(&'static str, Policy)> {
     let with = |body: &str| {
         Policy::from_toml_str(&format!("{body}\n{norm}")).expect("bench policies are valid")
     };
-    vec![
-        ("identity", with("")),
-        ("crop", with("[crop]\nkind = \"pad\"\npadding = 4")),
-        ("flip", with("horizontal_flip = 0.5")),
-        // Pipeline A of the issue: the CIFAR recipe.
+    [
+        (
+            "identity",
+            include_str!("../../benches/pipelines/technique_identity.toml"),
+        ),
+        (
+            "crop",
+            include_str!("../../benches/pipelines/technique_crop.toml"),
+        ),
+        (
+            "flip",
+            include_str!("../../benches/pipelines/technique_flip.toml"),
+        ),
         (
             "crop_flip",
-            with("horizontal_flip = 0.5\n[crop]\nkind = \"pad\"\npadding = 4"),
+            include_str!("../../benches/pipelines/technique_crop_flip.toml"),
         ),
         (
             "affine",
-            with("[affine]\ndegrees = 15.0\ntranslate = [0.1, 0.1]"),
+            include_str!("../../benches/pipelines/technique_affine.toml"),
         ),
         (
             "jitter",
-            with("[color_jitter]\nbrightness = 0.4\ncontrast = 0.4\nsaturation = 0.4\nhue = 0.1"),
+            include_str!("../../benches/pipelines/technique_jitter.toml"),
         ),
-        ("mixup", with("[mix]\nmixup_alpha = 1.0")),
-        ("cutmix", with("[mix]\ncutmix_alpha = 1.0")),
+        (
+            "mixup",
+            include_str!("../../benches/pipelines/technique_mixup.toml"),
+        ),
+        (
+            "cutmix",
+            include_str!("../../benches/pipelines/technique_cutmix.toml"),
+        ),
         (
             "synthetic",
-            with("[synthetic]\nfraction = 0.25\ncomponents = 8"),
+            include_str!("../../benches/pipelines/technique_synthetic.toml"),
         ),
         (
             "full",
-            with(
-                "horizontal_flip = 0.5\n[crop]\nkind = \"pad\"\npadding = 4\n[affine]\ndegrees = 15.0\ntranslate = [0.1, 0.1]\n[color_jitter]\nbrightness = 0.4\ncontrast = 0.4\nsaturation = 0.4\nhue = 0.1\n[mix]\ncutmix_alpha = 1.0",
-            ),
+            include_str!("../../benches/pipelines/technique_full.toml"),
         ),
     ]
+    .into_iter()
+    .map(|(name, body)| (name, with(body)))
+    .collect()
 }
 
 /// A seeded random dataset of `n` images (xorshift bytes, ten classes).
@@ -244,8 +256,8 @@ impl Job<'_> {
 /// [`median_seconds`] of a step that can fail: the first error is returned.
 pub fn median_seconds_checked(
     repeats: usize,
-    mut f: impl FnMut() -> Result<(), crate::Error>,
-) -> Result<f64, crate::Error> {
+    mut f: impl FnMut() -> Result<(), augkit::Error>,
+) -> Result<f64, augkit::Error> {
     let mut result = Ok(());
     let median = median_seconds(repeats, || {
         if result.is_ok() {
@@ -256,7 +268,7 @@ pub fn median_seconds_checked(
 }
 
 /// Times the CPU backend on one technique, beside the normalise floor.
-pub fn measure_cpu(job: &Job<'_>) -> Result<Measurement, crate::Error> {
+pub fn measure_cpu(job: &Job<'_>) -> Result<Measurement, augkit::Error> {
     let subset = job.subset();
     let mut backend = CpuBackend::new(job.policy, 1, job.dataset.clone(), subset.clone())?;
     let mut out = vec![0f32; job.output_elements()];
@@ -276,11 +288,10 @@ pub fn measure_cpu(job: &Job<'_>) -> Result<Measurement, crate::Error> {
     ))
 }
 
-#[cfg(feature = "wgpu")]
 /// Times the wgpu backend on one technique (run + wait), beside a device
 /// buffer copy of the same output bytes.
-pub fn measure_wgpu(job: &Job<'_>) -> Result<Measurement, crate::Error> {
-    use crate::wgpu::{WgpuBackend, WgpuOptions};
+pub fn measure_wgpu(job: &Job<'_>) -> Result<Measurement, augkit::Error> {
+    use augkit::wgpu::{WgpuBackend, WgpuOptions};
     let options = WgpuOptions::default();
     let mut backend = WgpuBackend::new(job.policy, 1, job.dataset.clone(), job.subset(), &options)?;
     let median = median_seconds_checked(job.repeats, || {
@@ -291,10 +302,9 @@ pub fn measure_wgpu(job: &Job<'_>) -> Result<Measurement, crate::Error> {
     Ok(job.measured(BackendKind::Wgpu, &backend.info().device, median, floor))
 }
 
-#[cfg(feature = "wgpu")]
 /// Median time of a device-side copy of `bytes` (None when the device
 /// cannot hold the two buffers).
-pub fn wgpu_copy_floor(gpu: &crate::wgpu::WgpuDevice, bytes: u64, repeats: usize) -> Option<f64> {
+pub fn wgpu_copy_floor(gpu: &augkit::wgpu::WgpuDevice, bytes: u64, repeats: usize) -> Option<f64> {
     use ::wgpu as wg;
     let bytes = bytes.div_ceil(4) * 4;
     if bytes > gpu.limits.max_buffer_size {
@@ -319,13 +329,12 @@ pub fn wgpu_copy_floor(gpu: &crate::wgpu::WgpuDevice, bytes: u64, repeats: usize
     }))
 }
 
-#[cfg(feature = "cuda")]
 /// Times the CUDA backend on one technique: steps written into device
 /// buffers on the backend's stream, timed with CUDA events (median over
 /// `repeats` groups of 20 steps), beside a device-to-device copy of the same
 /// output bytes timed the same way.
-pub fn measure_cuda(job: &Job<'_>) -> Result<Measurement, crate::Error> {
-    use crate::cuda::{CudaBackend, CudaOptions, DeviceOutputs};
+pub fn measure_cuda(job: &Job<'_>) -> Result<Measurement, augkit::Error> {
+    use augkit::cuda::{CudaBackend, CudaOptions, DeviceOutputs};
     use cudarc::driver::result as cu;
     let (policy, batch) = (job.policy, job.batch);
     let options = CudaOptions {
@@ -333,7 +342,7 @@ pub fn measure_cuda(job: &Job<'_>) -> Result<Measurement, crate::Error> {
         ..CudaOptions::default()
     };
     let mut backend = CudaBackend::new(policy, 1, job.dataset.clone(), job.subset(), &options)?;
-    let driver = |what: &str, e: cu::DriverError| crate::Error::Device(format!("{what}: {e:?}"));
+    let driver = |what: &str, e: cu::DriverError| augkit::Error::Device(format!("{what}: {e:?}"));
     let elements = job.output_elements();
     let bytes = elements * policy.output.dtype.size_bytes();
     let label_bytes = batch as usize * size_of::<MixLabel>();
@@ -350,14 +359,14 @@ pub fn measure_cuda(job: &Job<'_>) -> Result<Measurement, crate::Error> {
     };
     let step = job.step();
     let stream = backend.stream();
-    let timed = |f: &mut dyn FnMut() -> Result<(), crate::Error>| -> Result<f64, crate::Error> {
+    let timed = |f: &mut dyn FnMut() -> Result<(), augkit::Error>| -> Result<f64, augkit::Error> {
         const ITERS: u32 = 20;
         f()?;
         let mut groups = Vec::new();
         for _ in 0..job.repeats.max(1) {
             // SAFETY: the backend's live stream of its current context; `f`
             // queues only work valid on it.
-            groups.push(unsafe { crate::cuda::events::time_per_call(stream, ITERS, &mut *f) }?);
+            groups.push(unsafe { augkit::cuda::events::time_per_call(stream, ITERS, &mut *f) }?);
         }
         groups.sort_by(f64::total_cmp);
         Ok(groups[groups.len() / 2])
