@@ -152,7 +152,7 @@ pub struct StepArgs {
 /// `kernels/cuda/augment.cu` and `kernels/wgsl/augment.wgsl`
 /// (`augment_pixels_<dtype>` by output dtype).
 pub mod entry {
-    use crate::policy::DType;
+    use super::{DTYPE_BF16, DTYPE_F16};
 
     /// One thread per sample: [`SampleParams`](super::SampleParams), mix
     /// labels and synthetic coefficients.
@@ -166,12 +166,13 @@ pub mod entry {
     /// Every entry point, in the order both kernel sources define them.
     pub const ALL: [&str; 5] = [PARAMS, CONTRAST, PIXELS_F32, PIXELS_F16, PIXELS_BF16];
 
-    /// The pixel pass writing `dtype`.
-    pub fn pixels(dtype: DType) -> &'static str {
-        match dtype {
-            DType::F32 => PIXELS_F32,
-            DType::F16 => PIXELS_F16,
-            DType::Bf16 => PIXELS_BF16,
+    /// The pixel pass writing `out_dtype` (a `DTYPE_*` code, as in
+    /// `KernelPolicy::out_dtype`).
+    pub fn pixels(out_dtype: u32) -> &'static str {
+        match out_dtype {
+            DTYPE_F16 => PIXELS_F16,
+            DTYPE_BF16 => PIXELS_BF16,
+            _ => PIXELS_F32,
         }
     }
 }

@@ -227,7 +227,7 @@ impl CudaBackend {
         unsafe {
             launch(
                 self.functions.pixels(dtype),
-                entry::pixels(dtype),
+                entry::pixels(self.plan.kernel.out_dtype),
                 grid,
                 PIXELS_THREADS,
                 self.stream,

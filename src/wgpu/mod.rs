@@ -335,7 +335,7 @@ impl WgpuBackend {
             params: pipeline(entry::PARAMS),
             contrast: (plan.kernel.jitter_ops & (1 << OP_CONTRAST) != 0)
                 .then(|| pipeline(entry::CONTRAST)),
-            pixel: pipeline(entry::pixels(plan.dtype())),
+            pixel: pipeline(entry::pixels(plan.kernel.out_dtype)),
         };
         if let Some(e) = pollster::block_on(scope.pop()) {
             return Err(Error::Device(format!(
