@@ -13,8 +13,8 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use augkit::measure::{self, BATCHES, Measurement};
-use augkit::{Backend, HostImages, ImageShape, MixLabel};
+use augkit::{Backend, BackendKind, DeviceBackend, HostImages, ImageShape, MixLabel};
+use augkit_measure::{self as measure, BATCHES, Measurement};
 use criterion::{BenchmarkId, Criterion, Throughput};
 
 fn testing() -> bool {
@@ -85,7 +85,7 @@ type Runner = Box<dyn FnMut()>;
 /// ratio (printed) and criterion's own measurement.
 fn backend_group(
     c: &mut Criterion,
-    backend: &str,
+    backend: BackendKind,
     repeats: usize,
     measure: fn(&measure::Job<'_>) -> Result<Measurement, augkit::Error>,
     runner: fn(&measure::Job<'_>) -> Result<Runner, augkit::Error>,
@@ -141,11 +141,11 @@ fn cpu_runner(job: &measure::Job<'_>) -> Result<Runner, augkit::Error> {
 }
 
 fn wgpu_runner(job: &measure::Job<'_>) -> Result<Runner, augkit::Error> {
-    use augkit::wgpu_backend::{WgpuBackend, WgpuOptions};
+    use augkit::wgpu::{WgpuBackend, WgpuOptions};
     let options = WgpuOptions::default();
     let mut backend = WgpuBackend::new(job.policy, 1, job.dataset.clone(), job.subset(), &options)?;
     static ANNOUNCED: std::sync::Once = std::sync::Once::new();
-    ANNOUNCED.call_once(|| println!("wgpu adapter: {}", backend.adapter()));
+    ANNOUNCED.call_once(|| println!("wgpu adapter: {}", backend.info().device));
     let step = job.step();
     Ok(Box::new(move || {
         backend.run(step).unwrap();
@@ -164,9 +164,8 @@ fn cuda_runner(job: &measure::Job<'_>) -> Result<Runner, augkit::Error> {
         max_batch: job.batch,
         ..CudaOptions::default()
     };
-    let mut backend =
-        CudaBackend::with_options(job.policy, 1, job.dataset.clone(), job.subset(), options)
-            .map_err(|e| augkit::Error::Unavailable(e.to_string()))?;
+    let mut backend = CudaBackend::new(job.policy, 1, job.dataset.clone(), job.subset(), &options)
+        .map_err(|e| augkit::Error::Unavailable(e.to_string()))?;
     let step = job.step();
     let mut out = vec![0f32; job.output_elements()];
     let mut labels = vec![MixLabel::default(); job.batch as usize];
@@ -182,8 +181,26 @@ fn cuda_runner(job: &measure::Job<'_>) -> Result<Runner, augkit::Error> {
 fn main() {
     let mut c = Criterion::default().configure_from_args();
     let repeats = if testing() { 1 } else { 7 };
-    backend_group(&mut c, "cpu", repeats, measure::measure_cpu, cpu_runner);
-    backend_group(&mut c, "wgpu", repeats, measure::measure_wgpu, wgpu_runner);
-    backend_group(&mut c, "cuda", repeats, measure::measure_cuda, cuda_runner);
+    backend_group(
+        &mut c,
+        BackendKind::Cpu,
+        repeats,
+        measure::measure_cpu,
+        cpu_runner,
+    );
+    backend_group(
+        &mut c,
+        BackendKind::Wgpu,
+        repeats,
+        measure::measure_wgpu,
+        wgpu_runner,
+    );
+    backend_group(
+        &mut c,
+        BackendKind::Cuda,
+        repeats,
+        measure::measure_cuda,
+        cuda_runner,
+    );
     c.final_summary();
 }

@@ -5,10 +5,9 @@
 //! Run: `cargo bench --bench cuda` (on a GPU; prints why it skips otherwise;
 //! `-- --test` runs one step per case). Results go in docs/PERFORMANCE.md.
 
-use augkit::cuda::{CudaBackend, CudaOptions, DeviceOutputs, compile};
-use augkit::{DType, ImageShape, Layout, MixLabel, Policy, Step};
+use augkit::cuda::{CudaBackend, CudaOptions, DeviceOutputs, compile, events};
+use augkit::{DType, DeviceBackend, ImageShape, Layout, MixLabel, Policy, Step};
 use cudarc::driver::result as cu;
-use cudarc::driver::sys;
 
 fn policy(text: &str, dtype: DType, layout: Layout) -> Policy {
     let mut p = Policy::from_toml_str(text).unwrap();
@@ -26,26 +25,18 @@ const IMAGENET: &str = "horizontal_flip = 0.5\n[crop]\nkind = \"resized\"\ninter
     [color_jitter]\nbrightness = 0.4\ncontrast = 0.4\nsaturation = 0.4\n";
 const FLIP_CROP: &str = "horizontal_flip = 0.5\n[crop]\nkind = \"pad\"\npadding = 4\n";
 
-/// Milliseconds per iteration of `f` over `iters`, timed with events.
-fn time_ms(stream: sys::CUstream, iters: u32, mut f: impl FnMut()) -> f64 {
-    let flags = sys::CUevent_flags::CU_EVENT_DEFAULT;
-    let (start, end) = (
-        cu::event::create(flags).unwrap(),
-        cu::event::create(flags).unwrap(),
-    );
-    // SAFETY: live events and stream; the end event is synchronised before reading.
-    unsafe {
-        cu::event::record(start, stream).unwrap();
-        for _ in 0..iters {
+/// Milliseconds per iteration of `f` over `iters` on the legacy default
+/// stream, timed with CUDA events.
+fn time_ms(iters: u32, mut f: impl FnMut()) -> f64 {
+    // SAFETY: stream 0 of the backend's current context; `f` queues only
+    // work valid on it.
+    let seconds = unsafe {
+        events::time_per_call(0, iters, || {
             f();
-        }
-        cu::event::record(end, stream).unwrap();
-        cu::event::synchronize(end).unwrap();
-        let ms = cu::event::elapsed(start, end).unwrap();
-        cu::event::destroy(start).unwrap();
-        cu::event::destroy(end).unwrap();
-        f64::from(ms) / f64::from(iters)
-    }
+            Ok(())
+        })
+    };
+    seconds.unwrap() * 1e3
 }
 
 fn main() {
@@ -108,18 +99,18 @@ fn main() {
         "case", "batch", "µs/step", "images/s", "GB/s", "copy GB/s"
     );
     for (name, c, h, w, n, batch, text, dtype, layout) in cases {
-        let data = augkit::measure::bench_dataset(ImageShape::new(c, h, w).unwrap(), n);
+        let data = augkit_measure::bench_dataset(ImageShape::new(c, h, w).unwrap(), n);
         let subset: Vec<u32> = (0..n as u32).collect();
         let options = CudaOptions {
             max_batch: batch,
             ..CudaOptions::default()
         };
-        let mut backend = match CudaBackend::with_options(
+        let mut backend = match CudaBackend::new(
             &policy(text, dtype, layout),
             7,
             data.clone(),
             subset,
-            options,
+            &options,
         ) {
             Ok(b) => b,
             Err(e) => {
@@ -154,14 +145,14 @@ fn main() {
             };
             k += 1;
             // SAFETY: live allocations of the stated sizes, used only here.
-            unsafe { backend.augment_into_device(s, outputs) }.unwrap();
+            unsafe { backend.run_into(s, outputs) }.unwrap();
         };
         let (warmup, iters) = if quick { (1, 1) } else { (10, 100) };
         for _ in 0..warmup {
             step();
         }
-        let ms = time_ms(std::ptr::null_mut(), iters, &mut step);
-        let copy_ms = time_ms(std::ptr::null_mut(), iters, || {
+        let ms = time_ms(iters, &mut step);
+        let copy_ms = time_ms(iters, || {
             // SAFETY: two live allocations of `out_bytes`.
             unsafe { cu::memcpy_dtod_async(images, copy_src, out_bytes, std::ptr::null_mut()) }
                 .unwrap();
@@ -177,7 +168,7 @@ fn main() {
         );
         // SAFETY: the stream is idle after the timed event synchronised.
         unsafe {
-            backend.synchronize().unwrap();
+            backend.wait().unwrap();
             cu::free_sync(images).unwrap();
             cu::free_sync(labels).unwrap();
             cu::free_sync(copy_src).unwrap();

@@ -19,7 +19,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use augkit::wgpu_backend::{WgpuBackend, WgpuOptions};
+use augkit::wgpu::{WgpuBackend, WgpuOptions};
 use augkit::{Backend, Dataset, HostImages, ImageShape, MixLabel, Policy, Step, cpu::CpuBackend};
 
 struct Args {

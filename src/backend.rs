@@ -51,6 +51,33 @@ pub enum BackendKind {
     Cuda,
 }
 
+impl BackendKind {
+    /// Every kind, the always-present CPU reference first.
+    pub const ALL: [BackendKind; 3] = [BackendKind::Cpu, BackendKind::Wgpu, BackendKind::Cuda];
+
+    /// The kind's name as the CLI, the bench matrix and result files spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            BackendKind::Cpu => "cpu",
+            BackendKind::Wgpu => "wgpu",
+            BackendKind::Cuda => "cuda",
+        }
+    }
+
+    /// The kind [`name`](Self::name) spells, if any.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.name() == name)
+    }
+}
+
+impl std::fmt::Display for BackendKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.name())
+    }
+}
+
+/// Which backend runs, on what: the same shape from every backend's
+/// [`Backend::info`].
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct BackendInfo {
     pub kind: BackendKind,
@@ -76,6 +103,42 @@ pub trait Backend {
         images: HostImages<'_>,
         labels: &mut [MixLabel],
     ) -> Result<(), Error>;
+}
+
+/// What a backend that computes on a device offers beyond [`Backend`]: a
+/// step queued into the backend's own device memory, a wait, and the one
+/// device→host copy of the outputs. Caller device memory is backend
+/// specific (`CudaBackend::run_into`).
+pub trait DeviceBackend: Backend + Inspect {
+    /// Queues one step into the backend's own device buffers; nothing is
+    /// read back. Returns once the work is submitted.
+    fn run(&mut self, step: Step) -> Result<(), Error>;
+    /// Blocks until every queued step is done (a bench stops its clock after
+    /// this).
+    fn wait(&self) -> Result<(), Error>;
+    /// Copies the last [`run`](Self::run)'s images and labels into caller
+    /// memory (waits for the step).
+    fn read_back(
+        &mut self,
+        images: &mut HostImages<'_>,
+        labels: &mut [MixLabel],
+    ) -> Result<(), Error>;
+}
+
+/// The last step's intermediate results, read back for tests and inspection
+/// (each waits for the step): what the parity tests compare with the CPU
+/// reference.
+pub trait Inspect {
+    /// The last step's [`SampleParams`], one per sample.
+    fn last_params(&self) -> Result<Vec<SampleParams>, Error>;
+    /// The last step's contrast means (0 for every sample when the policy
+    /// has no contrast jitter).
+    fn last_contrast_means(&self) -> Result<Vec<f32>, Error>;
+    /// The last step's synthetic coefficients σ_j·z_j, `synth_components`
+    /// per sample, sample-major (zeros for samples that are not synthetic
+    /// PCA samples; empty when the model keeps no component), as the CPU
+    /// reference's `cpu::step_synth_coefficients` gives them.
+    fn last_synth_coefficients(&self) -> Result<Vec<f32>, Error>;
 }
 
 /// The validated description of a run: compiled policy, seed, dataset and
@@ -165,7 +228,8 @@ impl Plan {
             first_position: step.first_position,
             batch_size: step.batch_size,
             subset_len: epoch_len,
-            _pad: [0; 2],
+            out_first: 0,
+            out_base: 0,
         })
     }
 

@@ -86,11 +86,6 @@ pub enum Error {
         expected: crate::DType,
         got: crate::DType,
     },
-    #[error("the {backend} backend does not implement {what} yet; use the CPU backend for it")]
-    Unsupported {
-        backend: &'static str,
-        what: &'static str,
-    },
     #[error("backend unavailable: {0}")]
     Unavailable(String),
     #[error("device error: {0}")]

@@ -139,7 +139,42 @@ pub struct StepArgs {
     pub batch_size: u32,
     /// Length of the subset (index list): the epoch length.
     pub subset_len: u32,
-    pub _pad: [u32; 2],
+    /// The pixel dispatch's output window, when a step's images are written
+    /// by several dispatches (wgpu, over storage-binding limits): its first
+    /// unit (global pixel for f32, global output word for f16/bf16), and the
+    /// global output word bound at the window's start. 0 for the first or
+    /// only window; CUDA always writes one window.
+    pub out_first: u32,
+    pub out_base: u32,
+}
+
+/// The kernel entry points: one name per pass, the same in
+/// `kernels/cuda/augment.cu` and `kernels/wgsl/augment.wgsl`
+/// (`augment_pixels_<dtype>` by output dtype).
+pub mod entry {
+    use super::{DTYPE_BF16, DTYPE_F16};
+
+    /// One thread per sample: [`SampleParams`](super::SampleParams), mix
+    /// labels and synthetic coefficients.
+    pub const PARAMS: &str = "augment_params";
+    /// One block per sample: the contrast means (only with contrast jitter).
+    pub const CONTRAST: &str = "augment_contrast";
+    /// The fused pixel pass per output dtype.
+    pub const PIXELS_F32: &str = "augment_pixels_f32";
+    pub const PIXELS_F16: &str = "augment_pixels_f16";
+    pub const PIXELS_BF16: &str = "augment_pixels_bf16";
+    /// Every entry point, in the order both kernel sources define them.
+    pub const ALL: [&str; 5] = [PARAMS, CONTRAST, PIXELS_F32, PIXELS_F16, PIXELS_BF16];
+
+    /// The pixel pass writing `out_dtype` (a `DTYPE_*` code, as in
+    /// `KernelPolicy::out_dtype`).
+    pub fn pixels(out_dtype: u32) -> &'static str {
+        match out_dtype {
+            DTYPE_F16 => PIXELS_F16,
+            DTYPE_BF16 => PIXELS_BF16,
+            _ => PIXELS_F32,
+        }
+    }
 }
 
 /// `SampleParams::flags` bits.

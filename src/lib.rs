@@ -24,22 +24,23 @@
 
 pub mod backend;
 pub mod cpu;
+#[cfg(feature = "cuda")]
 pub mod cuda;
 pub mod dataset;
 pub mod draws;
 pub mod error;
 pub mod kernel_args;
-pub mod measure;
 pub mod params;
 pub mod philox;
 pub mod policy;
 pub mod shuffle;
 pub mod synthetic;
-mod validate;
-#[path = "wgpu/mod.rs"]
-pub mod wgpu_backend;
+#[cfg(feature = "wgpu")]
+pub mod wgpu;
 
-pub use backend::{Backend, BackendInfo, BackendKind, HostImages, Plan, Step};
+pub use backend::{
+    Backend, BackendInfo, BackendKind, DeviceBackend, HostImages, Inspect, Plan, Step,
+};
 pub use dataset::{Dataset, ImageShape};
 pub use error::{Error, PolicyError};
 pub use kernel_args::{KernelPolicy, MixLabel, SampleParams, StepArgs};

@@ -3,9 +3,9 @@
 //!
 //! GPU tests skip with a printed reason when there is no driver, device or
 //! NVRTC, and fail instead under `AUGKIT_REQUIRE_GPU=1` (scripts/gpu-check
-//! sets it). They compare, on fresh random inputs, every technique alone
-//! and together, all dtypes and layouts, batch 1/7/65, 1 and 3 channels,
-//! square and non-square images:
+//! sets it). They run the shared matrices of `tests/support/parity.rs`: on
+//! fresh random inputs, every technique alone and together, all dtypes and
+//! layouts, batch 1/7/65, 1 and 3 channels, square and non-square images:
 //! - parameters: integers identical, floats within 1e-4 + 1e-5·|ref| (the
 //!   GPU's logf/expf/sqrtf differ from glibc's by an ulp; boundary cases are
 //!   excused and counted, see tests/support);
@@ -25,15 +25,11 @@ mod support;
 use std::sync::Arc;
 
 use augkit::cuda::{CudaBackend, CudaOptions, DeviceOutputs, compile};
-use augkit::kernel_args::flags;
-use augkit::policy::{ClassChoice, SynthMode, Synthetic};
 use augkit::{
-    Backend, DType, Dataset, Error, HostImages, Layout, MixLabel, Plan, Policy, Step, cpu,
+    Backend, DType, Dataset, DeviceBackend, Error, HostImages, Layout, MixLabel, Policy, Step,
 };
-use support::{
-    compare_params, compare_pixels, dtype_rtol, policy_matrix, random_dataset, random_subset,
-    with_output,
-};
+use support::parity::{self, Case, Tolerances};
+use support::{dtype_rtol, random_dataset, with_output};
 
 fn require_gpu() -> bool {
     std::env::var("AUGKIT_REQUIRE_GPU").is_ok_and(|v| v == "1")
@@ -77,7 +73,14 @@ fn small_dataset() -> (Arc<Dataset>, Vec<u32>) {
 fn construction_without_cuda_is_a_typed_error() {
     let (data, subset) = small_dataset();
     let result = std::panic::catch_unwind(|| {
-        CudaBackend::new(&Policy::identity(), 1, data.clone(), subset.clone()).map(|_| ())
+        CudaBackend::new(
+            &Policy::identity(),
+            1,
+            data.clone(),
+            subset.clone(),
+            &CudaOptions::default(),
+        )
+        .map(|_| ())
     });
     let result = result.expect("constructing the CUDA backend panicked");
     if augkit::cuda::driver_present() {
@@ -105,12 +108,12 @@ fn gpu_backend(
     subset: Vec<u32>,
 ) -> Option<CudaBackend> {
     find_nvrtc();
-    match CudaBackend::with_options(
+    match CudaBackend::new(
         policy,
         seed,
         data,
         subset,
-        CudaOptions {
+        &CudaOptions {
             max_batch: 65,
             ..CudaOptions::default()
         },
@@ -125,265 +128,31 @@ fn gpu_backend(
     }
 }
 
-#[derive(Default)]
-struct Observed {
-    param_error: f32,
-    coeff_error: f32,
-    mean_error: f32,
-    pixel_error: f32,
-    excused: usize,
-    synthetic: usize,
-}
+const GPU: Tolerances = Tolerances {
+    param_atol: 1e-4,
+    param_rtol: 1e-5,
+    coeff_atol: 1e-5,
+    coeff_rtol: 1e-5,
+    mean_atol: 1e-5,
+    pixels: |dtype| match dtype {
+        DType::F32 => (1e-5, 1e-5),
+        other => (1e-5, dtype_rtol(other)),
+    },
+};
 
-/// One GPU step against the CPU reference. None when there is no GPU.
-#[allow(clippy::too_many_arguments)]
-fn check(
-    name: &str,
-    policy: Policy,
-    data: Arc<Dataset>,
-    subset: Vec<u32>,
-    step: Step,
-    dtype: DType,
-    layout: Layout,
-    seed: u64,
-) -> Option<Observed> {
-    let channels = data.shape().channels;
-    let policy = with_output(policy, channels, dtype, layout);
-    let mut backend = gpu_backend(&policy, seed, data.clone(), subset.clone())?;
-    let plan = Plan::new(&policy, seed, data.clone(), subset).unwrap();
-    let args = plan.step_args(step).unwrap();
-    let shape = data.shape();
-    let what = format!(
-        "{name} {}x{}x{} B={} {dtype:?} {layout:?}",
-        shape.channels, shape.height, shape.width, step.batch_size
-    );
-    let n = plan.image_elements(step);
-    let mut labels = vec![MixLabel::default(); step.batch_size as usize];
-    let values: Vec<f32> = match dtype {
-        DType::F32 => {
-            let mut out = vec![f32::NAN; n];
-            backend
-                .augment_into(step, HostImages::F32(&mut out), &mut labels)
-                .unwrap();
-            out
-        }
-        DType::F16 => {
-            let mut out = vec![half::f16::NAN; n];
-            backend
-                .augment_into(step, HostImages::F16(&mut out), &mut labels)
-                .unwrap();
-            out.iter().map(|v| v.to_f32()).collect()
-        }
-        DType::Bf16 => {
-            let mut out = vec![half::bf16::NAN; n];
-            backend
-                .augment_into(step, HostImages::Bf16(&mut out), &mut labels)
-                .unwrap();
-            out.iter().map(|v| v.to_f32()).collect()
-        }
-    };
-    let (params, means) = backend.read_back_scratch().unwrap();
-    let reference = cpu::step_params(&plan, args);
-    let report = compare_params(&plan, args, &reference, &params, 1e-4, 1e-5);
-    report.assert_ok(&format!("{what}: params"));
-    assert_eq!(labels, cpu::labels_of(&params), "{what}: labels");
-    let coefficients = backend.read_synth_coefficients().unwrap();
-    let cpu_coefficients = cpu::step_synth_coefficients(&plan, args, &params);
-    assert_eq!(coefficients.len(), cpu_coefficients.len(), "{what}");
-    let mut coeff_error = 0f32;
-    for (j, (r, g)) in cpu_coefficients.iter().zip(&coefficients).enumerate() {
-        let err = (r - g).abs();
-        assert!(
-            err <= 1e-5 + 1e-5 * r.abs(),
-            "{what}: synthetic coefficient {j}: expected {r}, got {g}"
-        );
-        coeff_error = coeff_error.max(err);
-    }
-    let src = cpu::plan_source(&plan, &coefficients);
-    let cpu_means = cpu::step_contrast_means_from(&plan.kernel, &src, &params);
-    let mut mean_error = 0f32;
-    for (i, (r, g)) in cpu_means.iter().zip(&means).enumerate() {
-        let err = (r - g).abs();
-        assert!(
-            err <= 1e-5,
-            "{what}: contrast mean {i}: expected {r}, got {g}"
-        );
-        mean_error = mean_error.max(err);
-    }
-    let expected: Vec<f32> = match dtype {
-        DType::F32 => {
-            let mut out = vec![0f32; n];
-            cpu::render_from(&plan.kernel, &src, &params, &means, &mut out);
-            out
-        }
-        DType::F16 => {
-            let mut out = vec![half::f16::ZERO; n];
-            cpu::render_from(&plan.kernel, &src, &params, &means, &mut out);
-            out.iter().map(|v| v.to_f32()).collect()
-        }
-        DType::Bf16 => {
-            let mut out = vec![half::bf16::ZERO; n];
-            cpu::render_from(&plan.kernel, &src, &params, &means, &mut out);
-            out.iter().map(|v| v.to_f32()).collect()
-        }
-    };
-    let rtol = if dtype == DType::F32 {
-        1e-5
-    } else {
-        dtype_rtol(dtype)
-    };
-    let pixels = compare_pixels(&plan.kernel, &params, &expected, &values, 1e-5, rtol);
-    pixels.assert_ok(&format!("{what}: pixels"));
-    Some(Observed {
-        param_error: report.max_float_error,
-        coeff_error,
-        mean_error,
-        pixel_error: pixels.max_abs_error,
-        excused: report.excused + pixels.excused,
-        synthetic: params
-            .iter()
-            .filter(|p| p.flags & flags::SYNTHETIC != 0)
-            .count(),
-    })
-}
-
-fn summarise(label: &str, observed: &[Observed]) {
-    let max = |f: fn(&Observed) -> f32| observed.iter().map(f).fold(0.0f32, f32::max);
-    println!(
-        "{label}: {} GPU cases ({} synthetic samples); max |Δ| params {:.3e}, synthetic \
-         coefficients {:.3e}, contrast means {:.3e}, pixels {:.3e}; {} excused boundary cases",
-        observed.len(),
-        observed.iter().map(|o| o.synthetic).sum::<usize>(),
-        max(|o| o.param_error),
-        max(|o| o.coeff_error),
-        max(|o| o.mean_error),
-        max(|o| o.pixel_error),
-        observed.iter().map(|o| o.excused).sum::<usize>()
-    );
-}
-
-const SHAPES: [(u32, u32, u32); 3] = [(3, 32, 32), (1, 28, 28), (3, 24, 40)];
-const FORMATS: [(DType, Layout); 6] = [
-    (DType::F32, Layout::Nchw),
-    (DType::F16, Layout::Nhwc),
-    (DType::Bf16, Layout::Nchw),
-    (DType::F32, Layout::Nhwc),
-    (DType::F16, Layout::Nchw),
-    (DType::Bf16, Layout::Nhwc),
-];
-
-#[test]
-fn gpu_parity_every_technique_dtype_layout_and_size() {
-    let mut observed = Vec::new();
-    for (p, (name, policy)) in policy_matrix().into_iter().enumerate() {
-        for (s, &(c, h, w)) in SHAPES.iter().enumerate() {
-            for (f, &(dtype, layout)) in FORMATS.iter().enumerate() {
-                let seed = 1000 + (p * 31 + s * 7 + f) as u64;
-                let data = random_dataset(c, h, w, 90, 10, seed);
-                let subset = random_subset(90, 80, seed);
-                let batch = [1u32, 7, 65][(p + s + f) % 3];
-                let step = Step {
-                    epoch: (p % 3) as u32,
-                    first_position: (s as u32 * 5) % 15,
-                    batch_size: batch,
-                };
-                match check(
-                    name,
-                    policy.clone(),
-                    data,
-                    subset,
-                    step,
-                    dtype,
-                    layout,
-                    seed * 0x9e37_79b9,
-                ) {
-                    Some(o) => observed.push(o),
-                    None => return,
-                }
-            }
-        }
-    }
-    summarise("GPU parity", &observed);
-}
-
-/// A synthetic section: 60 % of samples synthetic, at most 5 components.
-fn synthetic(mode: SynthMode, class_choice: ClassChoice) -> Synthetic {
-    Synthetic {
-        mode,
-        fraction: 0.6,
-        components: 5,
-        variance_kept: 0.95,
-        class_choice,
-    }
-}
-
-/// Synthetic PCA (training and uniform class choice; the subset leaves class
-/// 2 out) and interpolation, alone, with every technique, and with a
-/// bilinear crop and the `source` contrast mean; 1 and 3 channels,
-/// non-square, every dtype and layout.
-#[test]
-fn gpu_parity_synthetic() {
-    let modes = [
-        ("pca", SynthMode::Pca, ClassChoice::Training),
-        ("pca_uniform", SynthMode::Pca, ClassChoice::Uniform),
-        ("interpolate", SynthMode::Interpolate, ClassChoice::Training),
-    ];
-    let bilinear_source = Policy::from_toml_str(
-        "horizontal_flip = 0.5\n\
-         [crop]\nkind = \"resized\"\ninterpolation = \"bilinear\"\n\
-         [color_jitter]\nbrightness = 0.4\ncontrast = 0.4\nsaturation = 0.3\n\
-         contrast_mean = \"source\"\n\
-         [mix]\nmixup_alpha = 0.4\ncutmix_alpha = 1.0\nprob = 0.9\n",
+fn for_case(case: &Case) -> Option<CudaBackend> {
+    gpu_backend(
+        &case.policy,
+        case.seed,
+        case.dataset.clone(),
+        case.subset.clone(),
     )
-    .unwrap();
-    let bases = [
-        ("alone", Policy::identity()),
-        ("all", support::all_policy()),
-        ("bilinear+source", bilinear_source),
-    ];
-    let shapes = [(1, 13, 21), (3, 9, 11), (3, 24, 40), (1, 28, 28)];
-    let mut observed = Vec::new();
-    let mut n = 0;
-    for (mode_name, mode, class_choice) in modes {
-        for (base_name, base) in &bases {
-            for &(dtype, layout) in &FORMATS {
-                let (c, h, w) = shapes[n % shapes.len()];
-                let data = random_dataset(c, h, w, 120, 5, 300 + n as u64);
-                let subset: Vec<u32> = random_subset(120, 120, 300 + n as u64)
-                    .into_iter()
-                    .filter(|&i| data.labels()[i as usize] != 2)
-                    .collect();
-                let mut policy = base.clone();
-                policy.synthetic = Some(synthetic(mode, class_choice));
-                let batch = [33u32, 65, 7][n % 3];
-                let step = Step {
-                    epoch: (n % 4) as u32,
-                    first_position: 5,
-                    batch_size: batch,
-                };
-                let name = format!("{mode_name} {base_name}");
-                match check(
-                    &name,
-                    policy,
-                    data,
-                    subset,
-                    step,
-                    dtype,
-                    layout,
-                    11 + n as u64,
-                ) {
-                    Some(o) => {
-                        assert!(o.synthetic > 0, "{name}: no synthetic sample");
-                        observed.push(o);
-                    }
-                    None => return,
-                }
-                n += 1;
-            }
-        }
-    }
-    summarise("GPU parity, synthetic", &observed);
 }
+
+parity_tests!("cuda", GPU, for_case;
+    gpu_parity_every_technique_dtype_layout_and_size => parity::techniques_by_shape_and_format,
+    gpu_parity_synthetic => parity::synthetic_every_format_larger,
+);
 
 /// Caller device memory on a caller stream, and the pointer / shape checks.
 #[test]
@@ -415,9 +184,9 @@ fn gpu_writes_into_caller_device_memory_on_a_caller_stream() {
     // SAFETY: a live stream of the primary context; live allocations of the stated sizes.
     unsafe {
         backend.set_stream(stream as u64);
-        backend.augment_into_device(step, outputs).unwrap();
+        backend.run_into(step, outputs).unwrap();
     }
-    backend.synchronize().unwrap();
+    backend.wait().unwrap();
     let mut got = vec![half::f16::ZERO; n];
     let mut got_labels = vec![MixLabel::default(); 64];
     unsafe {
@@ -439,7 +208,7 @@ fn gpu_writes_into_caller_device_memory_on_a_caller_stream() {
 
     // Refusals: dtype, length, host pointer, overrun.
     let refuse = |backend: &mut CudaBackend, o: DeviceOutputs| {
-        unsafe { backend.augment_into_device(step, o) }.unwrap_err()
+        unsafe { backend.run_into(step, o) }.unwrap_err()
     };
     let e = refuse(
         &mut backend,

@@ -1,11 +1,14 @@
 //! The WGSL mirrors of the `#[repr(C)]` kernel structs have the Rust layout,
 //! member by member (naga's reflection of `kernels/wgsl/augment.wgsl`), and
-//! the shader parses and validates in both step-argument variants. Needs no
-//! adapter. Run: `cargo test --test wgpu_layout`.
+//! the shader parses and validates in both step-argument variants, and its
+//! shared constants equal Rust's. Needs no adapter. Run: `cargo test --test wgpu_layout`.
+
+#[path = "support/constants.rs"]
+mod constants;
 
 use core::mem::offset_of;
 
-use augkit::wgpu_backend::{Resident, shader_source};
+use augkit::wgpu::{Resident, shader_source};
 use augkit::{KernelPolicy, MixLabel, SampleParams, StepArgs};
 use wgpu::naga;
 
@@ -91,17 +94,10 @@ fn wgsl_structs_match_rust_layouts() {
         check(
             &m,
             "StepArgs",
-            {
-                // The wgpu backend sends the pixel dispatch's output window
-                // in Rust's `_pad` words (see the WGSL header).
-                let mut fields = layout!(StepArgs;
-                    seed_lo, seed_hi, epoch, first_position, batch_size, subset_len,
-                );
-                let pad = offset_of!(StepArgs, _pad) as u32;
-                fields.push(("out_first".to_string(), pad));
-                fields.push(("out_base".to_string(), pad + 4));
-                fields
-            },
+            layout!(StepArgs;
+                seed_lo, seed_hi, epoch, first_position, batch_size, subset_len, out_first,
+                out_base,
+            ),
             size_of::<StepArgs>(),
         );
         check(
@@ -153,14 +149,70 @@ fn wgsl_validates() {
                 )
             });
         let entries: Vec<&str> = m.entry_points.iter().map(|e| e.name.as_str()).collect();
-        assert_eq!(
-            entries,
-            [
-                "params_pass",
-                "contrast_pass",
-                "pixel_pass_f32",
-                "pixel_pass_packed"
-            ]
-        );
+        assert_eq!(entries, augkit::kernel_args::entry::ALL);
     }
+}
+
+/// Every enum, flag and draw-slot `const` of the WGSL equals its Rust twin
+/// (`tests/support/constants.rs`; the CUDA side is checked by the host
+/// emulation's layout test).
+#[test]
+fn wgsl_constants_match_rust() {
+    let m = module(false);
+    let mut found = Vec::new();
+    for (_, c) in m.constants.iter() {
+        let Some(name) = &c.name else { continue };
+        if let naga::Expression::Literal(lit) = m.global_expressions[c.init] {
+            let value = match lit {
+                naga::Literal::U32(v) => u64::from(v),
+                naga::Literal::I32(v) => v as u64,
+                naga::Literal::AbstractInt(v) => v as u64,
+                _ => continue,
+            };
+            found.push((name.clone(), value));
+        }
+    }
+    let compared = constants::check_kernel_constants("augment.wgsl", &found);
+    assert!(compared >= 40, "only {compared} WGSL constants compared");
+}
+
+/// The backend's one binding table (`augkit::wgpu::SLOTS`, from which the
+/// layout and every bind group are built) is the WGSL's: each `@binding` of
+/// group 0 has the table's name, number and kind, and every slot is declared.
+#[test]
+fn wgsl_bindings_match_the_slot_table() {
+    use augkit::wgpu::{SLOTS, SlotKind};
+    let m = module(false);
+    let mut seen = 0;
+    for (_, var) in m.global_variables.iter() {
+        let Some(binding) = &var.binding else {
+            continue;
+        };
+        let name = var.name.as_deref().unwrap_or_default();
+        assert_eq!(binding.group, 0, "{name}");
+        let slot = SLOTS
+            .iter()
+            .find(|s| s.name == name)
+            .unwrap_or_else(|| panic!("WGSL binding {name} is not in SLOTS"));
+        assert_eq!(slot.binding, binding.binding, "{name}: binding number");
+        let kind = match var.space {
+            naga::AddressSpace::Uniform => "uniform",
+            naga::AddressSpace::Storage { access }
+                if access.contains(naga::StorageAccess::STORE) =>
+            {
+                "read_write"
+            }
+            naga::AddressSpace::Storage { .. } => "read",
+            other => panic!("{name}: address space {other:?}"),
+        };
+        let expected = match slot.kind {
+            SlotKind::Uniform | SlotKind::DynamicUniform => "uniform",
+            SlotKind::StorageRead => "read",
+            SlotKind::StorageReadWrite => "read_write",
+        };
+        assert_eq!(kind, expected, "{name}: kind");
+        seen += 1;
+    }
+    assert_eq!(seen, SLOTS.len(), "slots declared by the WGSL");
+    println!("{seen} bindings match SLOTS");
 }

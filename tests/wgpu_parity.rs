@@ -1,5 +1,7 @@
 //! The wgpu backend against the CPU reference, on whatever adapter wgpu finds
-//! (lavapipe on CI). Parameters: integers identical, floats within
+//! (lavapipe on CI): the shared matrices of `tests/support/parity.rs`, and
+//! what only wgpu has (chunked datasets, split output windows, per-step
+//! upload, timestamps). Parameters: integers identical, floats within
 //! `PARAM_ATOL + PARAM_RTOL·|ref|`; synthetic coefficients within
 //! `COEFF_ATOL + COEFF_RTOL·|ref|`. Pixels: the CPU `render_from` of the
 //! *wgpu-produced* parameters, synthetic coefficients and contrast means
@@ -17,16 +19,18 @@ mod support;
 
 use std::sync::Arc;
 
-use augkit::cpu::augment::Source;
 use augkit::cpu::{self, CpuBackend};
 use augkit::kernel_args::flags;
-use augkit::policy::{ClassChoice, SynthMode, Synthetic};
-use augkit::wgpu_backend::{WgpuBackend, WgpuOptions};
+use augkit::policy::{ClassChoice, SynthMode};
+use augkit::wgpu::{WgpuBackend, WgpuOptions};
 use augkit::{
-    Backend, DType, Dataset, Error, HostImages, Layout, MixLabel, Plan, Policy, SampleParams, Step,
-    StepArgs,
+    Backend, DType, Dataset, DeviceBackend, Error, HostImages, Inspect, Layout, MixLabel, Policy,
+    Step, StepArgs,
 };
-use support::{compare_params, compare_pixels, dtype_rtol, random_dataset, random_subset};
+use support::parity::{
+    self, Case, Images, Observed, Tolerances, check_step, synthetic, synthetic_data,
+};
+use support::{compare_params, compare_pixels, dtype_rtol, random_dataset};
 
 /// Parameter floats: Philox words and integer fields are exact; the floats
 /// pass through the device's `cos`/`sin`/`log`/`exp`/`sqrt`, which Vulkan
@@ -43,6 +47,15 @@ const MEAN_ATOL: f32 = 1e-5;
 /// `log`/`sqrt`/`cos`, as the parameter floats are.
 const COEFF_ATOL: f32 = 1e-5;
 const COEFF_RTOL: f32 = 1e-5;
+
+const WGPU: Tolerances = Tolerances {
+    param_atol: PARAM_ATOL,
+    param_rtol: PARAM_RTOL,
+    coeff_atol: COEFF_ATOL,
+    coeff_rtol: COEFF_RTOL,
+    mean_atol: MEAN_ATOL,
+    pixels: |dtype| (PIXEL_ATOL, PIXEL_RTOL + dtype_rtol(dtype)),
+};
 
 /// An adapter is required under `AUGKIT_REQUIRE_GPU=1`, and under
 /// `AUGKIT_REQUIRE_ADAPTER=1` (set by `scripts/test`, which installs lavapipe).
@@ -74,249 +87,26 @@ fn backend(
     }
 }
 
+/// A parity case's backend, with the default options.
+fn for_case(case: &Case) -> Option<WgpuBackend> {
+    backend(
+        &case.policy,
+        case.seed,
+        case.dataset.clone(),
+        case.subset.clone(),
+        &WgpuOptions::default(),
+    )
+}
+
 fn output_policy(p: &Policy, channels: u32, dtype: DType, layout: Layout) -> Policy {
     support::with_output(p.clone(), channels, dtype, layout)
 }
 
-/// Host buffer of a step's images in a dtype, read as f32.
-enum Images {
-    F32(Vec<f32>),
-    F16(Vec<half::f16>),
-    Bf16(Vec<half::bf16>),
-}
-
-impl Images {
-    fn new(dtype: DType, n: usize) -> Self {
-        match dtype {
-            DType::F32 => Images::F32(vec![f32::NAN; n]),
-            DType::F16 => Images::F16(vec![half::f16::NAN; n]),
-            DType::Bf16 => Images::Bf16(vec![half::bf16::NAN; n]),
-        }
-    }
-    fn host(&mut self) -> HostImages<'_> {
-        match self {
-            Images::F32(v) => HostImages::F32(v),
-            Images::F16(v) => HostImages::F16(v),
-            Images::Bf16(v) => HostImages::Bf16(v),
-        }
-    }
-    fn to_f32(&self) -> Vec<f32> {
-        match self {
-            Images::F32(v) => v.clone(),
-            Images::F16(v) => v.iter().map(|x| x.to_f32()).collect(),
-            Images::Bf16(v) => v.iter().map(|x| x.to_f32()).collect(),
-        }
-    }
-}
-
-/// CPU `render_from` of given params, source (dataset, synthetic model and
-/// coefficients) and means, in the plan's dtype, as f32.
-fn cpu_render(plan: &Plan, src: &Source<'_>, params: &[SampleParams], means: &[f32]) -> Vec<f32> {
-    let n = params.len() * plan.dataset.shape().elements();
-    let mut images = Images::new(plan.dtype(), n);
-    let k = &plan.kernel;
-    match images.host() {
-        HostImages::F32(o) => cpu::render_from(k, src, params, means, o),
-        HostImages::F16(o) => cpu::render_from(k, src, params, means, o),
-        HostImages::Bf16(o) => cpu::render_from(k, src, params, means, o),
-    }
-    images.to_f32()
-}
-
-#[derive(Default)]
-struct Totals {
-    cases: usize,
-    param_err: f32,
-    pixel_err: f32,
-    mean_err: f32,
-    coeff_err: f32,
-    synthetic: usize,
-    param_excused: usize,
-    pixel_excused: usize,
-}
-
-/// One step on the wgpu backend against the CPU reference.
-fn check_step(name: &str, gpu: &mut WgpuBackend, step: Step, totals: &mut Totals) {
-    let plan = gpu.plan().clone();
-    let args: StepArgs = plan.step_args(step).unwrap();
-    let n = plan.image_elements(step);
-    let mut images = Images::new(plan.dtype(), n);
-    let mut labels = vec![MixLabel::default(); step.batch_size as usize];
-    gpu.run(step).unwrap();
-    gpu.read_back(&mut images.host(), &mut labels).unwrap();
-    let params = gpu.read_params().unwrap();
-    let means = gpu.read_contrast_means().unwrap();
-
-    let reference = cpu::step_params(&plan, args);
-    let report = compare_params(&plan, args, &reference, &params, PARAM_ATOL, PARAM_RTOL);
-    report.assert_ok(&format!("{name}: params"));
-    assert_eq!(labels, cpu::labels_of(&params), "{name}: mix labels");
-
-    // Coefficients of the device's own params (so a class is the same).
-    let coefficients = gpu.read_synth_coefficients().unwrap();
-    let cpu_coefficients = cpu::step_synth_coefficients(&plan, args, &params);
-    assert_eq!(
-        coefficients.len(),
-        cpu_coefficients.len(),
-        "{name}: coefficients"
-    );
-    let mut coeff_err = 0.0f32;
-    for (j, (&r, &o)) in cpu_coefficients.iter().zip(&coefficients).enumerate() {
-        let err = (r - o).abs();
-        assert!(
-            err <= COEFF_ATOL + COEFF_RTOL * r.abs(),
-            "{name}: coefficient {j} (sample {}): cpu {r}, wgpu {o}",
-            j / plan.kernel.synth_components as usize
-        );
-        coeff_err = coeff_err.max(err);
-    }
-    let src = cpu::plan_source(&plan, &coefficients);
-
-    let cpu_means = cpu::step_contrast_means_from(&plan.kernel, &src, &params);
-    let mean_err = cpu_means
-        .iter()
-        .zip(&means)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0f32, f32::max);
-    assert!(
-        mean_err <= MEAN_ATOL,
-        "{name}: contrast means differ by {mean_err:e}: cpu {cpu_means:?} wgpu {means:?}"
-    );
-
-    let expected = cpu_render(&plan, &src, &params, &means);
-    let got = images.to_f32();
-    let rtol = PIXEL_RTOL + dtype_rtol(plan.dtype());
-    let pixels = compare_pixels(&plan.kernel, &params, &expected, &got, PIXEL_ATOL, rtol);
-    pixels.assert_ok(&format!("{name}: pixels"));
-
-    totals.cases += 1;
-    totals.param_err = totals.param_err.max(report.max_float_error);
-    totals.pixel_err = totals.pixel_err.max(pixels.max_abs_error);
-    totals.mean_err = totals.mean_err.max(mean_err);
-    totals.coeff_err = totals.coeff_err.max(coeff_err);
-    totals.synthetic += params
-        .iter()
-        .filter(|p| p.flags & flags::SYNTHETIC != 0)
-        .count();
-    totals.param_excused += report.excused;
-    totals.pixel_excused += pixels.excused;
-}
-
-impl Totals {
-    fn print(&self, what: &str) {
-        println!(
-            "{what}: {} steps ({} synthetic samples); max |Δ| params {:.2e}, contrast means \
-             {:.2e}, synthetic coefficients {:.2e}, pixels {:.2e}; \
-             excused: {} samples (boundary), {} elements (tap boundary)",
-            self.cases,
-            self.synthetic,
-            self.param_err,
-            self.mean_err,
-            self.coeff_err,
-            self.pixel_err,
-            self.param_excused,
-            self.pixel_excused
-        );
-    }
-}
-
-const FORMATS: [(DType, Layout); 6] = [
-    (DType::F32, Layout::Nchw),
-    (DType::F16, Layout::Nhwc),
-    (DType::Bf16, Layout::Nchw),
-    (DType::F32, Layout::Nhwc),
-    (DType::F16, Layout::Nchw),
-    (DType::Bf16, Layout::Nhwc),
-];
-
-/// Every technique alone and all together; the shape, batch, dtype and
-/// layout rotate over the matrix so each is met several times.
-#[test]
-fn policy_matrix_matches_cpu() {
-    let shapes = [(1, 28, 28), (3, 32, 32), (3, 13, 21), (1, 13, 21)];
-    let batches = [7u32, 65, 1];
-    let mut totals = Totals::default();
-    for (n, (name, policy)) in support::policy_matrix().into_iter().enumerate() {
-        let (c, h, w) = shapes[n % shapes.len()];
-        let (dtype, layout) = FORMATS[n % FORMATS.len()];
-        let batch = batches[n % batches.len()];
-        let dataset = random_dataset(c, h, w, 150, 10, 1000 + n as u64);
-        let subset = random_subset(150, 120, n as u64);
-        let policy = output_policy(&policy, c, dtype, layout);
-        let Some(mut gpu) = backend(
-            &policy,
-            77 + n as u64,
-            dataset,
-            subset,
-            &WgpuOptions::default(),
-        ) else {
-            return;
-        };
-        let label = format!("{name} {c}×{h}×{w} B={batch} {dtype:?} {layout:?}");
-        check_step(
-            &label,
-            &mut gpu,
-            Step {
-                epoch: 2,
-                first_position: 3,
-                batch_size: batch,
-            },
-            &mut totals,
-        );
-    }
-    totals.print("policy matrix");
-}
-
-/// Everything on, in every dtype and layout, 1 and 3 channels, and a 1024 batch.
-#[test]
-fn all_techniques_every_format() {
-    let mut totals = Totals::default();
-    for (n, &(dtype, layout)) in FORMATS.iter().enumerate() {
-        for (c, h, w) in [(3, 32, 32), (1, 13, 21)] {
-            let dataset = random_dataset(c, h, w, 200, 10, 7 + n as u64);
-            let subset = random_subset(200, 200, 3);
-            let policy = output_policy(&support::all_policy(), c, dtype, layout);
-            let Some(mut gpu) = backend(&policy, 5, dataset, subset, &WgpuOptions::default())
-            else {
-                return;
-            };
-            for step in [
-                Step {
-                    epoch: 0,
-                    first_position: 0,
-                    batch_size: 65,
-                },
-                Step {
-                    epoch: 1,
-                    first_position: 190,
-                    batch_size: 7,
-                },
-            ] {
-                let label = format!("all {c}×{h}×{w} {dtype:?} {layout:?} {step:?}");
-                check_step(&label, &mut gpu, step, &mut totals);
-            }
-        }
-    }
-    // A large batch (bigger than one workgroup row of most passes).
-    let dataset = random_dataset(3, 32, 32, 1100, 10, 99);
-    let policy = output_policy(&support::all_policy(), 3, DType::F16, Layout::Nchw);
-    let Some(mut gpu) = backend(
-        &policy,
-        6,
-        dataset,
-        (0..1100).collect(),
-        &WgpuOptions::default(),
-    ) else {
-        return;
-    };
-    let step = Step {
-        epoch: 4,
-        first_position: 50,
-        batch_size: 1024,
-    };
-    check_step("all 3×32×32 F16 Nchw B=1024", &mut gpu, step, &mut totals);
-    totals.print("all techniques");
-}
+parity_tests!("wgpu", WGPU, for_case;
+    policy_matrix_matches_cpu => parity::techniques_rotating,
+    all_techniques_every_format => parity::all_every_format,
+    synthetic_matches_cpu => parity::synthetic_rotating,
+);
 
 /// The Backend trait path (augment_into, sample_params) equals run + read_back.
 #[test]
@@ -472,8 +262,9 @@ fn chunked_dataset_matches_unchunked() {
         a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()),
         "chunked pixels differ"
     );
-    let mut totals = Totals::default();
-    check_step("chunked 1×13×21", &mut chunked, step, &mut totals);
+    let mut totals = Observed::default();
+    totals.add(&check_step("chunked 1×13×21", &mut chunked, step, &WGPU));
+    totals.print("wgpu chunked");
 
     let tiny = WgpuOptions {
         max_binding_bytes: Some(4096),
@@ -506,7 +297,7 @@ fn split_output_matches_cpu() {
         first_position: 3,
         batch_size: 37,
     };
-    let mut totals = Totals::default();
+    let mut totals = Observed::default();
     for (dtype, layout, force_uniform) in [
         (DType::F32, Layout::Nchw, false),
         (DType::F32, Layout::Nhwc, true),
@@ -533,7 +324,7 @@ fn split_output_matches_cpu() {
         };
         let mut split = backend(&policy, 9, dataset.clone(), subset.clone(), &small).unwrap();
         let label = format!("split {dtype:?} {layout:?} force_uniform={force_uniform}");
-        check_step(&label, &mut split, step, &mut totals);
+        totals.add(&check_step(&label, &mut split, step, &WGPU));
         let windows = u64::from(split.pixel_dispatches());
         let image_bytes = split.plan().image_elements(step) as u64
             * match dtype {
@@ -580,7 +371,7 @@ fn split_output_matches_cpu() {
         );
         assert_eq!(labels, split_labels, "{label}: labels");
     }
-    totals.print("split output");
+    totals.print("wgpu split output");
 }
 
 /// Timestamps per pass where the adapter has them; otherwise a reason.
@@ -617,105 +408,6 @@ fn timestamps_per_pass_or_a_reason() {
 
 // ---------------------------------------------------------------- synthetic samples
 
-/// A synthetic section: 60 % of samples synthetic, at most 5 components.
-fn synthetic(mode: SynthMode, class_choice: ClassChoice) -> Synthetic {
-    Synthetic {
-        mode,
-        fraction: 0.6,
-        components: 5,
-        variance_kept: 0.95,
-        class_choice,
-    }
-}
-
-/// Random images of 5 classes; the subset leaves class 2 out, so "present
-/// classes" differs from "all classes" (uniform class choice).
-fn synthetic_data(c: u32, h: u32, w: u32, seed: u64) -> (Arc<Dataset>, Vec<u32>) {
-    let dataset = random_dataset(c, h, w, 120, 5, seed);
-    let subset = random_subset(120, 120, seed)
-        .into_iter()
-        .filter(|&i| dataset.labels()[i as usize] != 2)
-        .collect();
-    (dataset, subset)
-}
-
-/// Synthetic PCA (training and uniform class choice) and interpolation, alone
-/// and with every technique (nearest; bilinear crop with the `source`
-/// contrast mean), 1 and 3 channels, non-square, f32/f16/bf16 in both
-/// layouts: params, coefficients, contrast means and pixels against the CPU.
-#[test]
-fn synthetic_matches_cpu() {
-    let modes = [
-        ("pca", SynthMode::Pca, ClassChoice::Training),
-        ("pca_uniform", SynthMode::Pca, ClassChoice::Uniform),
-        ("interpolate", SynthMode::Interpolate, ClassChoice::Training),
-    ];
-    let bilinear_source = Policy::from_toml_str(
-        "horizontal_flip = 0.5\n\
-         [crop]\nkind = \"resized\"\ninterpolation = \"bilinear\"\n\
-         [color_jitter]\nbrightness = 0.4\ncontrast = 0.4\nsaturation = 0.3\n\
-         contrast_mean = \"source\"\n\
-         [mix]\nmixup_alpha = 0.4\ncutmix_alpha = 1.0\nprob = 0.9\n",
-    )
-    .unwrap();
-    let bases = [
-        ("alone", Policy::from_toml_str("").unwrap()),
-        ("all", support::all_policy()),
-        ("bilinear+source", bilinear_source),
-    ];
-    let shapes = [(1, 13, 21), (3, 9, 11), (3, 12, 12), (1, 7, 5)];
-    let batches = [33u32, 65, 7];
-    let mut totals = Totals::default();
-    let mut n = 0;
-    for (mode_name, mode, class_choice) in modes {
-        for (base_name, base) in &bases {
-            let (c, h, w) = shapes[n % shapes.len()];
-            let (dtype, layout) = FORMATS[n % FORMATS.len()];
-            let batch = batches[n % batches.len()];
-            let (dataset, subset) = synthetic_data(c, h, w, 300 + n as u64);
-            let mut policy = output_policy(base, c, dtype, layout);
-            policy.synthetic = Some(synthetic(mode, class_choice));
-            let Some(mut gpu) = backend(
-                &policy,
-                11 + n as u64,
-                dataset,
-                subset,
-                &WgpuOptions::default(),
-            ) else {
-                return;
-            };
-            if mode == SynthMode::Pca {
-                assert!(
-                    gpu.kernel_policy().synth_components > 0,
-                    "PCA kept no component"
-                );
-            }
-            for step in [
-                Step {
-                    epoch: 0,
-                    first_position: 5,
-                    batch_size: batch,
-                },
-                Step {
-                    epoch: 3,
-                    first_position: 60,
-                    batch_size: 1,
-                },
-            ] {
-                let before = totals.synthetic;
-                let label =
-                    format!("{mode_name} {base_name} {c}×{h}×{w} {dtype:?} {layout:?} {step:?}");
-                check_step(&label, &mut gpu, step, &mut totals);
-                if step.batch_size > 1 {
-                    assert!(totals.synthetic > before, "{label}: no synthetic sample");
-                }
-            }
-            n += 1;
-        }
-    }
-    totals.print("synthetic");
-}
-
 /// The synthetic model shares the meta binding: one too large for it is a
 /// typed error; a small class index (interpolate) fits beside a chunked
 /// dataset and matches the CPU.
@@ -734,14 +426,14 @@ fn synthetic_model_too_large_for_a_binding() {
         return;
     };
     assert_eq!(gpu.dataset_chunks(), 2);
-    let mut totals = Totals::default();
+    let mut totals = Observed::default();
     let step = Step {
         epoch: 1,
         first_position: 0,
         batch_size: 40,
     };
-    check_step("interpolate, chunked", &mut gpu, step, &mut totals);
-    totals.print("synthetic, chunked");
+    totals.add(&check_step("interpolate, chunked", &mut gpu, step, &WGPU));
+    totals.print("wgpu synthetic, chunked");
 
     // PCA: 5 classes × (1 + k) × 297 f32 — over 8 KB for any k ≥ 1.
     policy.synthetic = Some(synthetic(SynthMode::Pca, ClassChoice::Training));
@@ -789,7 +481,7 @@ fn synthetic_backend_trait_matches_cpu_backend() {
             .unwrap();
         cpu.augment_into(step, HostImages::F32(&mut b), &mut lb)
             .unwrap();
-        let params = gpu.read_params().unwrap();
+        let params = gpu.last_params().unwrap();
         for (i, (x, y)) in la.iter().zip(&lb).enumerate() {
             assert_eq!((x.label_a, x.label_b), (y.label_a, y.label_b), "label {i}");
             assert!(

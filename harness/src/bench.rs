@@ -1,19 +1,18 @@
 //! `augkit bench`: the augmentation bench matrix of `cargo bench`
-//! (`augkit::measure`) from the harness binary, as JSON — so it runs where
+//! (`augkit-measure`) from the harness binary, as JSON — so it runs where
 //! there is no cargo (the `scripts/gpu-check` bundle) — and, with `--step`,
 //! the augmentation share of a training step at batch 64 for ResNet-18 and
 //! the simple CNN per backend.
 
 use std::path::PathBuf;
-use std::time::Instant;
 
 use anyhow::Context;
 use clap::Args;
 use serde::Serialize;
 use tch::{Device, Kind, Tensor, nn, nn::OptimizerConfig};
 
-use augkit::ImageShape;
-use augkit::measure::{self, Measurement};
+use augkit::{BackendKind, ImageShape};
+use augkit_measure::{self as measure, Measurement};
 
 use crate::models::{self, InputShape, ModelKind};
 
@@ -23,7 +22,7 @@ pub struct BenchArgs {
     /// reported and skipped).
     #[arg(long, value_delimiter = ',', default_value = "cpu,wgpu,cuda")]
     pub backends: Vec<String>,
-    /// Techniques (of `augkit::measure::techniques`); default all.
+    /// Techniques (of `augkit_measure::techniques`); default all.
     #[arg(long, value_delimiter = ',')]
     pub techniques: Vec<String>,
     /// Image shapes as HxWxC.
@@ -79,11 +78,11 @@ pub struct StepShare {
     pub augmentation_share: f64,
 }
 
-fn measure_on(backend: &str, job: &measure::Job<'_>) -> Result<Measurement, augkit::Error> {
+fn measure_on(backend: BackendKind, job: &measure::Job<'_>) -> Result<Measurement, augkit::Error> {
     match backend {
-        "cpu" => measure::measure_cpu(job),
-        "wgpu" => measure::measure_wgpu(job),
-        _ => measure::measure_cuda(job),
+        BackendKind::Cpu => measure::measure_cpu(job),
+        BackendKind::Wgpu => measure::measure_wgpu(job),
+        BackendKind::Cuda => measure::measure_cuda(job),
     }
 }
 
@@ -129,12 +128,14 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<BenchReport> {
             method: "charted from earlier runs",
         });
     }
-    for b in &args.backends {
-        anyhow::ensure!(
-            matches!(b.as_str(), "cpu" | "wgpu" | "cuda"),
-            "unknown backend {b:?} (cpu, wgpu, cuda)"
-        );
-    }
+    let backends = args
+        .backends
+        .iter()
+        .map(|b| {
+            BackendKind::from_name(b)
+                .ok_or_else(|| anyhow::anyhow!("unknown backend {b:?} (cpu, wgpu, cuda)"))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let shapes: Vec<ImageShape> = args
         .shapes
         .iter()
@@ -163,7 +164,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<BenchReport> {
                     batch,
                     repeats: args.repeats,
                 };
-                for backend in &args.backends {
+                for &backend in &backends {
                     let result = measure_on(backend, &job);
                     match result {
                         Ok(m) => {
@@ -216,12 +217,12 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<BenchReport> {
                     batch: 64,
                     repeats: args.repeats,
                 };
-                for backend in &args.backends {
+                for &backend in &backends {
                     let aug = measure_on(backend, &job);
                     match aug {
                         Ok(m) => report.steps.push(StepShare {
                             model: model.name(),
-                            backend: backend.clone(),
+                            backend: backend.name().into(),
                             technique: technique.into(),
                             batch: 64,
                             augmentation_s: m.median_s,
@@ -303,19 +304,10 @@ fn model_step_seconds(
             tch::Cuda::synchronize(i as i64);
         }
     };
-    let mut step = || {
+    let step = || {
         let loss = net.forward_t(&xs, true).cross_entropy_for_logits(&ys);
         opt.backward_step(&loss);
         sync();
     };
-    step();
-    let mut times: Vec<f64> = (0..repeats)
-        .map(|_| {
-            let t = Instant::now();
-            step();
-            t.elapsed().as_secs_f64()
-        })
-        .collect();
-    times.sort_by(f64::total_cmp);
-    Ok(times[times.len() / 2])
+    Ok(measure::median_seconds(repeats, step))
 }

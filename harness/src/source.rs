@@ -15,9 +15,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor};
 
-use augkit::{
-    Backend, BackendInfo, BackendKind, DType, HostImages, Layout, MixLabel, Policy, Step,
-};
+use augkit::{Backend, BackendInfo, DType, HostImages, Layout, MixLabel, Policy, Step};
 
 /// `--backend`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -123,9 +121,8 @@ pub fn open(
             Ok((Box::new(HostSource::new(backend, policy, device)), note))
         }
         BackendChoice::Wgpu => {
-            let options = augkit::wgpu_backend::WgpuOptions::default();
-            let backend =
-                augkit::wgpu_backend::WgpuBackend::new(policy, seed, dataset, subset, &options)?;
+            let options = augkit::wgpu::WgpuOptions::default();
+            let backend = augkit::wgpu::WgpuBackend::new(policy, seed, dataset, subset, &options)?;
             let note =
                 "wgpu requested; its output is read back into the CPU tensor's storage".to_string();
             Ok((Box::new(HostSource::new(backend, policy, device)), note))
@@ -171,8 +168,7 @@ impl DeviceSource {
             stream: 0,
             ..augkit::cuda::CudaOptions::default()
         };
-        let backend =
-            augkit::cuda::CudaBackend::with_options(policy, seed, dataset, subset, options)?;
+        let backend = augkit::cuda::CudaBackend::new(policy, seed, dataset, subset, &options)?;
         Ok(Self {
             backend,
             dtype: policy.output.dtype,
@@ -215,7 +211,7 @@ impl BatchSource for DeviceSource {
         // backend's device, of exactly the sizes stated, owned here until the
         // stream (libtorch's legacy default stream) has run the step; the
         // backend checks the sizes and that the pointers are device memory.
-        unsafe { self.backend.augment_into_device(step, outputs)? };
+        unsafe { self.backend.run_into(step, outputs)? };
         // The training loop reads the labels on the host for its running
         // accuracy (it already waits for the logits each step).
         let host: Vec<i32> = Vec::try_from(&raw_labels.to_device(Device::Cpu).view([-1]))?;
@@ -400,13 +396,4 @@ pub fn augment_into_tensor<B: Backend + ?Sized>(
     };
     backend.augment_into(step, images, labels)?;
     Ok(())
-}
-
-/// The backend kind's name as the CLI spells it.
-pub fn kind_name(kind: BackendKind) -> &'static str {
-    match kind {
-        BackendKind::Cpu => "cpu",
-        BackendKind::Wgpu => "wgpu",
-        BackendKind::Cuda => "cuda",
-    }
 }

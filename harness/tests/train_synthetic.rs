@@ -138,7 +138,7 @@ fn exploding_loss_stops_the_run_and_is_recorded() {
 #[test]
 fn wgpu_backend_trains_through_the_same_path() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    if let Err(e) = augkit::wgpu_backend::WgpuDevice::new(&Default::default()) {
+    if let Err(e) = augkit::wgpu::WgpuDevice::new(&Default::default()) {
         eprintln!("skipped: no wgpu adapter ({e})");
         return;
     }

@@ -116,7 +116,10 @@ struct StepArgs {
     u32 first_position;
     u32 batch_size;
     u32 subset_len;
-    u32 _pad[2];
+    // The output window (wgpu's split pixel dispatches); CUDA writes one
+    // window, so both are 0 here.
+    u32 out_first;
+    u32 out_base;
 };
 
 struct SampleParams {

@@ -3,27 +3,29 @@
 // Transcribes, line for line, `src/philox.rs`, `src/draws.rs`,
 // `src/shuffle.rs`, `src/params.rs` (parameters pass) and
 // `src/cpu/augment.rs` (contrast reduction and pixel pass). Definition:
-// `docs/SEMANTICS.md`. Host side: `src/wgpu/mod.rs` (`augkit::wgpu_backend`).
+// `docs/SEMANTICS.md`. Host side: `src/wgpu/mod.rs` (`augkit::wgpu`).
 //
 // Entry points and launch shapes (all grids are 2-D, flattened as
 // `(workgroup_id.y · num_workgroups.x + workgroup_id.x)`, so no dimension
 // passes the 65,535-workgroup cap):
-//   params_pass       @workgroup_size(64):  one invocation per sample; writes
+//   augment_params    @workgroup_size(64):  one invocation per sample; writes
 //                     `params[i]` (SampleParams), `mix_labels[i]` and the
 //                     sample's K synthetic coefficients (σ_j·z_j, zeros
 //                     unless it is a synthetic PCA sample) into `means`
 //                     after the batch's contrast means.
-//   contrast_pass     @workgroup_size(256): one workgroup per sample; exact
+//   augment_contrast  @workgroup_size(256): one workgroup per sample; exact
 //                     mode reduces geometry + colour-until-contrast over the
 //                     pixels; source mode reads the per-image gray mean (a
 //                     synthetic sample's: its class mean's, or the blend of
 //                     its two images').
-//   pixel_pass_f32    @workgroup_size(256): one invocation per output pixel,
-//                     writes its C channels (f32 bits in u32 words).
-//   pixel_pass_packed @workgroup_size(256): one invocation per output u32
-//                     word = two f16/bf16 elements (low half first),
-//                     round-to-nearest-even in integer arithmetic (no
-//                     shader-f16 needed).
+//   augment_pixels_f32 @workgroup_size(256): one invocation per output
+//                     pixel, writes its C channels (f32 bits in u32 words).
+//   augment_pixels_f16, augment_pixels_bf16 @workgroup_size(256): one
+//                     invocation per output u32 word = two f16/bf16 elements
+//                     (low half first), round-to-nearest-even in integer
+//                     arithmetic (no shader-f16 needed); one body
+//                     (`pixels_packed`), the dtype read from the policy.
+//   The names are the CUDA kernels' (`augkit::kernel_args::entry`).
 //   Both pixel passes may run as several dispatches (output windows), when
 //   the step's images exceed one storage binding: dispatch k binds an
 //   aligned sub-range of the one images buffer as `out_words` and gets
@@ -116,9 +118,8 @@ struct StepArgs {
     first_position: u32,
     batch_size: u32,
     subset_len: u32,
-    // Rust `_pad: [u32; 2]`, which the wgpu backend fills with the pixel
-    // dispatch's output window (0, 0 for the first or only one): its first
-    // unit, and the global output word bound at `out_words[0]`.
+    // The pixel dispatch's output window (0, 0 for the first or only one):
+    // its first unit, and the global output word bound at `out_words[0]`.
     out_first: u32,
     out_base: u32,
 }
@@ -149,7 +150,7 @@ struct MixLabel {
     lambda: f32,
 }
 
-// Mirror of `augkit::wgpu_backend::Resident`: where the resident data lives.
+// Mirror of `augkit::wgpu::Resident`: where the resident data lives.
 struct Resident {
     // Images in the dataset.
     images: u32,
@@ -757,7 +758,7 @@ fn flat_id(wg: vec3<u32>, nwg: vec3<u32>, lid: u32, size: u32) -> u32 {
 }
 
 @compute @workgroup_size(64)
-fn params_pass(
+fn augment_params(
     @builtin(workgroup_id) wg: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
     @builtin(local_invocation_index) lid: u32,
@@ -1042,7 +1043,7 @@ var<workgroup> partial_sums: array<f32, 256>;
 // One workgroup per sample. Control flow stays workgroup-uniform around the
 // barriers: every invocation runs the (possibly empty) pixel loop.
 @compute @workgroup_size(256)
-fn contrast_pass(
+fn augment_contrast(
     @builtin(workgroup_id) wg: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
     @builtin(local_invocation_index) lid: u32,
@@ -1129,7 +1130,7 @@ fn element_index(i: u32, pixel: u32, c: u32) -> u32 {
 }
 
 @compute @workgroup_size(256)
-fn pixel_pass_f32(
+fn augment_pixels_f32(
     @builtin(workgroup_id) wg: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
     @builtin(local_invocation_index) lid: u32,
@@ -1223,11 +1224,25 @@ fn element_site(e: u32) -> vec3<u32> {
 }
 
 @compute @workgroup_size(256)
-fn pixel_pass_packed(
+fn augment_pixels_f16(
     @builtin(workgroup_id) wg: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
     @builtin(local_invocation_index) lid: u32,
 ) {
+    pixels_packed(wg, nwg, lid);
+}
+
+@compute @workgroup_size(256)
+fn augment_pixels_bf16(
+    @builtin(workgroup_id) wg: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    pixels_packed(wg, nwg, lid);
+}
+
+// Two f16/bf16 output elements per invocation (see the header).
+fn pixels_packed(wg: vec3<u32>, nwg: vec3<u32>, lid: u32) {
     let word = step_args.out_first + flat_id(wg, nwg, lid, 256u);
     let total = step_args.batch_size * resident.image_elems;
     let e0 = 2u * word;

@@ -10,7 +10,7 @@
 //! are uploaded once, `augment_params` writes the step's B × K synthetic
 //! coefficients into scratch sized at construction, and every kernel gets
 //! them as one by-value [`SynthArgs`]; nothing is allocated and nothing synchronises
-//! inside [`CudaBackend::augment_into_device`], so a step can be captured in
+//! inside [`CudaBackend::run_into`], so a step can be captured in
 //! a CUDA graph. The kernels are compiled with `--fmad=false` (see
 //! [`compile::options`]).
 //!
@@ -29,7 +29,7 @@
 //! // Stream 0 is the legacy default stream, which libtorch uses: our kernels
 //! // are then ordered with its work. Pass a `CUstream` handle to use another.
 //! let options = CudaOptions { device: 0, stream: 0, max_batch: 256 };
-//! let mut backend = CudaBackend::with_options(&policy, 42, dataset, subset, options)?;
+//! let mut backend = CudaBackend::new(&policy, 42, dataset, subset, &options)?;
 //!
 //! // Device memory you own, e.g. a contiguous CUDA tensor's `data_ptr()`
 //! // (B·C·H·W elements of the policy's dtype) and B `MixLabel`s.
@@ -45,34 +45,40 @@
 //! // SAFETY: both pointers are live device allocations of this device, at
 //! // least as large as stated, not used by anything else until the stream
 //! // has run the step.
-//! unsafe { backend.augment_into_device(step, outputs)? };
+//! unsafe { backend.run_into(step, outputs)? };
 //! # let _ = MixLabel::default();
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! One job per file: `compile.rs` (NVRTC), `memory.rs` (allocations and
+//! caller-pointer checks), `launch.rs` (the three launches, one argument
+//! builder), `events.rs` (CUDA event timing), `readback.rs`; this file opens
+//! the device and checks each step before it launches.
 //!
 //! Tests: `cargo test --test cuda_backend` (no-driver errors, GPU parity
 //! when a GPU is present), `cargo test --test cuda_nvrtc`,
 //! `cargo test -p augkit-cuda-host`.
 
 pub mod compile;
+pub mod events;
+mod launch;
+mod memory;
+mod readback;
 
-use std::ffi::{CString, c_void};
 use std::sync::Arc;
 
 use cudarc::driver::result::{self as cu, DriverError};
 use cudarc::driver::sys;
 
-use crate::backend::{Backend, BackendInfo, BackendKind, HostImages, Plan, Step};
+use crate::backend::{
+    Backend, BackendInfo, BackendKind, DeviceBackend, HostImages, Inspect, Plan, Step,
+};
 use crate::dataset::Dataset;
 use crate::error::Error;
-use crate::kernel_args::{MixLabel, OP_CONTRAST, SampleParams, StepArgs};
+use crate::kernel_args::{MixLabel, OP_CONTRAST, SampleParams};
 use crate::policy::{DType, Policy};
-use crate::synthetic::SynthTables;
-
-/// Threads per block of each kernel (the `AK_*_THREADS` of augment.cu).
-const PARAMS_THREADS: u32 = 128;
-const CONTRAST_THREADS: u32 = 256;
-const PIXELS_THREADS: u32 = 256;
+use launch::Functions;
+use memory::{DeviceBuffer, SynthBuffers, check_pointer, coefficient_buffer};
 
 /// Where and how the backend runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -139,45 +145,6 @@ pub struct SynthArgs {
     pub _pad: u32,
 }
 
-/// The synthetic tables on the device (uploaded once).
-struct SynthBuffers {
-    present: DeviceBuffer,
-    offsets: DeviceBuffer,
-    members: DeviceBuffer,
-    means: DeviceBuffer,
-    basis: DeviceBuffer,
-    sigmas: DeviceBuffer,
-    class_gray: DeviceBuffer,
-    present_len: u32,
-}
-
-impl SynthBuffers {
-    fn upload(tables: &SynthTables) -> Result<Self, Error> {
-        // The kernels index the model with u32 offsets.
-        let largest = tables.basis.len().max(tables.means.len()) as u64;
-        if largest > u64::from(u32::MAX) {
-            return Err(Error::TooLarge {
-                what: "the synthetic PCA model (classes × K × C·H·W floats, indexed in u32)",
-                bytes: largest * 4,
-                limit: u64::from(u32::MAX) * 4,
-            });
-        }
-        Ok(Self {
-            present: DeviceBuffer::upload("synthetic present classes", &tables.present_classes)?,
-            offsets: DeviceBuffer::upload("synthetic class offsets", &tables.class_offsets)?,
-            members: DeviceBuffer::upload("synthetic class members", &tables.class_members)?,
-            means: DeviceBuffer::upload("synthetic class means", &tables.means)?,
-            basis: DeviceBuffer::upload("synthetic basis", &tables.basis)?,
-            sigmas: DeviceBuffer::upload("synthetic sigmas", &tables.sigmas)?,
-            class_gray: DeviceBuffer::upload(
-                "synthetic class gray means",
-                &tables.class_gray_means,
-            )?,
-            present_len: tables.present_classes.len() as u32,
-        })
-    }
-}
-
 /// `libcuda` can be opened (without panicking if it cannot).
 pub fn driver_present() -> bool {
     // SAFETY: only tries to open the library.
@@ -200,55 +167,6 @@ fn driver_error(call: &'static str, e: DriverError) -> Error {
         },
         _ => Error::Cuda { call, message },
     }
-}
-
-/// One device allocation, freed on drop (the context is current then: see
-/// `CudaBackend::drop`).
-struct DeviceBuffer {
-    ptr: sys::CUdeviceptr,
-    bytes: usize,
-}
-
-impl DeviceBuffer {
-    fn alloc(what: &'static str, bytes: usize) -> Result<Self, Error> {
-        // SAFETY: the backend's context is current (bound by the caller).
-        let ptr = unsafe { cu::malloc_sync(bytes.max(4)) }.map_err(|e| match e.0 {
-            sys::cudaError_enum::CUDA_ERROR_OUT_OF_MEMORY => Error::OutOfDeviceMemory {
-                what,
-                bytes: bytes as u64,
-            },
-            _ => driver_error("cuMemAlloc", e),
-        })?;
-        Ok(Self { ptr, bytes })
-    }
-
-    fn upload<T>(what: &'static str, data: &[T]) -> Result<Self, Error> {
-        let buffer = Self::alloc(what, size_of_val(data))?;
-        if !data.is_empty() {
-            // SAFETY: the buffer holds `size_of_val(data)` bytes; synchronous copy.
-            unsafe { cu::memcpy_htod_sync(buffer.ptr, data) }
-                .map_err(|e| driver_error("cuMemcpyHtoD", e))?;
-        }
-        Ok(buffer)
-    }
-}
-
-impl Drop for DeviceBuffer {
-    fn drop(&mut self) {
-        if self.ptr == 0 {
-            return;
-        }
-        // SAFETY: allocated by cuMemAlloc in the (current) context; freed once.
-        let _ = unsafe { cu::free_sync(self.ptr) };
-    }
-}
-
-struct Functions {
-    params: sys::CUfunction,
-    contrast: sys::CUfunction,
-    pixels_f32: sys::CUfunction,
-    pixels_f16: sys::CUfunction,
-    pixels_bf16: sys::CUfunction,
 }
 
 /// The CUDA backend. See the module docs.
@@ -281,6 +199,8 @@ pub struct CudaBackend {
     own_images: Option<DeviceBuffer>,
     own_labels: Option<DeviceBuffer>,
     last_batch: u32,
+    /// The last step, when it ran into the own outputs (what `read_back` reads).
+    last_own_step: Option<Step>,
 }
 
 // SAFETY: the raw handles are plain driver handles; every method binds the
@@ -289,28 +209,21 @@ pub struct CudaBackend {
 unsafe impl Send for CudaBackend {}
 
 impl CudaBackend {
-    /// Device 0, the legacy default stream.
+    /// Validates the run, opens the device per `options`, uploads the
+    /// dataset (`CudaOptions::default()`: device 0, the legacy default stream).
     pub fn new(
         policy: &Policy,
         seed: u64,
         dataset: Arc<Dataset>,
         subset: Vec<u32>,
-    ) -> Result<Self, Error> {
-        Self::with_options(policy, seed, dataset, subset, CudaOptions::default())
-    }
-
-    pub fn with_options(
-        policy: &Policy,
-        seed: u64,
-        dataset: Arc<Dataset>,
-        subset: Vec<u32>,
-        options: CudaOptions,
+        options: &CudaOptions,
     ) -> Result<Self, Error> {
         let plan = Plan::new(policy, seed, dataset, subset)?;
         Self::from_plan(plan, options)
     }
 
-    pub fn from_plan(plan: Plan, options: CudaOptions) -> Result<Self, Error> {
+    /// Builds on an already validated run.
+    pub fn from_plan(plan: Plan, options: &CudaOptions) -> Result<Self, Error> {
         if !driver_present() {
             return Err(Error::NoCudaDriver(
                 "libcuda.so is not on the library path (no NVIDIA driver installed?)".into(),
@@ -344,7 +257,6 @@ impl CudaBackend {
         // From here on, failures release the context through `Partial`.
         let partial = Partial {
             cu_device,
-            context,
             module: std::ptr::null_mut(),
         };
         // SAFETY: the context was just retained.
@@ -369,18 +281,7 @@ impl CudaBackend {
         )?;
         let mut partial = partial;
         partial.module = module;
-        let function = |name: &str| {
-            // SAFETY: the module is loaded; the name is one of its kernels.
-            unsafe { cu::module::get_function(module, CString::new(name).expect("no NUL")) }
-                .map_err(|e| driver_error("cuModuleGetFunction", e))
-        };
-        let functions = Functions {
-            params: function("augment_params")?,
-            contrast: function("augment_contrast")?,
-            pixels_f32: function("augment_pixels_f32")?,
-            pixels_f16: function("augment_pixels_f16")?,
-            pixels_bf16: function("augment_pixels_bf16")?,
-        };
+        let functions = Functions::load(module)?;
 
         let dataset = &plan.dataset;
         let capacity = options.max_batch.max(1);
@@ -426,12 +327,13 @@ impl CudaBackend {
             own_images: None,
             own_labels: None,
             last_batch: 0,
+            last_own_step: None,
         })
     }
 
-    /// The device's name and compute capability.
-    pub fn device(&self) -> (&str, (i32, i32)) {
-        (&self.device_name, self.compute_capability)
+    /// The device's compute capability (its name is in [`Backend::info`]).
+    pub fn compute_capability(&self) -> (i32, i32) {
+        self.compute_capability
     }
 
     /// The `CUstream` steps are launched on (0: legacy default stream).
@@ -461,7 +363,7 @@ impl CudaBackend {
             return Ok(());
         }
         self.bind()?;
-        self.synchronize()?;
+        self.wait_stream()?;
         self.params = DeviceBuffer::alloc(
             "sample params",
             max_batch as usize * size_of::<SampleParams>(),
@@ -473,82 +375,11 @@ impl CudaBackend {
     }
 
     /// Waits for everything launched on the backend's stream.
-    pub fn synchronize(&self) -> Result<(), Error> {
+    fn wait_stream(&self) -> Result<(), Error> {
         self.bind()?;
         // SAFETY: the stream is live (see `set_stream`).
         unsafe { cu::stream::synchronize(self.stream) }
             .map_err(|e| driver_error("cuStreamSynchronize", e))
-    }
-
-    /// Checks that `[ptr, ptr + bytes)` is device memory of this device.
-    fn check_pointer(
-        &self,
-        what: &'static str,
-        ptr: u64,
-        bytes: usize,
-        align: u64,
-    ) -> Result<(), Error> {
-        let bad = |reason: String| Error::DevicePointer { what, ptr, reason };
-        if ptr == 0 {
-            return Err(bad("null".into()));
-        }
-        if !ptr.is_multiple_of(align) {
-            return Err(bad(format!("not aligned to {align} bytes")));
-        }
-        let attribute = |attr: sys::CUpointer_attribute, out: *mut c_void| {
-            // SAFETY: `out` points to storage of the attribute's type.
-            unsafe { sys::cuPointerGetAttribute(out, attr, ptr) }.result()
-        };
-        let mut memory_type: u32 = 0;
-        attribute(
-            sys::CUpointer_attribute::CU_POINTER_ATTRIBUTE_MEMORY_TYPE,
-            (&mut memory_type as *mut u32).cast(),
-        )
-        .map_err(|e| {
-            bad(format!(
-                "not a CUDA allocation ({})",
-                driver_error("cuPointerGetAttribute", e)
-            ))
-        })?;
-        if memory_type != sys::CUmemorytype::CU_MEMORYTYPE_DEVICE as u32
-            && memory_type != sys::CUmemorytype::CU_MEMORYTYPE_UNIFIED as u32
-        {
-            return Err(bad(format!(
-                "memory type {memory_type} is not device memory"
-            )));
-        }
-        let mut ordinal: i32 = -1;
-        if attribute(
-            sys::CUpointer_attribute::CU_POINTER_ATTRIBUTE_DEVICE_ORDINAL,
-            (&mut ordinal as *mut i32).cast(),
-        )
-        .is_ok()
-            && ordinal >= 0
-            && ordinal as usize != self.ordinal
-        {
-            return Err(bad(format!(
-                "belongs to device {ordinal}, the backend runs on device {}",
-                self.ordinal
-            )));
-        }
-        let (mut start, mut size): (u64, usize) = (0, 0);
-        if attribute(
-            sys::CUpointer_attribute::CU_POINTER_ATTRIBUTE_RANGE_START_ADDR,
-            (&mut start as *mut u64).cast(),
-        )
-        .is_ok()
-            && attribute(
-                sys::CUpointer_attribute::CU_POINTER_ATTRIBUTE_RANGE_SIZE,
-                (&mut size as *mut usize).cast(),
-            )
-            .is_ok()
-            && ptr + bytes as u64 > start + size as u64
-        {
-            return Err(bad(format!(
-                "{bytes} bytes from it overrun its allocation [{start:#x}, +{size})"
-            )));
-        }
-        Ok(())
     }
 
     /// Runs one step into caller device memory, on the backend's stream:
@@ -562,11 +393,7 @@ impl CudaBackend {
     /// host, other-device and overrunning pointers are refused with
     /// [`Error::DevicePointer`]; lengths, dtype and step with the
     /// [`Plan::check_outputs`] errors.)
-    pub unsafe fn augment_into_device(
-        &mut self,
-        step: Step,
-        outputs: DeviceOutputs,
-    ) -> Result<(), Error> {
+    pub unsafe fn run_into(&mut self, step: Step, outputs: DeviceOutputs) -> Result<(), Error> {
         // Check shapes.
         let args = self.plan.step_args(step)?;
         if outputs.dtype != self.plan.dtype() {
@@ -592,254 +419,57 @@ impl CudaBackend {
         }
         self.bind()?;
         let size = outputs.dtype.size_bytes();
-        self.check_pointer("images", outputs.images, expected * size, size as u64)?;
-        self.check_pointer(
+        check_pointer(
+            self.ordinal,
+            "images",
+            outputs.images,
+            expected * size,
+            size as u64,
+        )?;
+        check_pointer(
+            self.ordinal,
             "labels",
             outputs.labels,
             outputs.labels_len * size_of::<MixLabel>(),
             4,
         )?;
         self.reserve(step.batch_size)?;
-        self.launch_step(args, outputs.images, outputs.dtype, outputs.labels)
-    }
-
-    /// The kernels' synthetic argument: resident tables and the coefficient
-    /// scratch (all null without synthetic samples).
-    fn synth_args(&self) -> SynthArgs {
-        match &self.synth {
-            None => SynthArgs::default(),
-            Some(s) => SynthArgs {
-                present: s.present.ptr,
-                offsets: s.offsets.ptr,
-                members: s.members.ptr,
-                means: s.means.ptr,
-                basis: s.basis.ptr,
-                sigmas: s.sigmas.ptr,
-                class_gray: s.class_gray.ptr,
-                coefficients: self.coefficients.ptr,
-                present_len: s.present_len,
-                _pad: 0,
-            },
-        }
-    }
-
-    /// The parameters pass: one thread per sample (batch ≤ capacity).
-    fn launch_params(&self, args: StepArgs, labels: u64) -> Result<(), Error> {
-        let mut step_args = args;
-        let mut synth = self.synth_args();
-        let mut policy = self.policy.ptr;
-        let mut subset = self.subset.ptr;
-        let mut dataset_labels = self.labels.ptr;
-        let mut params = self.params.ptr;
-        let mut mix_labels = labels;
-        let arg = |v: &mut u64| (v as *mut u64).cast::<c_void>();
-        let grid = args.batch_size.div_ceil(PARAMS_THREADS);
-        let mut a = [
-            arg(&mut policy),
-            (&mut step_args as *mut StepArgs).cast::<c_void>(),
-            arg(&mut subset),
-            arg(&mut dataset_labels),
-            (&mut synth as *mut SynthArgs).cast::<c_void>(),
-            arg(&mut params),
-            arg(&mut mix_labels),
-        ];
-        // SAFETY: argument types and order match `augment_params`; every
-        // buffer holds what the kernel indexes (the subset, labels and
-        // synthetic tables since upload, the scratch — params and B × K
-        // coefficients — `capacity` ≥ batch samples, `labels` B entries).
-        unsafe {
-            cu::launch_kernel(
-                self.functions.params,
-                (grid, 1, 1),
-                (PARAMS_THREADS, 1, 1),
-                0,
-                self.stream,
-                &mut a,
-            )
-        }
-        .map_err(|e| driver_error("cuLaunchKernel(augment_params)", e))
+        self.launch_step(args, outputs.images, outputs.dtype, outputs.labels)?;
+        self.last_own_step = None;
+        Ok(())
     }
 
     fn own_labels_buffer(&mut self, bytes: usize) -> Result<u64, Error> {
         if self.own_labels.as_ref().is_none_or(|b| b.bytes < bytes) {
-            self.synchronize()?;
+            self.wait_stream()?;
             self.own_labels = Some(DeviceBuffer::alloc("output labels", bytes)?);
         }
         Ok(self.own_labels.as_ref().map(|b| b.ptr).unwrap_or_default())
     }
 
-    /// The three launches of one step (shapes already checked).
-    fn launch_step(
-        &mut self,
-        args: StepArgs,
-        images: u64,
-        dtype: DType,
-        labels: u64,
-    ) -> Result<(), Error> {
-        let k = &self.plan.kernel;
-        let batch = args.batch_size;
-        let pixels_total = u64::from(batch) * u64::from(k.height) * u64::from(k.width);
-        if pixels_total > u64::from(u32::MAX) {
-            return Err(Error::TooLarge {
-                what: "one step's pixels (B·H·W, indexed in u32)",
-                bytes: pixels_total,
-                limit: u64::from(u32::MAX),
-            });
-        }
-        let mut step_args = args;
-        let mut policy = self.policy.ptr;
-        let mut params = self.params.ptr;
-        let mut pixels = self.pixels.ptr;
-        let mut gray_means = self.gray_means.ptr;
-        let mut means = self.means.ptr;
-        let mut out = images;
-        let mut synth = self.synth_args();
-        let arg = |v: &mut u64| (v as *mut u64).cast::<c_void>();
-        let step_arg = (&mut step_args as *mut StepArgs).cast::<c_void>();
-        let synth_arg = (&mut synth as *mut SynthArgs).cast::<c_void>();
-
-        self.launch_params(args, labels)?;
-
-        // Contrast means: one block per sample (static shared memory).
-        if self.contrast_on {
-            let mut a = [
-                arg(&mut policy),
-                step_arg,
-                arg(&mut pixels),
-                arg(&mut gray_means),
-                synth_arg,
-                arg(&mut params),
-                arg(&mut means),
-            ];
-            // SAFETY: as above, for `augment_contrast`.
-            unsafe {
-                cu::launch_kernel(
-                    self.functions.contrast,
-                    (batch, 1, 1),
-                    (CONTRAST_THREADS, 1, 1),
-                    0,
-                    self.stream,
-                    &mut a,
-                )
-            }
-            .map_err(|e| driver_error("cuLaunchKernel(augment_contrast)", e))?;
-        }
-
-        // Pixels: one thread per output pixel, all channels.
-        let grid = (pixels_total as u32).div_ceil(PIXELS_THREADS);
-        let function = match dtype {
-            DType::F32 => self.functions.pixels_f32,
-            DType::F16 => self.functions.pixels_f16,
-            DType::Bf16 => self.functions.pixels_bf16,
-        };
-        let mut a = [
-            arg(&mut policy),
-            step_arg,
-            arg(&mut pixels),
-            synth_arg,
-            arg(&mut params),
-            arg(&mut means),
-            arg(&mut out),
-        ];
-        // SAFETY: as above, for `augment_pixels_*`; `out` holds B·C·H·W
-        // elements of `dtype` (checked by the caller).
-        unsafe {
-            cu::launch_kernel(
-                function,
-                (grid, 1, 1),
-                (PIXELS_THREADS, 1, 1),
-                0,
-                self.stream,
-                &mut a,
-            )
-        }
-        .map_err(|e| driver_error("cuLaunchKernel(augment_pixels)", e))?;
-        self.last_batch = batch;
-        Ok(())
-    }
-
-    /// The last step's parameters and contrast means, read back (waits for
-    /// the stream). For tests and inspection.
-    pub fn read_back_scratch(&self) -> Result<(Vec<SampleParams>, Vec<f32>), Error> {
-        self.synchronize()?;
-        let b = self.last_batch as usize;
-        let mut params = vec![SampleParams::default(); b];
-        let mut means = vec![0f32; b];
-        // SAFETY: the scratch holds at least `last_batch` entries; the stream is idle.
-        unsafe {
-            cu::memcpy_dtoh_sync(&mut params, self.params.ptr)
-                .map_err(|e| driver_error("cuMemcpyDtoH", e))?;
-            cu::memcpy_dtoh_sync(&mut means, self.means.ptr)
-                .map_err(|e| driver_error("cuMemcpyDtoH", e))?;
-        }
-        if !self.contrast_on {
-            means.iter_mut().for_each(|m| *m = 0.0);
-        }
-        Ok((params, means))
-    }
-
-    /// The last step's synthetic coefficients (B × K, sample-major; empty
-    /// when K = 0), read back (waits for the stream). For tests and
-    /// inspection.
-    pub fn read_synth_coefficients(&self) -> Result<Vec<f32>, Error> {
-        self.synchronize()?;
-        let n = self.last_batch as usize * self.plan.kernel.synth_components as usize;
-        let mut out = vec![0f32; n];
-        if n > 0 {
-            // SAFETY: the scratch holds `capacity` ≥ `last_batch` samples × K;
-            // the stream is idle.
-            unsafe { cu::memcpy_dtoh_sync(&mut out, self.coefficients.ptr) }
-                .map_err(|e| driver_error("cuMemcpyDtoH", e))?;
-        }
-        Ok(out)
-    }
-
-    /// Runs a step into the backend's own device buffers and copies the
-    /// outputs to host memory (waits for the stream).
-    fn run_to_host(
-        &mut self,
-        step: Step,
-        images: HostImages<'_>,
-        labels: &mut [MixLabel],
-    ) -> Result<(), Error> {
-        let args = self.plan.check_outputs(step, &images, labels)?;
+    /// Queues a step into the backend's own device buffers (grown on demand).
+    fn run_own(&mut self, step: Step) -> Result<(), Error> {
+        let args = self.plan.step_args(step)?;
         self.bind()?;
         self.reserve(step.batch_size)?;
-        let bytes = images.len() * images.dtype().size_bytes();
+        let dtype = self.plan.dtype();
+        let bytes = self.plan.image_elements(step) * dtype.size_bytes();
         if self.own_images.as_ref().is_none_or(|b| b.bytes < bytes) {
-            self.synchronize()?;
+            self.wait_stream()?;
             self.own_images = Some(DeviceBuffer::alloc("output images", bytes)?);
         }
-        let labels_ptr = self.own_labels_buffer(size_of_val(labels))?;
+        let labels_ptr =
+            self.own_labels_buffer(step.batch_size as usize * size_of::<MixLabel>())?;
         let images_ptr = self.own_images.as_ref().map(|b| b.ptr).unwrap_or_default();
-        self.launch_step(args, images_ptr, images.dtype(), labels_ptr)?;
-        // SAFETY: the buffers hold the step's outputs once the stream has
-        // run; the copies are ordered after the launches on the same stream
-        // and the stream is synchronised before the host slices are used.
-        unsafe {
-            let copy = match images {
-                HostImages::F32(out) => cu::memcpy_dtoh_async(out, images_ptr, self.stream),
-                HostImages::F16(out) => cu::memcpy_dtoh_async(out, images_ptr, self.stream),
-                HostImages::Bf16(out) => cu::memcpy_dtoh_async(out, images_ptr, self.stream),
-            };
-            copy.map_err(|e| driver_error("cuMemcpyDtoHAsync", e))?;
-            cu::memcpy_dtoh_async(labels, labels_ptr, self.stream)
-                .map_err(|e| driver_error("cuMemcpyDtoHAsync", e))?;
-        }
-        self.synchronize()
+        self.launch_step(args, images_ptr, dtype, labels_ptr)?;
+        self.last_own_step = Some(step);
+        Ok(())
     }
-}
-
-/// The per-step B × K coefficient scratch (zeroed once).
-fn coefficient_buffer(components: u32, capacity: u32) -> Result<DeviceBuffer, Error> {
-    let n = components as usize * capacity as usize;
-    DeviceBuffer::upload("synthetic coefficients", &vec![0f32; n])
 }
 
 /// Releases what `from_plan` acquired when it fails part-way.
 struct Partial {
     cu_device: sys::CUdevice,
-    context: sys::CUcontext,
     module: sys::CUmodule,
 }
 
@@ -852,7 +482,6 @@ impl Drop for Partial {
             }
             let _ = cu::primary_ctx::release(self.cu_device);
         }
-        let _ = self.context;
     }
 }
 
@@ -861,7 +490,7 @@ impl Drop for CudaBackend {
         if self.bind().is_err() {
             return;
         }
-        let _ = self.synchronize();
+        let _ = self.wait_stream();
         // Free the buffers while the context is current, then unload and
         // release the context.
         let empty = || DeviceBuffer { ptr: 0, bytes: 0 };
@@ -882,7 +511,6 @@ impl Drop for CudaBackend {
         self.own_labels = None;
         drop(Partial {
             cu_device: self.cu_device,
-            context: self.context,
             module: self.module,
         });
     }
@@ -910,15 +538,36 @@ impl Backend for CudaBackend {
         let labels = self.own_labels_buffer(step.batch_size as usize * size_of::<MixLabel>())?;
         self.launch_params(args, labels)?;
         self.last_batch = step.batch_size;
-        Ok(self.read_back_scratch()?.0)
+        self.last_own_step = None;
+        self.last_params()
     }
 
     fn augment_into(
         &mut self,
         step: Step,
-        images: HostImages<'_>,
+        mut images: HostImages<'_>,
         labels: &mut [MixLabel],
     ) -> Result<(), Error> {
-        self.run_to_host(step, images, labels)
+        self.plan.check_outputs(step, &images, labels)?;
+        self.run_own(step)?;
+        self.copy_own_outputs(&mut images, labels)
+    }
+}
+
+impl DeviceBackend for CudaBackend {
+    fn run(&mut self, step: Step) -> Result<(), Error> {
+        self.run_own(step)
+    }
+
+    fn wait(&self) -> Result<(), Error> {
+        self.wait_stream()
+    }
+
+    fn read_back(
+        &mut self,
+        images: &mut HostImages<'_>,
+        labels: &mut [MixLabel],
+    ) -> Result<(), Error> {
+        self.copy_own_outputs(images, labels)
     }
 }

@@ -4,6 +4,8 @@
 //! excused as float-decided boundary cases (see `docs/SEMANTICS.md` §8).
 #![allow(dead_code)]
 
+pub mod parity;
+
 use std::sync::Arc;
 
 use augkit::draws::{self, slot, uniform, words};

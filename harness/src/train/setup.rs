@@ -144,7 +144,7 @@ impl Run {
             shape.height,
             shape.width,
             num_classes,
-            source::kind_name(info.kind),
+            info.kind.name(),
             selection.note,
             device_name(device),
             steps

@@ -143,7 +143,8 @@ static const FieldOffset kernel_policy_fields[] = {
 static const FieldOffset step_args_fields[] = {
     AK_FIELD(StepArgs, seed_lo), AK_FIELD(StepArgs, seed_hi), AK_FIELD(StepArgs, epoch),
     AK_FIELD(StepArgs, first_position), AK_FIELD(StepArgs, batch_size),
-    AK_FIELD(StepArgs, subset_len), AK_FIELD(StepArgs, _pad),
+    AK_FIELD(StepArgs, subset_len), AK_FIELD(StepArgs, out_first),
+    AK_FIELD(StepArgs, out_base),
     {"(size)", sizeof(StepArgs)},
     {nullptr, 0},
 };
@@ -176,6 +177,29 @@ static const FieldOffset mix_label_fields[] = {
     {"(size)", sizeof(MixLabel)},
     {nullptr, 0},
 };
+
+// The kernel's enum, flag and draw-slot constants, by name without `AK_`
+// (compared with Rust's by tests/layout.rs). The values come from augment.cu.
+#define AK_CONST(N) {#N, (size_t)(AK_##N)}
+static const FieldOffset kernel_constants[] = {
+    AK_CONST(CROP_NONE), AK_CONST(CROP_PAD), AK_CONST(INTERP_NEAREST), AK_CONST(OP_BRIGHTNESS),
+    AK_CONST(OP_CONTRAST), AK_CONST(OP_SATURATION), AK_CONST(OP_HUE),
+    AK_CONST(CONTRAST_MEAN_SOURCE), AK_CONST(MIX_MODE_BATCH), AK_CONST(MIX_MODE_PAIR),
+    AK_CONST(MIX_MIXUP), AK_CONST(MIX_CUTMIX), AK_CONST(LAYOUT_NCHW), AK_CONST(FLAG_HFLIP),
+    AK_CONST(FLAG_VFLIP), AK_CONST(FLAG_CROPPED), AK_CONST(FLAG_AFFINE), AK_CONST(FLAG_JITTER),
+    AK_CONST(FLAG_MIXED), AK_CONST(FLAG_CUTMIX), AK_CONST(FLAG_SYNTHETIC), AK_CONST(SYNTH_OFF),
+    AK_CONST(SYNTH_PCA), AK_CONST(SYNTH_INTERPOLATE), AK_CONST(SYNTH_CLASS_UNIFORM),
+    AK_CONST(SLOT_SHUFFLE), AK_CONST(SLOT_GEOMETRY_COINS), AK_CONST(SLOT_CROP_X),
+    AK_CONST(SLOT_CROP_Y), AK_CONST(SLOT_RESIZED_CROP), AK_CONST(SLOT_RESIZED_CROP_TOP),
+    AK_CONST(SLOT_RESIZED_CROP_LEFT), AK_CONST(SLOT_AFFINE), AK_CONST(SLOT_JITTER),
+    AK_CONST(SLOT_JITTER_HUE), AK_CONST(SLOT_JITTER_ORDER), AK_CONST(SLOT_MIX),
+    AK_CONST(SLOT_BETA_MIXUP), AK_CONST(SLOT_BETA_CUTMIX), AK_CONST(SLOT_CUTMIX_CENTRE_Y),
+    AK_CONST(SLOT_CUTMIX_CENTRE_X), AK_CONST(SLOT_SYNTHETIC), AK_CONST(SLOT_SYNTHETIC_CLASS),
+    AK_CONST(SLOT_SYNTHETIC_PARTNER), AK_CONST(SLOT_SYNTHETIC_Z), AK_CONST(GAMMA_ATTEMPTS),
+    {nullptr, 0},
+};
+
+const FieldOffset* emu_constants() { return kernel_constants; }
 
 /// Field table of a struct (0 KernelPolicy, 1 StepArgs, 2 SampleParams,
 /// 3 MixLabel, 4 SynthArgs), ending with ("(size)", sizeof) and a null name.

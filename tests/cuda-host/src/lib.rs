@@ -7,6 +7,10 @@
 //!
 //! Run: `cargo test -p augkit-cuda-host`.
 
+mod backend;
+
+pub use backend::EmuBackend;
+
 use std::ffi::{CStr, c_char, c_void};
 
 use augkit::cuda::SynthArgs;
@@ -53,6 +57,7 @@ unsafe extern "C" {
     fn emu_float2bfloat16_rn(f: f32) -> u16;
     fn emu_sincosf_small(x: f32, s: *mut f32, c: *mut f32);
     fn emu_layout(which: u32) -> *const FieldOffset;
+    fn emu_constants() -> *const FieldOffset;
 }
 
 /// The kernels' synthetic argument over host memory: the tables (when the
@@ -228,13 +233,24 @@ pub fn sincosf_small(x: f32) -> (f32, f32) {
     (s, c)
 }
 
-/// The C++ field table of a struct: 0 KernelPolicy, 1 StepArgs,
-/// 2 SampleParams, 3 MixLabel, 4 SynthArgs; the last entry is `("(size)", sizeof)`.
-pub fn layout(which: u32) -> Vec<(String, usize)> {
+/// The kernel's shared constants (`AK_` names without the prefix) and
+/// their values, as augment.cu defines them.
+pub fn constants() -> Vec<(String, u64)> {
+    // SAFETY: emu_constants returns a static table ending with a null name.
+    unsafe { table(emu_constants()) }
+        .into_iter()
+        .map(|(n, v)| (n, v as u64))
+        .collect()
+}
+
+/// Reads a static (name, value) table that ends with a null name.
+///
+/// # Safety
+/// `entry` points to such a table.
+unsafe fn table(mut entry: *const FieldOffset) -> Vec<(String, usize)> {
     let mut out = Vec::new();
-    // SAFETY: emu_layout returns a static table ending with a null name.
+    // SAFETY: per the contract, every entry up to the null name is valid.
     unsafe {
-        let mut entry = emu_layout(which);
         while !(*entry).name.is_null() {
             let name = CStr::from_ptr((*entry).name).to_string_lossy().into_owned();
             out.push((name, (*entry).offset));
@@ -242,4 +258,11 @@ pub fn layout(which: u32) -> Vec<(String, usize)> {
         }
     }
     out
+}
+
+/// The C++ field table of a struct: 0 KernelPolicy, 1 StepArgs,
+/// 2 SampleParams, 3 MixLabel, 4 SynthArgs; the last entry is `("(size)", sizeof)`.
+pub fn layout(which: u32) -> Vec<(String, usize)> {
+    // SAFETY: emu_layout returns a static table ending with a null name.
+    unsafe { table(emu_layout(which)) }
 }

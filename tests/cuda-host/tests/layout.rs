@@ -1,7 +1,10 @@
 //! The C++ mirrors in kernels/cuda/augment.cu have the Rust structs' layout:
 //! every field at the same offset, the same sizes (g++ `offsetof` vs Rust
 //! `offset_of!`). NVRTC uses the same natural alignment rules for these
-//! all-4-byte members.
+//! all-4-byte members. And the kernel's shared constants equal Rust's.
+
+#[path = "../../support/constants.rs"]
+mod constants;
 
 use std::mem::{offset_of, size_of};
 
@@ -51,7 +54,8 @@ fn struct_layouts_match() {
     check(
         1,
         "StepArgs",
-        rust_fields!(StepArgs; seed_lo, seed_hi, epoch, first_position, batch_size, subset_len, _pad),
+        rust_fields!(StepArgs; seed_lo, seed_hi, epoch, first_position, batch_size, subset_len,
+            out_first, out_base),
     );
     check(
         2,
@@ -71,4 +75,12 @@ fn struct_layouts_match() {
         rust_fields!(SynthArgs; present, offsets, members, means, basis, sigmas, class_gray,
             coefficients, present_len, _pad),
     );
+}
+
+/// Every enum, flag and draw-slot `#define` of augment.cu that the host
+/// emulation exports equals its Rust twin (`tests/support/constants.rs`).
+#[test]
+fn kernel_constants_match_rust() {
+    let compared = constants::check_kernel_constants("augment.cu", &augkit_cuda_host::constants());
+    assert!(compared >= 40, "only {compared} CUDA constants compared");
 }

@@ -1,16 +1,14 @@
-//! The bench matrix and timing helpers shared by `cargo bench`
-//! (`benches/augment.rs`) and `augkit bench`: what each technique costs per
+//! augkit-measure: the bench matrix and timing helpers shared by `cargo bench`
+//! (`benches/augment.rs`, `benches/cuda.rs`) and `augkit bench`: what each technique costs per
 //! backend, batch size and image shape, beside the floor for the same bytes.
 //! Device timings always wait for the device before the clock stops.
 
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::backend::{Backend, HostImages, Step};
-use crate::cpu::CpuBackend;
-use crate::dataset::{Dataset, ImageShape};
-use crate::kernel_args::MixLabel;
-use crate::policy::Policy;
+use augkit::cpu::CpuBackend;
+use augkit::{Backend, BackendKind, DeviceBackend, HostImages, Step};
+use augkit::{Dataset, ImageShape, MixLabel, Policy};
 
 /// Batch sizes of the matrix.
 pub const BATCHES: [u32; 4] = [64, 256, 1024, 4096];
@@ -36,9 +34,10 @@ pub fn shapes() -> [ImageShape; 3] {
     ]
 }
 
-/// The techniques: each alone, crop + flip (the issue's pipeline A), then
-/// the full pipeline (pipeline E with rotation and translation). Normalised
-/// with per-channel statistics.
+/// The techniques, from `benches/pipelines/technique_*.toml` (embedded, so
+/// the `augkit` binary needs no files): each alone, crop + flip (pipeline A),
+/// then the full pipeline (pipeline E with rotation and translation).
+/// Normalised with per-channel statistics.
 pub fn techniques(channels: u32) -> Vec<(&'static str, Policy)> {
     let norm = if channels == 3 {
         "[output]\nmean = [0.4914, 0.4822, 0.4465]\nstd = [0.2470, 0.2435, 0.2616]\n"
@@ -48,36 +47,51 @@ pub fn techniques(channels: u32) -> Vec<(&'static str, Policy)> {
     let with = |body: &str| {
         Policy::from_toml_str(&format!("{body}\n{norm}")).expect("bench policies are valid")
     };
-    vec![
-        ("identity", with("")),
-        ("crop", with("[crop]\nkind = \"pad\"\npadding = 4")),
-        ("flip", with("horizontal_flip = 0.5")),
-        // Pipeline A of the issue: the CIFAR recipe.
+    [
+        (
+            "identity",
+            include_str!("../../benches/pipelines/technique_identity.toml"),
+        ),
+        (
+            "crop",
+            include_str!("../../benches/pipelines/technique_crop.toml"),
+        ),
+        (
+            "flip",
+            include_str!("../../benches/pipelines/technique_flip.toml"),
+        ),
         (
             "crop_flip",
-            with("horizontal_flip = 0.5\n[crop]\nkind = \"pad\"\npadding = 4"),
+            include_str!("../../benches/pipelines/technique_crop_flip.toml"),
         ),
         (
             "affine",
-            with("[affine]\ndegrees = 15.0\ntranslate = [0.1, 0.1]"),
+            include_str!("../../benches/pipelines/technique_affine.toml"),
         ),
         (
             "jitter",
-            with("[color_jitter]\nbrightness = 0.4\ncontrast = 0.4\nsaturation = 0.4\nhue = 0.1"),
+            include_str!("../../benches/pipelines/technique_jitter.toml"),
         ),
-        ("mixup", with("[mix]\nmixup_alpha = 1.0")),
-        ("cutmix", with("[mix]\ncutmix_alpha = 1.0")),
+        (
+            "mixup",
+            include_str!("../../benches/pipelines/technique_mixup.toml"),
+        ),
+        (
+            "cutmix",
+            include_str!("../../benches/pipelines/technique_cutmix.toml"),
+        ),
         (
             "synthetic",
-            with("[synthetic]\nfraction = 0.25\ncomponents = 8"),
+            include_str!("../../benches/pipelines/technique_synthetic.toml"),
         ),
         (
             "full",
-            with(
-                "horizontal_flip = 0.5\n[crop]\nkind = \"pad\"\npadding = 4\n[affine]\ndegrees = 15.0\ntranslate = [0.1, 0.1]\n[color_jitter]\nbrightness = 0.4\ncontrast = 0.4\nsaturation = 0.4\nhue = 0.1\n[mix]\ncutmix_alpha = 1.0",
-            ),
+            include_str!("../../benches/pipelines/technique_full.toml"),
         ),
     ]
+    .into_iter()
+    .map(|(name, body)| (name, with(body)))
+    .collect()
 }
 
 /// A seeded random dataset of `n` images (xorshift bytes, ten classes).
@@ -219,14 +233,14 @@ impl Job<'_> {
 
     fn measured(
         &self,
-        backend: &str,
+        backend: BackendKind,
         device: &str,
         median_s: f64,
         floor: Option<f64>,
     ) -> Measurement {
         Measurement::new(
             Cell {
-                backend,
+                backend: backend.name(),
                 device,
                 technique: self.technique,
                 shape: self.dataset.shape(),
@@ -242,8 +256,8 @@ impl Job<'_> {
 /// [`median_seconds`] of a step that can fail: the first error is returned.
 pub fn median_seconds_checked(
     repeats: usize,
-    mut f: impl FnMut() -> Result<(), crate::Error>,
-) -> Result<f64, crate::Error> {
+    mut f: impl FnMut() -> Result<(), augkit::Error>,
+) -> Result<f64, augkit::Error> {
     let mut result = Ok(());
     let median = median_seconds(repeats, || {
         if result.is_ok() {
@@ -254,7 +268,7 @@ pub fn median_seconds_checked(
 }
 
 /// Times the CPU backend on one technique, beside the normalise floor.
-pub fn measure_cpu(job: &Job<'_>) -> Result<Measurement, crate::Error> {
+pub fn measure_cpu(job: &Job<'_>) -> Result<Measurement, augkit::Error> {
     let subset = job.subset();
     let mut backend = CpuBackend::new(job.policy, 1, job.dataset.clone(), subset.clone())?;
     let mut out = vec![0f32; job.output_elements()];
@@ -266,13 +280,18 @@ pub fn measure_cpu(job: &Job<'_>) -> Result<Measurement, crate::Error> {
     let floor = median_seconds(job.repeats, || {
         normalise_floor(job.dataset, &subset, &k.mean, &k.std, &mut out)
     });
-    Ok(job.measured("cpu", &backend.info().device, median, Some(floor)))
+    Ok(job.measured(
+        BackendKind::Cpu,
+        &backend.info().device,
+        median,
+        Some(floor),
+    ))
 }
 
 /// Times the wgpu backend on one technique (run + wait), beside a device
 /// buffer copy of the same output bytes.
-pub fn measure_wgpu(job: &Job<'_>) -> Result<Measurement, crate::Error> {
-    use crate::wgpu_backend::{WgpuBackend, WgpuOptions};
+pub fn measure_wgpu(job: &Job<'_>) -> Result<Measurement, augkit::Error> {
+    use augkit::wgpu::{WgpuBackend, WgpuOptions};
     let options = WgpuOptions::default();
     let mut backend = WgpuBackend::new(job.policy, 1, job.dataset.clone(), job.subset(), &options)?;
     let median = median_seconds_checked(job.repeats, || {
@@ -280,17 +299,13 @@ pub fn measure_wgpu(job: &Job<'_>) -> Result<Measurement, crate::Error> {
     })?;
     let bytes = job.output_elements() as u64 * job.policy.output.dtype.size_bytes() as u64;
     let floor = wgpu_copy_floor(backend.device(), bytes, job.repeats);
-    Ok(job.measured("wgpu", &backend.adapter().to_string(), median, floor))
+    Ok(job.measured(BackendKind::Wgpu, &backend.info().device, median, floor))
 }
 
 /// Median time of a device-side copy of `bytes` (None when the device
 /// cannot hold the two buffers).
-pub fn wgpu_copy_floor(
-    gpu: &crate::wgpu_backend::WgpuDevice,
-    bytes: u64,
-    repeats: usize,
-) -> Option<f64> {
-    use wgpu as wg;
+pub fn wgpu_copy_floor(gpu: &augkit::wgpu::WgpuDevice, bytes: u64, repeats: usize) -> Option<f64> {
+    use ::wgpu as wg;
     let bytes = bytes.div_ceil(4) * 4;
     if bytes > gpu.limits.max_buffer_size {
         return None;
@@ -318,17 +333,16 @@ pub fn wgpu_copy_floor(
 /// buffers on the backend's stream, timed with CUDA events (median over
 /// `repeats` groups of 20 steps), beside a device-to-device copy of the same
 /// output bytes timed the same way.
-pub fn measure_cuda(job: &Job<'_>) -> Result<Measurement, crate::Error> {
-    use crate::cuda::{CudaBackend, CudaOptions, DeviceOutputs};
+pub fn measure_cuda(job: &Job<'_>) -> Result<Measurement, augkit::Error> {
+    use augkit::cuda::{CudaBackend, CudaOptions, DeviceOutputs};
     use cudarc::driver::result as cu;
     let (policy, batch) = (job.policy, job.batch);
     let options = CudaOptions {
         max_batch: batch,
         ..CudaOptions::default()
     };
-    let mut backend =
-        CudaBackend::with_options(policy, 1, job.dataset.clone(), job.subset(), options)?;
-    let driver = |what: &str, e: cu::DriverError| crate::Error::Device(format!("{what}: {e:?}"));
+    let mut backend = CudaBackend::new(policy, 1, job.dataset.clone(), job.subset(), &options)?;
+    let driver = |what: &str, e: cu::DriverError| augkit::Error::Device(format!("{what}: {e:?}"));
     let elements = job.output_elements();
     let bytes = elements * policy.output.dtype.size_bytes();
     let label_bytes = batch as usize * size_of::<MixLabel>();
@@ -344,33 +358,15 @@ pub fn measure_cuda(job: &Job<'_>) -> Result<Measurement, crate::Error> {
         labels_len: batch as usize,
     };
     let step = job.step();
-    let stream = backend.stream() as cudarc::driver::sys::CUstream;
-    let timed = |f: &mut dyn FnMut() -> Result<(), crate::Error>| -> Result<f64, crate::Error> {
+    let stream = backend.stream();
+    let timed = |f: &mut dyn FnMut() -> Result<(), augkit::Error>| -> Result<f64, augkit::Error> {
         const ITERS: u32 = 20;
         f()?;
-        let flags = cudarc::driver::sys::CUevent_flags::CU_EVENT_DEFAULT;
-        let start = cu::event::create(flags).map_err(|e| driver("cuEventCreate", e))?;
-        let end = cu::event::create(flags).map_err(|e| driver("cuEventCreate", e))?;
         let mut groups = Vec::new();
         for _ in 0..job.repeats.max(1) {
-            // SAFETY: live events on the backend's live stream; `end` is
-            // synchronised before the elapsed time is read.
-            unsafe {
-                cu::event::record(start, stream).map_err(|e| driver("cuEventRecord", e))?;
-                for _ in 0..ITERS {
-                    f()?;
-                }
-                cu::event::record(end, stream).map_err(|e| driver("cuEventRecord", e))?;
-                cu::event::synchronize(end).map_err(|e| driver("cuEventSynchronize", e))?;
-                let ms =
-                    cu::event::elapsed(start, end).map_err(|e| driver("cuEventElapsedTime", e))?;
-                groups.push(f64::from(ms) * 1e-3 / f64::from(ITERS));
-            }
-        }
-        // SAFETY: both events are idle (synchronised above).
-        unsafe {
-            let _ = cu::event::destroy(start);
-            let _ = cu::event::destroy(end);
+            // SAFETY: the backend's live stream of its current context; `f`
+            // queues only work valid on it.
+            groups.push(unsafe { augkit::cuda::events::time_per_call(stream, ITERS, &mut *f) }?);
         }
         groups.sort_by(f64::total_cmp);
         Ok(groups[groups.len() / 2])
@@ -378,20 +374,31 @@ pub fn measure_cuda(job: &Job<'_>) -> Result<Measurement, crate::Error> {
     let median = timed(&mut || {
         // SAFETY: `outputs` are live device allocations of the stated sizes,
         // used by nothing else while the stream runs the step.
-        unsafe { backend.augment_into_device(step, outputs) }
+        unsafe { backend.run_into(step, outputs) }
     });
     let floor = timed(&mut || {
         // SAFETY: two live allocations of `bytes` each.
-        unsafe { cu::memcpy_dtod_async(images, copy_src, bytes, stream) }
-            .map_err(|e| driver("cuMemcpyDtoDAsync", e))
+        unsafe {
+            cu::memcpy_dtod_async(
+                images,
+                copy_src,
+                bytes,
+                stream as cudarc::driver::sys::CUstream,
+            )
+        }
+        .map_err(|e| driver("cuMemcpyDtoDAsync", e))
     });
-    let _ = backend.synchronize();
+    let _ = backend.wait();
     // SAFETY: the stream is idle; nothing uses the buffers any more.
     unsafe {
         let _ = cu::free_sync(images);
         let _ = cu::free_sync(labels);
         let _ = cu::free_sync(copy_src);
     }
-    let device = format!("{:?}", backend.device());
-    Ok(job.measured("cuda", &device, median?, Some(floor?)))
+    Ok(job.measured(
+        BackendKind::Cuda,
+        &backend.info().device,
+        median?,
+        Some(floor?),
+    ))
 }

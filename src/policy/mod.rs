@@ -15,6 +15,8 @@ pub const MAX_POLICY_FILE_BYTES: u64 = 1 << 20;
 /// Most entries a per-channel array (`output.mean`, `output.std`) may hold.
 pub const MAX_POLICY_CHANNELS: usize = 16;
 
+mod validate;
+
 /// One augmentation policy. Every technique is off unless present.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -370,6 +372,6 @@ impl Policy {
     /// Validates every field for images of `shape` and flattens the policy
     /// into the struct the kernels read.
     pub fn compile(&self, shape: ImageShape) -> Result<KernelPolicy, PolicyError> {
-        crate::validate::compile(self, shape)
+        validate::compile(self, shape)
     }
 }

@@ -1,7 +1,7 @@
 //! The shared bench helpers: measurements are positive and consistent, and
 //! device backends that cannot start give an error, not a panic.
 
-use augkit::measure;
+use augkit_measure as measure;
 
 #[test]
 fn cpu_measurement_is_positive_and_self_consistent() {

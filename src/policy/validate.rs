@@ -2,10 +2,10 @@
 //! typed error naming the field and the bad value, then flattened into the
 //! [`KernelPolicy`] the kernels read.
 
+use super::*;
 use crate::ImageShape;
 use crate::error::PolicyError;
 use crate::kernel_args::*;
-use crate::policy::*;
 
 fn finite(field: &'static str, value: f32) -> Result<f32, PolicyError> {
     if value.is_finite() {

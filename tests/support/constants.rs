@@ -1,0 +1,109 @@
+//! Every constant the Rust side shares with the kernels (enums, flag bits,
+//! draw slots), under the name the kernels give it: `NAME` in WGSL,
+//! `AK_NAME` in CUDA. `tests/wgpu_layout.rs` compares the WGSL `const`s
+//! (read by naga) and `tests/cuda-host/tests/layout.rs` the CUDA `#define`s
+//! (exported by the host emulation) with this table.
+
+use augkit::draws::{GAMMA_ATTEMPTS, slot};
+use augkit::kernel_args::*;
+
+/// (kernel name, Rust value).
+pub fn shared() -> Vec<(&'static str, u32)> {
+    vec![
+        ("CROP_NONE", CROP_NONE),
+        ("CROP_PAD", CROP_PAD),
+        ("CROP_RESIZED", CROP_RESIZED),
+        ("INTERP_NEAREST", INTERP_NEAREST),
+        ("INTERP_BILINEAR", INTERP_BILINEAR),
+        ("OP_BRIGHTNESS", OP_BRIGHTNESS),
+        ("OP_CONTRAST", OP_CONTRAST),
+        ("OP_SATURATION", OP_SATURATION),
+        ("OP_HUE", OP_HUE),
+        ("CONTRAST_MEAN_EXACT", CONTRAST_MEAN_EXACT),
+        ("CONTRAST_MEAN_SOURCE", CONTRAST_MEAN_SOURCE),
+        ("MIX_MODE_BATCH", MIX_MODE_BATCH),
+        ("MIX_MODE_PAIR", MIX_MODE_PAIR),
+        ("MIX_MODE_ELEM", MIX_MODE_ELEM),
+        ("MIX_MIXUP", MIX_MIXUP),
+        ("MIX_CUTMIX", MIX_CUTMIX),
+        ("DTYPE_F32", DTYPE_F32),
+        ("DTYPE_F16", DTYPE_F16),
+        ("DTYPE_BF16", DTYPE_BF16),
+        ("LAYOUT_NCHW", LAYOUT_NCHW),
+        ("LAYOUT_NHWC", LAYOUT_NHWC),
+        ("SYNTH_OFF", SYNTH_OFF),
+        ("SYNTH_PCA", SYNTH_PCA),
+        ("SYNTH_INTERPOLATE", SYNTH_INTERPOLATE),
+        ("SYNTH_CLASS_TRAINING", SYNTH_CLASS_TRAINING),
+        ("SYNTH_CLASS_UNIFORM", SYNTH_CLASS_UNIFORM),
+        ("MAX_SYNTH_COMPONENTS", MAX_SYNTH_COMPONENTS),
+        ("FLAG_HFLIP", flags::HFLIP),
+        ("FLAG_VFLIP", flags::VFLIP),
+        ("FLAG_CROPPED", flags::CROPPED),
+        ("FLAG_AFFINE", flags::AFFINE),
+        ("FLAG_JITTER", flags::JITTER),
+        ("FLAG_MIXED", flags::MIXED),
+        ("FLAG_CUTMIX", flags::CUTMIX),
+        ("FLAG_SYNTHETIC", flags::SYNTHETIC),
+        ("SLOT_SHUFFLE", slot::SHUFFLE),
+        ("SLOT_GEOMETRY_COINS", slot::GEOMETRY_COINS),
+        ("SLOT_CROP_X", slot::CROP_X),
+        ("SLOT_CROP_Y", slot::CROP_Y),
+        ("SLOT_RESIZED_CROP", slot::RESIZED_CROP),
+        ("SLOT_RESIZED_CROP_TOP", slot::RESIZED_CROP_TOP),
+        ("SLOT_RESIZED_CROP_LEFT", slot::RESIZED_CROP_LEFT),
+        ("SLOT_AFFINE", slot::AFFINE),
+        ("SLOT_JITTER", slot::JITTER),
+        ("SLOT_JITTER_HUE", slot::JITTER_HUE),
+        ("SLOT_JITTER_ORDER", slot::JITTER_ORDER),
+        ("SLOT_MIX", slot::MIX),
+        ("SLOT_BETA_MIXUP", slot::BETA_MIXUP),
+        ("SLOT_BETA_CUTMIX", slot::BETA_CUTMIX),
+        ("SLOT_CUTMIX_CENTRE_Y", slot::CUTMIX_CENTRE_Y),
+        ("SLOT_CUTMIX_CENTRE_X", slot::CUTMIX_CENTRE_X),
+        ("SLOT_SYNTHETIC", slot::SYNTHETIC),
+        ("SLOT_SYNTHETIC_CLASS", slot::SYNTHETIC_CLASS),
+        ("SLOT_SYNTHETIC_PARTNER", slot::SYNTHETIC_PARTNER),
+        ("SLOT_SYNTHETIC_Z", slot::SYNTHETIC_Z),
+        ("GAMMA_ATTEMPTS", GAMMA_ATTEMPTS),
+    ]
+}
+
+/// Name prefixes of kernel constants that mirror a Rust one: a kernel
+/// constant with one of them must be in [`shared`] (so a constant added on
+/// one side only fails).
+pub const SHARED_PREFIXES: [&str; 11] = [
+    "CROP_",
+    "INTERP_",
+    "OP_",
+    "CONTRAST_MEAN_",
+    "MIX_",
+    "DTYPE_",
+    "LAYOUT_",
+    "SYNTH_",
+    "FLAG_",
+    "SLOT_",
+    "GAMMA_ATTEMPTS",
+];
+
+/// Compares a kernel's constants (name without `AK_`, value) with
+/// [`shared`]: every kernel constant of a shared prefix is in the table with
+/// the same value. Returns how many were compared.
+pub fn check_kernel_constants(kernel: &str, found: &[(String, u64)]) -> usize {
+    let table = shared();
+    let mut compared = 0;
+    let mut faults = Vec::new();
+    for (name, value) in found {
+        if !SHARED_PREFIXES.iter().any(|p| name.starts_with(p)) {
+            continue;
+        }
+        match table.iter().find(|(n, _)| n == name) {
+            Some(&(_, rust)) if u64::from(rust) == *value => compared += 1,
+            Some(&(_, rust)) => faults.push(format!("{name}: {kernel} {value}, Rust {rust}")),
+            None => faults.push(format!("{name} = {value} in {kernel} has no Rust twin")),
+        }
+    }
+    assert!(faults.is_empty(), "{kernel} constants: {faults:#?}");
+    println!("{kernel}: {compared} constants equal to Rust's");
+    compared
+}
