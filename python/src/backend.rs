@@ -5,13 +5,14 @@
 //! Library items used: `Policy::{from_toml_str, from_json_str, from_file,
 //! to_toml_string}`, `Policy::output.{mean, std, dtype, layout}`,
 //! `Policy::mix.label_smoothing`,
-//! `DType`, `Layout`, `ImageShape::new`, `Dataset::new`, `Step`,
+//! `DType`, `Layout`, `ImageShape::{new, pixels}`, `Dataset::new`, `Step`,
 //! `HostImages`, `MixLabel`, `SampleParams`, `Backend::{info, epoch_len,
-//! sample_params, augment_into}`, `BackendKind`, `cpu::CpuBackend::new`,
+//! sample_params, augment_into}`, `BackendInfo::{kind, device}`, `BackendKind`,
+//! `cpu::CpuBackend::new`,
 //! `wgpu_backend::{WgpuBackend::new, WgpuOptions::default}`,
 //! `cuda::{CudaBackend::with_options, CudaOptions, DeviceOutputs,
 //! CudaBackend::{reserve, set_stream, augment_into_device}}`, and `Error`'s
-//! variants (to choose the Python exception).
+//! variants (to choose the Python exception), `PolicyError`.
 
 use std::sync::Arc;
 

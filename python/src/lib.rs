@@ -142,10 +142,13 @@ impl Engine {
             to_u32(dims[2], "H")?,
             to_u32(dims[3], "W")?,
         );
-        // SAFETY: a compact CPU u8 array of `len` elements, kept alive by
-        // `view` while it is copied (the one copy of the dataset).
-        let pixels =
-            unsafe { std::slice::from_raw_parts(view.address as *const u8, view.len) }.to_vec();
+        let pixels = if view.len == 0 {
+            Vec::new() // the library refuses an empty dataset
+        } else {
+            // SAFETY: a compact CPU u8 array of `len` elements, kept alive
+            // by `view` while it is copied (the one copy of the dataset).
+            unsafe { std::slice::from_raw_parts(view.address as *const u8, view.len) }.to_vec()
+        };
         drop(view);
         let labels = read_indices(labels, "labels").map_err(py_err)?;
         if labels.len() as i64 != dims[0] {
@@ -313,8 +316,8 @@ impl Engine {
         } else {
             out.expect_place("out", Place::Cpu).map_err(py_err)?;
             raw.expect_place("labels", Place::Cpu).map_err(py_err)?;
-            check_aligned(&out)?;
-            check_aligned(&raw)?;
+            check_aligned(&out).map_err(py_err)?;
+            check_aligned(&raw).map_err(py_err)?;
             let (images_at, images_len) = (out.address, out.len);
             let (labels_at, rows) = (raw.address, batch_size as usize);
             let dtype = self.meta.dtype;
@@ -377,17 +380,20 @@ impl Engine {
     }
 }
 
-fn check_aligned(view: &View) -> PyResult<()> {
+/// Refuses a view whose address does not suit its element type (a
+/// misaligned slice would be undefined behaviour, not just slow).
+fn check_aligned(view: &View) -> Result<(), BindError> {
     if view.len == 0 {
         return Ok(());
     }
     let align = match view.elem {
+        Elem::I64 => 8,
         Elem::F32 | Elem::I32 => 4,
         Elem::F16 | Elem::Bf16 => 2,
         _ => 1,
     };
     if !view.address.is_multiple_of(align) {
-        return Err(PyValueError::new_err(format!(
+        return Err(BindError::Value(format!(
             "the {} array's data is not {align}-byte aligned",
             view.elem.name()
         )));
@@ -420,6 +426,9 @@ fn channel_statistics(
         return Err(PyValueError::new_err(format!(
             "subset index {bad} is out of range for {n} images"
         )));
+    }
+    if view.len == 0 {
+        return Err(PyValueError::new_err("images is empty"));
     }
     // SAFETY: a compact CPU u8 array of `len` elements, alive with `view`.
     let pixels = unsafe { std::slice::from_raw_parts(view.address as *const u8, view.len) };

@@ -119,3 +119,13 @@ def test_errors_leave_the_augmenter_usable(data):
         aug.batch(0, 36, 2)
     x, *_ = aug.batch(0, 0, 2)
     assert x.shape == (2, 3, 9, 11)
+
+
+def test_empty_inputs(data):
+    images, labels = data
+    with pytest.raises(ValueError, match="no images"):
+        augkit.Augmenter(None, images[:0], labels[:0], num_classes=5)
+    with pytest.raises(ValueError, match="empty"):
+        augkit.Augmenter(None, images, labels, subset=torch.zeros(0, dtype=torch.int64))
+    with pytest.raises(ValueError, match="empty"):
+        augkit.channel_statistics(images[:0])
