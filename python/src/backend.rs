@@ -302,10 +302,6 @@ pub fn message(e: &BindError) -> &str {
 }
 
 impl Engine {
-    pub fn writes_device(&self) -> bool {
-        matches!(self.inner, Inner::Cuda(_))
-    }
-
     /// Runs one step into host memory: images, and one `[label_a, label_b,
     /// λ bits]` row per sample.
     pub fn run_host(

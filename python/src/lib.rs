@@ -17,6 +17,12 @@ use pyo3::types::PyBytes;
 use backend::{BindError, Choice, HostOut, OutDType, PolicySource, StepSpec};
 use dlpack::{Elem, Place, View};
 
+const POISONED: &str = "a previous step panicked; open a new Augmenter";
+
+fn lock(m: &Mutex<backend::Engine>) -> PyResult<std::sync::MutexGuard<'_, backend::Engine>> {
+    m.lock().map_err(|_| PyRuntimeError::new_err(POISONED))
+}
+
 fn py_err(e: BindError) -> PyErr {
     match e {
         BindError::Value(m) => PyValueError::new_err(m),
@@ -259,9 +265,7 @@ impl Engine {
             first_position,
             batch_size,
         };
-        let mut engine = self.inner.lock().map_err(|_| {
-            PyRuntimeError::new_err("a previous step panicked; open a new Augmenter")
-        })?;
+        let writes_device = self.meta.kind == "cuda";
         let (c, h, w) = self.meta.shape;
         let (b, c, h, w) = (
             i64::from(batch_size),
@@ -274,7 +278,7 @@ impl Engine {
         } else {
             [b, c, h, w]
         };
-        let device_stream = if engine.writes_device() {
+        let device_stream = if writes_device {
             Some(stream.unwrap_or(0))
         } else {
             None
@@ -286,7 +290,7 @@ impl Engine {
         let raw = dlpack::import(labels, "labels", device_stream, true).map_err(py_err)?;
         raw.expect_elem("labels", &[Elem::I32]).map_err(py_err)?;
         raw.expect_shape("labels", &[b, 3]).map_err(py_err)?;
-        if engine.writes_device() {
+        if writes_device {
             let Place::Cuda(index) = out.place else {
                 return Err(PyValueError::new_err(format!(
                     "out is on {} but the CUDA backend writes CUDA tensors",
@@ -297,6 +301,9 @@ impl Engine {
                 .map_err(py_err)?;
             let dtype = self.meta.dtype;
             let stream = stream.unwrap_or(0);
+            // The GIL stays held: the launches are asynchronous, and torch
+            // orders its own work on the stream.
+            let mut engine = lock(&self.inner)?;
             // SAFETY: both views are compact CUDA arrays of the checked sizes,
             // kept alive by `out` and `raw` until this returns; torch's caching
             // allocator does not reuse their memory before work queued on
@@ -321,10 +328,15 @@ impl Engine {
             let (images_at, images_len) = (out.address, out.len);
             let (labels_at, rows) = (raw.address, batch_size as usize);
             let dtype = self.meta.dtype;
-            let engine = &mut *engine;
+            let inner = &self.inner;
             // The kernels run without the GIL: other Python threads (a
             // training loop's data-loader workers, say) keep running.
+            // The mutex is taken and released inside, without the GIL: a
+            // thread blocked on it while holding the GIL would deadlock.
             py.detach(move || {
+                let mut engine = inner
+                    .lock()
+                    .map_err(|_| BindError::Runtime(POISONED.into()))?;
                 if images_len == 0 || rows == 0 {
                     // Nothing to write (the library refuses the step); an
                     // empty array's address may be dangling, so not used.
@@ -372,9 +384,7 @@ impl Engine {
             first_position,
             batch_size,
         };
-        let mut engine = self.inner.lock().map_err(|_| {
-            PyRuntimeError::new_err("a previous step panicked; open a new Augmenter")
-        })?;
+        let mut engine = lock(&self.inner)?;
         let words = engine.params(step).map_err(py_err)?;
         Ok(PyBytes::new(py, bytemuck::cast_slice(&words)))
     }
