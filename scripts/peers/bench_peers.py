@@ -4,8 +4,10 @@
 Runs pipelines A-E (see benches/pipelines/*.toml and docs/PERFORMANCE.md,
 "Against the Python libraries") through torchvision v2 (per sample and on a
 whole batch), kornia (batch, same_on_batch=False), albumentations (per
-sample), timm's Mixup (elem mode) and augkit's CPU backend (the
-`peer_pipelines` example), at batch 64 and 1024, on 32x32x3 uint8 images,
+sample), timm's Mixup (elem mode), augkit's CPU backend (the
+`peer_pipelines` example, Rust) and the same backend called from Python
+through the `augkit` package (python/; the FFI and the DLPack hand-off into a
+torch tensor included), at batch 64 and 1024, on 32x32x3 uint8 images,
 f32 normalised NCHW out. Prints a table and writes results.json and
 results.md into the results directory.
 
@@ -33,10 +35,12 @@ DESCRIPTION = {
     "d": "Mixup/CutMix (α 1, switch 0.5, elem) only",
     "e": "C then CutMix (α 1, elem)",
 }
-LIBS = ["tv_sample", "tv_loader", "tv_batch", "kornia", "albumentations", "alb_loader", "timm"]
+LIBS = ["augkit_py", "augkit_py_out", "tv_sample", "tv_loader", "tv_batch", "kornia", "albumentations", "alb_loader", "timm"]
 LIB_TITLE = {
     "augkit_cpu": "augkit CPU",
     "augkit_wgpu": "augkit wgpu",
+    "augkit_py": "augkit CPU from Python, new tensor per batch",
+    "augkit_py_out": "augkit CPU from Python, out= reused",
     "tv_sample": "torchvision v2 per sample, 1 process",
     "tv_loader": "torchvision v2 per sample, DataLoader N workers",
     "tv_batch": "torchvision v2 on the batch †",
@@ -340,7 +344,33 @@ def make_timm(p, b):
     return call, "to f32 + normalise on the batch, then Mixup elem (per-sample Python loop)"
 
 
+# ------------------------------------------------------ augkit from Python
+def make_augkit_py(p, b, reuse=False):
+    try:
+        import augkit
+    except ImportError as e:
+        return None, f"the augkit package is not installed (scripts/setup-python): {e}"
+    # The Rust row's setup: the pipeline's policy file, seed 42, the CPU
+    # backend, an epoch of the whole in-memory set, consecutive batches.
+    aug = augkit.Augmenter(f"benches/pipelines/{p}.toml", IMGS_CHW, LABELS, num_classes=10, seed=42,
+                           backend="cpu")
+    steps = N_IMAGES // b
+    calls = [0]
+    out = torch.empty((b, 3, 32, 32)) if reuse else None
+
+    def call(s):
+        n = calls[0]
+        calls[0] += 1
+        x, y_a, y_b, lam = aug.batch(n // steps, (n % steps) * b, b, out=out)
+        return x
+
+    how = "writes into one preallocated tensor (out=)" if reuse else "allocates a torch tensor per batch"
+    return call, f"Augmenter.batch(); {how}; labels as int64/float32 tensors"
+
+
 MAKERS = {
+    "augkit_py": make_augkit_py,
+    "augkit_py_out": lambda p, b: make_augkit_py(p, b, reuse=True),
     "tv_sample": make_tv_sample,
     "tv_loader": make_tv_loader,
     "alb_loader": make_alb_loader,
@@ -484,6 +514,10 @@ def main():
         base = row["results"].get("augkit_cpu", {}).get("images_per_s")
         for key, res in row["results"].items():
             res["augkit_speedup"] = (base / res["images_per_s"]) if base else None
+        # The hand-off's cost: augkit from Python against the Rust row.
+        for key in ("augkit_py", "augkit_py_out"):
+            if base and key in row["results"]:
+                row.setdefault("python_over_rust", {})[key] = row["results"][key]["images_per_s"] / base
     info["loadavg_end"] = os.getloadavg()
     out = {"meta": info, "rows": rows}
     os.makedirs(ARGS.out, exist_ok=True)
@@ -529,6 +563,13 @@ def markdown(out, libs):
                  f"RAYON_NUM_THREADS; OMP_WAIT_POLICY={m['omp_wait_policy']}); per-image loops in one process run with 1 torch thread, the DataLoader rows "
                  f"use {m['threads']} worker processes. Load average at start {m['loadavg_start'][0]:.2f}, "
                  f"at end {m['loadavg_end'][0]:.2f} on {m['nproc']} CPUs.")
+    ratios = [(r["pipeline"], r["batch"], c, v) for r in out["rows"] for c, v in r.get("python_over_rust", {}).items()]
+    if ratios:
+        lines.append("")
+        lines.append("augkit from Python ÷ the Rust CPU backend (same process count, threads and policy; "
+                     "the FFI, tensor allocation and DLPack hand-off included): "
+                     + "; ".join(f"{p.upper()} b{b} {LIB_TITLE[c].split(', ')[1]} {100 * v:.0f} %"
+                                 for p, b, c, v in ratios) + ".")
     lines.append("")
     lines.append("† torchvision v2 on a batch tensor draws ONE parameter set per call (the whole batch is "
                  "cropped, flipped, rotated and jittered alike); it is not a per-sample pipeline.")
