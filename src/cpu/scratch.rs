@@ -76,13 +76,58 @@ fn geometry(
     }
     let elements = src.shape.elements();
     let pixels = &src.pixels[p.dataset_index as usize * elements..][..elements];
+    let step = whole_pixel_step(p);
     for y in 0..h {
         nearest_offsets(k, p, y as u32, offsets);
+        // With a whole-pixel map the taps inside the image are one run of a
+        // source row, forwards or backwards: convert it as a slice.
+        let run = step.and_then(|step| {
+            let first = offsets.iter().position(|&o| o >= 0)?;
+            let last = offsets.iter().rposition(|&o| o >= 0)?;
+            Some((step, first, last + 1))
+        });
         for c in 0..channels {
             let source = &pixels[c * plane..][..plane];
             let row = &mut image[c * plane + y * w..][..w];
-            gather(source, offsets, k.fill, row);
+            match run {
+                Some((step, x0, x1)) => {
+                    gather(source, &offsets[..x0], k.fill, &mut row[..x0]);
+                    gather(source, &offsets[x1..], k.fill, &mut row[x1..]);
+                    let (a, b) = (offsets[x0] as usize, offsets[x1 - 1] as usize);
+                    let row = &mut row[x0..x1];
+                    if step > 0 {
+                        convert_run(row, source[a..=b].iter());
+                    } else {
+                        convert_run(row, source[b..=a].iter().rev());
+                    }
+                }
+                None => gather(source, offsets, k.fill, row),
+            }
         }
+    }
+}
+
+/// The column step (±1) of a map that only flips and shifts by whole
+/// pixels (rows then read one source row at that step), else `None`: the
+/// test of `augment::whole_pixel_row`.
+#[inline(always)]
+fn whole_pixel_step(p: &SampleParams) -> Option<i32> {
+    let m = &p.inverse_affine;
+    let half_steps = |v: f32| (v * 2.0).fract() == 0.0 && v.abs() < 4_194_304.0;
+    let whole = m[1] == 0.0
+        && m[3] == 0.0
+        && m[0].abs() == 1.0
+        && m[4].abs() == 1.0
+        && half_steps(m[2])
+        && half_steps(m[5]);
+    whole.then_some(m[0] as i32)
+}
+
+/// `byte / 255` of a run of source bytes.
+#[inline(always)]
+fn convert_run<'a>(row: &mut [f32], bytes: impl Iterator<Item = &'a u8>) {
+    for (o, &b) in row.iter_mut().zip(bytes) {
+        *o = f32::from(b) / 255.0;
     }
 }
 
@@ -112,11 +157,17 @@ fn nearest_offsets(k: &KernelPolicy, p: &SampleParams, y: u32, offsets: &mut [i3
     }
 }
 
+/// Every byte's value in pixel units, exactly as `byte / 255` computes it
+/// (a load instead of a division per gathered value).
+static UNIT_BYTES: std::sync::LazyLock<[f32; 256]> =
+    std::sync::LazyLock::new(|| std::array::from_fn(|b| f32::from(b as u8) / 255.0));
+
 /// One row of one channel from the offsets: `byte / 255`, fill or 0.
 #[inline(always)]
 fn gather(source: &[u8], offsets: &[i32], fill: f32, row: &mut [f32]) {
+    let units: &[f32; 256] = &UNIT_BYTES;
     for (o, &at) in row.iter_mut().zip(offsets) {
-        let v = f32::from(source[at.max(0) as usize]) / 255.0;
+        let v = units[usize::from(source[at.max(0) as usize])];
         let v = if at == TAP_FILL { fill } else { v };
         *o = if at == TAP_PADDING { 0.0 } else { v };
     }
