@@ -84,16 +84,16 @@ fn hue_pixel(r: f32, g: f32, b: f32, shift: f32) -> [f32; 3] {
     let p = (v * (1.0 - s)).clamp(0.0, 1.0);
     let q = (v * (1.0 - s * f)).clamp(0.0, 1.0);
     let t = (v * (1.0 - s * (1.0 - f))).clamp(0.0, 1.0);
-    // `(i as i32).rem_euclid(6)`: h lies in [0, 1], so i in 0..=6.
-    let sector = i as i32;
-    let sector = if sector >= 6 { sector - 6 } else { sector };
+    // The sector `(i as i32).rem_euclid(6)`: h lies in [0, 1] (or is NaN
+    // for a NaN shift), so i is 0..=6 or NaN, and sectors 1..=5 are exactly
+    // the float values 1..=5; everything else (0, 6, NaN) is sector 0.
     let pick = |a: f32, b: f32, c: f32, d: f32, e: f32, f: f32| {
-        let mut out = f;
-        out = if sector == 4 { e } else { out };
-        out = if sector == 3 { d } else { out };
-        out = if sector == 2 { c } else { out };
-        out = if sector == 1 { b } else { out };
-        if sector == 0 { a } else { out }
+        let mut out = a;
+        out = if i == 5.0 { f } else { out };
+        out = if i == 4.0 { e } else { out };
+        out = if i == 3.0 { d } else { out };
+        out = if i == 2.0 { c } else { out };
+        if i == 1.0 { b } else { out }
     };
     [
         pick(v, q, p, p, t, v),

@@ -15,7 +15,10 @@ use crate::kernel_args::*;
 /// sample for narrow dtypes. Nothing is allocated per sample.
 pub struct Scratch {
     pub images: [Vec<f32>; 3],
-    offsets: Vec<i32>,
+    offsets: Vec<u32>,
+    /// The source image in pixel units, each plane followed by its fill
+    /// and padding values (what the nearest gather reads).
+    units: Vec<f32>,
     pub out: Vec<f32>,
 }
 
@@ -26,6 +29,7 @@ impl Scratch {
         Self {
             images: [image(), image(), image()],
             offsets: vec![0; k.width as usize],
+            units: vec![0.0; elements + 2 * k.channels as usize],
             out: Vec::new(),
         }
     }
@@ -42,15 +46,16 @@ impl Scratch {
         mean: Option<f32>,
     ) {
         let image = &mut self.images[slot];
-        geometry(k, src, p, image, &mut self.offsets);
+        geometry(k, src, p, image, &mut self.offsets, &mut self.units);
         colour_chain(k, src, p, mean, image);
     }
 }
 
-/// Source offset codes of the nearest gather: a tap outside the window
-/// (fill) and a tap inside it but outside the image (crop padding, 0).
-const TAP_FILL: i32 = -1;
-const TAP_PADDING: i32 = -2;
+/// Offsets of the nearest gather past a source plane's pixels: a tap
+/// outside the window (fill) and a tap inside it but outside the image (crop
+/// padding, 0), as `plane + TAP_*`.
+const TAP_FILL: u32 = 0;
+const TAP_PADDING: u32 = 1;
 
 /// The sample's geometric image (`augment::geometric_pixel` at every pixel).
 #[inline(always)]
@@ -59,7 +64,8 @@ fn geometry(
     src: &Source<'_>,
     p: &SampleParams,
     image: &mut [f32],
-    offsets: &mut [i32],
+    offsets: &mut [u32],
+    units: &mut [f32],
 ) {
     let (w, h, channels) = (k.width as usize, k.height as usize, k.channels as usize);
     let plane = w * h;
@@ -77,33 +83,62 @@ fn geometry(
     let elements = src.shape.elements();
     let pixels = &src.pixels[p.dataset_index as usize * elements..][..elements];
     let step = whole_pixel_step(p);
+    if step.is_none() {
+        // Convert the whole source image once, then gather f32 values.
+        for c in 0..channels {
+            let from = &pixels[c * plane..][..plane];
+            let to = &mut units[c * (plane + 2)..][..plane + 2];
+            convert_run(&mut to[..plane], from.iter());
+            to[plane + TAP_FILL as usize] = k.fill;
+            to[plane + TAP_PADDING as usize] = 0.0;
+        }
+    }
     for y in 0..h {
         nearest_offsets(k, p, y as u32, offsets);
+        let Some(step) = step else {
+            for c in 0..channels {
+                let from = &units[c * (plane + 2)..][..plane + 2];
+                gather(from, offsets, &mut image[c * plane + y * w..][..w]);
+            }
+            continue;
+        };
         // With a whole-pixel map the taps inside the image are one run of a
         // source row, forwards or backwards: convert it as a slice.
-        let run = step.and_then(|step| {
-            let first = offsets.iter().position(|&o| o >= 0)?;
-            let last = offsets.iter().rposition(|&o| o >= 0)?;
-            Some((step, first, last + 1))
-        });
+        let run_at = |o: &u32| (*o as usize) < plane;
+        let run = offsets
+            .iter()
+            .position(run_at)
+            .zip(offsets.iter().rposition(run_at));
         for c in 0..channels {
             let source = &pixels[c * plane..][..plane];
             let row = &mut image[c * plane + y * w..][..w];
-            match run {
-                Some((step, x0, x1)) => {
-                    gather(source, &offsets[..x0], k.fill, &mut row[..x0]);
-                    gather(source, &offsets[x1..], k.fill, &mut row[x1..]);
-                    let (a, b) = (offsets[x0] as usize, offsets[x1 - 1] as usize);
-                    let row = &mut row[x0..x1];
-                    if step > 0 {
-                        convert_run(row, source[a..=b].iter());
-                    } else {
-                        convert_run(row, source[b..=a].iter().rev());
-                    }
-                }
-                None => gather(source, offsets, k.fill, row),
+            let Some((x0, last)) = run else {
+                edge(offsets, plane, k.fill, row);
+                continue;
+            };
+            let x1 = last + 1;
+            edge(&offsets[..x0], plane, k.fill, &mut row[..x0]);
+            edge(&offsets[x1..], plane, k.fill, &mut row[x1..]);
+            let (a, b) = (offsets[x0] as usize, offsets[last] as usize);
+            let row = &mut row[x0..x1];
+            if step > 0 {
+                convert_run(row, source[a..=b].iter());
+            } else {
+                convert_run(row, source[b..=a].iter().rev());
             }
         }
+    }
+}
+
+/// Taps outside the image of a whole-pixel row: fill or padding.
+#[inline(always)]
+fn edge(offsets: &[u32], plane: usize, fill: f32, row: &mut [f32]) {
+    for (o, &at) in row.iter_mut().zip(offsets) {
+        *o = if at as usize == plane + TAP_FILL as usize {
+            fill
+        } else {
+            0.0
+        };
     }
 }
 
@@ -134,12 +169,13 @@ fn convert_run<'a>(row: &mut [f32], bytes: impl Iterator<Item = &'a u8>) {
 /// For each pixel of row `y`: the offset in a source plane of its nearest
 /// tap, or a `TAP_*` code. The map is `sample_point`'s, term for term.
 #[inline(always)]
-fn nearest_offsets(k: &KernelPolicy, p: &SampleParams, y: u32, offsets: &mut [i32]) {
+fn nearest_offsets(k: &KernelPolicy, p: &SampleParams, y: u32, offsets: &mut [u32]) {
     let m = &p.inverse_affine;
     let py = y as f32 + 0.5;
     let (yx, yy) = (m[1] * py, m[4] * py);
     let [wx0, wy0, wx1, wy1] = p.window;
     let (w, h) = (k.width as i32, k.height as i32);
+    let plane = (k.width * k.height) as i32;
     for (x, o) in (0i32..).zip(offsets.iter_mut()) {
         let px = x as f32 + 0.5;
         let tx = (m[0] * px + yx + m[2]).floor() as i32;
@@ -147,29 +183,25 @@ fn nearest_offsets(k: &KernelPolicy, p: &SampleParams, y: u32, offsets: &mut [i3
         let in_window = (tx >= wx0) & (tx < wx1) & (ty >= wy0) & (ty < wy1);
         let in_image = (tx >= 0) & (tx < w) & (ty >= 0) & (ty < h);
         let at = ty.wrapping_mul(w).wrapping_add(tx);
-        *o = if !in_window {
-            TAP_FILL
+        let at = if !in_window {
+            plane + TAP_FILL as i32
         } else if in_image {
             at
         } else {
-            TAP_PADDING
+            plane + TAP_PADDING as i32
         };
+        *o = at as u32;
     }
 }
 
-/// Every byte's value in pixel units, exactly as `byte / 255` computes it
-/// (a load instead of a division per gathered value).
-static UNIT_BYTES: std::sync::LazyLock<[f32; 256]> =
-    std::sync::LazyLock::new(|| std::array::from_fn(|b| f32::from(b as u8) / 255.0));
-
-/// One row of one channel from the offsets: `byte / 255`, fill or 0.
+/// One row of one channel: the values at the offsets in a converted plane
+/// (pixels, fill, padding). The clamp keeps every read in bounds without a
+/// branch (offsets never exceed it), so the loop can use vector gathers.
 #[inline(always)]
-fn gather(source: &[u8], offsets: &[i32], fill: f32, row: &mut [f32]) {
-    let units: &[f32; 256] = &UNIT_BYTES;
+fn gather(units: &[f32], offsets: &[u32], row: &mut [f32]) {
+    let last = units.len() - 1;
     for (o, &at) in row.iter_mut().zip(offsets) {
-        let v = units[usize::from(source[at.max(0) as usize])];
-        let v = if at == TAP_FILL { fill } else { v };
-        *o = if at == TAP_PADDING { 0.0 } else { v };
+        *o = units[(at as usize).min(last)];
     }
 }
 
