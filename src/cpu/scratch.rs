@@ -94,7 +94,10 @@ fn geometry(
         }
     }
     for y in 0..h {
-        nearest_offsets(k, p, y as u32, offsets);
+        match step {
+            Some(step) => whole_pixel_offsets(k, p, step, y as u32, offsets),
+            None => nearest_offsets(k, p, y as u32, offsets),
+        }
         let Some(step) = step else {
             for c in 0..channels {
                 let from = &units[c * (plane + 2)..][..plane + 2];
@@ -167,31 +170,65 @@ fn convert_run<'a>(row: &mut [f32], bytes: impl Iterator<Item = &'a u8>) {
 }
 
 /// For each pixel of row `y`: the offset in a source plane of its nearest
-/// tap, or a `TAP_*` code. The map is `sample_point`'s, term for term.
+/// tap, or `plane + TAP_*`. The map is `sample_point`'s, term for term.
 #[inline(always)]
 fn nearest_offsets(k: &KernelPolicy, p: &SampleParams, y: u32, offsets: &mut [u32]) {
     let m = &p.inverse_affine;
     let py = y as f32 + 0.5;
     let (yx, yy) = (m[1] * py, m[4] * py);
+    for (x, o) in (0i32..).zip(offsets.iter_mut()) {
+        let px = x as f32 + 0.5;
+        let tx = tap(m[0] * px + yx + m[2]);
+        let ty = tap(m[3] * px + yy + m[5]);
+        *o = classify(k, p, tx, ty);
+    }
+}
+
+/// [`nearest_offsets`] for a whole-pixel map (`step` = m[0] = ±1, no
+/// rotation): the taps are `tx0 + step·x` on row `ty`, exactly, since every
+/// term is a multiple of ½ below 2^22 (the argument of
+/// `augment::whole_pixel_row`), so no float is converted per pixel.
+#[inline(always)]
+fn whole_pixel_offsets(k: &KernelPolicy, p: &SampleParams, step: i32, y: u32, offsets: &mut [u32]) {
+    let m = &p.inverse_affine;
+    let ty = tap(m[4] * (y as f32 + 0.5) + m[5]);
+    let tx0 = tap(m[0] * 0.5 + m[2]);
+    for (x, o) in (0i32..).zip(offsets.iter_mut()) {
+        *o = classify(k, p, tx0 + step * x, ty);
+    }
+}
+
+/// `v.floor() as i32` wherever the result can matter. The cast saturates
+/// and maps NaN to 0, which does not vectorise; here NaN still gives 0 and
+/// anything beyond ±2^30 is clamped to ±2^30 — still outside every window
+/// (padding ≤ 2^20, sides ≤ 2^14), as the saturated value was.
+#[inline(always)]
+fn tap(v: f32) -> i32 {
+    const LIMIT: f32 = 1_073_741_824.0;
+    let f = v.floor();
+    let f = if f.is_nan() { 0.0 } else { f };
+    let f = f.clamp(-LIMIT, LIMIT);
+    // SAFETY: `f` is an integer value in [−2^30, 2^30], not NaN or ±∞.
+    unsafe { f.to_int_unchecked::<i32>() }
+}
+
+/// The offset of tap (tx, ty) in a source plane, or `plane + TAP_*`.
+#[inline(always)]
+fn classify(k: &KernelPolicy, p: &SampleParams, tx: i32, ty: i32) -> u32 {
     let [wx0, wy0, wx1, wy1] = p.window;
     let (w, h) = (k.width as i32, k.height as i32);
     let plane = (k.width * k.height) as i32;
-    for (x, o) in (0i32..).zip(offsets.iter_mut()) {
-        let px = x as f32 + 0.5;
-        let tx = (m[0] * px + yx + m[2]).floor() as i32;
-        let ty = (m[3] * px + yy + m[5]).floor() as i32;
-        let in_window = (tx >= wx0) & (tx < wx1) & (ty >= wy0) & (ty < wy1);
-        let in_image = (tx >= 0) & (tx < w) & (ty >= 0) & (ty < h);
-        let at = ty.wrapping_mul(w).wrapping_add(tx);
-        let at = if !in_window {
-            plane + TAP_FILL as i32
-        } else if in_image {
-            at
-        } else {
-            plane + TAP_PADDING as i32
-        };
-        *o = at as u32;
-    }
+    let in_window = (tx >= wx0) & (tx < wx1) & (ty >= wy0) & (ty < wy1);
+    let in_image = (tx >= 0) & (tx < w) & (ty >= 0) & (ty < h);
+    let at = ty.wrapping_mul(w).wrapping_add(tx);
+    let at = if !in_window {
+        plane + TAP_FILL as i32
+    } else if in_image {
+        at
+    } else {
+        plane + TAP_PADDING as i32
+    };
+    at as u32
 }
 
 /// One row of one channel: the values at the offsets in a converted plane
