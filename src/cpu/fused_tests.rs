@@ -1,9 +1,9 @@
 //! The one-pass, vectorised pixel pass (`pairs.rs`, `scratch.rs`,
 //! `colour.rs`) against its slow twin `augment::render_sample_per_pixel`,
 //! bit for bit: every technique alone and all together, synthetic samples,
-//! both layouts, every dtype, 1 and 3 channels, odd sizes, batches 1, 7 and
-//! 65, each instruction-set level, means given and taken in the pass, and
-//! mix partners outside the pair.
+//! both layouts, every dtype, 1 and 3 channels, odd and larger sizes,
+//! batches 1, 7 and 65, each instruction-set level, means given and taken in
+//! the pass, and mix partners outside the pair.
 //! Run: `cargo test -p augkit --lib cpu::fused_tests`.
 
 use std::sync::Arc;
@@ -209,6 +209,16 @@ fn every_policy_matches_the_slow_twin_in_f32() {
                     run_case::<f32>(name, body, shape, batch, DType::F32, layout);
                 }
             }
+        }
+    }
+}
+
+/// Larger, non-square images (a few thousand pixels, odd sides).
+#[test]
+fn larger_images_match_the_slow_twin() {
+    for (name, body) in policies() {
+        for shape in [(3, 40, 30), (1, 33, 17)] {
+            run_case::<f32>(name, body, shape, 7, DType::F32, Layout::Nchw);
         }
     }
 }
