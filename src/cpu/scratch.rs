@@ -3,7 +3,11 @@
 //! in its order over whole planes, the exact contrast mean taken from the
 //! scratch at its place in that order. Per pixel the same f32 operations as
 //! `augment::augmented_pixel` (the definition), so bit for bit its values;
-//! replaces the separate contrast-mean walk over the geometry.
+//! replaces the separate contrast-mean walk over the geometry. Geometry:
+//! whole-pixel rows (crop, flip) convert one source run as a slice; other
+//! nearest and bilinear maps compute a row's taps 8 pixels at a time and
+//! gather from the source image converted once per sample; synthetic
+//! samples go through `augment::geometric_pixel` per pixel.
 //! Tests: `cargo test -p augkit --lib cpu::fused_tests`.
 
 use super::augment::{Source, contrast_mean, geometric_pixel};
@@ -11,11 +15,14 @@ use super::colour;
 use crate::kernel_args::*;
 
 /// A thread's reusable buffers: up to three sample images (own, partner, a
-/// partner outside the tile), one row of gather offsets and one output
-/// sample for narrow dtypes. Nothing is allocated per sample.
+/// partner outside the tile), one row of taps, the converted source image
+/// and one output sample for narrow dtypes. Nothing is allocated per sample.
 pub struct Scratch {
     pub images: [Vec<f32>; 3],
+    /// One row's tap offsets (four per pixel for bilinear, tap-major).
     offsets: Vec<u32>,
+    /// One row's bilinear tap weights (tap-major) and window masses.
+    weights: Vec<f32>,
     /// The source image in pixel units, each plane followed by its fill
     /// and padding values (what the nearest gather reads).
     units: Vec<f32>,
@@ -28,7 +35,8 @@ impl Scratch {
         let image = || vec![0.0f32; elements];
         Self {
             images: [image(), image(), image()],
-            offsets: vec![0; k.width as usize],
+            offsets: vec![0; 4 * k.width as usize],
+            weights: vec![0.0; 5 * k.width as usize],
             units: vec![0.0; elements + 2 * k.channels as usize],
             out: Vec::new(),
         }
@@ -46,7 +54,12 @@ impl Scratch {
         mean: Option<f32>,
     ) {
         let image = &mut self.images[slot];
-        geometry(k, src, p, image, &mut self.offsets, &mut self.units);
+        let taps = Taps {
+            offsets: &mut self.offsets,
+            weights: &mut self.weights,
+            units: &mut self.units,
+        };
+        geometry(k, src, p, image, taps);
         colour_chain(k, src, p, mean, image);
     }
 }
@@ -64,12 +77,16 @@ fn geometry(
     src: &Source<'_>,
     p: &SampleParams,
     image: &mut [f32],
-    offsets: &mut [u32],
-    units: &mut [f32],
+    taps: Taps<'_>,
 ) {
+    let Taps {
+        offsets,
+        weights,
+        units,
+    } = taps;
     let (w, h, channels) = (k.width as usize, k.height as usize, k.channels as usize);
     let plane = w * h;
-    if k.interpolation != INTERP_NEAREST || p.flags & flags::SYNTHETIC != 0 {
+    if p.flags & flags::SYNTHETIC != 0 {
         for y in 0..h {
             for x in 0..w {
                 let v = geometric_pixel(k, src, p, x as u32, y as u32);
@@ -82,7 +99,7 @@ fn geometry(
     }
     let elements = src.shape.elements();
     let pixels = &src.pixels[p.dataset_index as usize * elements..][..elements];
-    let step = whole_pixel_step(p);
+    let step = whole_pixel_step(p).filter(|_| k.interpolation == INTERP_NEAREST);
     if step.is_none() {
         // Convert the whole source image once, then gather f32 values.
         for c in 0..channels {
@@ -93,6 +110,18 @@ fn geometry(
             to[plane + TAP_PADDING as usize] = 0.0;
         }
     }
+    if k.interpolation != INTERP_NEAREST {
+        for y in 0..h {
+            bilinear_taps(k, p, y as u32, offsets, weights);
+            for c in 0..channels {
+                let from = &units[c * (plane + 2)..][..plane + 2];
+                let row = &mut image[c * plane + y * w..][..w];
+                bilinear_row(from, offsets, weights, k.fill, row);
+            }
+        }
+        return;
+    }
+    let offsets = &mut offsets[..w];
     for y in 0..h {
         match step {
             Some(step) => whole_pixel_offsets(k, p, step, y as u32, offsets),
@@ -229,6 +258,88 @@ fn classify(k: &KernelPolicy, p: &SampleParams, tx: i32, ty: i32) -> u32 {
         plane + TAP_PADDING as i32
     };
     at as u32
+}
+
+/// The per-row tap buffers of [`Scratch`], lent to [`geometry`].
+struct Taps<'a> {
+    offsets: &'a mut [u32],
+    weights: &'a mut [f32],
+    units: &'a mut [f32],
+}
+
+/// For each pixel of row `y`, its four bilinear taps as
+/// `augment::geometric_pixel` orders them: offsets (`plane + TAP_PADDING`,
+/// a 0, for a tap outside the image or the window), weights, and the
+/// window mass (the sum, in tap order, of the weights of taps inside the
+/// window). Tap t of pixel x is at `t·w + x`; the masses at `4·w + x`.
+#[inline(always)]
+fn bilinear_taps(
+    k: &KernelPolicy,
+    p: &SampleParams,
+    y: u32,
+    offsets: &mut [u32],
+    weights: &mut [f32],
+) {
+    let w = k.width as usize;
+    let m = &p.inverse_affine;
+    let py = y as f32 + 0.5;
+    let (yx, yy) = (m[1] * py, m[4] * py);
+    let padding = k.width * k.height + TAP_PADDING;
+    let (o, wt) = (&mut offsets[..4 * w], &mut weights[..5 * w]);
+    let (o0, o) = o.split_at_mut(w);
+    let (o1, o) = o.split_at_mut(w);
+    let (o2, o3) = o.split_at_mut(w);
+    let (w0, wt) = wt.split_at_mut(w);
+    let (w1, wt) = wt.split_at_mut(w);
+    let (w2, wt) = wt.split_at_mut(w);
+    let (w3, mass) = wt.split_at_mut(w);
+    for x in 0..w {
+        let px = x as i32 as f32 + 0.5;
+        let fx = (m[0] * px + yx + m[2]) - 0.5;
+        let fy = (m[3] * px + yy + m[5]) - 0.5;
+        let (x0f, y0f) = (fx.floor(), fy.floor());
+        let (ax, ay) = (fx - x0f, fy - y0f);
+        let (x0, y0) = (tap(fx), tap(fy));
+        let weight = [
+            (1.0 - ax) * (1.0 - ay),
+            ax * (1.0 - ay),
+            (1.0 - ax) * ay,
+            ax * ay,
+        ];
+        let at = [(x0, y0), (x0 + 1, y0), (x0, y0 + 1), (x0 + 1, y0 + 1)];
+        let mut total = 0.0f32;
+        let mut code = [0u32; 4];
+        for t in 0..4 {
+            let (tx, ty) = at[t];
+            let c = classify(k, p, tx, ty);
+            let in_window = c != k.width * k.height + TAP_FILL;
+            total += if in_window { weight[t] } else { 0.0 };
+            code[t] = if in_window { c } else { padding };
+        }
+        (o0[x], o1[x], o2[x], o3[x]) = (code[0], code[1], code[2], code[3]);
+        (w0[x], w1[x], w2[x], w3[x]) = (weight[0], weight[1], weight[2], weight[3]);
+        mass[x] = total;
+    }
+}
+
+/// One row of one channel from its bilinear taps: the weighted sum in tap
+/// order (a skipped tap adds +0, which changes no sum of non-negative
+/// terms), then torchvision's `v·m + (1 − m)·fill`.
+#[inline(always)]
+fn bilinear_row(units: &[f32], offsets: &[u32], weights: &[f32], fill: f32, row: &mut [f32]) {
+    let w = row.len();
+    let last = units.len() - 1;
+    let texel = |o: u32| units[(o as usize).min(last)];
+    let (o, wt) = (&offsets[..4 * w], &weights[..5 * w]);
+    for (x, out) in row.iter_mut().enumerate() {
+        let mut v = 0.0f32;
+        v += wt[x] * texel(o[x]);
+        v += wt[w + x] * texel(o[w + x]);
+        v += wt[2 * w + x] * texel(o[2 * w + x]);
+        v += wt[3 * w + x] * texel(o[3 * w + x]);
+        let mass = wt[4 * w + x];
+        *out = v * mass + (1.0 - mass) * fill;
+    }
 }
 
 /// One row of one channel: the values at the offsets in a converted plane
