@@ -335,8 +335,8 @@ pub fn augmented_pixel(
 
 /// Writes output sample `i` (one C·H·W chunk of the batch, in the policy's
 /// layout) pixel by pixel through [`augmented_pixel`]: the literal definition,
-/// kept as the slow twin of [`render_sample`] (a test checks they agree bit
-/// for bit).
+/// kept as the slow twin of the one-pass `super::pairs::render_step` (tests
+/// check they agree bit for bit).
 pub fn render_sample_per_pixel<T: OutElem>(
     k: &KernelPolicy,
     src: &Source<'_>,
@@ -401,10 +401,9 @@ fn store<T: OutElem>(
 }
 
 /// One row of one sample's image, per channel, reused across rows and
-/// samples so the fast path allocates nothing per pixel or per sample.
+/// samples so the contrast-mean pass allocates nothing per pixel or sample.
 pub struct RowScratch {
     own: [Vec<f32>; 3],
-    other: [Vec<f32>; 3],
 }
 
 impl RowScratch {
@@ -412,7 +411,6 @@ impl RowScratch {
         let row = || vec![0.0f32; width as usize];
         Self {
             own: [row(), row(), row()],
-            other: [row(), row(), row()],
         }
     }
 }
@@ -578,58 +576,4 @@ pub fn contrast_mean_rows(
         }
     }
     (sum / f64::from(k.height * k.width)) as f32
-}
-
-/// Writes output sample `i` (one C·H·W chunk of the batch, in the policy's
-/// layout) from the step's parameters and contrast means, a row at a time.
-/// Bit-identical to [`render_sample_per_pixel`].
-pub fn render_sample<T: OutElem>(
-    k: &KernelPolicy,
-    src: &Source<'_>,
-    params: &[SampleParams],
-    means: &[f32],
-    i: usize,
-    out: &mut [T],
-    scratch: &mut RowScratch,
-) {
-    let p = &params[i];
-    let partner = &params[p.partner as usize];
-    let mixed = p.flags & flags::MIXED != 0;
-    let cutmix = p.flags & flags::CUTMIX != 0;
-    let channels = k.channels as usize;
-    let w = k.width as usize;
-    let plane = w * k.height as usize;
-    let [bx0, by0, bx1, by1] = p.cut_box;
-    for y in 0..k.height {
-        let row_has_box = cutmix && y >= by0 && y < by1 && bx0 < bx1;
-        let need_partner = (mixed && !cutmix) || row_has_box;
-        geometric_row(k, src, p, y, &mut scratch.own);
-        colour_row(k, p, means[i], &mut scratch.own, false);
-        if need_partner {
-            geometric_row(k, src, partner, y, &mut scratch.other);
-            colour_row(
-                k,
-                partner,
-                means[p.partner as usize],
-                &mut scratch.other,
-                false,
-            );
-        }
-        let row_start = y as usize * w;
-        for c in 0..channels {
-            let own = &scratch.own[c];
-            let other = &scratch.other[c];
-            let (mean, std) = (k.mean[c], k.std[c]);
-            for x in 0..w {
-                let v = if row_has_box && (x as u32) >= bx0 && (x as u32) < bx1 {
-                    other[x]
-                } else if mixed && !cutmix {
-                    own[x] * p.lambda + other[x] * (1.0 - p.lambda)
-                } else {
-                    own[x]
-                };
-                store(k, out, c, row_start + x, plane, (v - mean) / std);
-            }
-        }
-    }
 }

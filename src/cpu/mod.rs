@@ -3,6 +3,12 @@
 //! writes straight into the caller's slice.
 
 pub mod augment;
+mod colour;
+#[cfg(test)]
+mod fused_tests;
+pub mod pairs;
+mod scratch;
+pub mod simd;
 
 use std::sync::Arc;
 
@@ -14,7 +20,8 @@ use crate::error::Error;
 use crate::kernel_args::{KernelPolicy, MixLabel, SampleParams, StepArgs};
 use crate::params::{StepContext, sample_params, synth_coefficients};
 use crate::policy::Policy;
-use augment::{OutElem, RowScratch, Source, contrast_mean_rows, render_sample};
+use augment::{RowScratch, Source, contrast_mean_rows};
+use pairs::OutSample;
 
 pub struct CpuBackend {
     plan: Plan,
@@ -112,9 +119,9 @@ fn source(dataset: &Dataset) -> Source<'_> {
     }
 }
 
-/// The pixel pass: renders a step from given parameters (also used by the
-/// parity tests to render another backend's parameters).
-pub fn render<T: OutElem>(
+/// The pixel pass: renders a step from given parameters and contrast means
+/// (also used by the parity tests to render another backend's parameters).
+pub fn render<T: OutSample>(
     kernel: &KernelPolicy,
     dataset: &Dataset,
     params: &[SampleParams],
@@ -125,18 +132,14 @@ pub fn render<T: OutElem>(
 }
 
 /// [`render`] for any source (synthetic samples included).
-pub fn render_from<T: OutElem>(
+pub fn render_from<T: OutSample>(
     kernel: &KernelPolicy,
     src: &Source<'_>,
     params: &[SampleParams],
     means: &[f32],
     out: &mut [T],
 ) {
-    let per_sample = src.shape.elements();
-    out.par_chunks_mut(per_sample).enumerate().for_each_init(
-        || RowScratch::new(kernel.width),
-        |scratch, (i, chunk)| render_sample(kernel, src, params, means, i, chunk, scratch),
-    );
+    pairs::render_step(kernel, src, params, Some(means), out);
 }
 
 /// Labels as the step writes them.
@@ -179,11 +182,11 @@ impl Backend for CpuBackend {
         let coefficients = step_synth_coefficients(&self.plan, args, &params);
         let src = plan_source(&self.plan, &coefficients);
         let k = &self.plan.kernel;
-        let means = step_contrast_means_from(k, &src, &params);
+        // One pass per image: each contrast mean is taken while rendering.
         match images {
-            HostImages::F32(out) => render_from(k, &src, &params, &means, out),
-            HostImages::F16(out) => render_from(k, &src, &params, &means, out),
-            HostImages::Bf16(out) => render_from(k, &src, &params, &means, out),
+            HostImages::F32(out) => pairs::render_step(k, &src, &params, None, out),
+            HostImages::F16(out) => pairs::render_step(k, &src, &params, None, out),
+            HostImages::Bf16(out) => pairs::render_step(k, &src, &params, None, out),
         }
         labels.copy_from_slice(&labels_of(&params));
         Ok(())
