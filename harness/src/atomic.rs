@@ -11,6 +11,17 @@ use serde::Serialize;
 /// Writes `bytes` to `path` atomically, creating its directory if needed.
 /// The temporary file (`.NAME.tmp.PID`) is removed when anything fails.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_atomic_failing(path, bytes, None)
+}
+
+/// [`write_atomic`], except that with `fault` it writes half of `bytes` and
+/// then fails with that error: the tests' stand-in for a disk that fills or
+/// a device that fails mid-write (the checkpoint writer's fault hook).
+pub fn write_atomic_failing(
+    path: &Path,
+    bytes: &[u8],
+    fault: Option<std::io::Error>,
+) -> std::io::Result<()> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -29,6 +40,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     ));
     let result = (|| {
         let mut file = std::fs::File::create(&tmp)?;
+        if let Some(fault) = fault {
+            file.write_all(&bytes[..bytes.len() / 2])?;
+            return Err(fault);
+        }
         file.write_all(bytes)?;
         file.sync_all()?;
         std::fs::rename(&tmp, path)

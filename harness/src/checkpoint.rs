@@ -23,13 +23,12 @@
 //! (seed, epoch, position), and libtorch's generator is reseeded at the start
 //! of every epoch ([`crate::train::epoch_seed`]).
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 use tch::{Tensor, nn};
 
+use crate::archive::tensors_to_bytes;
 use crate::optim::Optimizer;
 use crate::result::{EpochRecord, write_json_atomic};
 
@@ -156,56 +155,12 @@ fn model_bytes(vs: &nn::VarStore) -> Result<Vec<u8>, CheckpointError> {
     })
 }
 
-/// Named tensors in libtorch's archive format (what `Tensor::save_multi`
-/// writes to a file and `Tensor::load_multi` / `VarStore::load` read).
-pub fn tensors_to_bytes(named: &[(String, Tensor)]) -> Result<Vec<u8>, tch::TchError> {
-    let buffer = SharedBuffer::default();
-    Tensor::save_multi_to_stream(named, buffer.clone())?;
-    let bytes = std::mem::take(&mut *buffer.0.lock().unwrap_or_else(|e| e.into_inner()));
-    Ok(bytes)
-}
-
-/// A `Write + 'static` into memory (tch boxes the stream it is given).
-#[derive(Clone, Default)]
-struct SharedBuffer(Arc<Mutex<Vec<u8>>>);
-
-impl Write for SharedBuffer {
-    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .extend_from_slice(data);
-        Ok(data.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Writes `bytes` to `path` through `.NAME.tmp.PID` in the same directory:
-/// written, synced, renamed. The temporary file is removed on error.
+/// Writes `bytes` to `path` atomically ([`crate::atomic`]); under the
+/// [`FAULT_ENV`] test hook it fails half-way as a full disk or a failing
+/// device would.
 pub fn write_file_atomic(path: &Path, bytes: &[u8]) -> Result<(), CheckpointError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
-    let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
-    let result = (|| {
-        let mut file = std::fs::File::create(&tmp)?;
-        match injected_fault() {
-            Some(fault) => {
-                file.write_all(&bytes[..bytes.len() / 2])?;
-                Err(fault)
-            }
-            None => file.write_all(bytes),
-        }?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(CheckpointError::io(path, e));
-    }
-    Ok(())
+    crate::atomic::write_atomic_failing(path, bytes, injected_fault())
+        .map_err(|e| CheckpointError::io(path, e))
 }
 
 fn injected_fault() -> Option<std::io::Error> {

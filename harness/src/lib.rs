@@ -11,6 +11,7 @@
 //! - [`train`]: the loop, the soft-label loss, the clocks,
 //! - [`metrics`], [`memory`], [`result`]: the figures and the result JSON,
 //! - [`checkpoint`], [`outdir`]: checkpoints, output checks, the experiment lock,
+//! - [`archive`]: named tensors in libtorch's archive format, in memory,
 //! - [`report`], [`plots`]: `augkit report` (summary files and charts),
 //! - [`atomic`]: the one atomic-write helper every output goes through,
 //! - [`preview`], [`npy`]: `augkit preview` and `augkit dump`.
@@ -18,6 +19,7 @@
 //! Build with `source scripts/setup-torch` first (libtorch from the PyTorch
 //! 2.11.0 wheel); the binary then runs with no environment set.
 
+pub mod archive;
 pub mod atomic;
 pub mod bench;
 pub mod checkpoint;

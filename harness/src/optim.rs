@@ -143,12 +143,12 @@ impl Optimizer {
         for (i, v) in self.second.iter().enumerate() {
             named.push((format!("second.{i}"), v.shallow_clone()));
         }
-        crate::checkpoint::tensors_to_bytes(&named)
+        crate::archive::tensors_to_bytes(&named)
     }
 
     /// Writes [`Optimizer::to_bytes`] to `path` atomically.
     pub fn save(&self, path: &Path) -> anyhow::Result<()> {
-        crate::checkpoint::write_file_atomic(path, &self.to_bytes()?)?;
+        crate::atomic::write_atomic(path, &self.to_bytes()?)?;
         Ok(())
     }
 

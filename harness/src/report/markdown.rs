@@ -8,8 +8,9 @@ use std::fmt::Write as _;
 use super::BASELINE;
 use super::charts::plot_stem;
 use super::load::Experiment;
+use super::row::{Row, Verdict};
 use super::rule::{RULE, p_text};
-use super::summary::{Row, Summary, Verdict};
+use super::summary::Summary;
 
 const MIB: f64 = 1024.0 * 1024.0;
 

@@ -6,7 +6,7 @@
 //! and the trade-off rule ([`RULE`]). One file per job:
 //! [`load`] reads (typed) and [`validate`] checks what it reads; [`stats`]
 //! (mean, CI, paired t-test), [`cost`] (augmentation cost, equal compute) and
-//! [`converged`] compute; [`summary`] aggregates; [`rule`] judges;
+//! [`converged`] compute; [`summary`] aggregates into [`row`]s; [`rule`] judges;
 //! [`markdown`], [`csv`] and [`charts`] write.
 
 pub mod charts;
@@ -15,6 +15,7 @@ pub mod cost;
 pub mod csv;
 pub mod load;
 pub mod markdown;
+pub mod row;
 pub mod rule;
 pub mod stats;
 pub mod summary;
@@ -27,9 +28,10 @@ use anyhow::Context;
 pub use charts::plot_stem;
 pub use cost::FREE_OVERHEAD_PCT;
 pub use load::{Cell, Experiment, load, technique_of};
+pub use row::{Row, Verdict};
 pub use rule::{Conclusion, RULE, pareto_set, rank_tradeoffs};
 pub use stats::{PairedTest, Stat};
-pub use summary::{Row, Summary, Verdict, summarise};
+pub use summary::{Summary, summarise};
 
 use crate::atomic::write_atomic;
 

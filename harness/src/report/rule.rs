@@ -7,8 +7,8 @@ use serde::Serialize;
 
 use super::BASELINE;
 use super::cost::FREE_OVERHEAD_PCT;
+use super::row::{Row, Verdict};
 use super::stats::ALPHA;
-use super::summary::{Row, Verdict};
 
 /// The best-trade-off rule, as the report states it.
 pub const RULE: &str = "Cost = a technique's augmentation time summed over its training steps \
