@@ -451,7 +451,7 @@ def main():
         pairs = [(theirs.get((technique, s)), ours[(technique, s)]) for s in args.seeds]
         if any(h is None for h, _ in pairs):
             continue
-        acc_h = [100 * h["test"]["figures"]["accuracy"] for h, _ in pairs]
+        acc_h = [100 * h["test"]["accuracy"] for h, _ in pairs]
         acc_p = [100 * p["accuracy"] for _, p in pairs]
         l1_h = [h["curves"][0]["train_loss"] for h, _ in pairs]
         l1_p = [p["epoch_losses"][0] for _, p in pairs]
