@@ -482,8 +482,9 @@ def main():
     for t, mh, sh, mp, sp, diff, se, l1h, l1p, rel, llh, llp, ok in rows:
         print(f"| {t} | {mh:.2f} ± {sh:.2f} | {mp:.2f} ± {sp:.2f} | {diff:+.2f} | {2 * se:.2f} | {l1h:.4f} "
               f"| {l1p:.4f} | {100 * rel:+.1f} % | {llh:.4f} | {llp:.4f} | {'yes' if ok else 'NO'} |")
-    print(f"\nwall: PyTorch side {pytorch_s:.0f} s, harness side {harness_s:.0f} s (running beside it, "
-          f"{args.threads} libtorch thread(s) each); subsets checked identical by their normalisation")
+    print(f"\nwall: PyTorch side {pytorch_s:.0f} s, both sides done after {harness_s:.0f} s (the harness "
+          f"running beside it, {args.threads} libtorch thread(s) each); subsets checked identical by their "
+          f"normalisation")
     json.dump({"rows": [dict(zip(["technique", "harness_mean", "harness_std", "pytorch_mean", "pytorch_std",
                                   "diff_pp", "se_pp", "harness_loss1", "pytorch_loss1", "loss1_rel",
                                   "harness_loss_last", "pytorch_loss_last", "agree"], r)) for r in rows],
