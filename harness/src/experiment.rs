@@ -19,11 +19,15 @@
 //! anything that changes the training gives new cells; re-running with the
 //! same flags skips finished cells and resumes unfinished ones.
 //!
-//! Expect the `quick` preset (9 techniques × Fashion-MNIST or its synthetic
-//! fallback, simple CNN, 300 images per class, 4 epochs) to finish in about
-//! 2 minutes on 2 CPU cores.
+//! The matrix is data set × technique × seed × training-set size (the
+//! `--train-per-class` / `--train-fraction` axis); cells of different sizes
+//! differ by `config.train_limit`, so by their hash.
+//!
+//! Expect the `quick` preset (8 techniques × 3 seeds on real Fashion-MNIST,
+//! simple CNN, 300 images per class, 12 epochs) to take ≈ 15–25 minutes on 2
+//! CPU cores (docs/HARNESS.md, "Presets").
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -41,12 +45,29 @@ use crate::source::BackendChoice;
 use crate::train::{RunContext, TrainData};
 
 /// Bumped whenever a field of `experiment.json` changes meaning.
-pub const EXPERIMENT_SCHEMA_VERSION: u32 = 1;
+/// 2: the training-set size became an axis (`training.train_limits`,
+/// `cells[].train_limit`) and data sets record `source` and `sha256`;
+/// version-1 files still read (one limit, no provenance).
+pub const EXPERIMENT_SCHEMA_VERSION: u32 = 2;
 
 /// The generated 1×28×28 shapes the `quick` preset falls back to.
 pub const SYNTHETIC_28: &str = "synthetic-shapes-28";
 /// Images per class of [`SYNTHETIC_28`] (train, test).
 pub const SYNTHETIC_28_PER_CLASS: (usize, usize) = (500, 100);
+
+/// The `quick` preset's techniques (docs/HARNESS.md, "Presets", says why).
+pub const QUICK_TECHNIQUES: [&str; 8] = [
+    "none", "crop", "flips", "vflip", "rotation", "mixup", "cutmix", "all",
+];
+/// The `quick` preset's training-set size (images per class) and epochs.
+pub const QUICK_PER_CLASS: u32 = 300;
+pub const QUICK_EPOCHS: u32 = 12;
+/// The `limited-data` preset's axis, techniques and epochs.
+pub const LIMITED_DATA_PER_CLASS: [u32; 3] = [50, 200, 1000];
+pub const LIMITED_DATA_TECHNIQUES: [&str; 7] = [
+    "none", "crop", "flips", "rotation", "mixup", "cutmix", "all",
+];
+pub const LIMITED_DATA_EPOCHS: u32 = 30;
 
 /// How long `quick` waits for `augkit download` before falling back.
 pub const DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(20);
@@ -54,9 +75,17 @@ pub const DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(20);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum Preset {
-    /// CPU-sized: Fashion-MNIST (else generated 1×28×28 shapes, loudly),
-    /// simple CNN, 300 images per class, 4 epochs, seed 0.
+    /// CPU-sized (scripts/run, ≤ 30 min on 2 cores with the build): real
+    /// Fashion-MNIST (else generated 1×28×28 shapes, loudly), simple CNN,
+    /// techniques none, crop, flips, vflip, rotation, mixup, cutmix, all;
+    /// 300 images per class, 12 epochs, cosine schedule (the baseline
+    /// converges), test accuracy every epoch, seeds 0, 1, 2.
     Quick,
+    /// The limited-data sweep: Fashion-MNIST, simple CNN, 50, 200 and 1000
+    /// images per class as a matrix axis, techniques none, crop, flips,
+    /// rotation, mixup, cutmix, all; 30 epochs, cosine schedule, seeds 0, 1,
+    /// 2. Sized for a GPU (hours on 2 CPU cores).
+    LimitedData,
     /// The seed plan: CIFAR-10 + ResNet-18 and Fashion-MNIST + simple CNN,
     /// Adam 1e-3, batch 64, 50 epochs, wd 1e-4, 500 images per class,
     /// seeds 0, 1, 2.
@@ -104,10 +133,14 @@ pub struct ExperimentArgs {
     pub optimizer: Option<OptimizerKind>,
     #[arg(long, value_enum)]
     pub schedule: Option<Schedule>,
-    #[arg(long, conflicts_with = "train_fraction")]
-    pub train_per_class: Option<u32>,
-    #[arg(long)]
-    pub train_fraction: Option<f64>,
+    /// Training-set sizes, images per class, comma-separated: one value, or
+    /// several for a matrix axis (e.g. 50,200,1000).
+    #[arg(long, value_delimiter = ',', conflicts_with = "train_fraction")]
+    pub train_per_class: Vec<u32>,
+    /// Training-set sizes as fractions of each class, comma-separated (an
+    /// axis like --train-per-class).
+    #[arg(long, value_delimiter = ',')]
+    pub train_fraction: Vec<f64>,
     /// Evaluate the test set every N epochs for the curves (0: only at the end).
     #[arg(long)]
     pub eval_every: Option<u32>,
@@ -148,6 +181,14 @@ pub struct DatasetEntry {
     pub fallback_from: Option<String>,
     /// Why, in words (also in `notices`).
     pub notice: Option<String>,
+    /// Where the files came from, e.g. `debian:dataset-fashion-mnist
+    /// 0.0~git20200523.55506a9-1 (/usr/share/datasets/fashion-mnist); content
+    /// matches the official Fashion-MNIST checksums`, or `generated …`.
+    #[serde(default)]
+    pub source: Option<String>,
+    /// File → SHA-256 of its uncompressed content (IDX data sets).
+    #[serde(default)]
+    pub sha256: Option<BTreeMap<String, String>>,
 }
 
 /// Settings every cell shares.
@@ -159,19 +200,39 @@ pub struct Training {
     pub weight_decay: f64,
     pub optimizer: OptimizerKind,
     pub schedule: Schedule,
+    /// The first of `train_limits` (what version-1 files hold).
     pub train_limit: TrainLimit,
+    /// The training-set sizes of the matrix axis (empty in version-1 files:
+    /// read as `[train_limit]`).
+    #[serde(default)]
+    pub train_limits: Vec<TrainLimit>,
     pub eval_every: u32,
     pub backend: BackendChoice,
     pub device: DeviceChoice,
 }
 
+impl Training {
+    /// The axis, for old and new files alike.
+    pub fn limits(&self) -> Vec<TrainLimit> {
+        if self.train_limits.is_empty() {
+            vec![self.train_limit]
+        } else {
+            self.train_limits.clone()
+        }
+    }
+}
+
 /// A cell as `experiment.json` lists it.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CellEntry {
     pub id: String,
     pub dataset: String,
     pub technique: String,
     pub seed: u64,
+    /// The cell's training-set size (`None` in version-1 files: see
+    /// `training.train_limit`).
+    #[serde(default)]
+    pub train_limit: Option<TrainLimit>,
 }
 
 /// `DIR/experiment.json`.
@@ -449,45 +510,89 @@ fn loud(lines: &[String]) {
 pub fn plan(args: &ExperimentArgs) -> anyhow::Result<(Experiment, Vec<CellConfig>)> {
     let preset = args.preset;
     let seed_plan = preset == Some(Preset::SeedPlan);
+    let quick = preset == Some(Preset::Quick);
+    let limited = preset == Some(Preset::LimitedData);
     let datasets: Vec<String> = if !args.datasets.is_empty() {
         args.datasets.clone()
     } else if seed_plan {
         vec!["cifar10".into(), "fashion-mnist".into()]
-    } else if preset == Some(Preset::Quick) {
+    } else if quick || limited {
         vec!["fashion-mnist".into()]
     } else {
-        anyhow::bail!("give --datasets or a --preset (quick, seed-plan)")
+        anyhow::bail!("give --datasets or a --preset (quick, limited-data, seed-plan)")
     };
     let seeds = if !args.seeds.is_empty() {
         args.seeds.clone()
-    } else if seed_plan {
+    } else if preset.is_some() {
         vec![0, 1, 2]
     } else {
         vec![0]
     };
     let (datasets, seeds) = (dedup("--datasets", datasets), dedup("--seeds", seeds));
-    let quick = preset == Some(Preset::Quick);
-    let train_limit = match (args.train_per_class, args.train_fraction) {
-        (Some(n), _) => TrainLimit::PerClass(n),
-        (None, Some(f)) => TrainLimit::Fraction(f),
-        (None, None) if seed_plan => TrainLimit::PerClass(500),
-        (None, None) if quick => TrainLimit::PerClass(300),
-        (None, None) => TrainLimit::All,
+    let mut train_limits: Vec<TrainLimit> = if !args.train_per_class.is_empty() {
+        args.train_per_class
+            .iter()
+            .map(|&n| TrainLimit::PerClass(n))
+            .collect()
+    } else if !args.train_fraction.is_empty() {
+        args.train_fraction
+            .iter()
+            .map(|&f| TrainLimit::Fraction(f))
+            .collect()
+    } else if seed_plan {
+        vec![TrainLimit::PerClass(500)]
+    } else if quick {
+        vec![TrainLimit::PerClass(QUICK_PER_CLASS)]
+    } else if limited {
+        LIMITED_DATA_PER_CLASS
+            .iter()
+            .map(|&n| TrainLimit::PerClass(n))
+            .collect()
+    } else {
+        vec![TrainLimit::All]
+    };
+    let mut seen_limits = Vec::new();
+    train_limits.retain(|l| {
+        let new = !seen_limits.contains(l);
+        seen_limits.push(*l);
+        new
+    });
+    let default_epochs = if quick {
+        QUICK_EPOCHS
+    } else if limited {
+        LIMITED_DATA_EPOCHS
+    } else {
+        50
     };
     let training = Training {
-        epochs: args.epochs.unwrap_or(if quick { 4 } else { 50 }),
+        epochs: args.epochs.unwrap_or(default_epochs),
         batch_size: args.batch_size.unwrap_or(64),
         lr: args.lr.unwrap_or(1e-3),
         weight_decay: args.weight_decay.unwrap_or(1e-4),
         optimizer: args.optimizer.unwrap_or(OptimizerKind::Adam),
-        schedule: args.schedule.unwrap_or(Schedule::Constant),
-        train_limit,
+        // Annealing lets a short run settle: the presets' baselines converge.
+        schedule: args.schedule.unwrap_or(if quick || limited {
+            Schedule::Cosine
+        } else {
+            Schedule::Constant
+        }),
+        train_limit: train_limits[0],
+        train_limits,
         eval_every: args.eval_every.unwrap_or(1),
         backend: args.backend,
         device: args.device,
     };
     let policy_dir = args.policy_dir.clone().unwrap_or_else(default_policy_dir);
-    let techniques = techniques(&policy_dir, &args.techniques, &args.extra_techniques)?;
+    let preset_techniques: Vec<String> = match preset {
+        _ if !args.techniques.is_empty() => args.techniques.clone(),
+        Some(Preset::Quick) => QUICK_TECHNIQUES.iter().map(|t| t.to_string()).collect(),
+        Some(Preset::LimitedData) => LIMITED_DATA_TECHNIQUES
+            .iter()
+            .map(|t| t.to_string())
+            .collect(),
+        _ => Vec::new(),
+    };
+    let techniques = techniques(&policy_dir, &preset_techniques, &args.extra_techniques)?;
 
     let mut notices = Vec::new();
     let mut entries = Vec::new();
@@ -503,6 +608,8 @@ pub fn plan(args: &ExperimentArgs) -> anyhow::Result<(Experiment, Vec<CellConfig
             model: args.model.unwrap_or_else(|| default_model(name)),
             fallback_from: None,
             notice: None,
+            source: None,
+            sha256: None,
         };
         if quick && name != SYNTHETIC_28 && !dataset_present(name, &args.data_dir) {
             eprintln!(
@@ -525,6 +632,14 @@ pub fn plan(args: &ExperimentArgs) -> anyhow::Result<(Experiment, Vec<CellConfig
                 entry.name = SYNTHETIC_28.into();
             }
         }
+        if entry.name.starts_with("synthetic-shapes") {
+            entry.source = Some(format!("generated by augkit-data ({})", entry.name));
+        } else if let Some((_, source, sha256)) =
+            augkit_data::idx_provenance(&entry.name, &args.data_dir)
+        {
+            entry.source = Some(source);
+            entry.sha256 = Some(sha256);
+        }
         // A fallback can make two entries the same data set.
         if !entries.iter().any(|e: &DatasetEntry| e.name == entry.name) {
             entries.push(entry);
@@ -534,7 +649,10 @@ pub fn plan(args: &ExperimentArgs) -> anyhow::Result<(Experiment, Vec<CellConfig
     let mut cells = Vec::new();
     for entry in &entries {
         for technique in &techniques {
-            for &seed in &seeds {
+            for (&seed, &train_limit) in seeds
+                .iter()
+                .flat_map(|s| training.train_limits.iter().map(move |l| (s, l)))
+            {
                 let config = TrainConfig {
                     dataset: entry.name.clone(),
                     data_dir: args.data_dir.clone(),
@@ -547,7 +665,7 @@ pub fn plan(args: &ExperimentArgs) -> anyhow::Result<(Experiment, Vec<CellConfig
                     weight_decay: training.weight_decay,
                     optimizer: training.optimizer,
                     schedule: training.schedule,
-                    train_limit: training.train_limit,
+                    train_limit,
                     seed,
                     backend: training.backend,
                     device: training.device,
@@ -591,6 +709,7 @@ pub fn plan(args: &ExperimentArgs) -> anyhow::Result<(Experiment, Vec<CellConfig
                 dataset: c.dataset.clone(),
                 technique: c.technique.clone(),
                 seed: c.seed,
+                train_limit: Some(c.config.train_limit),
             })
             .collect(),
     };
@@ -902,6 +1021,91 @@ mod tests {
             ]))
             .unwrap(),
             Some(Shard { index: 2, count: 4 })
+        );
+    }
+
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: ExperimentArgs,
+    }
+
+    fn args(extra: &[&str]) -> ExperimentArgs {
+        use clap::Parser;
+        let base = ["x", "--out", "/nonexistent", "--datasets", SYNTHETIC_28];
+        let dir = default_policy_dir();
+        let dir = dir.to_str().unwrap();
+        let all: Vec<&str> = base
+            .iter()
+            .copied()
+            .chain(["--policy-dir", dir])
+            .chain(extra.iter().copied())
+            .collect();
+        Cli::parse_from(all).args
+    }
+
+    /// `--train-per-class 5,10` is an axis: every (technique, seed) once per
+    /// size, ids unique, each cell's size in its entry and its config.
+    #[test]
+    fn train_limits_are_a_matrix_axis() {
+        let a = args(&[
+            "--techniques",
+            "none,vflip",
+            "--seeds",
+            "0,1",
+            "--train-per-class",
+            "5,10,5",
+        ]);
+        let (experiment, cells) = plan(&a).unwrap();
+        assert_eq!(
+            experiment.training.train_limits,
+            vec![TrainLimit::PerClass(5), TrainLimit::PerClass(10)]
+        );
+        assert_eq!(cells.len(), 2 * 2 * 2);
+        let ids: BTreeSet<&str> = cells.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(ids.len(), cells.len());
+        for (entry, cell) in experiment.cells.iter().zip(&cells) {
+            assert_eq!(entry.train_limit, Some(cell.config.train_limit));
+        }
+        let small = cells
+            .iter()
+            .filter(|c| c.config.train_limit == TrainLimit::PerClass(5))
+            .count();
+        assert_eq!(small, 4);
+        assert_eq!(experiment.schema_version, 2);
+        assert!(
+            experiment.datasets[0]
+                .source
+                .as_deref()
+                .unwrap()
+                .starts_with("generated")
+        );
+        // A version-1 file (no axis, no provenance) still reads.
+        let mut old = serde_json::to_value(&experiment).unwrap();
+        old["training"]
+            .as_object_mut()
+            .unwrap()
+            .remove("train_limits");
+        old["datasets"][0].as_object_mut().unwrap().remove("source");
+        for c in old["cells"].as_array_mut().unwrap() {
+            c.as_object_mut().unwrap().remove("train_limit");
+        }
+        let back: Experiment = serde_json::from_value(old).unwrap();
+        assert_eq!(back.training.limits(), vec![TrainLimit::PerClass(5)]);
+        assert_eq!(back.cells[0].train_limit, None);
+    }
+
+    #[test]
+    fn quick_preset_has_seeds_and_every_epoch() {
+        let (experiment, cells) = plan(&args(&["--preset", "quick"])).unwrap();
+        assert_eq!(experiment.seeds, vec![0, 1, 2]);
+        assert_eq!(experiment.training.eval_every, 1);
+        assert_eq!(experiment.training.epochs, QUICK_EPOCHS);
+        assert_eq!(cells.len(), QUICK_TECHNIQUES.len() * 3);
+        let limited = plan(&args(&["--preset", "limited-data"])).unwrap().1;
+        assert_eq!(
+            limited.len(),
+            LIMITED_DATA_TECHNIQUES.len() * 3 * LIMITED_DATA_PER_CLASS.len()
         );
     }
 

@@ -8,6 +8,7 @@
 //! Every reader rejects malformed input with a [`DataError`] naming the file.
 
 pub mod cifar;
+pub mod debian;
 pub mod download;
 mod error;
 pub mod hf_parquet;
@@ -21,6 +22,7 @@ pub mod synthetic;
 #[cfg(test)]
 mod testutil;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub use download::download;
@@ -40,12 +42,18 @@ pub const SYNTHETIC_SEEDS: (u64, u64) = (0x5EED_0001, 0x5EED_0002);
 
 /// Loads (train, test) for `name` from `dir` (or `dir/name`).
 ///
-/// Looks, in order, for: the official unpacked files (CIFAR-10 batches, IDX
+/// Searches [`candidate_dirs`] (also Debian's `/usr/share/datasets/fashion-mnist`
+/// for Fashion-MNIST) and looks, in order, for: the official unpacked files (CIFAR-10 batches, IDX
 /// files), Hugging Face parquet shards (`train-*.parquet`, `test-*.parquet`,
 /// also one directory down), and for CIFAR-10 the `cifar-10-binary.tar.gz`
 /// archive. `synthetic-shapes` is generated and ignores `dir`. When nothing
 /// is found the error lists the files expected and suggests `augkit download NAME`.
 pub fn load(name: &str, dir: &Path) -> Result<(ImageSet, ImageSet)> {
+    load_in(name, dir, true)
+}
+
+/// [`load`], with or without the system directories (Debian's).
+fn load_in(name: &str, dir: &Path, system: bool) -> Result<(ImageSet, ImageSet)> {
     if name == "synthetic-shapes" {
         let (c, h, w) = SYNTHETIC_SHAPE;
         let mut train = synthetic::generate(c, h, w, SYNTHETIC_PER_CLASS.0, SYNTHETIC_SEEDS.0)?;
@@ -65,11 +73,7 @@ pub fn load(name: &str, dir: &Path) -> Result<(ImageSet, ImageSet)> {
             });
         }
     };
-    let candidates: Vec<PathBuf> = [dir.to_path_buf(), dir.join(name)]
-        .into_iter()
-        .filter(|d| d.is_dir())
-        .collect();
-    for d in &candidates {
+    for d in &search_dirs(name, dir, system) {
         match name {
             "cifar10" if cifar::batch_dir(d).is_some() => {
                 return cifar::read_cifar10_dir(d, Some(cifar::CIFAR10_RECORDS_PER_FILE));
@@ -112,6 +116,48 @@ pub fn load(name: &str, dir: &Path) -> Result<(ImageSet, ImageSet)> {
     })
 }
 
+/// The directories [`load`] searches for `name`, in order: `dir`,
+/// `dir/name`, and for Fashion-MNIST Debian's package directory.
+pub fn candidate_dirs(name: &str, dir: &Path) -> Vec<PathBuf> {
+    search_dirs(name, dir, true)
+}
+
+fn search_dirs(name: &str, dir: &Path, system: bool) -> Vec<PathBuf> {
+    let mut dirs = vec![dir.to_path_buf(), dir.join(name)];
+    if system && name == "fashion-mnist" {
+        dirs.push(PathBuf::from(debian::INSTALLED_DIR));
+    }
+    dirs.into_iter().filter(|d| d.is_dir()).collect()
+}
+
+/// Where [`load`] finds the IDX files of `name` (MNIST, Fashion-MNIST):
+/// the directory, its origin in words ([`debian::describe_source`]) and the
+/// SHA-256 of each file's uncompressed content. `None` for other layouts.
+pub fn idx_provenance(
+    name: &str,
+    dir: &Path,
+) -> Option<(PathBuf, String, BTreeMap<String, String>)> {
+    if !matches!(name, "fashion-mnist" | "mnist") {
+        return None;
+    }
+    let found = candidate_dirs(name, dir)
+        .into_iter()
+        .find(|d| idx::idx_present(d))?;
+    let digests = debian::idx_digests(&found)?;
+    let mut source = debian::describe_source(&found);
+    if name == "fashion-mnist" {
+        let official = debian::FASHION_MNIST_SHA256
+            .iter()
+            .all(|(f, s)| digests.get(*f).map(String::as_str) == Some(*s));
+        source.push_str(if official {
+            "; content matches the official Fashion-MNIST checksums"
+        } else {
+            "; content DIFFERS from the official Fashion-MNIST"
+        });
+    }
+    Some((found, source, digests))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,7 +167,7 @@ mod tests {
     fn missing_files_error_lists_them_and_suggests_download() {
         let tmp = TempDir::new("load-missing");
         for name in ["cifar10", "fashion-mnist", "mnist"] {
-            let e = load(name, tmp.path()).unwrap_err().to_string();
+            let e = load_in(name, tmp.path(), false).unwrap_err().to_string();
             assert!(e.contains(&format!("augkit download {name}")), "{e}");
             assert!(
                 e.contains("train-") || e.contains("data_batch_1.bin"),
@@ -175,7 +221,7 @@ mod tests {
             &[(Some(png.clone()), Some(1)), (Some(png), Some(2))],
         );
         std::fs::write(f.join("fashion_mnist/train-00000-of-00001.parquet"), &shard).unwrap();
-        let e = load("fashion-mnist", &f).unwrap_err().to_string();
+        let e = load_in("fashion-mnist", &f, false).unwrap_err().to_string();
         assert!(e.contains("augkit download fashion-mnist"), "{e}");
         std::fs::write(f.join("fashion_mnist/test-00000-of-00001.parquet"), &shard).unwrap();
         let (train, test) = load("fashion-mnist", &f).unwrap();
@@ -184,6 +230,31 @@ mod tests {
             (2, 2, 6, 5)
         );
         assert_eq!(train.name, "fashion-mnist-train");
+    }
+
+    /// With nothing in the directory, Fashion-MNIST comes from Debian's
+    /// package where it is installed, and its provenance says so.
+    #[test]
+    fn finds_debian_fashion_mnist() {
+        if !Path::new(debian::INSTALLED_DIR).is_dir() {
+            eprintln!("skipped: {} is absent", debian::INSTALLED_DIR);
+            return;
+        }
+        let tmp = TempDir::new("load-debian");
+        let (train, test) = load("fashion-mnist", tmp.path()).unwrap();
+        assert_eq!((train.len(), test.len()), (60_000, 10_000));
+        let (dir, source, sha) = idx_provenance("fashion-mnist", tmp.path()).unwrap();
+        assert_eq!(dir, Path::new(debian::INSTALLED_DIR));
+        assert!(
+            source.starts_with("debian:dataset-fashion-mnist "),
+            "{source}"
+        );
+        assert!(
+            source.ends_with("matches the official Fashion-MNIST checksums"),
+            "{source}"
+        );
+        assert_eq!(sha.len(), 4);
+        assert!(load_in("mnist", tmp.path(), true).is_err());
     }
 
     #[test]
