@@ -59,6 +59,7 @@
 //! when a GPU is present), `cargo test --test cuda_nvrtc`,
 //! `cargo test -p augkit-cuda-host`.
 
+#[doc(hidden)]
 pub mod compile;
 pub mod events;
 mod launch;
@@ -122,6 +123,7 @@ pub struct DeviceOutputs {
 /// receives them (by value): mirrors `SynthArgs` in `kernels/cuda/augment.cu`
 /// (device addresses, 0 when the policy makes no synthetic samples; the host
 /// emulation passes host addresses).
+#[doc(hidden)]
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SynthArgs {

@@ -369,8 +369,10 @@ impl Policy {
         toml::to_string(self).expect("a policy always serialises")
     }
 
-    /// Validates every field for images of `shape` and flattens the policy
-    /// into the struct the kernels read.
+    /// Not API: validates every field for images of `shape` and flattens
+    /// the policy into the struct the kernels read (a [`Plan`](crate::Plan)
+    /// does this for a user).
+    #[doc(hidden)]
     pub fn compile(&self, shape: ImageShape) -> Result<KernelPolicy, PolicyError> {
         validate::compile(self, shape)
     }

@@ -76,8 +76,10 @@ mod submit;
 mod timestamps;
 mod windows;
 
+#[doc(hidden)]
 pub use bindings::{SLOTS, Slot, SlotKind};
 pub use device::{AdapterReport, WgpuDevice, WgpuOptions};
+#[doc(hidden)]
 pub use resident::Resident;
 use resident::append_synth_tables;
 pub use timestamps::PassTimings;
@@ -85,9 +87,11 @@ use timestamps::{TIMESTAMP_COUNT, Timestamps};
 use windows::Window;
 
 /// The kernel source, embedded.
+#[doc(hidden)]
 pub const SHADER_SOURCE: &str = include_str!("../../kernels/wgsl/augment.wgsl");
 
 /// Dataset bindings the shader declares (`data0`…`data2`).
+#[doc(hidden)]
 pub const DATA_BINDINGS: usize = 3;
 
 /// Storage buffers one pipeline binds: meta, data chunks, params, labels,
@@ -98,6 +102,7 @@ const PARAMS_WORKGROUP: u32 = 64;
 const PIXEL_WORKGROUP: u32 = 256;
 
 /// The WGSL source with the step-arguments declaration filled in.
+#[doc(hidden)]
 pub fn shader_source(immediates: bool) -> String {
     let decl = if immediates {
         "var<immediate> step_args: StepArgs;".to_string()
