@@ -33,7 +33,7 @@
 //! with their options ([`cpu`], `wgpu`, `cuda`). Everything else — the
 //! kernel ABI, the draw slots, Philox, the shuffle, the parameter
 //! computation, the synthetic tables — is an implementation detail, reachable
-//! only through the hidden [`internals`] module for the project's own tests
+//! only through the hidden `augkit::internals` module for the project's own tests
 //! and bench crate (`docs/ARCHITECTURE.md`, "Public API").
 
 mod backend;

@@ -9,7 +9,7 @@
 //! `augment_pixels_<dtype>`; the synthetic tables (class index, PCA model)
 //! are uploaded once, `augment_params` writes the step's B × K synthetic
 //! coefficients into scratch sized at construction, and every kernel gets
-//! them as one by-value [`SynthArgs`]; nothing is allocated and nothing synchronises
+//! them as one by-value `SynthArgs`; nothing is allocated and nothing synchronises
 //! inside [`CudaBackend::run_into`], so a step can be captured in
 //! a CUDA graph. The kernels are compiled with `--fmad=false` (see
 //! [`compile::options`]).

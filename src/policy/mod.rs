@@ -1,7 +1,7 @@
 //! The augmentation policy: every technique with its probability and ranges,
 //! following torchvision v2 and timm (see `docs/SEMANTICS.md`). Users write it
 //! as TOML or JSON; [`Policy::compile`] validates every field against the
-//! image shape and flattens it into the [`KernelPolicy`] all backends read.
+//! image shape and flattens it into the `KernelPolicy` all backends read.
 
 use serde::{Deserialize, Serialize};
 use std::path::Path;

@@ -5,9 +5,9 @@
 //! The dataset (u8 packed four to a word, split over up to three storage
 //! bindings), labels, index list and per-image gray means — and, for a
 //! policy with synthetic samples, the class index and PCA model
-//! ([`SynthTables`], appended to the same binding) — are uploaded once by
+//! (`SynthTables`, appended to the same binding) — are uploaded once by
 //! [`WgpuBackend::new`]. A step ([`run`](DeviceBackend::run)) sends only its
-//! [`StepArgs`] — as immediates where the device has them, else as one
+//! `StepArgs` — as immediates where the device has them, else as one
 //! 32-byte uniform write — and records three dispatches in one compute pass:
 //! parameters (which also writes the synthetic coefficients after the
 //! contrast means), contrast reduction (only when the policy has contrast),
@@ -486,7 +486,7 @@ impl Backend for WgpuBackend {
 }
 
 impl DeviceBackend for WgpuBackend {
-    /// Only the step's [`StepArgs`] cross; the images, labels and parameters
+    /// Only the step's `StepArgs` cross; the images, labels and parameters
     /// stay in device buffers until [`read_back`](DeviceBackend::read_back).
     fn run(&mut self, step: Step) -> Result<(), Error> {
         self.submit(step, false)
