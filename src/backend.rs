@@ -143,16 +143,18 @@ pub trait Inspect {
 
 /// The validated description of a run: compiled policy, seed, dataset and
 /// the index list. Every backend holds one and checks steps against it.
+/// Opaque: built only by [`Plan::new`] / [`Plan::whole_dataset`], so a plan
+/// is always valid; read through its accessors.
 #[derive(Clone, Debug)]
 pub struct Plan {
-    pub policy: Policy,
-    pub kernel: KernelPolicy,
-    pub seed: u64,
-    pub dataset: Arc<Dataset>,
-    pub subset: Vec<u32>,
+    pub(crate) policy: Policy,
+    pub(crate) kernel: KernelPolicy,
+    pub(crate) seed: u64,
+    pub(crate) dataset: Arc<Dataset>,
+    pub(crate) subset: Vec<u32>,
     /// The class index and fitted PCA model, when the policy makes
     /// synthetic samples (built once, here: its fit time is a fixed cost).
-    pub synth: Option<Arc<SynthTables>>,
+    pub(crate) synth: Option<Arc<SynthTables>>,
 }
 
 impl Plan {
@@ -203,11 +205,48 @@ impl Plan {
         Self::new(policy, seed, dataset, subset)
     }
 
+    /// The policy the plan was validated from.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    pub fn dataset(&self) -> &Arc<Dataset> {
+        &self.dataset
+    }
+
+    /// The dataset indices one epoch visits (shuffled per epoch).
+    pub fn subset(&self) -> &[u32] {
+        &self.subset
+    }
+
+    /// Seconds spent fitting the synthetic model, when the policy makes
+    /// synthetic samples.
+    pub fn synth_fit_seconds(&self) -> Option<f64> {
+        self.synth.as_ref().map(|s| s.fit_seconds)
+    }
+
     pub fn dtype(&self) -> DType {
         self.policy.output.dtype
     }
 
-    /// Checks `step` and gives the launch arguments for it.
+    /// Not API: the compiled policy the kernels read.
+    #[doc(hidden)]
+    pub fn kernel(&self) -> &KernelPolicy {
+        &self.kernel
+    }
+
+    /// Not API: the synthetic tables the kernels read.
+    #[doc(hidden)]
+    pub fn synth(&self) -> Option<&Arc<SynthTables>> {
+        self.synth.as_ref()
+    }
+
+    /// Not API: checks `step` and gives the launch arguments for it.
+    #[doc(hidden)]
     pub fn step_args(&self, step: Step) -> Result<StepArgs, Error> {
         if step.batch_size == 0 {
             return Err(Error::ZeroBatch);
@@ -238,7 +277,9 @@ impl Plan {
         step.batch_size as usize * self.dataset.shape().elements()
     }
 
-    /// Checks caller buffers for `step` before anything runs.
+    /// Not API: checks caller buffers for `step` before anything runs and
+    /// gives the launch arguments.
+    #[doc(hidden)]
     pub fn check_outputs(
         &self,
         step: Step,

@@ -22,19 +22,33 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-pub mod backend;
+//! # What is public
+//!
+//! The documented surface is what a trainer needs: [`Policy`] and the types
+//! in [`policy`], [`Dataset`] / [`ImageShape`], [`Step`], [`HostImages`],
+//! [`MixLabel`], [`SampleParams`] (for inspection), the [`Backend`],
+//! [`DeviceBackend`] and [`Inspect`] traits, [`BackendInfo`] /
+//! [`BackendKind`], [`Error`] / [`PolicyError`], [`Plan`] (an opaque,
+//! validated run description with read accessors) and the three backends
+//! with their options ([`cpu`], `wgpu`, `cuda`). Everything else — the
+//! kernel ABI, the draw slots, Philox, the shuffle, the parameter
+//! computation, the synthetic tables — is an implementation detail, reachable
+//! only through the hidden `augkit::internals` module for the project's own tests
+//! and bench crate (`docs/ARCHITECTURE.md`, "Public API").
+
+mod backend;
 pub mod cpu;
 #[cfg(feature = "cuda")]
 pub mod cuda;
-pub mod dataset;
-pub mod draws;
-pub mod error;
-pub mod kernel_args;
-pub mod params;
-pub mod philox;
+mod dataset;
+mod draws;
+mod error;
+mod kernel_args;
+mod params;
+mod philox;
 pub mod policy;
-pub mod shuffle;
-pub mod synthetic;
+mod shuffle;
+mod synthetic;
 #[cfg(feature = "wgpu")]
 pub mod wgpu;
 
@@ -43,5 +57,38 @@ pub use backend::{
 };
 pub use dataset::{Dataset, ImageShape};
 pub use error::{Error, PolicyError};
-pub use kernel_args::{KernelPolicy, MixLabel, SampleParams, StepArgs};
+pub use kernel_args::{MixLabel, SampleParams};
 pub use policy::{DType, Layout, Policy};
+
+/// Not API: the kernel ABI and the pieces of the computation that the
+/// project's own tests (layout, constants, parity, semantics), the host
+/// emulation of the CUDA source and the bench crate check or drive directly.
+/// No stability promise; a user of the crate never needs these.
+#[doc(hidden)]
+pub mod internals {
+    /// The `#[repr(C)]` structs the kernels read, the shared constants and
+    /// the kernel entry names.
+    pub mod kernel_args {
+        pub use crate::kernel_args::*;
+    }
+    /// The per-sample random draws and their slots.
+    pub mod draws {
+        pub use crate::draws::*;
+    }
+    /// The counter-based RNG.
+    pub mod philox {
+        pub use crate::philox::*;
+    }
+    /// The per-epoch shuffle.
+    pub mod shuffle {
+        pub use crate::shuffle::*;
+    }
+    /// The CPU computation of [`SampleParams`](crate::SampleParams).
+    pub mod params {
+        pub use crate::params::*;
+    }
+    /// The synthetic-sample models and the tables the kernels read.
+    pub mod synthetic {
+        pub use crate::synthetic::*;
+    }
+}

@@ -6,7 +6,7 @@ mod support;
 use std::sync::Arc;
 
 use augkit::cpu::{self, CpuBackend, augment};
-use augkit::kernel_args::flags;
+use augkit::internals::kernel_args::flags;
 use augkit::{
     Backend, DType, Dataset, HostImages, ImageShape, Layout, MixLabel, Plan, Policy, SampleParams,
     Step,
@@ -384,8 +384,8 @@ fn mixup_with_lambda_one_returns_sample_a() {
     let e = data.shape().elements();
     let mut a = vec![0f32; 8 * e];
     let mut b = vec![0f32; 8 * e];
-    cpu::render(&plan.kernel, &data, &params, &means, &mut a);
-    cpu::render(&plan.kernel, &data, &unmixed, &means, &mut b);
+    cpu::render(plan.kernel(), &data, &params, &means, &mut a);
+    cpu::render(plan.kernel(), &data, &unmixed, &means, &mut b);
     assert_eq!(a, b);
 }
 
@@ -637,12 +637,12 @@ fn source_contrast_mean_stays_close_to_the_exact_mean() {
     );
     assert_eq!(exact.2, source.2, "the mode must not change the parameters");
     let plan = Plan::whole_dataset(&policy(body), 5, data.clone()).unwrap();
-    let means = cpu::step_contrast_means(&plan.kernel, &data, &exact.2);
+    let means = cpu::step_contrast_means(plan.kernel(), &data, &exact.2);
     let mut plan_source =
         Policy::from_toml_str(&format!("{body}contrast_mean = \"source\"\n")).unwrap();
-    plan_source.output = plan.policy.output.clone();
+    plan_source.output = plan.policy().output.clone();
     let source_plan = Plan::whole_dataset(&plan_source, 5, data.clone()).unwrap();
-    let source_means = cpu::step_contrast_means(&source_plan.kernel, &data, &exact.2);
+    let source_means = cpu::step_contrast_means(source_plan.kernel(), &data, &exact.2);
     let mean_gap = means
         .iter()
         .zip(&source_means)
@@ -684,21 +684,28 @@ fn row_tiled_rendering_equals_the_per_pixel_definition() {
                 let plan = Plan::whole_dataset(&pol, 13, data.clone()).unwrap();
                 let args = plan.step_args(step(33)).unwrap();
                 let params = cpu::step_params(&plan, args);
-                let means = cpu::step_contrast_means(&plan.kernel, &data, &params);
+                let means = cpu::step_contrast_means(plan.kernel(), &data, &params);
                 let src = cpu::plan_source(&plan, &[]);
                 for (p, &m) in params.iter().zip(&means) {
                     assert_eq!(
                         m.to_bits(),
-                        augment::contrast_mean(&plan.kernel, &src, p).to_bits(),
+                        augment::contrast_mean(plan.kernel(), &src, p).to_bits(),
                         "{name}"
                     );
                 }
                 let e = data.shape().elements();
                 let mut fast = vec![0f32; 33 * e];
-                cpu::render(&plan.kernel, &data, &params, &means, &mut fast);
+                cpu::render(plan.kernel(), &data, &params, &means, &mut fast);
                 let mut slow = vec![0f32; 33 * e];
                 for (i, chunk) in slow.chunks_mut(e).enumerate() {
-                    augment::render_sample_per_pixel(&plan.kernel, &src, &params, &means, i, chunk);
+                    augment::render_sample_per_pixel(
+                        plan.kernel(),
+                        &src,
+                        &params,
+                        &means,
+                        i,
+                        chunk,
+                    );
                 }
                 let same = fast
                     .iter()

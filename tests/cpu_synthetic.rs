@@ -7,7 +7,7 @@ mod support;
 use std::sync::Arc;
 
 use augkit::cpu::{self, CpuBackend};
-use augkit::kernel_args::flags;
+use augkit::internals::kernel_args::flags;
 use augkit::{Backend, Dataset, HostImages, ImageShape, MixLabel, Plan, Policy, Step};
 
 fn policy(text: &str) -> Policy {
@@ -64,11 +64,12 @@ fn generated_samples_have_the_model_mean_and_component_variances() {
     let data = structured(100, 3);
     let pol = policy("[synthetic]\nfraction = 1.0\ncomponents = 4\nvariance_kept = 1.0\n");
     let plan = Plan::whole_dataset(&pol, 21, data.clone()).unwrap();
-    let tables = plan.synth.clone().unwrap();
+    let tables = plan.synth().cloned().unwrap();
     let k = tables.components as usize;
     assert!(k >= 2, "the model keeps the two real components, got {k}");
     let d = data.shape().elements();
-    let model = augkit::synthetic::fit(&data, &(0..300).collect::<Vec<_>>(), 4, 1.0).unwrap();
+    let model =
+        augkit::internals::synthetic::fit(&data, &(0..300).collect::<Vec<_>>(), 4, 1.0).unwrap();
     // Many draws over several epochs: per class, the sample mean and the
     // variance of the projection on each component.
     let mut sums = vec![vec![0f64; d]; 3];
@@ -218,12 +219,12 @@ fn synthetic_samples_go_through_the_whole_pipeline() {
     let coefficients = cpu::step_synth_coefficients(&plan, args, &params);
     assert_eq!(
         coefficients.len(),
-        64 * plan.kernel.synth_components as usize
+        64 * plan.kernel().synth_components as usize
     );
     let src = cpu::plan_source(&plan, &coefficients);
-    let means = cpu::step_contrast_means_from(&plan.kernel, &src, &params);
+    let means = cpu::step_contrast_means_from(plan.kernel(), &src, &params);
     let mut out = vec![0f32; 64 * 64];
-    cpu::render_from(&plan.kernel, &src, &params, &means, &mut out);
+    cpu::render_from(plan.kernel(), &src, &params, &means, &mut out);
     assert!(out.iter().all(|v| v.is_finite()));
     // Turning synthesis on leaves the other techniques' draws unchanged.
     let plain = Plan::whole_dataset(&policy(all), 4, data).unwrap();
@@ -244,7 +245,7 @@ fn synthetic_samples_go_through_the_whole_pipeline() {
         assert_eq!(a.dataset_index, b.dataset_index);
     }
     assert!(params.iter().any(|p| p.flags & flags::SYNTHETIC != 0));
-    assert!(plan.synth.as_ref().unwrap().fit_seconds > 0.0);
+    assert!(plan.synth().unwrap().fit_seconds > 0.0);
 }
 
 #[test]

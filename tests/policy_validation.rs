@@ -11,7 +11,7 @@ const RGB: ImageShape = ImageShape {
     width: 32,
 };
 
-fn compile(text: &str) -> Result<augkit::KernelPolicy, PolicyError> {
+fn compile(text: &str) -> Result<augkit::internals::kernel_args::KernelPolicy, PolicyError> {
     Policy::from_toml_str(text)?.compile(RGB)
 }
 

@@ -8,8 +8,9 @@ mod constants;
 
 use core::mem::offset_of;
 
+use augkit::internals::kernel_args::{KernelPolicy, StepArgs};
 use augkit::wgpu::{Resident, shader_source};
-use augkit::{KernelPolicy, MixLabel, SampleParams, StepArgs};
+use augkit::{MixLabel, SampleParams};
 use wgpu::naga;
 
 fn module(immediates: bool) -> naga::Module {
@@ -149,7 +150,7 @@ fn wgsl_validates() {
                 )
             });
         let entries: Vec<&str> = m.entry_points.iter().map(|e| e.name.as_str()).collect();
-        assert_eq!(entries, augkit::kernel_args::entry::ALL);
+        assert_eq!(entries, augkit::internals::kernel_args::entry::ALL);
     }
 }
 

@@ -20,12 +20,12 @@ mod support;
 use std::sync::Arc;
 
 use augkit::cpu::{self, CpuBackend};
-use augkit::kernel_args::flags;
+use augkit::internals::kernel_args::{StepArgs, flags};
 use augkit::policy::{ClassChoice, SynthMode};
 use augkit::wgpu::{WgpuBackend, WgpuOptions};
 use augkit::{
     Backend, DType, Dataset, DeviceBackend, Error, HostImages, Inspect, Layout, MixLabel, Policy,
-    Step, StepArgs,
+    Step,
 };
 use support::parity::{
     self, Case, Images, Observed, Tolerances, check_step, synthetic, synthetic_data,
@@ -492,7 +492,7 @@ fn synthetic_backend_trait_matches_cpu_backend() {
             );
         }
         let report = compare_pixels(
-            &gpu.plan().kernel,
+            gpu.plan().kernel(),
             &params,
             &b,
             &a,

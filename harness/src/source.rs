@@ -67,7 +67,7 @@ pub trait BatchSource {
     /// model's work (device backends).
     fn batch(&mut self, step: Step) -> anyhow::Result<Batch>;
     /// Seconds the backend spent fitting the synthetic-sample model
-    /// (`plan.synth.fit_seconds`), when the policy makes synthetic samples.
+    /// (`Plan::synth_fit_seconds`), when the policy makes synthetic samples.
     fn synthetic_fit_seconds(&self) -> Option<f64> {
         None
     }
@@ -189,7 +189,7 @@ impl BatchSource for DeviceSource {
     }
 
     fn synthetic_fit_seconds(&self) -> Option<f64> {
-        self.backend.plan().synth.as_ref().map(|s| s.fit_seconds)
+        self.backend.plan().synth_fit_seconds()
     }
 
     fn batch(&mut self, step: Step) -> anyhow::Result<Batch> {
@@ -248,7 +248,7 @@ pub struct HostSource<B> {
 
 impl<B: Backend> HostSource<B> {
     pub fn new(backend: B, policy: &Policy, device: Device) -> Self {
-        let shape = backend.plan().dataset.shape();
+        let shape = backend.plan().dataset().shape();
         Self {
             backend,
             dtype: policy.output.dtype,
@@ -273,7 +273,7 @@ impl<B: Backend> BatchSource for HostSource<B> {
     }
 
     fn synthetic_fit_seconds(&self) -> Option<f64> {
-        self.backend.plan().synth.as_ref().map(|s| s.fit_seconds)
+        self.backend.plan().synth_fit_seconds()
     }
 
     fn batch(&mut self, step: Step) -> anyhow::Result<Batch> {

@@ -276,7 +276,7 @@ pub fn measure_cpu(job: &Job<'_>) -> Result<Measurement, augkit::Error> {
     let median = median_seconds_checked(job.repeats, || {
         backend.augment_into(job.step(), HostImages::F32(&mut out), &mut labels)
     })?;
-    let k = &backend.plan().kernel;
+    let k = backend.plan().kernel();
     let floor = median_seconds(job.repeats, || {
         normalise_floor(job.dataset, &subset, &k.mean, &k.std, &mut out)
     });

@@ -1,13 +1,20 @@
 //! The CPU backend: the reference every other backend is checked against,
 //! and what runs where there is no GPU. Parallel over samples with rayon;
 //! writes straight into the caller's slice.
+//!
+//! The API is [`CpuBackend`]; the step functions and the `augment`, `pairs`
+//! and `simd` modules are hidden: the reference's intermediate results,
+//! public only for the project's parity and semantics tests.
 
+#[doc(hidden)]
 pub mod augment;
 mod colour;
 #[cfg(test)]
 mod fused_tests;
+#[doc(hidden)]
 pub mod pairs;
 mod scratch;
+#[doc(hidden)]
 pub mod simd;
 
 use std::sync::Arc;
@@ -43,6 +50,7 @@ impl CpuBackend {
 }
 
 /// The parameters pass for a whole step (the reference for the kernels').
+#[doc(hidden)]
 pub fn step_params(plan: &Plan, args: StepArgs) -> Vec<SampleParams> {
     let ctx = step_context(plan, args);
     (0..args.batch_size)
@@ -63,6 +71,7 @@ fn step_context(plan: &Plan, args: StepArgs) -> StepContext<'_> {
 
 /// The synthetic PCA coefficients σ_j·z_j of a step's samples,
 /// `synth_components` per sample (empty when the model has none).
+#[doc(hidden)]
 pub fn step_synth_coefficients(plan: &Plan, args: StepArgs, params: &[SampleParams]) -> Vec<f32> {
     let k = plan.kernel.synth_components as usize;
     let mut out = vec![0.0f32; k * params.len()];
@@ -77,6 +86,7 @@ pub fn step_synth_coefficients(plan: &Plan, args: StepArgs, params: &[SamplePara
 
 /// What the pixel passes read for a plan's step: the dataset, the synthetic
 /// model, and the step's coefficients.
+#[doc(hidden)]
 pub fn plan_source<'a>(plan: &'a Plan, coefficients: &'a [f32]) -> Source<'a> {
     Source {
         synth: plan.synth.as_deref(),
@@ -86,6 +96,7 @@ pub fn plan_source<'a>(plan: &'a Plan, coefficients: &'a [f32]) -> Source<'a> {
 }
 
 /// The contrast reduction pass for a step: one mean per sample.
+#[doc(hidden)]
 pub fn step_contrast_means(
     kernel: &KernelPolicy,
     dataset: &Dataset,
@@ -95,6 +106,7 @@ pub fn step_contrast_means(
 }
 
 /// [`step_contrast_means`] for any source (synthetic samples included).
+#[doc(hidden)]
 pub fn step_contrast_means_from(
     kernel: &KernelPolicy,
     src: &Source<'_>,
@@ -121,6 +133,7 @@ fn source(dataset: &Dataset) -> Source<'_> {
 
 /// The pixel pass: renders a step from given parameters and contrast means
 /// (also used by the parity tests to render another backend's parameters).
+#[doc(hidden)]
 pub fn render<T: OutSample>(
     kernel: &KernelPolicy,
     dataset: &Dataset,
@@ -132,6 +145,7 @@ pub fn render<T: OutSample>(
 }
 
 /// [`render`] for any source (synthetic samples included).
+#[doc(hidden)]
 pub fn render_from<T: OutSample>(
     kernel: &KernelPolicy,
     src: &Source<'_>,
@@ -143,6 +157,7 @@ pub fn render_from<T: OutSample>(
 }
 
 /// Labels as the step writes them.
+#[doc(hidden)]
 pub fn labels_of(params: &[SampleParams]) -> Vec<MixLabel> {
     params
         .iter()

@@ -9,7 +9,7 @@
 //! `augment_pixels_<dtype>`; the synthetic tables (class index, PCA model)
 //! are uploaded once, `augment_params` writes the step's B × K synthetic
 //! coefficients into scratch sized at construction, and every kernel gets
-//! them as one by-value [`SynthArgs`]; nothing is allocated and nothing synchronises
+//! them as one by-value `SynthArgs`; nothing is allocated and nothing synchronises
 //! inside [`CudaBackend::run_into`], so a step can be captured in
 //! a CUDA graph. The kernels are compiled with `--fmad=false` (see
 //! [`compile::options`]).
@@ -59,6 +59,7 @@
 //! when a GPU is present), `cargo test --test cuda_nvrtc`,
 //! `cargo test -p augkit-cuda-host`.
 
+#[doc(hidden)]
 pub mod compile;
 pub mod events;
 mod launch;
@@ -122,6 +123,7 @@ pub struct DeviceOutputs {
 /// receives them (by value): mirrors `SynthArgs` in `kernels/cuda/augment.cu`
 /// (device addresses, 0 when the policy makes no synthetic samples; the host
 /// emulation passes host addresses).
+#[doc(hidden)]
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SynthArgs {

@@ -1,7 +1,7 @@
 //! The augmentation policy: every technique with its probability and ranges,
 //! following torchvision v2 and timm (see `docs/SEMANTICS.md`). Users write it
 //! as TOML or JSON; [`Policy::compile`] validates every field against the
-//! image shape and flattens it into the [`KernelPolicy`] all backends read.
+//! image shape and flattens it into the `KernelPolicy` all backends read.
 
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -369,8 +369,10 @@ impl Policy {
         toml::to_string(self).expect("a policy always serialises")
     }
 
-    /// Validates every field for images of `shape` and flattens the policy
-    /// into the struct the kernels read.
+    /// Not API: validates every field for images of `shape` and flattens
+    /// the policy into the struct the kernels read (a [`Plan`](crate::Plan)
+    /// does this for a user).
+    #[doc(hidden)]
     pub fn compile(&self, shape: ImageShape) -> Result<KernelPolicy, PolicyError> {
         validate::compile(self, shape)
     }

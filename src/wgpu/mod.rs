@@ -5,9 +5,9 @@
 //! The dataset (u8 packed four to a word, split over up to three storage
 //! bindings), labels, index list and per-image gray means — and, for a
 //! policy with synthetic samples, the class index and PCA model
-//! ([`SynthTables`], appended to the same binding) — are uploaded once by
+//! (`SynthTables`, appended to the same binding) — are uploaded once by
 //! [`WgpuBackend::new`]. A step ([`run`](DeviceBackend::run)) sends only its
-//! [`StepArgs`] — as immediates where the device has them, else as one
+//! `StepArgs` — as immediates where the device has them, else as one
 //! 32-byte uniform write — and records three dispatches in one compute pass:
 //! parameters (which also writes the synthetic coefficients after the
 //! contrast means), contrast reduction (only when the policy has contrast),
@@ -76,8 +76,10 @@ mod submit;
 mod timestamps;
 mod windows;
 
+#[doc(hidden)]
 pub use bindings::{SLOTS, Slot, SlotKind};
 pub use device::{AdapterReport, WgpuDevice, WgpuOptions};
+#[doc(hidden)]
 pub use resident::Resident;
 use resident::append_synth_tables;
 pub use timestamps::PassTimings;
@@ -85,9 +87,11 @@ use timestamps::{TIMESTAMP_COUNT, Timestamps};
 use windows::Window;
 
 /// The kernel source, embedded.
+#[doc(hidden)]
 pub const SHADER_SOURCE: &str = include_str!("../../kernels/wgsl/augment.wgsl");
 
 /// Dataset bindings the shader declares (`data0`…`data2`).
+#[doc(hidden)]
 pub const DATA_BINDINGS: usize = 3;
 
 /// Storage buffers one pipeline binds: meta, data chunks, params, labels,
@@ -98,6 +102,7 @@ const PARAMS_WORKGROUP: u32 = 64;
 const PIXEL_WORKGROUP: u32 = 256;
 
 /// The WGSL source with the step-arguments declaration filled in.
+#[doc(hidden)]
 pub fn shader_source(immediates: bool) -> String {
     let decl = if immediates {
         "var<immediate> step_args: StepArgs;".to_string()
@@ -481,7 +486,7 @@ impl Backend for WgpuBackend {
 }
 
 impl DeviceBackend for WgpuBackend {
-    /// Only the step's [`StepArgs`] cross; the images, labels and parameters
+    /// Only the step's `StepArgs` cross; the images, labels and parameters
     /// stay in device buffers until [`read_back`](DeviceBackend::read_back).
     fn run(&mut self, step: Step) -> Result<(), Error> {
         self.submit(step, false)

@@ -4,8 +4,8 @@
 //! (read by naga) and `tests/cuda-host/tests/layout.rs` the CUDA `#define`s
 //! (exported by the host emulation) with this table.
 
-use augkit::draws::{GAMMA_ATTEMPTS, slot};
-use augkit::kernel_args::*;
+use augkit::internals::draws::{GAMMA_ATTEMPTS, slot};
+use augkit::internals::kernel_args::*;
 
 /// (kernel name, Rust value).
 pub fn shared() -> Vec<(&'static str, u32)> {

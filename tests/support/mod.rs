@@ -8,8 +8,8 @@ pub mod parity;
 
 use std::sync::Arc;
 
-use augkit::draws::{self, slot, uniform, words};
-use augkit::kernel_args::{
+use augkit::internals::draws::{self, slot, uniform, words};
+use augkit::internals::kernel_args::{
     CROP_RESIZED, INTERP_NEAREST, KernelPolicy, SampleParams, StepArgs, flags,
 };
 use augkit::{Dataset, ImageShape, Plan, Policy};
@@ -173,7 +173,7 @@ fn distance_to_integer(v: f32) -> f32 {
 /// translations, the random-resized-crop side lengths, the cutmix box sides.
 /// Samples with a margin below [`BOUNDARY_EPS`] may differ across backends.
 pub fn boundary_margin(plan: &Plan, args: StepArgs, params: &SampleParams, i: u32) -> f32 {
-    let k = &plan.kernel;
+    let k = plan.kernel();
     let key = [args.seed_lo, args.seed_hi];
     let position = args.first_position + i;
     let mut margin = f32::INFINITY;
@@ -212,12 +212,12 @@ pub fn boundary_margin(plan: &Plan, args: StepArgs, params: &SampleParams, i: u3
 }
 
 fn uncorrected_lambda(plan: &Plan, args: StepArgs, i: u32) -> f32 {
-    let k = &plan.kernel;
+    let k = plan.kernel();
     let partner = args.batch_size - 1 - i;
     let owner = args.first_position
         + match k.mix_mode {
-            augkit::kernel_args::MIX_MODE_BATCH => 0,
-            augkit::kernel_args::MIX_MODE_PAIR => i.min(partner),
+            augkit::internals::kernel_args::MIX_MODE_BATCH => 0,
+            augkit::internals::kernel_args::MIX_MODE_PAIR => i.min(partner),
             _ => i,
         };
     draws::beta(
@@ -387,7 +387,7 @@ pub fn compare_pixels(
         }
         let i = idx / per_sample;
         let within = idx % per_sample;
-        let (ch, pixel) = if k.out_layout == augkit::kernel_args::LAYOUT_NCHW {
+        let (ch, pixel) = if k.out_layout == augkit::internals::kernel_args::LAYOUT_NCHW {
             (within / (h * w), within % (h * w))
         } else {
             (within % c, within / c)

@@ -16,7 +16,7 @@
 
 use std::sync::Arc;
 
-use augkit::kernel_args::flags;
+use augkit::internals::kernel_args::flags;
 use augkit::policy::{ClassChoice, SynthMode, Synthetic};
 use augkit::{
     DType, Dataset, DeviceBackend, HostImages, Layout, MixLabel, Plan, Policy, SampleParams, Step,
@@ -167,9 +167,9 @@ pub fn cpu_render(
     means: &[f32],
 ) -> Images {
     let src = cpu::plan_source(plan, coefficients);
-    let n = params.len() * plan.dataset.shape().elements();
+    let n = params.len() * plan.dataset().shape().elements();
     let mut images = Images::new(plan.dtype(), n);
-    let k = &plan.kernel;
+    let k = plan.kernel();
     match images.host() {
         HostImages::F32(o) => cpu::render_from(k, &src, params, means, o),
         HostImages::F16(o) => cpu::render_from(k, &src, params, means, o),
@@ -220,13 +220,13 @@ pub fn check_step<B: DeviceBackend>(
         assert!(
             err <= tol.coeff_atol + tol.coeff_rtol * r.abs(),
             "{name}: synthetic coefficient {j} (sample {}): expected {r}, got {o}",
-            j / plan.kernel.synth_components as usize
+            j / plan.kernel().synth_components as usize
         );
         coeff_error = coeff_error.max(err);
     }
 
     let src = cpu::plan_source(&plan, &coefficients);
-    let cpu_means = cpu::step_contrast_means_from(&plan.kernel, &src, &params);
+    let cpu_means = cpu::step_contrast_means_from(plan.kernel(), &src, &params);
     assert_eq!(cpu_means.len(), means.len(), "{name}: contrast means");
     let mut mean_error = 0.0f32;
     for (i, (r, o)) in cpu_means.iter().zip(&means).enumerate() {
@@ -241,7 +241,7 @@ pub fn check_step<B: DeviceBackend>(
     let expected = cpu_render(&plan, &coefficients, &params, &means);
     let (atol, rtol) = (tol.pixels)(plan.dtype());
     let pixels = compare_pixels(
-        &plan.kernel,
+        plan.kernel(),
         &params,
         &expected.to_f32(),
         &images.to_f32(),
@@ -287,7 +287,7 @@ pub fn run_matrix<B: DeviceBackend>(
         };
         if case.policy.synthetic.as_ref().map(|s| s.mode) == Some(SynthMode::Pca) {
             assert!(
-                backend.plan().kernel.synth_components > 0,
+                backend.plan().kernel().synth_components > 0,
                 "{}: PCA kept no component",
                 case.name
             );

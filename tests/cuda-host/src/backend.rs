@@ -41,27 +41,27 @@ impl EmuBackend {
     fn step(&mut self, step: Step, pixels: bool) -> Result<(), Error> {
         let args = self.plan.step_args(step)?;
         let plan = &self.plan;
-        let synth = plan.synth.as_deref();
+        let synth = plan.synth().map(|s| &**s);
         let (params, labels, coefficients) = crate::params(
-            &plan.kernel,
+            plan.kernel(),
             args,
-            &plan.subset,
-            plan.dataset.labels(),
+            plan.subset(),
+            plan.dataset().labels(),
             synth,
         );
         let (means, bits) = if pixels {
             let means = crate::contrast_means(
-                &plan.kernel,
+                plan.kernel(),
                 args,
-                &plan.dataset,
+                plan.dataset(),
                 synth,
                 &coefficients,
                 &params,
             );
             let (values, bits) = crate::pixels(
-                &plan.kernel,
+                plan.kernel(),
                 args,
-                &plan.dataset,
+                plan.dataset(),
                 synth,
                 &coefficients,
                 &params,

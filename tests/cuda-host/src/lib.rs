@@ -14,8 +14,8 @@ pub use backend::EmuBackend;
 use std::ffi::{CStr, c_char, c_void};
 
 use augkit::cuda::SynthArgs;
-use augkit::kernel_args::{KernelPolicy, MixLabel, SampleParams, StepArgs};
-use augkit::synthetic::SynthTables;
+use augkit::internals::kernel_args::{KernelPolicy, MixLabel, SampleParams, StepArgs};
+use augkit::internals::synthetic::SynthTables;
 use augkit::{DType, Dataset};
 
 #[repr(C)]

@@ -9,7 +9,7 @@ mod constants;
 use std::mem::{offset_of, size_of};
 
 use augkit::cuda::SynthArgs;
-use augkit::kernel_args::{KernelPolicy, MixLabel, SampleParams, StepArgs};
+use augkit::internals::kernel_args::{KernelPolicy, MixLabel, SampleParams, StepArgs};
 use augkit_cuda_host::layout;
 
 macro_rules! rust_fields {

@@ -19,7 +19,7 @@
 #[path = "../../support/mod.rs"]
 mod support;
 
-use augkit::kernel_args::flags;
+use augkit::internals::kernel_args::flags;
 use augkit::policy::{ClassChoice, SynthMode};
 use augkit::{DType, Plan, Policy, Step};
 use augkit_cuda_host::{self as emu, EmuBackend};
@@ -67,21 +67,21 @@ fn synthetic_uniform_skips_missing_classes() {
     let mut policy = Policy::from_toml_str("").unwrap();
     policy.synthetic = Some(synthetic(SynthMode::Pca, ClassChoice::Uniform));
     let plan = Plan::new(&policy, 3, data, subset).unwrap();
-    let k = plan.kernel.synth_components as usize;
+    let k = plan.kernel().synth_components as usize;
     assert!(k > 0, "PCA kept no component");
     let args = plan
         .step_args(Step {
             epoch: 1,
             first_position: 0,
-            batch_size: plan.subset.len() as u32,
+            batch_size: plan.subset().len() as u32,
         })
         .unwrap();
     let (params, _, coefficients) = emu::params(
-        &plan.kernel,
+        plan.kernel(),
         args,
-        &plan.subset,
-        plan.dataset.labels(),
-        plan.synth.as_deref(),
+        plan.subset(),
+        plan.dataset().labels(),
+        plan.synth().map(|s| &**s),
     );
     let mut classes = std::collections::BTreeSet::new();
     for (i, p) in params.iter().enumerate() {
