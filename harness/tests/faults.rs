@@ -210,8 +210,10 @@ impl Drop for Unmount {
 }
 
 /// An unusable `--out` is refused before any data is read (the
-/// data directory here is empty, so reaching the loader would fail with a
-/// "download" error instead), and a missing parent directory is created.
+/// data directory here is empty and MNIST has no system-wide copy — unlike
+/// Fashion-MNIST, which Debian's package provides — so reaching the loader
+/// would fail with a "download" error instead), and a missing parent
+/// directory is created.
 #[test]
 fn unwritable_out_is_refused_before_loading() {
     let dir = tempfile::tempdir().unwrap();
@@ -224,7 +226,7 @@ fn unwritable_out_is_refused_before_loading() {
             .args([
                 "train",
                 "--dataset",
-                "fashion-mnist",
+                "mnist",
                 "--model",
                 "simple-cnn",
             ])
