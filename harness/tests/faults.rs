@@ -223,13 +223,7 @@ fn unwritable_out_is_refused_before_loading() {
     std::fs::write(&file, b"x").unwrap();
     let train = |out: &Path| {
         augkit()
-            .args([
-                "train",
-                "--dataset",
-                "mnist",
-                "--model",
-                "simple-cnn",
-            ])
+            .args(["train", "--dataset", "mnist", "--model", "simple-cnn"])
             .arg("--data-dir")
             .arg(&empty)
             .arg("--out")
