@@ -44,6 +44,18 @@ pub mod slot {
     pub const SYNTHETIC_PARTNER: u32 = 19;
     /// Sub-draw j/2: normals z_j (words 0–1 for even j, 2–3 for odd j).
     pub const SYNTHETIC_Z: u32 = 20;
+    /// Random erasing: coin (w0), box count (w1).
+    pub const ERASE: u32 = 21;
+    /// Erasing box attempt (sub-draw = box · 16 + attempt).
+    pub const ERASE_BOX: u32 = 22;
+    /// Erasing values (normals; see SEMANTICS.md).
+    pub const ERASE_VALUE: u32 = 23;
+    /// Auto op k's id (sub-draw = k).
+    pub const AUTO_OP: u32 = 24;
+    /// TrivialAugment's magnitude bin for op k (sub-draw = k).
+    pub const AUTO_BIN: u32 = 25;
+    /// Auto op k's sign (sub-draw = k, word 0).
+    pub const AUTO_SIGN: u32 = 26;
 }
 
 /// Attempts of the Marsaglia–Tsang loop before it gives up (see SEMANTICS.md).

@@ -82,7 +82,45 @@ pub struct KernelPolicy {
     pub synth_components: u32,
     /// Classes in the dataset (set by the plan).
     pub num_classes: u32,
-    pub _pad: [u32; 2],
+    /// `INTERP_*` of the resized crop's resize (the affine keeps `interpolation`).
+    pub crop_interpolation: u32,
+    /// `AUTO_*`: TrivialAugment / RandAugment (0: off).
+    pub auto_mode: u32,
+    /// Auto ops per sample (TrivialAugment 1; RandAugment `num_ops`, at most `MAX_AUTO_OPS`).
+    pub auto_num_ops: u32,
+    /// `num_magnitude_bins`.
+    pub auto_num_bins: u32,
+    /// RandAugment's `magnitude` (a bin); TrivialAugment draws a bin per sample.
+    pub auto_magnitude_bin: u32,
+    /// `INTERP_NEAREST` or `INTERP_BILINEAR`, for the auto geometry ops.
+    pub auto_interpolation: u32,
+    /// Fill of the auto geometry ops, in [0, 1] pixel units.
+    pub auto_fill: f32,
+    /// Tops of the magnitude ranges (`linspace(0, max, bins)`): shear,
+    /// translation in pixels (x, y), rotation in degrees, and the enhance ops
+    /// (brightness, colour, contrast, sharpness).
+    pub auto_shear_max: f32,
+    pub auto_translate_max_x: f32,
+    pub auto_translate_max_y: f32,
+    pub auto_rotate_max: f32,
+    pub auto_enhance_max: f32,
+    /// Posterize bits = 8 − round(bin / ((bins − 1) / range)).
+    pub auto_posterize_range: f32,
+    /// Random erasing: probability per sample.
+    pub erase_p: f32,
+    /// Box area as a fraction of the image.
+    pub erase_area_lo: f32,
+    pub erase_area_hi: f32,
+    /// ln of the box aspect-ratio range.
+    pub erase_log_ratio_lo: f32,
+    pub erase_log_ratio_hi: f32,
+    /// `ERASE_*` (0: off).
+    pub erase_mode: u32,
+    /// `ERASE_CONST`: the value written, in output units (after normalisation).
+    pub erase_value: f32,
+    /// Boxes per erased sample, drawn uniformly in [lo, hi].
+    pub erase_count_lo: u32,
+    pub erase_count_hi: u32,
 }
 
 pub const SYNTH_OFF: u32 = 0;
@@ -100,6 +138,44 @@ pub const CROP_RESIZED: u32 = 2;
 
 pub const INTERP_NEAREST: u32 = 0;
 pub const INTERP_BILINEAR: u32 = 1;
+/// torchvision `NEAREST_EXACT`: source index floor((i + ½)·scale).
+pub const INTERP_NEAREST_EXACT: u32 = 2;
+
+pub const AUTO_OFF: u32 = 0;
+pub const AUTO_TRIVIAL: u32 = 1;
+pub const AUTO_RAND: u32 = 2;
+/// Most auto ops one sample runs.
+pub const MAX_AUTO_OPS: u32 = 2;
+
+/// Auto op ids (`SampleParams::auto_ops`), in the order of torchvision's
+/// `_AUGMENTATION_SPACE` (a uniform draw over `AUTO_OP_COUNT` picks one).
+pub const AUTO_OP_IDENTITY: u32 = 0;
+pub const AUTO_OP_SHEAR_X: u32 = 1;
+pub const AUTO_OP_SHEAR_Y: u32 = 2;
+pub const AUTO_OP_TRANSLATE_X: u32 = 3;
+pub const AUTO_OP_TRANSLATE_Y: u32 = 4;
+pub const AUTO_OP_ROTATE: u32 = 5;
+pub const AUTO_OP_BRIGHTNESS: u32 = 6;
+pub const AUTO_OP_COLOR: u32 = 7;
+pub const AUTO_OP_CONTRAST: u32 = 8;
+pub const AUTO_OP_SHARPNESS: u32 = 9;
+pub const AUTO_OP_POSTERIZE: u32 = 10;
+pub const AUTO_OP_SOLARIZE: u32 = 11;
+pub const AUTO_OP_AUTOCONTRAST: u32 = 12;
+pub const AUTO_OP_EQUALIZE: u32 = 13;
+pub const AUTO_OP_COUNT: u32 = 14;
+/// Past the sample's last op in `auto_ops`.
+pub const AUTO_OP_NONE: u32 = 255;
+
+pub const ERASE_OFF: u32 = 0;
+/// The policy's value.
+pub const ERASE_CONST: u32 = 1;
+/// One standard normal per channel and box (timm `mode="rand"`).
+pub const ERASE_CHANNEL: u32 = 2;
+/// One standard normal per pixel and channel (timm `mode="pixel"`).
+pub const ERASE_PIXEL: u32 = 3;
+/// Most erasing boxes per sample.
+pub const MAX_ERASE_BOXES: u32 = 4;
 
 /// Colour op ids (as stored in `SampleParams::colour_order`) and their bits
 /// in `KernelPolicy::jitter_ops` (`1 << id`).
@@ -188,6 +264,10 @@ pub mod flags {
     pub const CUTMIX: u32 = 1 << 6;
     /// Generated, not read from the dataset (see `KernelPolicy::synth_mode`).
     pub const SYNTHETIC: u32 = 1 << 7;
+    /// Ran TrivialAugment / RandAugment ops (`SampleParams::auto_ops`).
+    pub const AUTO: u32 = 1 << 8;
+    /// Random erasing wrote `SampleParams::erase_count` boxes.
+    pub const ERASED: u32 = 1 << 9;
 }
 
 /// Everything random about one output sample, drawn by the parameters pass.
@@ -228,6 +308,21 @@ pub struct SampleParams {
     pub window: [i32; 4],
     /// Cutmix box [x0, x1) × [y0, y1) taken from the partner (empty if none).
     pub cut_box: [u32; 4],
+    /// Auto op ids (`AUTO_OP_*`) in the order they run, 8 bits each, first
+    /// in the low byte; `AUTO_OP_NONE` past the last.
+    pub auto_ops: u32,
+    /// Erasing boxes used (0: not erased).
+    pub erase_count: u32,
+    pub _pad0: [u32; 2],
+    /// Each auto op's signed magnitude, as torchvision passes it to the op
+    /// (posterize: the bits; translation: before truncation to pixels).
+    pub auto_magnitudes: [f32; 4],
+    /// Output pixel centre → coordinates in the image before the auto ops,
+    /// as `inverse_affine` (the identity when no auto op moves pixels).
+    pub auto_affine: [f32; 6],
+    pub _pad1: [u32; 2],
+    /// Erasing boxes [x0, x1) × [y0, y1) in output pixels.
+    pub erase_boxes: [[u32; 4]; MAX_ERASE_BOXES as usize],
 }
 
 /// The label outputs of one sample: loss = λ·CE(a) + (1−λ)·CE(b).
@@ -252,8 +347,8 @@ mod tests {
         ] {
             assert_eq!(size % 16, 0, "{name} is {size} bytes");
         }
-        assert_eq!(size_of::<SampleParams>(), 112);
-        assert_eq!(size_of::<KernelPolicy>(), 240);
+        assert_eq!(size_of::<SampleParams>(), 240);
+        assert_eq!(size_of::<KernelPolicy>(), 320);
         assert_eq!(size_of::<MixLabel>(), 12);
     }
 }

@@ -157,6 +157,8 @@ pub fn sample_params(ctx: &StepContext<'_>, i: u32) -> SampleParams {
         contrast: 1.0,
         saturation: 1.0,
         hue: 0.0,
+        auto_ops: u32::MAX,
+        auto_affine: [1.0, 0.0, 0.0, 0.0, 1.0, 0.0],
         ..SampleParams::default()
     };
     if source.synthetic {

@@ -88,7 +88,9 @@ fn wgsl_structs_match_rust_layouts() {
                 contrast_lo, contrast_hi, saturation_lo, saturation_hi, hue_lo, hue_hi,
                 contrast_mean, mix_mode, mix_ops, mix_p, switch_p, mixup_alpha, cutmix_alpha,
                 correct_lambda, out_dtype, out_layout, degrees_hi, synth_mode, synth_p,
-                synth_class_choice, synth_components, num_classes, _pad[2],
+                synth_class_choice, synth_components, num_classes,
+                crop_interpolation, auto_mode, auto_num_ops, auto_num_bins, auto_magnitude_bin, auto_interpolation, auto_fill,
+                auto_shear_max, auto_translate_max_x, auto_translate_max_y, auto_rotate_max, auto_enhance_max, auto_posterize_range, erase_p, erase_area_lo, erase_area_hi, erase_log_ratio_lo, erase_log_ratio_hi, erase_mode, erase_value, erase_count_lo, erase_count_hi,
             ),
             size_of::<KernelPolicy>(),
         );
@@ -107,7 +109,7 @@ fn wgsl_structs_match_rust_layouts() {
             layout!(SampleParams;
                 dataset_index, label_a, label_b, partner, flags, colour_order, lambda, hue,
                 brightness, contrast, saturation, synth_partner, inverse_affine, synth_t, slot,
-                window, cut_box,
+                window, cut_box, auto_ops, erase_count, _pad0, auto_magnitudes, auto_affine, _pad1, erase_boxes,
             ),
             size_of::<SampleParams>(),
         );

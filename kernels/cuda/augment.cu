@@ -106,7 +106,28 @@ struct KernelPolicy {
     u32 synth_class_choice;
     u32 synth_components;
     u32 num_classes;
-    u32 _pad[2];
+    u32 crop_interpolation;
+    u32 auto_mode;
+    u32 auto_num_ops;
+    u32 auto_num_bins;
+    u32 auto_magnitude_bin;
+    u32 auto_interpolation;
+    float auto_fill;
+    float auto_shear_max;
+    float auto_translate_max_x;
+    float auto_translate_max_y;
+    float auto_rotate_max;
+    float auto_enhance_max;
+    float auto_posterize_range;
+    float erase_p;
+    float erase_area_lo;
+    float erase_area_hi;
+    float erase_log_ratio_lo;
+    float erase_log_ratio_hi;
+    u32 erase_mode;
+    float erase_value;
+    u32 erase_count_lo;
+    u32 erase_count_hi;
 };
 
 struct StepArgs {
@@ -121,6 +142,9 @@ struct StepArgs {
     u32 out_first;
     u32 out_base;
 };
+
+#define AK_MAX_ERASE_BOXES 4u
+#define AK_AUTO_OP_NONE 255u
 
 struct SampleParams {
     u32 dataset_index;
@@ -140,6 +164,13 @@ struct SampleParams {
     u32 slot;
     i32 window[4];
     u32 cut_box[4];
+    u32 auto_ops;
+    u32 erase_count;
+    u32 _pad0[2];
+    float auto_magnitudes[4];
+    float auto_affine[6];
+    u32 _pad1[2];
+    u32 erase_boxes[AK_MAX_ERASE_BOXES][4];
 };
 
 struct MixLabel {
@@ -742,6 +773,21 @@ AK_FN SampleParams sample_params(const StepContext& ctx, u32 i) {
     for (int j = 0; j < 4; ++j) {
         p.window[j] = 0;
         p.cut_box[j] = 0u;
+        p.auto_magnitudes[j] = 0.0f;
+    }
+    // No auto op, and the identity map before them.
+    p.auto_ops = 0xffffffffu;
+    p.erase_count = 0u;
+    p._pad0[0] = p._pad0[1] = p._pad1[0] = p._pad1[1] = 0u;
+    p.auto_affine[0] = 1.0f;
+    p.auto_affine[1] = 0.0f;
+    p.auto_affine[2] = 0.0f;
+    p.auto_affine[3] = 0.0f;
+    p.auto_affine[4] = 1.0f;
+    p.auto_affine[5] = 0.0f;
+    for (u32 b = 0; b < AK_MAX_ERASE_BOXES; ++b) {
+#pragma unroll
+        for (int j = 0; j < 4; ++j) p.erase_boxes[b][j] = 0u;
     }
 
     geometry(k, ctx.key, position, epoch, p);

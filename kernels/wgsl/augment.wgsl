@@ -106,9 +106,28 @@ struct KernelPolicy {
     synth_class_choice: u32,
     synth_components: u32,
     num_classes: u32,
-    // Rust `_pad: [u32; 2]` (a uniform array needs a 16-byte stride).
-    _pad0: u32,
-    _pad1: u32,
+    crop_interpolation: u32,
+    auto_mode: u32,
+    auto_num_ops: u32,
+    auto_num_bins: u32,
+    auto_magnitude_bin: u32,
+    auto_interpolation: u32,
+    auto_fill: f32,
+    auto_shear_max: f32,
+    auto_translate_max_x: f32,
+    auto_translate_max_y: f32,
+    auto_rotate_max: f32,
+    auto_enhance_max: f32,
+    auto_posterize_range: f32,
+    erase_p: f32,
+    erase_area_lo: f32,
+    erase_area_hi: f32,
+    erase_log_ratio_lo: f32,
+    erase_log_ratio_hi: f32,
+    erase_mode: u32,
+    erase_value: f32,
+    erase_count_lo: u32,
+    erase_count_hi: u32,
 }
 
 struct StepArgs {
@@ -142,6 +161,15 @@ struct SampleParams {
     slot: u32,
     window: vec4<i32>,
     cut_box: vec4<u32>,
+    auto_ops: u32,
+    erase_count: u32,
+    // Rust `_pad0: [u32; 2]`.
+    _pad0: vec2<u32>,
+    auto_magnitudes: vec4<f32>,
+    auto_affine: array<f32, 6>,
+    // Rust `_pad1: [u32; 2]`.
+    _pad1: vec2<u32>,
+    erase_boxes: array<vec4<u32>, 4>,
 }
 
 struct MixLabel {
@@ -786,6 +814,9 @@ fn augment_params(
     p.contrast = 1.0;
     p.saturation = 1.0;
     p.hue = 0.0;
+    // No auto op, and the identity map before them.
+    p.auto_ops = 0xffffffffu;
+    p.auto_affine = array<f32, 6>(1.0, 0.0, 0.0, 0.0, 1.0, 0.0);
     geometry(ctx.key, position, ctx.epoch, &p);
     jitter(ctx.key, position, ctx.epoch, &p);
     mix_params(ctx, i, &p);
