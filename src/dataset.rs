@@ -143,6 +143,76 @@ impl Dataset {
     pub fn gray_means(&self) -> &[f32] {
         &self.gray_means
     }
+
+    /// [`channel_statistics`] of the images `subset` names.
+    pub fn channel_statistics(&self, subset: &[u32]) -> Result<ChannelStatistics, Error> {
+        channel_statistics(&self.pixels, self.shape, subset)
+    }
+}
+
+/// Per-channel mean and standard deviation of a set of images, in [0, 1]
+/// pixel units: what `output.mean` / `output.std` normalise by.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChannelStatistics {
+    pub mean: Vec<f32>,
+    /// Population standard deviation; 1 where it is zero (a constant channel).
+    pub std: Vec<f32>,
+}
+
+/// The dataset normalisation statistics of the images `subset` names in
+/// `pixels` (N images of `shape`, planar CHW): sums in f64 in image, channel,
+/// pixel order, so every caller (the harness, the Python package) normalises
+/// bit for bit alike. An index past the images is an error.
+pub fn channel_statistics(
+    pixels: &[u8],
+    shape: ImageShape,
+    subset: &[u32],
+) -> Result<ChannelStatistics, Error> {
+    shape.validate()?;
+    let image_len = shape.elements();
+    let images = pixels.len() / image_len;
+    if !pixels.len().is_multiple_of(image_len) {
+        return Err(Error::Dataset(format!(
+            "{} pixel bytes is not a whole number of {}×{}×{} images",
+            pixels.len(),
+            shape.channels,
+            shape.height,
+            shape.width
+        )));
+    }
+    if let Some(&i) = subset.iter().find(|&&i| i as usize >= images) {
+        return Err(Error::Dataset(format!(
+            "subset index {i} is past the {images} images"
+        )));
+    }
+    let channels = shape.channels as usize;
+    let plane = shape.pixels();
+    let mut sum = vec![0f64; channels];
+    let mut sum_sq = vec![0f64; channels];
+    for &i in subset {
+        let image = &pixels[i as usize * image_len..(i as usize + 1) * image_len];
+        for c in 0..channels {
+            for &p in &image[c * plane..(c + 1) * plane] {
+                let v = f64::from(p) / 255.0;
+                sum[c] += v;
+                sum_sq[c] += v * v;
+            }
+        }
+    }
+    let n = (subset.len() * plane).max(1) as f64;
+    let mean: Vec<f64> = sum.iter().map(|s| s / n).collect();
+    let std = sum_sq
+        .iter()
+        .zip(&mean)
+        .map(|(sq, m)| {
+            let sd = (sq / n - m * m).max(0.0).sqrt();
+            if sd > 1e-6 { sd as f32 } else { 1.0 }
+        })
+        .collect();
+    Ok(ChannelStatistics {
+        mean: mean.into_iter().map(|m| m as f32).collect(),
+        std,
+    })
 }
 
 /// Mean of 0.2989 R + 0.587 G + 0.114 B (or of the one channel), in [0, 1].
@@ -162,4 +232,31 @@ fn source_gray_mean(image: &[u8], shape: ImageShape) -> f32 {
             .sum()
     };
     (sum / (255.0 * n as f64)) as f32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn channel_statistics_match_the_closed_form() {
+        let shape = ImageShape::new(3, 1, 2).unwrap();
+        // Image 0: channels [0, 255], [51, 51], [255, 255]; image 1 unused.
+        let pixels = [0u8, 255, 51, 51, 255, 255, 7, 7, 7, 7, 7, 7];
+        let s = channel_statistics(&pixels, shape, &[0]).unwrap();
+        assert_eq!(s.mean, vec![0.5, 0.2, 1.0]);
+        // Channel 0: population std of {0, 1} = 0.5; constant channels → 1.
+        assert_eq!(s.std, vec![0.5, 1.0, 1.0]);
+        let both = channel_statistics(&pixels, shape, &[0, 0]).unwrap();
+        assert_eq!(both, s);
+    }
+
+    #[test]
+    fn channel_statistics_reject_bad_input() {
+        let shape = ImageShape::new(1, 2, 2).unwrap();
+        let err = channel_statistics(&[0u8; 8], shape, &[2]).unwrap_err();
+        assert!(err.to_string().contains("subset index 2"), "{err}");
+        let err = channel_statistics(&[0u8; 7], shape, &[0]).unwrap_err();
+        assert!(err.to_string().contains("whole number"), "{err}");
+    }
 }

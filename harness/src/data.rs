@@ -139,45 +139,24 @@ pub fn with_dataset_normalisation(
     config: &TrainConfig,
     train: &ImageSet,
     subset: &[u32],
-) -> TrainConfig {
+) -> anyhow::Result<TrainConfig> {
     let mut config = config.clone();
     let output = &mut config.policy.output;
     if output.mean.is_empty() && output.std.is_empty() {
-        let (mean, std) = channel_statistics(train, subset);
+        let (mean, std) = channel_statistics(train, subset)?;
         output.mean = mean;
         output.std = std;
     }
-    config
+    Ok(config)
 }
 
 /// Per-channel mean and standard deviation (population) of `subset`'s
-/// images, in [0, 1] pixel units; a zero deviation becomes 1.
-pub fn channel_statistics(set: &ImageSet, subset: &[u32]) -> (Vec<f32>, Vec<f32>) {
-    let channels = set.channels as usize;
-    let plane = (set.height * set.width) as usize;
-    let mut sum = vec![0f64; channels];
-    let mut sum_sq = vec![0f64; channels];
-    for &i in subset {
-        let image = set.image(i as usize);
-        for c in 0..channels {
-            for &p in &image[c * plane..(c + 1) * plane] {
-                let v = f64::from(p) / 255.0;
-                sum[c] += v;
-                sum_sq[c] += v * v;
-            }
-        }
-    }
-    let n = (subset.len() * plane).max(1) as f64;
-    let mean: Vec<f64> = sum.iter().map(|s| s / n).collect();
-    let std = sum_sq
-        .iter()
-        .zip(&mean)
-        .map(|(sq, m)| {
-            let sd = (sq / n - m * m).max(0.0).sqrt();
-            if sd > 1e-6 { sd as f32 } else { 1.0 }
-        })
-        .collect();
-    (mean.into_iter().map(|m| m as f32).collect(), std)
+/// images, in [0, 1] pixel units; a zero deviation becomes 1
+/// (`augkit::channel_statistics`, which the Python package uses too).
+pub fn channel_statistics(set: &ImageSet, subset: &[u32]) -> anyhow::Result<(Vec<f32>, Vec<f32>)> {
+    let shape = augkit::ImageShape::new(set.channels, set.height, set.width)?;
+    let s = augkit::channel_statistics(&set.pixels, shape, subset)?;
+    Ok((s.mean, s.std))
 }
 
 /// Test labels as an i64 tensor on `device`.

@@ -401,7 +401,7 @@ pub fn run_dump(
     // training data's per-channel statistics (here of the whole split).
     let normalisation = if policy.output.mean.is_empty() && policy.output.std.is_empty() {
         let all: Vec<u32> = (0..train.len() as u32).collect();
-        let (mean, std) = crate::data::channel_statistics(&train, &all);
+        let (mean, std) = crate::data::channel_statistics(&train, &all)?;
         policy.output.mean = mean;
         policy.output.std = std;
         "filled from the whole training split's per-channel mean and std (the policy sets \

@@ -325,7 +325,7 @@ fn dump_normalises_with_the_data_when_the_policy_does_not() {
     // The same statistics as `augkit train` computes, and the same batch.
     let (train, _) = augkit_data::load("synthetic-shapes", Path::new("unused")).unwrap();
     let all: Vec<u32> = (0..train.len() as u32).collect();
-    let (mean, std) = augkit_harness::data::channel_statistics(&train, &all);
+    let (mean, std) = augkit_harness::data::channel_statistics(&train, &all).unwrap();
     let mut policy = Policy::from_file(&policy_path).unwrap();
     policy.output.mean = mean.clone();
     policy.output.std = std;

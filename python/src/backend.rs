@@ -189,10 +189,9 @@ pub fn open(request: Request) -> Result<(Engine, Meta), BindError> {
         )));
     }
     if normalise && policy.output.mean.is_empty() && policy.output.std.is_empty() {
-        let (mean, std) =
-            crate::stats::channel_statistics(&pixels, c as usize, shape.pixels(), &subset);
-        policy.output.mean = mean;
-        policy.output.std = std;
+        let stats = augkit::channel_statistics(&pixels, shape, &subset)?;
+        policy.output.mean = stats.mean;
+        policy.output.std = stats.std;
     }
     let dataset = Arc::new(augkit::Dataset::new(shape, pixels, labels, num_classes)?);
     let mut note = String::new();

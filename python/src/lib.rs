@@ -6,7 +6,6 @@
 
 mod backend;
 mod dlpack;
-mod stats;
 
 use std::sync::Mutex;
 
@@ -442,12 +441,10 @@ fn channel_statistics(
     }
     // SAFETY: a compact CPU u8 array of `len` elements, alive with `view`.
     let pixels = unsafe { std::slice::from_raw_parts(view.address as *const u8, view.len) };
-    Ok(stats::channel_statistics(
-        pixels,
-        c as usize,
-        (h * w) as usize,
-        &subset,
-    ))
+    let to_py = |e: augkit::Error| py_err(e.into());
+    let shape = augkit::ImageShape::new(c as u32, h as u32, w as u32).map_err(to_py)?;
+    let stats = augkit::channel_statistics(pixels, shape, &subset).map_err(to_py)?;
+    Ok((stats.mean, stats.std))
 }
 
 #[pymodule]

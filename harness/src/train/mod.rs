@@ -254,7 +254,7 @@ fn check(
     test: &ImageSet,
     subset: &[u32],
 ) -> anyhow::Result<(TrainConfig, augkit::ImageShape)> {
-    let config = crate::data::with_dataset_normalisation(config, train, subset);
+    let config = crate::data::with_dataset_normalisation(config, train, subset)?;
     config.validate()?;
     crate::data::ensure_not_empty(&config.dataset, train, test)?;
     let shape = crate::data::image_shape(train)?;
