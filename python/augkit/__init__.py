@@ -401,7 +401,10 @@ class Augmenter:
         policy's dtype and layout shape (``[B, C, H, W]`` or ``[B, H, W, C]``)
         on the backend's device (the CPU for cpu/wgpu, the CUDA device for
         cuda) that the kernels write into; it is returned as ``x`` (NHWC as an
-        NCHW view)."""
+        NCHW view). Without ``out``, a host backend (cpu, wgpu) writes memory
+        of its own, handed to torch through DLPack and reused for a later
+        batch only once torch has freed ``x`` (and every view, export or
+        autograd graph of it); the CUDA backend allocates with torch."""
         epoch = _check_count(epoch, "epoch")
         first_position = _check_count(first_position, "first_position")
         batch_size = _check_count(batch_size, "batch_size")
