@@ -9,7 +9,10 @@ sample), timm's Mixup (elem mode), augkit's CPU backend (the
 through the `augkit` package (python/; the FFI and the DLPack hand-off into a
 torch tensor included), at batch 64 and 1024, on 32x32x3 uint8 images,
 f32 normalised NCHW out. Prints a table and writes results.json and
-results.md into the results directory.
+results.md into the results directory. The Rust row and the Python rows run
+back to back in pairs (--pairs), so their ratio — the hand-off's cost, and
+the E b1024 >= 90 % target — is read pair by pair, not across the minutes a
+round takes.
 
 Normally started by scripts/bench-peers, which installs the libraries, builds
 the example and sets the thread variables.
