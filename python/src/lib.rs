@@ -1,6 +1,7 @@
 //! `augkit._native`: the extension module under the `augkit` Python package.
-//! It only converts types — DLPack arrays in, checked raw memory out — and
-//! maps the library's errors to Python exceptions (`ValueError`, `TypeError`,
+//! It only converts types — DLPack arrays in, checked raw memory out, and a
+//! host batch's own memory out as a DLPack capsule (`pool.rs`) — and maps
+//! the library's errors to Python exceptions (`ValueError`, `TypeError`,
 //! `RuntimeError`); the sampling, sharding and tensor plumbing live in
 //! `python/augkit/__init__.py`, every augkit call in `backend.rs`.
 
