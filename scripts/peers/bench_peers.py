@@ -617,8 +617,8 @@ def handoff_lines(rows):
 
     lines.append("")
     lines.append("augkit from Python ÷ the Rust CPU backend, images/s (same threads, policy, seed and number of "
-                 "images; the FFI, tensor hand-off and labels included; median of the paired runs, their range "
-                 "in brackets): "
+                 "images; the FFI, tensor hand-off and labels included; the median of the paired runs, their "
+                 "range in brackets): "
                  + "; ".join(f"{r['pipeline'].upper()} b{r['batch']} {LIB_TITLE[c].split(', ')[1]} "
                              f"{100 * v:.0f} %{spread(r, c)}" for r, c, v in ratios) + ".")
     for r in rows:
