@@ -401,21 +401,32 @@ class Augmenter:
         policy's dtype and layout shape (``[B, C, H, W]`` or ``[B, H, W, C]``)
         on the backend's device (the CPU for cpu/wgpu, the CUDA device for
         cuda) that the kernels write into; it is returned as ``x`` (NHWC as an
-        NCHW view)."""
+        NCHW view). Without ``out``, a host backend (cpu, wgpu) writes memory
+        of its own, handed to torch through DLPack and reused for a later
+        batch only once torch has freed ``x`` (and every view, export or
+        autograd graph of it); the CUDA backend allocates with torch."""
         epoch = _check_count(epoch, "epoch")
         first_position = _check_count(first_position, "first_position")
         batch_size = _check_count(batch_size, "batch_size")
-        if out is None:
-            out = self._alloc(batch_size)
-        elif not isinstance(out, torch.Tensor):
-            raise TypeError(f"out must be a torch tensor, got {type(out).__name__}")
-        elif out.requires_grad:
-            raise ValueError("out requires grad; pass a tensor that is not part of an autograd graph")
-        raw = torch.empty((batch_size, 3), dtype=torch.int32, device=out.device)
-        stream = None
-        if self._writes_device() and out.device.type == "cuda":
-            stream = torch.cuda.current_stream(out.device).cuda_stream
-        self.last_write = self._engine.run(epoch, first_position, batch_size, out.detach(), raw, stream)
+        if out is None and not self._writes_device():
+            # A host backend writes memory of its own, handed over through
+            # DLPack; it is reused only after torch frees this tensor.
+            raw = torch.empty((batch_size, 3), dtype=torch.int32)
+            capsule, address = self._engine.run_new(epoch, first_position, batch_size, raw)
+            out = torch.from_dlpack(capsule)
+            self.last_write = (address, None)
+        else:
+            if out is None:
+                out = self._alloc(batch_size)
+            elif not isinstance(out, torch.Tensor):
+                raise TypeError(f"out must be a torch tensor, got {type(out).__name__}")
+            elif out.requires_grad:
+                raise ValueError("out requires grad; pass a tensor that is not part of an autograd graph")
+            raw = torch.empty((batch_size, 3), dtype=torch.int32, device=out.device)
+            stream = None
+            if self._writes_device() and out.device.type == "cuda":
+                stream = torch.cuda.current_stream(out.device).cuda_stream
+            self.last_write = self._engine.run(epoch, first_position, batch_size, out.detach(), raw, stream)
         x = out.permute(0, 3, 1, 2) if self.layout == "nhwc" else out
         y_a = raw[:, 0].long()
         y_b = raw[:, 1].long()

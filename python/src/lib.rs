@@ -1,13 +1,15 @@
 //! `augkit._native`: the extension module under the `augkit` Python package.
-//! It only converts types — DLPack arrays in, checked raw memory out — and
-//! maps the library's errors to Python exceptions (`ValueError`, `TypeError`,
+//! It only converts types — DLPack arrays in, checked raw memory out, and a
+//! host batch's own memory out as a DLPack capsule (`pool.rs`) — and maps
+//! the library's errors to Python exceptions (`ValueError`, `TypeError`,
 //! `RuntimeError`); the sampling, sharding and tensor plumbing live in
 //! `python/augkit/__init__.py`, every augkit call in `backend.rs`.
 
 mod backend;
 mod dlpack;
+mod pool;
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -15,6 +17,10 @@ use pyo3::types::PyBytes;
 
 use backend::{BindError, Choice, HostOut, OutDType, PolicySource, StepSpec};
 use dlpack::{Elem, Place, View};
+
+/// Freed batches an engine keeps for reuse: two cover a training loop that
+/// holds one batch while the next is made.
+const IDLE_BLOCKS: usize = 2;
 
 const POISONED: &str = "a previous step panicked; open a new Augmenter";
 
@@ -43,6 +49,22 @@ fn out_elem(d: OutDType) -> Elem {
         OutDType::F32 => Elem::F32,
         OutDType::F16 => Elem::F16,
         OutDType::Bf16 => Elem::Bf16,
+    }
+}
+
+fn out_bytes(d: OutDType) -> usize {
+    match d {
+        OutDType::F32 => 4,
+        OutDType::F16 | OutDType::Bf16 => 2,
+    }
+}
+
+fn dl_dtype(d: OutDType) -> dlpark::ffi::DLDataType {
+    use dlpark::ffi::DLDataType;
+    match d {
+        OutDType::F32 => DLDataType::F32,
+        OutDType::F16 => DLDataType::F16,
+        OutDType::Bf16 => DLDataType::BF16,
     }
 }
 
@@ -86,6 +108,8 @@ fn read_indices(object: &Bound<'_, PyAny>, what: &str) -> Result<Vec<u32>, BindE
 struct Engine {
     inner: Mutex<backend::Engine>,
     meta: backend::Meta,
+    /// Host memory for `run_new`'s batches, reused once torch frees them.
+    pool: Arc<pool::Pool>,
 }
 
 #[pymethods]
@@ -183,6 +207,7 @@ impl Engine {
         Ok(Self {
             inner: Mutex::new(engine),
             meta,
+            pool: pool::Pool::new(IDLE_BLOCKS),
         })
     }
 
@@ -265,18 +290,7 @@ impl Engine {
             batch_size,
         };
         let writes_device = self.meta.kind == "cuda";
-        let (c, h, w) = self.meta.shape;
-        let (b, c, h, w) = (
-            i64::from(batch_size),
-            i64::from(c),
-            i64::from(h),
-            i64::from(w),
-        );
-        let dims = if self.meta.nhwc {
-            [b, h, w, c]
-        } else {
-            [b, c, h, w]
-        };
+        let dims = self.dims(batch_size);
         let device_stream = if writes_device {
             Some(stream.unwrap_or(0))
         } else {
@@ -286,9 +300,7 @@ impl Engine {
         out.expect_elem("out", &[out_elem(self.meta.dtype)])
             .map_err(py_err)?;
         out.expect_shape("out", &dims).map_err(py_err)?;
-        let raw = dlpack::import(labels, "labels", device_stream, true).map_err(py_err)?;
-        raw.expect_elem("labels", &[Elem::I32]).map_err(py_err)?;
-        raw.expect_shape("labels", &[b, 3]).map_err(py_err)?;
+        let raw = self.import_labels(labels, batch_size, device_stream)?;
         if writes_device {
             let Place::Cuda(index) = out.place else {
                 return Err(PyValueError::new_err(format!(
@@ -324,49 +336,67 @@ impl Engine {
             raw.expect_place("labels", Place::Cpu).map_err(py_err)?;
             check_aligned(&out).map_err(py_err)?;
             check_aligned(&raw).map_err(py_err)?;
-            let (images_at, images_len) = (out.address, out.len);
-            let (labels_at, rows) = (raw.address, batch_size as usize);
-            let dtype = self.meta.dtype;
-            let inner = &self.inner;
-            // The kernels run without the GIL: other Python threads (a
-            // training loop's data-loader workers, say) keep running.
-            // The mutex is taken and released inside, without the GIL: a
-            // thread blocked on it while holding the GIL would deadlock.
-            py.detach(move || {
-                let mut engine = inner
-                    .lock()
-                    .map_err(|_| BindError::Runtime(POISONED.into()))?;
-                if images_len == 0 || rows == 0 {
-                    // Nothing to write (the library refuses the step); an
-                    // empty array's address may be dangling, so not used.
-                    return engine.run_host(step, HostOut::F32(&mut []), &mut []);
-                }
-                // SAFETY: compact, aligned CPU arrays of exactly these sizes
-                // and types (checked above), alive while `out` and `raw` are;
-                // nothing else in this process writes them during the call.
-                let (images, labels) = unsafe {
-                    let images = match dtype {
-                        OutDType::F32 => HostOut::F32(std::slice::from_raw_parts_mut(
-                            images_at as *mut f32,
-                            images_len,
-                        )),
-                        OutDType::F16 => HostOut::F16(std::slice::from_raw_parts_mut(
-                            images_at as *mut half::f16,
-                            images_len,
-                        )),
-                        OutDType::Bf16 => HostOut::Bf16(std::slice::from_raw_parts_mut(
-                            images_at as *mut half::bf16,
-                            images_len,
-                        )),
-                    };
-                    let labels = std::slice::from_raw_parts_mut(labels_at as *mut [u32; 3], rows);
-                    (images, labels)
-                };
-                engine.run_host(step, images, labels)
-            })
-            .map_err(py_err)?;
-            Ok((images_at as u64, None))
+            // SAFETY: both views are compact, aligned CPU arrays of the
+            // checked dtypes and shapes, alive until this returns.
+            unsafe { self.run_host_at(py, step, out.address, out.len, raw.address) }
+                .map_err(py_err)?;
+            Ok((out.address as u64, None))
         }
+    }
+
+    /// Runs one step of a host backend (CPU, wgpu) into memory of its own:
+    /// returns a DLPack capsule of the images (the policy's dtype, [B, C, H,
+    /// W] or [B, H, W, C]) and the address written; `labels` as in `run`.
+    /// The memory comes from the engine's pool and goes back to it when the
+    /// capsule's consumer frees the array — never sooner — so a returned
+    /// tensor is never written again.
+    fn run_new<'py>(
+        &self,
+        py: Python<'py>,
+        epoch: u32,
+        first_position: u32,
+        batch_size: u32,
+        labels: &Bound<'py, PyAny>,
+    ) -> PyResult<(Bound<'py, PyAny>, u64)> {
+        if self.meta.kind == "cuda" {
+            return Err(PyValueError::new_err(
+                "the CUDA backend writes CUDA tensors: pass out= a CUDA tensor",
+            ));
+        }
+        let step = StepSpec {
+            epoch,
+            first_position,
+            batch_size,
+        };
+        let dims = self.dims(batch_size);
+        let raw = self.import_labels(labels, batch_size, None)?;
+        raw.expect_place("labels", Place::Cpu).map_err(py_err)?;
+        check_aligned(&raw).map_err(py_err)?;
+        let elements = dims.iter().product::<i64>() as usize;
+        if elements == 0 {
+            // The library refuses the step (zero batch): its error, as `run`.
+            // SAFETY: nothing is written for an empty step (see run_host_at).
+            unsafe { self.run_host_at(py, step, 0, 0, raw.address) }.map_err(py_err)?;
+            return Err(PyValueError::new_err("the step has no images"));
+        }
+        let bytes = elements * out_bytes(self.meta.dtype);
+        let lease = self.pool.take(bytes).map_err(py_err)?;
+        let address = lease.address();
+        // SAFETY: the lease's block holds `elements` values of the policy's
+        // dtype, aligned, and is ours alone until the capsule hands it on;
+        // `raw` is a checked compact, aligned CPU int32 [B, 3] array.
+        unsafe { self.run_host_at(py, step, address, elements, raw.address) }.map_err(py_err)?;
+        drop(raw);
+        let capsule =
+            pool::into_capsule(py, lease, &dims, dl_dtype(self.meta.dtype)).map_err(py_err)?;
+        Ok((capsule, address as u64))
+    }
+
+    /// Blocks of host memory the engine holds for reuse (returned batches
+    /// that were freed), for tests.
+    #[getter]
+    fn idle_blocks(&self) -> usize {
+        self.pool.idle()
     }
 
     /// The step's per-sample parameters: raw little-endian 4-byte words,
@@ -386,6 +416,92 @@ impl Engine {
         let mut engine = lock(&self.inner)?;
         let words = engine.params(step).map_err(py_err)?;
         Ok(PyBytes::new(py, bytemuck::cast_slice(&words)))
+    }
+}
+
+impl Engine {
+    /// The images' array shape for `batch_size` samples, in the policy's layout.
+    fn dims(&self, batch_size: u32) -> [i64; 4] {
+        let (c, h, w) = self.meta.shape;
+        let (b, c, h, w) = (
+            i64::from(batch_size),
+            i64::from(c),
+            i64::from(h),
+            i64::from(w),
+        );
+        if self.meta.nhwc {
+            [b, h, w, c]
+        } else {
+            [b, c, h, w]
+        }
+    }
+
+    /// The step's label array (int32 [B, 3]), checked.
+    fn import_labels(
+        &self,
+        labels: &Bound<'_, PyAny>,
+        batch_size: u32,
+        stream: Option<u64>,
+    ) -> PyResult<View> {
+        let raw = dlpack::import(labels, "labels", stream, true).map_err(py_err)?;
+        raw.expect_elem("labels", &[Elem::I32]).map_err(py_err)?;
+        raw.expect_shape("labels", &[i64::from(batch_size), 3])
+            .map_err(py_err)?;
+        Ok(raw)
+    }
+
+    /// Runs a host backend's step into `images_len` elements of the policy's
+    /// dtype at `images_at` and `step.batch_size` label rows at `labels_at`.
+    ///
+    /// # Safety
+    /// Unless `images_len` is 0 (then nothing is written or read), both are
+    /// aligned host memory of exactly those sizes, alive for the call and
+    /// written by nothing else in this process meanwhile.
+    unsafe fn run_host_at(
+        &self,
+        py: Python<'_>,
+        step: StepSpec,
+        images_at: usize,
+        images_len: usize,
+        labels_at: usize,
+    ) -> Result<(), BindError> {
+        let rows = step.batch_size as usize;
+        let dtype = self.meta.dtype;
+        let inner = &self.inner;
+        // The kernels run without the GIL: other Python threads (a
+        // training loop's data-loader workers, say) keep running.
+        // The mutex is taken and released inside, without the GIL: a
+        // thread blocked on it while holding the GIL would deadlock.
+        py.detach(move || {
+            let mut engine = inner
+                .lock()
+                .map_err(|_| BindError::Runtime(POISONED.into()))?;
+            if images_len == 0 || rows == 0 {
+                // Nothing to write (the library refuses the step); an
+                // empty array's address may be dangling, so not used.
+                return engine.run_host(step, HostOut::F32(&mut []), &mut []);
+            }
+            // SAFETY: the caller's contract (see above).
+            let (images, labels) = unsafe {
+                let images = match dtype {
+                    OutDType::F32 => HostOut::F32(std::slice::from_raw_parts_mut(
+                        images_at as *mut f32,
+                        images_len,
+                    )),
+                    OutDType::F16 => HostOut::F16(std::slice::from_raw_parts_mut(
+                        images_at as *mut half::f16,
+                        images_len,
+                    )),
+                    OutDType::Bf16 => HostOut::Bf16(std::slice::from_raw_parts_mut(
+                        images_at as *mut half::bf16,
+                        images_len,
+                    )),
+                };
+                let labels = std::slice::from_raw_parts_mut(labels_at as *mut [u32; 3], rows);
+                (images, labels)
+            };
+            engine.run_host(step, images, labels)
+        })
     }
 }
 
