@@ -348,8 +348,8 @@ pub fn auto_stats(k: &KernelPolicy, src: &Source<'_>, p: &SampleParams) -> AutoS
                 stats.hi[i] = hi;
             }
             _ => {
-                for c in 0..channels {
-                    stats.lut[i][c] = equalize_lut(&hist[c], k.height * k.width);
+                for (lut, hist) in stats.lut[i].iter_mut().zip(&hist).take(channels) {
+                    *lut = equalize_lut(hist, k.height * k.width);
                 }
             }
         }
