@@ -13,6 +13,7 @@
 use super::augment::{Source, contrast_mean, geometric_pixel};
 use super::colour;
 use crate::kernel_args::*;
+use crate::params::erased_value;
 
 /// A thread's reusable buffers: up to three sample images (own, partner, a
 /// partner outside the tile), one row of taps, the converted source image
@@ -61,6 +62,7 @@ impl Scratch {
         };
         geometry(k, src, p, image, taps);
         colour_chain(k, src, p, mean, image);
+        erase(k, src, p, image);
     }
 }
 
@@ -396,6 +398,32 @@ fn colour_chain(
                 colour::hue(r, g, b, p.hue);
             }
             _ => {}
+        }
+    }
+}
+
+/// Random erasing over the whole image, box by box in order (a later box
+/// overwrites an earlier one, as `params::erased_value`'s last box wins):
+/// per element the same `mean_c + std_c·v` as `augment::erase`.
+#[inline(always)]
+fn erase(k: &KernelPolicy, src: &Source<'_>, p: &SampleParams, image: &mut [f32]) {
+    if p.flags & flags::ERASED == 0 {
+        return;
+    }
+    let (w, plane) = (k.width as usize, (k.width * k.height) as usize);
+    let n = p.erase_count.min(MAX_ERASE_BOXES) as usize;
+    for [x0, y0, x1, y1] in p.erase_boxes[..n].iter().copied() {
+        for c in 0..k.channels as usize {
+            let (mean, std) = (k.mean[c], k.std[c]);
+            for y in y0..y1 {
+                let row = &mut image[c * plane + y as usize * w..][..w];
+                for x in x0..x1 {
+                    // `erased_value` resolves overlaps: the last box wins.
+                    if let Some(v) = erased_value(k, &src.step, p, c as u32, x, y) {
+                        row[x as usize] = mean + std * v;
+                    }
+                }
+            }
         }
     }
 }
