@@ -410,7 +410,7 @@ pub fn erased_value(
     let key = [step.seed_lo, step.seed_hi];
     let position = step.first_position + p.slot;
     let w = words(key, position, step.epoch, slot::ERASE_VALUE, sub);
-    Some(if c % 2 == 0 {
+    Some(if c.is_multiple_of(2) {
         draws::normal(w[0], w[1])
     } else {
         draws::normal(w[2], w[3])
