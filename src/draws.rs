@@ -58,6 +58,12 @@ pub mod slot {
     pub const AUTO_SIGN: u32 = 26;
 }
 
+/// Sub-draw offsets of slot `ERASE_BOX`: box b, attempt t draws its area
+/// and aspect at sub `b·16 + t`, its top at `ERASE_TOP_SUB + b·16 + t` and
+/// its left at `ERASE_LEFT_SUB + b·16 + t` (each a `bounded` draw).
+pub const ERASE_TOP_SUB: u32 = 64;
+pub const ERASE_LEFT_SUB: u32 = 128;
+
 /// Attempts of the Marsaglia–Tsang loop before it gives up (see SEMANTICS.md).
 pub const GAMMA_ATTEMPTS: u32 = 16;
 

@@ -2,7 +2,9 @@
 //! one sample at a time. This is the definition the WGSL and CUDA parameter
 //! kernels transcribe; `docs/SEMANTICS.md` §3 states it in prose.
 
-use crate::draws::{self, beta, bounded, coin, slot, uniform, words};
+use crate::draws::{
+    self, ERASE_LEFT_SUB, ERASE_TOP_SUB, beta, bounded, coin, slot, uniform, words,
+};
 use crate::kernel_args::*;
 use crate::shuffle::{self, ROUNDS};
 use crate::synthetic::SynthTables;
@@ -168,6 +170,7 @@ pub fn sample_params(ctx: &StepContext<'_>, i: u32) -> SampleParams {
     geometry(k, key, position, epoch, &mut p);
     auto_augment(k, key, position, epoch, &mut p);
     jitter(k, key, position, epoch, &mut p);
+    erasing(k, key, position, epoch, &mut p);
     mix(ctx, i, &mut p);
     p
 }
@@ -468,6 +471,90 @@ fn jitter(k: &KernelPolicy, key: [u32; 2], position: u32, epoch: u32, p: &mut Sa
     }
     let order = bounded(24, words(key, position, epoch, slot::JITTER_ORDER, 0));
     p.colour_order = permutation_of_four(order);
+}
+
+/// Random erasing (timm `RandomErasing._erase`): the coin, the box count,
+/// then per box up to 10 attempts at a box of area `U(scale)·H·W / count`
+/// and log-uniform aspect h/w; a box with no fitting attempt is dropped.
+/// Placed boxes are stored in order (a later one wins where they overlap).
+fn erasing(k: &KernelPolicy, key: [u32; 2], position: u32, epoch: u32, p: &mut SampleParams) {
+    if k.erase_mode == ERASE_OFF {
+        return;
+    }
+    let e = words(key, position, epoch, slot::ERASE, 0);
+    if !coin(k.erase_p, e[0]) {
+        return;
+    }
+    let (lo, hi) = (k.erase_count_lo, k.erase_count_hi);
+    let count = if lo == hi {
+        lo
+    } else {
+        lo + bounded(hi - lo + 1, words(key, position, epoch, slot::ERASE, 1))
+    };
+    let (w, h) = (k.width as i32, k.height as i32);
+    let area = (k.width * k.height) as f32;
+    let mut placed = 0;
+    for b in 0..count {
+        for t in 0..10 {
+            let sub = b * 16 + t;
+            let d = words(key, position, epoch, slot::ERASE_BOX, sub);
+            let target = uniform(k.erase_area_lo, k.erase_area_hi, d[0]) * area / count as f32;
+            let aspect = uniform(k.erase_log_ratio_lo, k.erase_log_ratio_hi, d[1]).exp();
+            let bh = (target * aspect).sqrt().round_ties_even() as i32;
+            let bw = (target / aspect).sqrt().round_ties_even() as i32;
+            if bw < w && bh < h {
+                let top = bounded(
+                    (h - bh + 1) as u32,
+                    words(key, position, epoch, slot::ERASE_BOX, ERASE_TOP_SUB + sub),
+                );
+                let left = bounded(
+                    (w - bw + 1) as u32,
+                    words(key, position, epoch, slot::ERASE_BOX, ERASE_LEFT_SUB + sub),
+                );
+                p.erase_boxes[placed] = [left, top, left + bw as u32, top + bh as u32];
+                placed += 1;
+                break;
+            }
+        }
+    }
+    p.erase_count = placed as u32;
+    if placed > 0 {
+        p.flags |= flags::ERASED;
+    }
+}
+
+/// The erased value (output units) of channel `c` at output pixel (x, y) of
+/// the sample at epoch position `position`, or `None` where no box covers
+/// it. The last box containing the pixel wins. Channel mode: box b's normal
+/// for channel c from `ERASE_VALUE` sub `2b + c/2`; pixel mode: sub
+/// `2·(y·W + x) + c/2`; words (w0, w1) for even c, (w2, w3) for odd c.
+#[inline(always)]
+pub fn erased_value(
+    k: &KernelPolicy,
+    step: &StepArgs,
+    p: &SampleParams,
+    c: u32,
+    x: u32,
+    y: u32,
+) -> Option<f32> {
+    let n = p.erase_count.min(MAX_ERASE_BOXES) as usize;
+    let b = (0..n).rev().find(|&b| {
+        let [x0, y0, x1, y1] = p.erase_boxes[b];
+        x >= x0 && x < x1 && y >= y0 && y < y1
+    })? as u32;
+    let sub = match k.erase_mode {
+        ERASE_CHANNEL => 2 * b + c / 2,
+        ERASE_PIXEL => 2 * (y * k.width + x) + c / 2,
+        _ => return Some(k.erase_value),
+    };
+    let key = [step.seed_lo, step.seed_hi];
+    let position = step.first_position + p.slot;
+    let w = words(key, position, step.epoch, slot::ERASE_VALUE, sub);
+    Some(if c.is_multiple_of(2) {
+        draws::normal(w[0], w[1])
+    } else {
+        draws::normal(w[2], w[3])
+    })
 }
 
 /// The `index`-th (0..24) permutation of the four colour ops in

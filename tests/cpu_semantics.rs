@@ -719,3 +719,217 @@ fn row_tiled_rendering_equals_the_per_pixel_definition() {
         }
     }
 }
+
+// ------------------------------------------------------------ random erasing
+
+/// A policy with crop, flip and jitter plus `extra` (erasing and/or mix),
+/// CIFAR normalisation.
+fn erasing_policy(channels: u32, extra: &str) -> Policy {
+    let text = format!(
+        "horizontal_flip = 0.5\n[crop]\nkind = \"pad\"\npadding = 2\n\
+         [color_jitter]\nbrightness = 0.3\ncontrast = 0.3\n{extra}"
+    );
+    support::with_output(policy(&text), channels, DType::F32, Layout::Nchw)
+}
+
+/// Many steps' parameters of one policy on C×H×W images.
+fn erasing_params(pol: &Policy, (c, h, w): (u32, u32, u32), steps: u32) -> Vec<SampleParams> {
+    let data = random_dataset(c, h, w, 64, 10, 91);
+    let mut backend = CpuBackend::new(pol, 17, data, (0..64).collect()).unwrap();
+    (0..steps)
+        .flat_map(|e| {
+            backend
+                .sample_params(Step {
+                    epoch: e,
+                    first_position: 0,
+                    batch_size: 64,
+                })
+                .unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn erasing_boxes_lie_inside_the_image_with_area_and_ratio_in_bounds() {
+    // Every box fits (h = √(0.2·A·2) < H), so the count drawn is the count placed.
+    let (h, w) = (48u32, 40u32);
+    let pol = erasing_policy(
+        3,
+        "[erasing]\np = 1.0\nscale = [0.02, 0.2]\nratio = [0.5, 2.0]\ncount = [1, 4]\n",
+    );
+    let params = erasing_params(&pol, (3, h, w), 40);
+    let mut by_count = [0usize; 5];
+    let area = (h * w) as f64;
+    for p in &params {
+        assert_ne!(p.flags & flags::ERASED, 0);
+        let n = p.erase_count as usize;
+        assert!((1..=4).contains(&n), "count {n}");
+        by_count[n] += 1;
+        for b in &p.erase_boxes[..n] {
+            let [x0, y0, x1, y1] = *b;
+            assert!(x0 <= x1 && x1 <= w && y0 <= y1 && y1 <= h, "box {b:?}");
+            let (bw, bh) = (f64::from(x1 - x0), f64::from(y1 - y0));
+            assert!(bw < f64::from(w) && bh < f64::from(h));
+            // Sides are rounded from √(target·aspect) and √(target/aspect).
+            let target = area / n as f64;
+            assert!(
+                (bw + 0.5) * (bh + 0.5) >= 0.02 * target - 1e-9
+                    && (bw - 0.5).max(0.0) * (bh - 0.5).max(0.0) <= 0.2 * target + 1e-9,
+                "box {b:?} of {n}: area out of bounds"
+            );
+            assert!(
+                (bh + 0.5) / (bw - 0.5).max(1e-9) >= 0.5 && (bh - 0.5) / (bw + 0.5) <= 2.0,
+                "box {b:?}: ratio out of bounds"
+            );
+        }
+        for b in &p.erase_boxes[n..] {
+            assert_eq!(*b, [0; 4], "unused boxes stay zero");
+        }
+    }
+    // Uniform over 1..=4: each count near 1/4 of 2560 (σ ≈ 22).
+    for (n, &seen) in by_count.iter().enumerate().skip(1) {
+        assert!((520..=760).contains(&seen), "count {n} seen {seen} times");
+    }
+}
+
+#[test]
+fn erasing_probability_zero_and_one() {
+    let never = erasing_policy(3, "[erasing]\np = 0.0\n");
+    let always = erasing_policy(3, "[erasing]\np = 1.0\n");
+    let half = erasing_policy(3, "[erasing]\n");
+    let count = |pol: &Policy| {
+        erasing_params(pol, (3, 32, 32), 8)
+            .iter()
+            .filter(|p| p.flags & flags::ERASED != 0)
+            .count()
+    };
+    assert_eq!(count(&never), 0);
+    // 32×32 with the default scale and ratio: a box nearly always fits.
+    assert!(count(&always) >= 500, "p = 1 erases nearly every sample");
+    let erased = count(&half);
+    assert!((200..=312).contains(&erased), "p = 0.5: {erased} of 512");
+    // Erasing draws only its own slots: p = 0 renders as no erasing at all.
+    let data = random_dataset(3, 13, 11, 40, 10, 5);
+    let plain = erasing_policy(3, "");
+    let (a, _, _) = run_f32(&never, 3, &data, &whole(&data), step(17));
+    let (b, _, _) = run_f32(&plain, 3, &data, &whole(&data), step(17));
+    assert!(a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()));
+}
+
+/// Whether (x, y) lies in one of the sample's boxes, and which last.
+fn last_box(p: &SampleParams, x: u32, y: u32) -> Option<usize> {
+    (0..p.erase_count as usize).rev().find(|&b| {
+        let [x0, y0, x1, y1] = p.erase_boxes[b];
+        x >= x0 && x < x1 && y >= y0 && y < y1
+    })
+}
+
+#[test]
+fn erased_pixels_hold_the_mode_values_and_the_rest_is_unchanged() {
+    for &(c, h, w) in &[(3u32, 21u32, 17u32), (1, 16, 16)] {
+        let data = random_dataset(c, h, w, 80, 10, 33);
+        let subset = whole(&data);
+        let plain = erasing_policy(c, "");
+        let (base, _, _) = run_f32(&plain, 9, &data, &subset, step(64));
+        let mut pixel_values = Vec::new();
+        for mode in ["const", "channel", "pixel"] {
+            let value = if mode == "const" {
+                "value = -1.5\n"
+            } else {
+                ""
+            };
+            let pol = erasing_policy(
+                c,
+                &format!("[erasing]\np = 0.9\nmode = \"{mode}\"\n{value}count = [1, 3]\n"),
+            );
+            let (out, _, params) = run_f32(&pol, 9, &data, &subset, step(64));
+            let plane = (h * w) as usize;
+            let mut erased = 0;
+            for (i, p) in params.iter().enumerate() {
+                let mut box_values: Vec<Option<f32>> = vec![None; 4 * c as usize];
+                for ch in 0..c as usize {
+                    for y in 0..h {
+                        for x in 0..w {
+                            let at = (i * c as usize + ch) * plane + (y * w + x) as usize;
+                            let Some(b) = last_box(p, x, y) else {
+                                assert_eq!(out[at].to_bits(), base[at].to_bits(), "{mode}");
+                                continue;
+                            };
+                            erased += 1;
+                            let v = out[at];
+                            match mode {
+                                "const" => assert!((v + 1.5).abs() < 1e-5, "const {v}"),
+                                "channel" => {
+                                    let first = box_values[b * c as usize + ch].get_or_insert(v);
+                                    assert!((*first - v).abs() < 1e-5, "channel: per box");
+                                }
+                                _ => pixel_values.push(f64::from(v)),
+                            }
+                        }
+                    }
+                }
+            }
+            assert!(erased > 0, "{mode}: something erased");
+        }
+        // Pixel mode: N(0, 1) values (thousands of them).
+        let n = pixel_values.len() as f64;
+        let mean = pixel_values.iter().sum::<f64>() / n;
+        let var = pixel_values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n;
+        assert!(n > 2000.0, "{n} pixel-mode values");
+        assert!(mean.abs() < 0.05, "pixel mode mean {mean}");
+        assert!(
+            (var.sqrt() - 1.0).abs() < 0.05,
+            "pixel mode std {}",
+            var.sqrt()
+        );
+    }
+}
+
+#[test]
+fn erasing_happens_before_mix() {
+    let data = random_dataset(3, 19, 23, 80, 10, 61);
+    let subset = whole(&data);
+    let erase = "[erasing]\np = 0.8\nmode = \"channel\"\ncount = [1, 2]\n";
+    // Mix draws come from their own slots: without [mix] each sample shows
+    // exactly its own erased image.
+    let (own, _, _) = run_f32(&erasing_policy(3, erase), 4, &data, &subset, step(16));
+    let e = data.shape().elements();
+    for mix in ["[mix]\ncutmix_alpha = 1.0\n", "[mix]\nmixup_alpha = 1.0\n"] {
+        let pol = erasing_policy(3, &format!("{erase}{mix}"));
+        let (out, _, params) = run_f32(&pol, 4, &data, &subset, step(16));
+        let plane = 19 * 23;
+        let mut cut_erased = 0;
+        for (i, p) in params.iter().enumerate() {
+            let j = p.partner as usize;
+            let partner = &params[j];
+            for at in 0..e {
+                let (y, x) = (((at % plane) / 23) as u32, (at % 23) as u32);
+                let (a, b) = (own[i * e + at], own[j * e + at]);
+                let in_cut = p.flags & flags::CUTMIX != 0
+                    && x >= p.cut_box[0]
+                    && x < p.cut_box[2]
+                    && y >= p.cut_box[1]
+                    && y < p.cut_box[3];
+                let expected = if in_cut {
+                    cut_erased += usize::from(last_box(partner, x, y).is_some());
+                    b
+                } else if p.flags & flags::MIXED != 0 && p.flags & flags::CUTMIX == 0 {
+                    a * p.lambda + b * (1.0 - p.lambda)
+                } else {
+                    a
+                };
+                let got = out[i * e + at];
+                assert!(
+                    (got - expected).abs() <= 1e-4 + 1e-5 * expected.abs(),
+                    "{mix:?} sample {i} element {at}: {got} vs {expected}"
+                );
+            }
+        }
+        if mix.contains("cutmix") {
+            assert!(
+                cut_erased > 0,
+                "some cutmix box shows a partner's erased pixels"
+            );
+        }
+    }
+}

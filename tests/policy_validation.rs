@@ -383,3 +383,53 @@ fn auto_augment_compiles_torchvisions_ranges() {
     );
     assert_eq!(compile("").unwrap().auto_mode, 0);
 }
+
+#[test]
+fn erasing_fields_are_validated() {
+    let out_of_range = [
+        ("[erasing]\np = 1.5", "erasing.p", "1.5"),
+        ("[erasing]\nscale = [0.0, 0.3]", "erasing.scale", "0"),
+        ("[erasing]\nscale = [0.1, 1.5]", "erasing.scale", "1.5"),
+        ("[erasing]\nratio = [-1.0, 2.0]", "erasing.ratio", "-1"),
+        ("[erasing]\ncount = 0", "erasing.count", "0"),
+        ("[erasing]\ncount = [1, 5]", "erasing.count", "5"),
+        (
+            "[erasing]\nmode = \"pixel\"\nvalue = 1.0",
+            "erasing.value",
+            "1",
+        ),
+    ];
+    for (text, field, value) in out_of_range {
+        assert!(
+            matches!(rejects(text, field, value), PolicyError::OutOfRange { .. }),
+            "{text}"
+        );
+    }
+    for (text, field) in [
+        ("[erasing]\nscale = [0.3, 0.1]", "erasing.scale"),
+        ("[erasing]\nratio = [2.0, 0.5]", "erasing.ratio"),
+        ("[erasing]\ncount = [3, 2]", "erasing.count"),
+    ] {
+        let err = compile(text).expect_err(text);
+        assert!(matches!(err, PolicyError::Inverted { .. }), "{text}: {err}");
+        assert!(err.to_string().contains(field), "{err}");
+    }
+    let err = compile("[erasing]\nvalue = nan").expect_err("nan value");
+    assert!(matches!(err, PolicyError::NotFinite { .. }), "{err}");
+    assert!(
+        compile("[erasing]\nmode = \"rand\"").is_err(),
+        "unknown mode"
+    );
+    // Defaults: timm / torchvision's p, torchvision's scale and ratio.
+    let k = compile("[erasing]").unwrap();
+    assert_eq!(k.erase_p, 0.5);
+    assert_eq!([k.erase_area_lo, k.erase_area_hi], [0.02, 0.33]);
+    assert_eq!(k.erase_log_ratio_lo, 0.3f32.ln());
+    assert_eq!([k.erase_count_lo, k.erase_count_hi], [1, 1]);
+    assert_eq!(
+        compile("[erasing]\nmode = \"channel\"\ncount = [2, 4]")
+            .map(|k| (k.erase_mode, k.erase_count_hi))
+            .unwrap(),
+        (2, 4)
+    );
+}

@@ -106,6 +106,7 @@ parity_tests!("wgpu", WGPU, for_case;
     policy_matrix_matches_cpu => parity::techniques_rotating,
     all_techniques_every_format => parity::all_every_format,
     synthetic_matches_cpu => parity::synthetic_rotating,
+    erasing_matches_cpu => parity::erasing_every_format,
 );
 
 /// The Backend trait path (augment_into, sample_params) equals run + read_back.

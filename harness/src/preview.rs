@@ -113,13 +113,17 @@ pub struct PreviewRow {
 
 /// The policy as previewed: f32 NCHW output (same pixels as any dtype up to
 /// rounding) and, for synthetic samples, fraction 1 so every sample is one
-/// (their model is fitted on [`PREVIEW_SYNTH_PER_CLASS`] images per class).
+/// (their model is fitted on [`PREVIEW_SYNTH_PER_CLASS`] images per class);
+/// random erasing with p = 1, so every sample shows its boxes.
 pub fn preview_policy(policy: &Policy) -> Policy {
     let mut p = policy.clone();
     p.output.dtype = DType::F32;
     p.output.layout = Layout::Nchw;
     if let Some(s) = &mut p.synthetic {
         s.fraction = 1.0;
+    }
+    if let Some(e) = &mut p.erasing {
+        e.p = 1.0;
     }
     p
 }
@@ -328,6 +332,8 @@ pub fn params_json(p: &SampleParams) -> serde_json::Value {
         "auto_op_names": auto_op_names(p),
         "auto_magnitudes": p.auto_magnitudes,
         "auto_affine": p.auto_affine,
+        "erase_count": p.erase_count,
+        "erase_boxes": p.erase_boxes,
     })
 }
 

@@ -230,6 +230,8 @@ fn dump_writes_the_reference_batch_as_npy() {
             assert_eq!(s["lambda"].as_f64().unwrap() as f32, p.lambda);
             assert_eq!(s["cut_box"], serde_json::json!(p.cut_box));
             assert_eq!(s["window"], serde_json::json!(p.window));
+            assert_eq!(s["erase_count"], p.erase_count);
+            assert_eq!(s["erase_boxes"], serde_json::json!(p.erase_boxes));
         }
         assert_eq!(json["images"]["dtype"], dtype);
         assert_eq!(json["images"]["layout"], layout);

@@ -218,6 +218,13 @@ struct SynthArgs {
 #define AK_FLAG_MIXED (1u << 5)
 #define AK_FLAG_CUTMIX (1u << 6)
 #define AK_FLAG_SYNTHETIC (1u << 7)
+#define AK_FLAG_ERASED (1u << 9)
+
+#define AK_ERASE_OFF 0u
+#define AK_ERASE_CHANNEL 2u
+#define AK_ERASE_PIXEL 3u
+#define AK_ERASE_TOP_SUB 64u
+#define AK_ERASE_LEFT_SUB 128u
 
 #define AK_SYNTH_OFF 0u
 #define AK_SYNTH_PCA 1u
@@ -251,6 +258,9 @@ struct SynthArgs {
 #define AK_SLOT_SYNTHETIC_CLASS 18u
 #define AK_SLOT_SYNTHETIC_PARTNER 19u
 #define AK_SLOT_SYNTHETIC_Z 20u
+#define AK_SLOT_ERASE 21u
+#define AK_SLOT_ERASE_BOX 22u
+#define AK_SLOT_ERASE_VALUE 23u
 #define AK_GAMMA_ATTEMPTS 16u
 
 struct Words {
@@ -745,6 +755,53 @@ AK_FN void mix(const StepContext& ctx, u32 i, SampleParams& p) {
     }
 }
 
+/// Random erasing (params.rs `erasing`): coin, count, up to 10 attempts per
+/// box; boxes placed in order. The store index is unrolled (constant), so
+/// the params stay in registers.
+AK_FN void erasing(const KernelPolicy& k, Key key, u32 position, u32 epoch, SampleParams& p) {
+    if (k.erase_mode == AK_ERASE_OFF) return;
+    const Words e = words(key, position, epoch, AK_SLOT_ERASE, 0u);
+    if (!coin(k.erase_p, e.w[0])) return;
+    const u32 lo = k.erase_count_lo, hi = k.erase_count_hi;
+    const u32 count =
+        lo == hi ? lo : lo + bounded(hi - lo + 1u, words(key, position, epoch, AK_SLOT_ERASE, 1u));
+    const i32 w = (i32)k.width, h = (i32)k.height;
+    const float area = (float)(k.width * k.height);
+    u32 placed = 0u;
+#pragma unroll
+    for (u32 b = 0; b < AK_MAX_ERASE_BOXES; ++b) {
+        if (b >= count) break;
+        for (u32 t = 0; t < 10u; ++t) {
+            const u32 sub = b * 16u + t;
+            const Words d = words(key, position, epoch, AK_SLOT_ERASE_BOX, sub);
+            const float target =
+                uniform(k.erase_area_lo, k.erase_area_hi, d.w[0]) * area / (float)count;
+            const float aspect = expf(uniform(k.erase_log_ratio_lo, k.erase_log_ratio_hi, d.w[1]));
+            const i32 bh = ak_f2i(rintf(sqrtf(target * aspect)));
+            const i32 bw = ak_f2i(rintf(sqrtf(target / aspect)));
+            if (bw < w && bh < h) {
+                const u32 top = bounded((u32)(h - bh + 1),
+                                        words(key, position, epoch, AK_SLOT_ERASE_BOX, AK_ERASE_TOP_SUB + sub));
+                const u32 left = bounded((u32)(w - bw + 1),
+                                         words(key, position, epoch, AK_SLOT_ERASE_BOX, AK_ERASE_LEFT_SUB + sub));
+#pragma unroll
+                for (u32 q = 0; q < AK_MAX_ERASE_BOXES; ++q) {
+                    if (q == placed) {
+                        p.erase_boxes[q][0] = left;
+                        p.erase_boxes[q][1] = top;
+                        p.erase_boxes[q][2] = left + (u32)bw;
+                        p.erase_boxes[q][3] = top + (u32)bh;
+                    }
+                }
+                placed += 1u;
+                break;
+            }
+        }
+    }
+    p.erase_count = placed;
+    if (placed > 0u) p.flags |= AK_FLAG_ERASED;
+}
+
 /// Parameters of the sample at batch slot i (< batch size).
 AK_FN SampleParams sample_params(const StepContext& ctx, u32 i) {
     const KernelPolicy& k = *ctx.policy;
@@ -792,6 +849,7 @@ AK_FN SampleParams sample_params(const StepContext& ctx, u32 i) {
 
     geometry(k, ctx.key, position, epoch, p);
     jitter(k, ctx.key, position, epoch, p);
+    erasing(k, ctx.key, position, epoch, p);
     mix(ctx, i, p);
     return p;
 }
@@ -1083,6 +1141,46 @@ AK_FN Rgb augmented_pixel(const KernelPolicy& k, const Source& src, const Sample
     return colour(k, p, mean, geometric_pixel(k, src, p, x, y), false);
 }
 
+/// Random erasing of the sample's own pixel (augment.rs `erase`, params.rs
+/// `erased_value`): the last box containing (x, y) wins; its value v (output
+/// units) becomes mean_c + std_c·v. Box indices are unrolled (registers).
+AK_FN Rgb erase(const KernelPolicy& k, const StepArgs& step, const SampleParams& p, u32 x, u32 y,
+                Rgb rgb) {
+    if ((p.flags & AK_FLAG_ERASED) == 0u) return rgb;
+    u32 found = AK_MAX_ERASE_BOXES;
+#pragma unroll
+    for (u32 b = 0; b < AK_MAX_ERASE_BOXES; ++b) {
+        if (b < p.erase_count && x >= p.erase_boxes[b][0] && x < p.erase_boxes[b][2] &&
+            y >= p.erase_boxes[b][1] && y < p.erase_boxes[b][3])
+            found = b;
+    }
+    if (found == AK_MAX_ERASE_BOXES) return rgb;
+    Key key;
+    key.lo = step.seed_lo;
+    key.hi = step.seed_hi;
+    const u32 position = step.first_position + p.slot;
+#pragma unroll
+    for (u32 c = 0; c < 3u; ++c) {
+        if (c < k.channels) {
+            float v = k.erase_value;
+            if (k.erase_mode == AK_ERASE_CHANNEL || k.erase_mode == AK_ERASE_PIXEL) {
+                const u32 sub = k.erase_mode == AK_ERASE_PIXEL ? 2u * (y * k.width + x) + c / 2u
+                                                               : 2u * found + c / 2u;
+                const Words w = words(key, position, step.epoch, AK_SLOT_ERASE_VALUE, sub);
+                v = (c % 2u == 0u) ? normal(w.w[0], w.w[1]) : normal(w.w[2], w.w[3]);
+            }
+            rgb.v[c] = k.mean[c] + k.std_[c] * v;
+        }
+    }
+    return rgb;
+}
+
+/// The sample's own pixel as the mix sees it: augmented, then erased.
+AK_FN Rgb erased_pixel(const KernelPolicy& k, const StepArgs& step, const Source& src,
+                       const SampleParams& p, float mean, u32 x, u32 y) {
+    return erase(k, step, p, x, y, augmented_pixel(k, src, p, mean, x, y));
+}
+
 // ---------------------------------------------------------------------------
 // Contrast reduction: one block of AK_CONTRAST_THREADS per sample.
 
@@ -1167,12 +1265,12 @@ static __device__ __forceinline__ void augment_pixels(const KernelPolicy* __rest
     Rgb value;
     if (in_box) {
         const SampleParams partner = params[p.partner];
-        value = augmented_pixel(k, src, partner, means[p.partner], x, y);
+        value = erased_pixel(k, step, src, partner, means[p.partner], x, y);
     } else {
-        const Rgb own = augmented_pixel(k, src, p, means[i], x, y);
+        const Rgb own = erased_pixel(k, step, src, p, means[i], x, y);
         if (mixed && !cutmix) {
             const SampleParams partner = params[p.partner];
-            const Rgb other = augmented_pixel(k, src, partner, means[p.partner], x, y);
+            const Rgb other = erased_pixel(k, step, src, partner, means[p.partner], x, y);
 #pragma unroll
             for (u32 c = 0; c < 3u; ++c)
                 value.v[c] = own.v[c] * p.lambda + other.v[c] * (1.0f - p.lambda);

@@ -254,6 +254,14 @@ const FLAG_JITTER: u32 = 16u;
 const FLAG_MIXED: u32 = 32u;
 const FLAG_CUTMIX: u32 = 64u;
 const FLAG_SYNTHETIC: u32 = 128u;
+const FLAG_ERASED: u32 = 512u;
+
+const ERASE_OFF: u32 = 0u;
+const ERASE_CHANNEL: u32 = 2u;
+const ERASE_PIXEL: u32 = 3u;
+const MAX_ERASE_BOXES: u32 = 4u;
+const ERASE_TOP_SUB: u32 = 64u;
+const ERASE_LEFT_SUB: u32 = 128u;
 
 const SYNTH_OFF: u32 = 0u;
 const SYNTH_PCA: u32 = 1u;
@@ -280,6 +288,9 @@ const SLOT_SYNTHETIC: u32 = 17u;
 const SLOT_SYNTHETIC_CLASS: u32 = 18u;
 const SLOT_SYNTHETIC_PARTNER: u32 = 19u;
 const SLOT_SYNTHETIC_Z: u32 = 20u;
+const SLOT_ERASE: u32 = 21u;
+const SLOT_ERASE_BOX: u32 = 22u;
+const SLOT_ERASE_VALUE: u32 = 23u;
 const GAMMA_ATTEMPTS: u32 = 16u;
 const SHUFFLE_ROUNDS: u32 = 6u;
 
@@ -677,6 +688,48 @@ fn resized_crop_box(key: vec2<u32>, position: u32, epoch: u32) -> vec4<i32> {
     return vec4<i32>((width - cw) / 2, (height - ch) / 2, cw, ch);
 }
 
+// Random erasing (params.rs `erasing`): coin, count, up to 10 attempts per box.
+fn erasing(key: vec2<u32>, position: u32, epoch: u32, p: ptr<function, SampleParams>) {
+    if policy.erase_mode == ERASE_OFF {
+        return;
+    }
+    let e = words(key, position, epoch, SLOT_ERASE, 0u);
+    if !coin(policy.erase_p, e.x) {
+        return;
+    }
+    let lo = policy.erase_count_lo;
+    let hi = policy.erase_count_hi;
+    var count = lo;
+    if lo != hi {
+        count = lo + bounded(hi - lo + 1u, words(key, position, epoch, SLOT_ERASE, 1u));
+    }
+    let w = i32(policy.width);
+    let h = i32(policy.height);
+    let area = f32(policy.width * policy.height);
+    var placed = 0u;
+    for (var b = 0u; b < count; b++) {
+        for (var t = 0u; t < 10u; t++) {
+            let sub = b * 16u + t;
+            let d = words(key, position, epoch, SLOT_ERASE_BOX, sub);
+            let target_area = uniform_draw(policy.erase_area_lo, policy.erase_area_hi, d.x) * area / f32(count);
+            let aspect = exp(uniform_draw(policy.erase_log_ratio_lo, policy.erase_log_ratio_hi, d.y));
+            let bh = i32(round(sqrt(target_area * aspect)));
+            let bw = i32(round(sqrt(target_area / aspect)));
+            if bw < w && bh < h {
+                let top = bounded(u32(h - bh + 1), words(key, position, epoch, SLOT_ERASE_BOX, ERASE_TOP_SUB + sub));
+                let left = bounded(u32(w - bw + 1), words(key, position, epoch, SLOT_ERASE_BOX, ERASE_LEFT_SUB + sub));
+                (*p).erase_boxes[placed] = vec4<u32>(left, top, left + u32(bw), top + u32(bh));
+                placed += 1u;
+                break;
+            }
+        }
+    }
+    (*p).erase_count = placed;
+    if placed > 0u {
+        (*p).flags |= FLAG_ERASED;
+    }
+}
+
 fn jitter(key: vec2<u32>, position: u32, epoch: u32, p: ptr<function, SampleParams>) {
     if policy.jitter_ops == 0u {
         return;
@@ -819,6 +872,7 @@ fn augment_params(
     p.auto_affine = array<f32, 6>(1.0, 0.0, 0.0, 0.0, 1.0, 0.0);
     geometry(ctx.key, position, ctx.epoch, &p);
     jitter(ctx.key, position, ctx.epoch, &p);
+    erasing(ctx.key, position, ctx.epoch, &p);
     mix_params(ctx, i, &p);
     params[i] = p;
     mix_labels[i] = MixLabel(p.label_a, p.label_b, p.lambda);
@@ -1119,7 +1173,50 @@ fn augment_contrast(
 }
 
 fn augmented_pixel(p: SampleParams, mean: f32, x: u32, y: u32) -> vec3<f32> {
-    return colour(p, mean, geometric_pixel(p, x, y), false);
+    return erase(p, x, y, colour(p, mean, geometric_pixel(p, x, y), false));
+}
+
+// Random erasing of the sample's own pixel (augment.rs `erase`,
+// params.rs `erased_value`): the last box containing (x, y) wins; its value
+// v (output units) becomes mean_c + std_c·v in pixel units.
+fn erase(p: SampleParams, x: u32, y: u32, rgb_in: vec3<f32>) -> vec3<f32> {
+    var rgb = rgb_in;
+    if (p.flags & FLAG_ERASED) == 0u {
+        return rgb;
+    }
+    var boxes = p.erase_boxes;
+    var found = false;
+    var b = min(p.erase_count, MAX_ERASE_BOXES);
+    while b > 0u {
+        b -= 1u;
+        let r = boxes[b];
+        if x >= r.x && x < r.z && y >= r.y && y < r.w {
+            found = true;
+            break;
+        }
+    }
+    if !found {
+        return rgb;
+    }
+    let key = vec2<u32>(step_args.seed_lo, step_args.seed_hi);
+    let position = step_args.first_position + p.slot;
+    for (var c = 0u; c < policy.channels; c++) {
+        var v = policy.erase_value;
+        if policy.erase_mode == ERASE_CHANNEL || policy.erase_mode == ERASE_PIXEL {
+            var sub = 2u * b + c / 2u;
+            if policy.erase_mode == ERASE_PIXEL {
+                sub = 2u * (y * policy.width + x) + c / 2u;
+            }
+            let w = words(key, position, step_args.epoch, SLOT_ERASE_VALUE, sub);
+            if c % 2u == 0u {
+                v = normal(w.x, w.y);
+            } else {
+                v = normal(w.z, w.w);
+            }
+        }
+        rgb[c] = policy.mean[c] + policy.std_dev[c] * v;
+    }
+    return rgb;
 }
 
 // Output pixel (x, y) of sample i, mixed and normalised (channels past C unused).

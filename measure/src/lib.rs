@@ -86,6 +86,10 @@ pub fn techniques(channels: u32) -> Vec<(&'static str, Policy)> {
             include_str!("../../benches/pipelines/technique_synthetic.toml"),
         ),
         (
+            "erasing",
+            include_str!("../../benches/pipelines/technique_erasing.toml"),
+        ),
+        (
             "full",
             include_str!("../../benches/pipelines/technique_full.toml"),
         ),

@@ -24,6 +24,9 @@ pub struct Source<'a> {
     pub synth: Option<&'a SynthTables>,
     /// The step's synthetic coefficients, `synth_components` per sample.
     pub coefficients: &'a [f32],
+    /// The step (seed, epoch, first position): the key and owner of the
+    /// erasing values drawn per pixel (`params::erased_value`).
+    pub step: StepArgs,
 }
 
 impl Source<'_> {
@@ -334,7 +337,31 @@ pub fn augmented_pixel(
     x: u32,
     y: u32,
 ) -> [f32; 3] {
-    colour(k, p, mean, auto_pixel(k, src, p, stats, x, y), false)
+    let rgb = colour(k, p, mean, auto_pixel(k, src, p, stats, x, y), false);
+    erase(k, src, p, x, y, rgb)
+}
+
+/// Random erasing of the sample's own pixel (SEMANTICS.md §11): an erased
+/// value v (output units) becomes `mean_c + std_c·v` in pixel units, so the
+/// mix and normalisation that follow see it as timm's erased tensor.
+#[inline(always)]
+pub fn erase(
+    k: &KernelPolicy,
+    src: &Source<'_>,
+    p: &SampleParams,
+    x: u32,
+    y: u32,
+    mut rgb: [f32; 3],
+) -> [f32; 3] {
+    if p.flags & flags::ERASED == 0 {
+        return rgb;
+    }
+    for (c, v) in rgb.iter_mut().enumerate().take(k.channels as usize) {
+        if let Some(e) = crate::params::erased_value(k, &src.step, p, c as u32, x, y) {
+            *v = k.mean[c] + k.std[c] * e;
+        }
+    }
+    rgb
 }
 
 /// Writes output sample `i` (one C·H·W chunk of the batch, in the policy's

@@ -11,7 +11,9 @@ use std::sync::Arc;
 use super::augment::{self, OutElem, Source};
 use super::pairs::{OutSample, render_step_at};
 use super::simd::Isa;
-use super::{plan_source, step_contrast_means_from, step_params, step_synth_coefficients};
+use super::{
+    plan_source, step_contrast_means_from, step_params, step_source, step_synth_coefficients,
+};
 use crate::kernel_args::{SampleParams, flags};
 use crate::policy::Output;
 use crate::{DType, Dataset, ImageShape, Layout, Plan, Policy, Step};
@@ -104,6 +106,18 @@ fn policies() -> Vec<(&'static str, &'static str)> {
             "horizontal_flip = 0.5\n[crop]\nkind = \"pad\"\npadding = 3\n[trivial_augment]\n\
              [color_jitter]\nbrightness = 0.4\ncontrast = 0.4\nsaturation = 0.4\nhue = 0.1\n\
              [mix]\nmixup_alpha = 0.4\ncutmix_alpha = 1.0\nprob = 0.9\n",
+        ),
+        (
+            "erasing_const",
+            "[erasing]\np = 0.8\nvalue = 0.5\ncount = [1, 3]\n[color_jitter]\ncontrast = 0.4\n",
+        ),
+        (
+            "erasing_channel_cutmix",
+            "[erasing]\np = 0.9\nmode = \"channel\"\ncount = 3\nscale = [0.1, 0.5]\n[mix]\ncutmix_alpha = 1.0\n",
+        ),
+        (
+            "erasing_pixel_mixup",
+            "[erasing]\np = 0.9\nmode = \"pixel\"\n[mix]\nmixup_alpha = 0.4\n",
         ),
     ]
 }
@@ -210,7 +224,7 @@ fn run_case<T: Bits>(
     let args = plan.step_args(step).unwrap();
     let params = step_params(&plan, args);
     let coefficients = step_synth_coefficients(&plan, args, &params);
-    let src = plan_source(&plan, &coefficients);
+    let src = step_source(&plan, args, &coefficients);
     let what = format!("{name} {c}×{h}×{w} b{batch} {dtype:?} {layout:?}");
     assert!(check::<T>(&what, &plan, &src, &params) >= 2);
 }

@@ -145,6 +145,17 @@ fn source(dataset: &Dataset) -> Source<'_> {
         gray_means: dataset.gray_means(),
         synth: None,
         coefficients: &[],
+        step: StepArgs::default(),
+    }
+}
+
+/// [`plan_source`] for step `args`: what the pixel pass of that step reads
+/// (random erasing draws its values from the step's key and positions).
+#[doc(hidden)]
+pub fn step_source<'a>(plan: &'a Plan, args: StepArgs, coefficients: &'a [f32]) -> Source<'a> {
+    Source {
+        step: args,
+        ..plan_source(plan, coefficients)
     }
 }
 
@@ -212,7 +223,7 @@ impl Backend for CpuBackend {
         let args = self.plan.check_outputs(step, &images, labels)?;
         let params = step_params(&self.plan, args);
         let coefficients = step_synth_coefficients(&self.plan, args, &params);
-        let src = plan_source(&self.plan, &coefficients);
+        let src = step_source(&self.plan, args, &coefficients);
         let k = &self.plan.kernel;
         // One pass per image: each contrast mean is taken while rendering.
         match images {

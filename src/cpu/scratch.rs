@@ -19,6 +19,7 @@ use super::auto::{
 };
 use super::colour;
 use crate::kernel_args::*;
+use crate::params::erased_value;
 use crate::params::{auto_op_at, auto_op_moves_pixels};
 
 /// A thread's reusable buffers: up to three sample images (own, partner, a
@@ -74,6 +75,7 @@ impl Scratch {
             auto_stages(k, p, image, &mut self.stage);
         }
         colour_chain(k, src, p, mean, image);
+        erase(k, src, p, image);
     }
 }
 
@@ -475,6 +477,32 @@ fn colour_chain(
                 colour::hue(r, g, b, p.hue);
             }
             _ => {}
+        }
+    }
+}
+
+/// Random erasing over the whole image, box by box in order (a later box
+/// overwrites an earlier one, as `params::erased_value`'s last box wins):
+/// per element the same `mean_c + std_c·v` as `augment::erase`.
+#[inline(always)]
+fn erase(k: &KernelPolicy, src: &Source<'_>, p: &SampleParams, image: &mut [f32]) {
+    if p.flags & flags::ERASED == 0 {
+        return;
+    }
+    let (w, plane) = (k.width as usize, (k.width * k.height) as usize);
+    let n = p.erase_count.min(MAX_ERASE_BOXES) as usize;
+    for [x0, y0, x1, y1] in p.erase_boxes[..n].iter().copied() {
+        for c in 0..k.channels as usize {
+            let (mean, std) = (k.mean[c], k.std[c]);
+            for y in y0..y1 {
+                let row = &mut image[c * plane + y as usize * w..][..w];
+                for x in x0..x1 {
+                    // `erased_value` resolves overlaps: the last box wins.
+                    if let Some(v) = erased_value(k, &src.step, p, c as u32, x, y) {
+                        row[x as usize] = mean + std * v;
+                    }
+                }
+            }
         }
     }
 }

@@ -34,6 +34,7 @@ pub struct Policy {
     pub trivial_augment: Option<TrivialAugment>,
     /// torchvision `RandAugment` (`num_ops` auto ops per sample).
     pub rand_augment: Option<RandAugment>,
+    pub erasing: Option<Erasing>,
     pub output: Output,
 }
 
@@ -87,6 +88,59 @@ impl Default for RandAugment {
             fill: 0.0,
         }
     }
+}
+
+/// Random erasing (timm `RandomErasing`, torchvision `RandomErasing`): up to
+/// [`MAX_ERASE_BOXES`](crate::kernel_args::MAX_ERASE_BOXES) boxes per sample
+/// written with a value in output (normalised) units, per sample before mix.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Erasing {
+    /// Probability that a sample is erased (timm and torchvision: 0.5).
+    pub p: f32,
+    /// Erased area as a fraction of the image area, per sample (split over
+    /// its boxes as timm does).
+    pub scale: [f32; 2],
+    /// Aspect ratio (height / width) range, drawn log-uniformly.
+    pub ratio: [f32; 2],
+    pub mode: EraseMode,
+    /// `mode = "const"`: the value written, in output units.
+    pub value: f32,
+    /// Boxes per erased sample: `n` or `[min, max]` (uniform).
+    pub count: EraseCount,
+}
+
+impl Default for Erasing {
+    fn default() -> Self {
+        Self {
+            p: 0.5,
+            scale: [0.02, 0.33],
+            ratio: [0.3, 3.3],
+            mode: EraseMode::Const,
+            value: 0.0,
+            count: EraseCount::Fixed(1),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EraseMode {
+    /// Every erased element is `value` (timm `mode="const"`).
+    #[default]
+    Const,
+    /// One N(0, 1) per channel per box (timm `mode="rand"`).
+    Channel,
+    /// One N(0, 1) per element (timm `mode="pixel"`).
+    Pixel,
+}
+
+/// A box count as timm takes it: `min_count = max_count = n`, or `[min, max]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum EraseCount {
+    Fixed(u32),
+    Range([u32; 2]),
 }
 
 /// Synthetic samples generated on the device in place of real ones.

@@ -361,6 +361,9 @@ pub(crate) fn compile(policy: &Policy, shape: ImageShape) -> Result<KernelPolicy
     }
 
     auto_augment(policy, &mut k)?;
+    if let Some(e) = &policy.erasing {
+        erasing(e, &mut k)?;
+    }
     Ok(k)
 }
 
@@ -477,6 +480,70 @@ fn auto_augment(policy: &Policy, k: &mut KernelPolicy) -> Result<(), PolicyError
             k.auto_posterize_range = 4.0;
         }
     }
+    Ok(())
+}
+
+/// `[erasing]`: timm's `RandomErasing` arguments into the `erase_*` fields.
+fn erasing(e: &Erasing, k: &mut KernelPolicy) -> Result<(), PolicyError> {
+    k.erase_p = probability("erasing.p", e.p)?;
+    let scale = ordered("erasing.scale", e.scale)?;
+    for v in scale {
+        if !(v > 0.0 && v <= 1.0) {
+            return Err(PolicyError::OutOfRange {
+                field: "erasing.scale",
+                value: v,
+                expected: "(0, 1]",
+            });
+        }
+    }
+    let ratio = ordered("erasing.ratio", e.ratio)?;
+    if ratio[0] <= 0.0 {
+        return Err(PolicyError::OutOfRange {
+            field: "erasing.ratio",
+            value: ratio[0],
+            expected: "(0, ∞)",
+        });
+    }
+    let value = finite("erasing.value", e.value)?;
+    if e.mode != EraseMode::Const && value != 0.0 {
+        return Err(PolicyError::OutOfRange {
+            field: "erasing.value",
+            value,
+            expected: "0 (only mode = \"const\" writes a value)",
+        });
+    }
+    let [lo, hi] = match e.count {
+        EraseCount::Fixed(n) => [n, n],
+        EraseCount::Range(r) => r,
+    };
+    for n in [lo, hi] {
+        if !(1..=MAX_ERASE_BOXES).contains(&n) {
+            return Err(PolicyError::OutOfRange {
+                field: "erasing.count",
+                value: n as f32,
+                expected: "[1, 4] (MAX_ERASE_BOXES)",
+            });
+        }
+    }
+    if lo > hi {
+        return Err(PolicyError::Inverted {
+            field: "erasing.count",
+            lo: lo as f32,
+            hi: hi as f32,
+        });
+    }
+    k.erase_area_lo = scale[0];
+    k.erase_area_hi = scale[1];
+    k.erase_log_ratio_lo = ratio[0].ln();
+    k.erase_log_ratio_hi = ratio[1].ln();
+    k.erase_mode = match e.mode {
+        EraseMode::Const => ERASE_CONST,
+        EraseMode::Channel => ERASE_CHANNEL,
+        EraseMode::Pixel => ERASE_PIXEL,
+    };
+    k.erase_value = value;
+    k.erase_count_lo = lo;
+    k.erase_count_hi = hi;
     Ok(())
 }
 

@@ -4,7 +4,7 @@
 //! (read by naga) and `tests/cuda-host/tests/layout.rs` the CUDA `#define`s
 //! (exported by the host emulation) with this table.
 
-use augkit::internals::draws::{GAMMA_ATTEMPTS, slot};
+use augkit::internals::draws::{ERASE_LEFT_SUB, ERASE_TOP_SUB, GAMMA_ATTEMPTS, slot};
 use augkit::internals::kernel_args::*;
 
 /// (kernel name, Rust value).
@@ -41,6 +41,8 @@ pub fn shared() -> Vec<(&'static str, u32)> {
         ("ERASE_CHANNEL", ERASE_CHANNEL),
         ("ERASE_PIXEL", ERASE_PIXEL),
         ("MAX_ERASE_BOXES", MAX_ERASE_BOXES),
+        ("ERASE_TOP_SUB", ERASE_TOP_SUB),
+        ("ERASE_LEFT_SUB", ERASE_LEFT_SUB),
         ("OP_BRIGHTNESS", OP_BRIGHTNESS),
         ("OP_CONTRAST", OP_CONTRAST),
         ("OP_SATURATION", OP_SATURATION),

@@ -124,6 +124,22 @@ pub fn policy_matrix() -> Vec<(&'static str, Policy)> {
             policy("[mix]\nmixup_alpha = 0.8\ncutmix_alpha = 1.0\nmode = \"batch\"\n"),
         ),
         ("all", all_policy()),
+        (
+            "erasing_const",
+            policy("[erasing]\np = 0.8\nvalue = 0.5\n[color_jitter]\ncontrast = 0.4\n"),
+        ),
+        (
+            "erasing_channel_cutmix",
+            policy(
+                "[erasing]\np = 0.9\nmode = \"channel\"\ncount = 3\nscale = [0.1, 0.5]\n[mix]\ncutmix_alpha = 1.0\n",
+            ),
+        ),
+        (
+            "erasing_pixel_mixup",
+            policy(
+                "horizontal_flip = 0.5\n[erasing]\np = 0.9\nmode = \"pixel\"\ncount = [1, 3]\n[mix]\nmixup_alpha = 0.4\n",
+            ),
+        ),
     ]
 }
 
@@ -200,6 +216,22 @@ pub fn boundary_margin(plan: &Plan, args: StepArgs, params: &SampleParams, i: u3
             margin = margin
                 .min(distance_to_half((target * aspect).sqrt()))
                 .min(distance_to_half((target / aspect).sqrt()));
+        }
+    }
+    if k.erase_mode != 0 {
+        // Every attempt of every box that may have been tried (the count
+        // is an integer draw, so the largest bounds them).
+        let n = k.erase_count_hi;
+        let area = (k.width * k.height) as f32;
+        for count in k.erase_count_lo..=n {
+            for sub in (0..count).flat_map(|b| (0..10).map(move |t| b * 16 + t)) {
+                let d = words(key, position, args.epoch, slot::ERASE_BOX, sub);
+                let target = uniform(k.erase_area_lo, k.erase_area_hi, d[0]) * area / count as f32;
+                let aspect = uniform(k.erase_log_ratio_lo, k.erase_log_ratio_hi, d[1]).exp();
+                margin = margin
+                    .min(distance_to_half((target * aspect).sqrt()))
+                    .min(distance_to_half((target / aspect).sqrt()));
+            }
         }
     }
     if params.flags & flags::CUTMIX != 0 {
@@ -293,6 +325,12 @@ pub fn compare_params(
         }
         if r.cut_box != o.cut_box {
             problems.push(format!("cut_box: {:?} vs {:?}", r.cut_box, o.cut_box));
+        }
+        if (r.erase_count, r.erase_boxes) != (o.erase_count, o.erase_boxes) {
+            problems.push(format!(
+                "erase boxes: {} {:?} vs {} {:?}",
+                r.erase_count, r.erase_boxes, o.erase_count, o.erase_boxes
+            ));
         }
         let floats = [
             ("lambda", r.lambda, o.lambda),

@@ -16,6 +16,7 @@
 
 use std::sync::Arc;
 
+use augkit::internals::kernel_args::StepArgs;
 use augkit::internals::kernel_args::flags;
 use augkit::policy::{ClassChoice, SynthMode, Synthetic};
 use augkit::{
@@ -159,14 +160,15 @@ impl Images {
 }
 
 /// The CPU `render_from` of given params, coefficients and means, in the
-/// plan's dtype.
+/// plan's dtype, for the step `args` (erasing values are drawn per step).
 pub fn cpu_render(
     plan: &Plan,
+    args: StepArgs,
     coefficients: &[f32],
     params: &[SampleParams],
     means: &[f32],
 ) -> Images {
-    let src = cpu::plan_source(plan, coefficients);
+    let src = cpu::step_source(plan, args, coefficients);
     let n = params.len() * plan.dataset().shape().elements();
     let mut images = Images::new(plan.dtype(), n);
     let k = plan.kernel();
@@ -238,7 +240,7 @@ pub fn check_step<B: DeviceBackend>(
         mean_error = mean_error.max(err);
     }
 
-    let expected = cpu_render(&plan, &coefficients, &params, &means);
+    let expected = cpu_render(&plan, args, &coefficients, &params, &means);
     let (atol, rtol) = (tol.pixels)(plan.dtype());
     let pixels = compare_pixels(
         plan.kernel(),
@@ -479,6 +481,69 @@ pub fn all_every_format() -> Vec<Case> {
         DType::F16,
         Layout::Nchw,
     ));
+    cases
+}
+
+/// Random erasing in every mode, one and three boxes, with cutmix or
+/// mixup and with every technique, on 1 and 3 channels and odd sizes; every
+/// format (each policy rotates over them), batches 7 and 64 (18 cases).
+pub fn erasing_every_format() -> Vec<Case> {
+    let policies = [
+        ("erase_const_1", "[erasing]\np = 0.9\nvalue = -0.7\n"),
+        (
+            "erase_const_3_cutmix",
+            "[erasing]\np = 0.9\ncount = 3\nvalue = 1.5\n[mix]\ncutmix_alpha = 1.0\n",
+        ),
+        (
+            "erase_channel_1_mixup",
+            "[erasing]\np = 0.9\nmode = \"channel\"\n[mix]\nmixup_alpha = 0.4\n",
+        ),
+        (
+            "erase_channel_3_cutmix",
+            "[erasing]\np = 0.9\nmode = \"channel\"\ncount = 3\nscale = [0.1, 0.5]\n[mix]\ncutmix_alpha = 1.0\nmode = \"pair\"\n",
+        ),
+        (
+            "erase_pixel_3_mix",
+            "[erasing]\np = 0.9\nmode = \"pixel\"\ncount = [1, 3]\n[mix]\nmixup_alpha = 0.4\ncutmix_alpha = 1.0\n",
+        ),
+    ];
+    let shapes = [(3, 17, 23), (1, 13, 21), (3, 32, 32)];
+    let mut cases = Vec::new();
+    for (n, (name, text)) in policies.iter().enumerate() {
+        for (s, &(c, h, w)) in shapes.iter().enumerate() {
+            let (dtype, layout) = FORMATS[(n + 2 * s) % FORMATS.len()];
+            let seed = 3000 + (n * 3 + s) as u64;
+            cases.push(case(
+                *name,
+                &Policy::from_toml_str(text).unwrap(),
+                random_dataset(c, h, w, 100, 10, seed),
+                random_subset(100, 90, seed),
+                seed,
+                vec![step(1, 3, [7u32, 64][(n + s) % 2])],
+                dtype,
+                layout,
+            ));
+        }
+    }
+    let mut all = all_policy();
+    all.erasing = Some(augkit::policy::Erasing {
+        p: 0.8,
+        mode: augkit::policy::EraseMode::Pixel,
+        count: augkit::policy::EraseCount::Range([1, 2]),
+        ..Default::default()
+    });
+    for (n, &(dtype, layout)) in FORMATS.iter().enumerate().step_by(2) {
+        cases.push(case(
+            "erase_pixel_all",
+            &all,
+            random_dataset(3, 24, 40, 100, 10, 77 + n as u64),
+            random_subset(100, 100, 5),
+            9,
+            vec![step(0, 10, 65)],
+            dtype,
+            layout,
+        ));
+    }
     cases
 }
 

@@ -56,6 +56,7 @@ parity_tests!("cuda-host", HOST, emulated;
     odd_sizes => parity::odd_sizes,
     many_steps_and_seeds_of_the_all_policy => parity::many_steps_and_seeds,
     synthetic_matches_cpu => parity::synthetic_every_format,
+    erasing_matches_cpu => parity::erasing_every_format,
 );
 
 /// Uniform class choice never picks the class missing from the subset, and
