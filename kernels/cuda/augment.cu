@@ -198,7 +198,10 @@ struct SynthArgs {
 
 #define AK_CROP_NONE 0u
 #define AK_CROP_PAD 1u
+#define AK_CROP_RESIZED 2u
 #define AK_INTERP_NEAREST 0u
+#define AK_INTERP_BILINEAR 1u
+#define AK_INTERP_NEAREST_EXACT 2u
 #define AK_OP_BRIGHTNESS 0u
 #define AK_OP_CONTRAST 1u
 #define AK_OP_SATURATION 2u
@@ -555,7 +558,7 @@ AK_FN void geometry(const KernelPolicy& k, Key key, u32 position, u32 epoch, Sam
     const Words coins = words(key, position, epoch, AK_SLOT_GEOMETRY_COINS, 0u);
 
     i32 window[4] = {0, 0, (i32)k.width, (i32)k.height};
-    float origin_x = 0.0f, origin_y = 0.0f, crop_sx = 1.0f, crop_sy = 1.0f;
+    float origin_x = 0.0f, origin_y = 0.0f;
     if (k.crop_mode != AK_CROP_NONE && coin(k.crop_p, coins.w[0])) {
         p.flags |= AK_FLAG_CROPPED;
         if (k.crop_mode == AK_CROP_PAD) {
@@ -571,15 +574,12 @@ AK_FN void geometry(const KernelPolicy& k, Key key, u32 position, u32 epoch, Sam
             origin_x = (float)x0;
             origin_y = (float)y0;
         } else {
+            // The pixel pass resizes the box: the map stops at crop space.
             const CropBox b = resized_crop_box(k, key, position, epoch);
             window[0] = b.left;
             window[1] = b.top;
             window[2] = b.left + b.width;
             window[3] = b.top + b.height;
-            origin_x = (float)b.left;
-            origin_y = (float)b.top;
-            crop_sx = (float)b.width / w;
-            crop_sy = (float)b.height / h;
         }
     }
 
@@ -627,12 +627,12 @@ AK_FN void geometry(const KernelPolicy& k, Key key, u32 position, u32 epoch, Sam
         m[4] = -m[4];
         m[5] = h - m[5];
     }
-    p.inverse_affine[0] = m[0] * crop_sx;
-    p.inverse_affine[1] = m[1] * crop_sx;
-    p.inverse_affine[2] = origin_x + m[2] * crop_sx;
-    p.inverse_affine[3] = m[3] * crop_sy;
-    p.inverse_affine[4] = m[4] * crop_sy;
-    p.inverse_affine[5] = origin_y + m[5] * crop_sy;
+    p.inverse_affine[0] = m[0];
+    p.inverse_affine[1] = m[1];
+    p.inverse_affine[2] = origin_x + m[2];
+    p.inverse_affine[3] = m[3];
+    p.inverse_affine[4] = m[4];
+    p.inverse_affine[5] = origin_y + m[5];
     p.window[0] = window[0];
     p.window[1] = window[1];
     p.window[2] = window[2];
@@ -910,6 +910,117 @@ AK_FN bool in_window(const SampleParams& p, i32 x, i32 y) {
     return x >= p.window[0] && x < p.window[2] && y >= p.window[1] && y < p.window[3];
 }
 
+/// One axis of the resized crop's resize (CPU: `ResizeAxis`). The scale's
+/// division is IEEE-rounded (NVRTC's default --prec-div=true, g++), as the
+/// CPU's and aten's.
+struct ResizeAxis {
+    i32 origin;
+    i32 len;
+    float scale;
+};
+
+AK_FN ResizeAxis resize_axis(i32 lo, i32 hi, u32 out) {
+    ResizeAxis a = {lo, hi - lo, (float)(hi - lo) / (float)out};
+    return a;
+}
+
+/// NEAREST ⌊j·scale⌋ or NEAREST_EXACT ⌊(j + ½)·scale⌋, clamped to the box.
+AK_FN i32 resize_nearest(const ResizeAxis& a, i32 j, bool exact) {
+    const i32 t = ak_f2i(floorf(((float)j + (exact ? 0.5f : 0.0f)) * a.scale));
+    return a.origin + (t < a.len - 1 ? t : a.len - 1);
+}
+
+/// The resized box's pixel (jx, jy) of crop space (CPU: `resized_texel`):
+/// bilinear rows then columns as aten, skipping taps of weight 0.
+template <typename Texels>
+AK_FN Rgb resized_texel(const KernelPolicy& k, const Texels& tex, const ResizeAxis& ax,
+                        const ResizeAxis& ay, i32 jx, i32 jy) {
+    Rgb out = {{0.0f, 0.0f, 0.0f}};
+    const u32 channels = k.channels;
+#define AK_AT(c, xx, yy) tex.at(((c) * k.height + (u32)(yy)) * k.width + (u32)(xx))
+    if (k.crop_interpolation != AK_INTERP_BILINEAR) {
+        const bool exact = k.crop_interpolation == AK_INTERP_NEAREST_EXACT;
+        const i32 sx = resize_nearest(ax, jx, exact);
+        const i32 sy = resize_nearest(ay, jy, exact);
+#pragma unroll
+        for (u32 c = 0; c < 3u; ++c)
+            if (c < channels) out.v[c] = AK_AT(c, sx, sy);
+        return out;
+    }
+    float s = fmaxf(((float)jx + 0.5f) * ax.scale - 0.5f, 0.0f);
+    i32 x0 = ak_f2i(floorf(s));
+    x0 = x0 < ax.len - 1 ? x0 : ax.len - 1;
+    const float lx = fminf(fmaxf(s - (float)x0, 0.0f), 1.0f);
+    const i32 x1 = ax.origin + (x0 < ax.len - 1 ? x0 + 1 : x0);
+    x0 += ax.origin;
+    s = fmaxf(((float)jy + 0.5f) * ay.scale - 0.5f, 0.0f);
+    i32 y0 = ak_f2i(floorf(s));
+    y0 = y0 < ay.len - 1 ? y0 : ay.len - 1;
+    const float ly = fminf(fmaxf(s - (float)y0, 0.0f), 1.0f);
+    const i32 y1 = ay.origin + (y0 < ay.len - 1 ? y0 + 1 : y0);
+    y0 += ay.origin;
+#pragma unroll
+    for (u32 c = 0; c < 3u; ++c) {
+        if (c >= channels) continue;
+        float top = AK_AT(c, x0, y0);
+        if (lx != 0.0f) top = (1.0f - lx) * top + lx * AK_AT(c, x1, y0);
+        float v = top;
+        if (ly != 0.0f) {
+            float bottom = AK_AT(c, x0, y1);
+            if (lx != 0.0f) bottom = (1.0f - lx) * bottom + lx * AK_AT(c, x1, y1);
+            v = (1.0f - ly) * top + ly * bottom;
+        }
+        out.v[c] = v;
+    }
+#undef AK_AT
+    return out;
+}
+
+/// A resized-crop sample (CPU: `resized_crop_pixel`): the affine's taps on
+/// the crop-space grid (fill outside W×H), each the resized box's pixel.
+template <typename Texels>
+AK_FN Rgb sample_resized_crop(const KernelPolicy& k, const Texels& tex, const SampleParams& p,
+                              float cx, float cy) {
+    const ResizeAxis ax = resize_axis(p.window[0], p.window[2], k.width);
+    const ResizeAxis ay = resize_axis(p.window[1], p.window[3], k.height);
+    const i32 w = (i32)k.width;
+    const i32 h = (i32)k.height;
+    if (k.interpolation == AK_INTERP_NEAREST) {
+        const i32 jx = ak_f2i(floorf(cx));
+        const i32 jy = ak_f2i(floorf(cy));
+        if (jx < 0 || jx >= w || jy < 0 || jy >= h) {
+            Rgb filled = {{k.fill, k.fill, k.fill}};
+            return filled;
+        }
+        return resized_texel(k, tex, ax, ay, jx, jy);
+    }
+    const float fx = cx - 0.5f;
+    const float fy = cy - 0.5f;
+    const float x0f = floorf(fx);
+    const float y0f = floorf(fy);
+    const float wx = fx - x0f;
+    const float wy = fy - y0f;
+    const i32 x0 = ak_f2i(x0f);
+    const i32 y0 = ak_f2i(y0f);
+    Rgb out = {{0.0f, 0.0f, 0.0f}};
+    float mask = 0.0f;
+    for (int tap = 0; tap < 4; ++tap) {
+        const i32 tx = x0 + (tap & 1);
+        const i32 ty = y0 + (tap >> 1);
+        const float weight = ((tap & 1) ? wx : (1.0f - wx)) * ((tap >> 1) ? wy : (1.0f - wy));
+        if (tx < 0 || tx >= w || ty < 0 || ty >= h) continue;
+        mask += weight;
+        if (weight == 0.0f) continue;
+        const Rgb v = resized_texel(k, tex, ax, ay, tx, ty);
+#pragma unroll
+        for (u32 c = 0; c < 3u; ++c) out.v[c] += weight * v.v[c];
+    }
+#pragma unroll
+    for (u32 c = 0; c < 3u; ++c)
+        if (c < k.channels) out.v[c] = out.v[c] * mask + (1.0f - mask) * k.fill;
+    return out;
+}
+
 /// Geometry: the sample's pixel (x, y) before colour, per channel, in
 /// [0, 1], sampling the texel source `tex`.
 template <typename Texels>
@@ -920,6 +1031,8 @@ AK_FN Rgb sample_geometry(const KernelPolicy& k, const Texels& tex, const Sample
     const float py = (float)y + 0.5f;
     const float sx = m[0] * px + m[1] * py + m[2];
     const float sy = m[3] * px + m[4] * py + m[5];
+    if (k.crop_mode == AK_CROP_RESIZED && (p.flags & AK_FLAG_CROPPED) != 0u)
+        return sample_resized_crop(k, tex, p, sx, sy);
     const u32 channels = k.channels;
     const i32 w = (i32)k.width;
     const i32 h = (i32)k.height;

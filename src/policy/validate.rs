@@ -155,8 +155,6 @@ pub(crate) fn compile(policy: &Policy, shape: ImageShape) -> Result<KernelPolicy
         Layout::Nhwc => LAYOUT_NHWC,
     };
 
-    let mut bilinear = false;
-
     // Crop.
     match &policy.crop {
         None => k.crop_mode = CROP_NONE,
@@ -205,7 +203,7 @@ pub(crate) fn compile(policy: &Policy, shape: ImageShape) -> Result<KernelPolicy
             k.resized_ratio_hi = ratio[1];
             k.resized_log_ratio_lo = ratio[0].ln();
             k.resized_log_ratio_hi = ratio[1].ln();
-            bilinear |= *interpolation == Interpolation::Bilinear;
+            k.crop_interpolation = interpolation_code(*interpolation);
         }
     }
 
@@ -262,13 +260,17 @@ pub(crate) fn compile(policy: &Policy, shape: ImageShape) -> Result<KernelPolicy
         k.scale_lo = scale[0];
         k.scale_hi = scale[1];
         k.fill = probability_like_pixel("affine.fill", a.fill)?;
-        bilinear |= a.interpolation == Interpolation::Bilinear;
+        // The affine samples a continuous map (torchvision's grid_sample),
+        // where NEAREST_EXACT, a resize's index rule, has no meaning.
+        if a.interpolation == Interpolation::NearestExact {
+            return Err(PolicyError::NotSupported {
+                field: "affine.interpolation",
+                value: "nearest_exact",
+                reason: "only a resize (crop.kind = \"resized\") has it; use nearest or bilinear",
+            });
+        }
+        k.interpolation = interpolation_code(a.interpolation);
     }
-    k.interpolation = if bilinear {
-        INTERP_BILINEAR
-    } else {
-        INTERP_NEAREST
-    };
 
     // Colour jitter.
     if let Some(j) = &policy.color_jitter {
@@ -372,5 +374,14 @@ fn probability_like_pixel(field: &'static str, value: f32) -> Result<f32, Policy
             value,
             expected: "[0, 1] (pixel units before normalisation)",
         })
+    }
+}
+
+/// The `INTERP_*` code of an interpolation.
+fn interpolation_code(i: Interpolation) -> u32 {
+    match i {
+        Interpolation::Nearest => INTERP_NEAREST,
+        Interpolation::Bilinear => INTERP_BILINEAR,
+        Interpolation::NearestExact => INTERP_NEAREST_EXACT,
     }
 }
