@@ -17,7 +17,9 @@
 //                       the sample has no contrast.
 //   augment_pixels_{f32,f16,bf16}
 //                       fused pixel pass: gather through the inverse affine
-//                       (nearest / bilinear, window fill, crop padding 0),
+//                       (nearest / bilinear, window fill, crop padding 0;
+//                       a resized crop's box resized as torchvision's resize
+//                       under the affine's taps, `sample_resized_crop`),
 //                       colour ops in the sample's order, mixup blend or
 //                       cutmix paste, normalise, convert, write NCHW or NHWC.
 // Synthetic samples (SEMANTICS.md §9) are generated where the geometry reads
@@ -910,9 +912,36 @@ AK_FN bool in_window(const SampleParams& p, i32 x, i32 y) {
     return x >= p.window[0] && x < p.window[2] && y >= p.window[1] && y < p.window[3];
 }
 
-/// One axis of the resized crop's resize (CPU: `ResizeAxis`). The scale's
-/// division is IEEE-rounded (NVRTC's default --prec-div=true, g++), as the
-/// CPU's and aten's.
+/// a / b in f32, correctly rounded, for 1 ≤ a ≤ b ≤ 2^14 (a resize's
+/// scale, as the CPU and aten divide; WGSL: `exact_ratio`). IEEE division
+/// would call a slow-path subroutine (a stack frame in the contrast pass),
+/// so the approximate quotient q = m·2^-s is moved by ulps until the exact
+/// residual a·2^s − m·b (computed mod 2^32, it is small) is within half an
+/// ulp, ties to even. NEAREST floors j·scale, so one ulp moves a tap.
+AK_FN float exact_ratio(u32 a, u32 b) {
+    float q = __fdividef((float)a, (float)b);
+#pragma unroll 1
+    for (int i = 0; i < 4; ++i) {
+        const u32 bits = __float_as_uint(q);
+        const u32 m = (bits & 0x7fffffu) | 0x800000u;
+        const u32 s = 150u - ((bits >> 23) & 0xffu);
+        const u32 scaled = s < 32u ? a << s : 0u;
+        const i32 r2 = 2 * (i32)(scaled - m * b);
+        const bool odd = (m & 1u) != 0u;
+        // Below q the next float is half an ulp away when m = 2^23.
+        const i32 low = m == 0x800000u ? 2 * r2 : r2;
+        if (r2 > (i32)b || (r2 == (i32)b && odd)) {
+            q = __uint_as_float(bits + 1u);
+        } else if (low < -(i32)b || (low == -(i32)b && odd)) {
+            q = __uint_as_float(bits - 1u);
+        } else {
+            break;
+        }
+    }
+    return q;
+}
+
+/// One axis of the resized crop's resize (CPU: `ResizeAxis`).
 struct ResizeAxis {
     i32 origin;
     i32 len;
@@ -920,7 +949,7 @@ struct ResizeAxis {
 };
 
 AK_FN ResizeAxis resize_axis(i32 lo, i32 hi, u32 out) {
-    ResizeAxis a = {lo, hi - lo, (float)(hi - lo) / (float)out};
+    ResizeAxis a = {lo, hi - lo, exact_ratio((u32)(hi - lo), out)};
     return a;
 }
 
@@ -930,22 +959,17 @@ AK_FN i32 resize_nearest(const ResizeAxis& a, i32 j, bool exact) {
     return a.origin + (t < a.len - 1 ? t : a.len - 1);
 }
 
-/// The resized box's pixel (jx, jy) of crop space (CPU: `resized_texel`):
-/// bilinear rows then columns as aten, skipping taps of weight 0.
+/// Channel c of the resized box's pixel (jx, jy) of crop space (CPU:
+/// `resized_texel`): bilinear rows then columns as aten, skipping taps of
+/// weight 0. One channel at a time keeps the register count within the
+/// pixel pass's budget (the tap indices are recomputed per channel).
 template <typename Texels>
-AK_FN Rgb resized_texel(const KernelPolicy& k, const Texels& tex, const ResizeAxis& ax,
-                        const ResizeAxis& ay, i32 jx, i32 jy) {
-    Rgb out = {{0.0f, 0.0f, 0.0f}};
-    const u32 channels = k.channels;
-#define AK_AT(c, xx, yy) tex.at(((c) * k.height + (u32)(yy)) * k.width + (u32)(xx))
+AK_FN float resized_channel(const KernelPolicy& k, const Texels& tex, const ResizeAxis& ax,
+                            const ResizeAxis& ay, u32 c, i32 jx, i32 jy) {
+#define AK_AT(xx, yy) tex.at((c * k.height + (u32)(yy)) * k.width + (u32)(xx))
     if (k.crop_interpolation != AK_INTERP_BILINEAR) {
         const bool exact = k.crop_interpolation == AK_INTERP_NEAREST_EXACT;
-        const i32 sx = resize_nearest(ax, jx, exact);
-        const i32 sy = resize_nearest(ay, jy, exact);
-#pragma unroll
-        for (u32 c = 0; c < 3u; ++c)
-            if (c < channels) out.v[c] = AK_AT(c, sx, sy);
-        return out;
+        return AK_AT(resize_nearest(ax, jx, exact), resize_nearest(ay, jy, exact));
     }
     float s = fmaxf(((float)jx + 0.5f) * ax.scale - 0.5f, 0.0f);
     i32 x0 = ak_f2i(floorf(s));
@@ -959,25 +983,18 @@ AK_FN Rgb resized_texel(const KernelPolicy& k, const Texels& tex, const ResizeAx
     const float ly = fminf(fmaxf(s - (float)y0, 0.0f), 1.0f);
     const i32 y1 = ay.origin + (y0 < ay.len - 1 ? y0 + 1 : y0);
     y0 += ay.origin;
-#pragma unroll
-    for (u32 c = 0; c < 3u; ++c) {
-        if (c >= channels) continue;
-        float top = AK_AT(c, x0, y0);
-        if (lx != 0.0f) top = (1.0f - lx) * top + lx * AK_AT(c, x1, y0);
-        float v = top;
-        if (ly != 0.0f) {
-            float bottom = AK_AT(c, x0, y1);
-            if (lx != 0.0f) bottom = (1.0f - lx) * bottom + lx * AK_AT(c, x1, y1);
-            v = (1.0f - ly) * top + ly * bottom;
-        }
-        out.v[c] = v;
-    }
+    float top = AK_AT(x0, y0);
+    if (lx != 0.0f) top = (1.0f - lx) * top + lx * AK_AT(x1, y0);
+    if (ly == 0.0f) return top;
+    float bottom = AK_AT(x0, y1);
+    if (lx != 0.0f) bottom = (1.0f - lx) * bottom + lx * AK_AT(x1, y1);
+    return (1.0f - ly) * top + ly * bottom;
 #undef AK_AT
-    return out;
 }
 
 /// A resized-crop sample (CPU: `resized_crop_pixel`): the affine's taps on
-/// the crop-space grid (fill outside W×H), each the resized box's pixel.
+/// the crop-space grid (fill outside W×H), each the resized box's pixel;
+/// per channel, the taps summed in the CPU's order.
 template <typename Texels>
 AK_FN Rgb sample_resized_crop(const KernelPolicy& k, const Texels& tex, const SampleParams& p,
                               float cx, float cy) {
@@ -985,6 +1002,7 @@ AK_FN Rgb sample_resized_crop(const KernelPolicy& k, const Texels& tex, const Sa
     const ResizeAxis ay = resize_axis(p.window[1], p.window[3], k.height);
     const i32 w = (i32)k.width;
     const i32 h = (i32)k.height;
+    Rgb out = {{0.0f, 0.0f, 0.0f}};
     if (k.interpolation == AK_INTERP_NEAREST) {
         const i32 jx = ak_f2i(floorf(cx));
         const i32 jy = ak_f2i(floorf(cy));
@@ -992,7 +1010,10 @@ AK_FN Rgb sample_resized_crop(const KernelPolicy& k, const Texels& tex, const Sa
             Rgb filled = {{k.fill, k.fill, k.fill}};
             return filled;
         }
-        return resized_texel(k, tex, ax, ay, jx, jy);
+#pragma unroll
+        for (u32 c = 0; c < 3u; ++c)
+            if (c < k.channels) out.v[c] = resized_channel(k, tex, ax, ay, c, jx, jy);
+        return out;
     }
     const float fx = cx - 0.5f;
     const float fy = cy - 0.5f;
@@ -1002,22 +1023,29 @@ AK_FN Rgb sample_resized_crop(const KernelPolicy& k, const Texels& tex, const Sa
     const float wy = fy - y0f;
     const i32 x0 = ak_f2i(x0f);
     const i32 y0 = ak_f2i(y0f);
-    Rgb out = {{0.0f, 0.0f, 0.0f}};
     float mask = 0.0f;
+#pragma unroll
     for (int tap = 0; tap < 4; ++tap) {
         const i32 tx = x0 + (tap & 1);
         const i32 ty = y0 + (tap >> 1);
         const float weight = ((tap & 1) ? wx : (1.0f - wx)) * ((tap >> 1) ? wy : (1.0f - wy));
-        if (tx < 0 || tx >= w || ty < 0 || ty >= h) continue;
-        mask += weight;
-        if (weight == 0.0f) continue;
-        const Rgb v = resized_texel(k, tex, ax, ay, tx, ty);
-#pragma unroll
-        for (u32 c = 0; c < 3u; ++c) out.v[c] += weight * v.v[c];
+        if (tx >= 0 && tx < w && ty >= 0 && ty < h) mask += weight;
     }
 #pragma unroll
-    for (u32 c = 0; c < 3u; ++c)
-        if (c < k.channels) out.v[c] = out.v[c] * mask + (1.0f - mask) * k.fill;
+    for (u32 c = 0; c < 3u; ++c) {
+        if (c >= k.channels) continue;
+        float acc = 0.0f;
+#pragma unroll 1
+        for (int tap = 0; tap < 4; ++tap) {
+            const i32 tx = x0 + (tap & 1);
+            const i32 ty = y0 + (tap >> 1);
+            const float weight =
+                ((tap & 1) ? wx : (1.0f - wx)) * ((tap >> 1) ? wy : (1.0f - wy));
+            if (tx < 0 || tx >= w || ty < 0 || ty >= h || weight == 0.0f) continue;
+            acc += weight * resized_channel(k, tex, ax, ay, c, tx, ty);
+        }
+        out.v[c] = acc * mask + (1.0f - mask) * k.fill;
+    }
     return out;
 }
 
