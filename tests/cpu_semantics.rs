@@ -747,9 +747,15 @@ fn exact_ratio_from(mut q: f32, a: u32, b: u32) -> f32 {
 
 #[test]
 fn exact_ratio_correction_recovers_the_rounded_quotient() {
-    let mut pairs: Vec<(u32, u32)> = (1..=160).flat_map(|b| (1..=b).map(move |a| (a, b))).collect();
+    let mut pairs: Vec<(u32, u32)> = (1..=160)
+        .flat_map(|b| (1..=b).map(move |a| (a, b)))
+        .collect();
     for b in [1000u32, 4095, 4096, 9999, 16383, 16384] {
-        pairs.extend([1, 2, 3, b / 3, b / 2, b - 1, b].iter().map(|&a| (a.max(1), b)));
+        pairs.extend(
+            [1, 2, 3, b / 3, b / 2, b - 1, b]
+                .iter()
+                .map(|&a| (a.max(1), b)),
+        );
     }
     for (a, b) in pairs {
         let want = a as f32 / b as f32;
