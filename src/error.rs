@@ -31,6 +31,12 @@ pub enum PolicyError {
         got: usize,
         expected: u32,
     },
+    #[error("policy field `{field}` = {value} is not supported: {reason}")]
+    NotSupported {
+        field: &'static str,
+        value: &'static str,
+        reason: &'static str,
+    },
     #[error("policy field `{field}` = {value} does not fit images of {height}×{width}: {reason}")]
     DoesNotFit {
         field: &'static str,

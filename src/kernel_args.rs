@@ -297,6 +297,9 @@ pub struct SampleParams {
     pub synth_partner: u32,
     /// Output pixel centre (x + ½, y + ½) → source coordinates:
     /// `sx = m[0]·x + m[1]·y + m[2]`, `sy = m[3]·x + m[4]·y + m[5]`.
+    /// A resized-crop sample (`CROPPED` with `CROP_RESIZED`) stops at crop
+    /// space instead (the W×H resized box: flips and affine only); the pixel
+    /// pass resizes the box named by `window` itself (SEMANTICS.md §4).
     pub inverse_affine: [f32; 6],
     /// Interpolated synthetic sample: the weight of `synth_partner`.
     pub synth_t: f32,
@@ -304,7 +307,8 @@ pub struct SampleParams {
     pub slot: u32,
     /// Source-pixel window [x0, x1) × [y0, y1) that the affine op sees (the
     /// crop); a tap outside it takes the fill value, a tap inside it but
-    /// outside the image is crop padding (0).
+    /// outside the image is crop padding (0). For a resized-crop sample: the
+    /// box that is resized to W×H (always inside the image).
     pub window: [i32; 4],
     /// Cutmix box [x0, x1) × [y0, y1) taken from the partner (empty if none).
     pub cut_box: [u32; 4],

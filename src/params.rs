@@ -175,16 +175,17 @@ pub fn sample_params(ctx: &StepContext<'_>, i: u32) -> SampleParams {
     p
 }
 
-/// Crop, flips and affine, composed into one inverse map plus the window.
+/// Crop, flips and affine, composed into one inverse map plus the window
+/// (for a resized crop the map ends in crop space: see `SampleParams`).
 fn geometry(k: &KernelPolicy, key: [u32; 2], position: u32, epoch: u32, p: &mut SampleParams) {
     let w = k.width as f32;
     let h = k.height as f32;
     let coins = words(key, position, epoch, slot::GEOMETRY_COINS, 0);
 
-    // Crop: the window in source pixels, and the map from crop space
-    // (continuous, W×H) to source coordinates: s = origin + c·scale.
+    // Crop: the window in source pixels, and for the pad crop the map from
+    // crop space (continuous, W×H) to source coordinates: s = origin + c.
     let mut window = [0i32, 0, k.width as i32, k.height as i32];
-    let (mut origin_x, mut origin_y, mut crop_sx, mut crop_sy) = (0.0f32, 0.0f32, 1.0f32, 1.0f32);
+    let (mut origin_x, mut origin_y) = (0.0f32, 0.0f32);
     if k.crop_mode != CROP_NONE && coin(k.crop_p, coins[0]) {
         p.flags |= flags::CROPPED;
         if k.crop_mode == CROP_PAD {
@@ -197,12 +198,11 @@ fn geometry(k: &KernelPolicy, key: [u32; 2], position: u32, epoch: u32, p: &mut 
             origin_x = x0 as f32;
             origin_y = y0 as f32;
         } else {
+            // The box is resized to W×H by the pixel pass (torchvision's
+            // resize, its own index rule, SEMANTICS.md §4): the map stops
+            // at crop space and the window carries the box.
             let [x0, y0, cw, ch] = resized_crop_box(k, key, position, epoch);
             window = [x0, y0, x0 + cw, y0 + ch];
-            origin_x = x0 as f32;
-            origin_y = y0 as f32;
-            crop_sx = cw as f32 / w;
-            crop_sy = ch as f32 / h;
         }
     }
 
@@ -251,15 +251,8 @@ fn geometry(k: &KernelPolicy, key: [u32; 2], position: u32, epoch: u32, p: &mut 
     if vflip {
         m = [m[0], m[1], m[2], -m[3], -m[4], h - m[5]];
     }
-    // Crop space → source.
-    m = [
-        m[0] * crop_sx,
-        m[1] * crop_sx,
-        origin_x + m[2] * crop_sx,
-        m[3] * crop_sy,
-        m[4] * crop_sy,
-        origin_y + m[5] * crop_sy,
-    ];
+    // Crop space → source (the pad crop's shift; the identity otherwise).
+    m = [m[0], m[1], origin_x + m[2], m[3], m[4], origin_y + m[5]];
     p.inverse_affine = m;
     p.window = window;
 }

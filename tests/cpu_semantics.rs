@@ -933,3 +933,50 @@ fn erasing_happens_before_mix() {
         }
     }
 }
+
+/// The WGSL and CUDA kernels' `exact_ratio` (a resize's scale a / b without
+/// trusting the device's division), transcribed: from a start up to 3 ulp
+/// off either way it must land on the correctly rounded f32 quotient. (The
+/// host emulation and lavapipe divide exactly, so parity alone would not
+/// exercise the correction.)
+fn exact_ratio_from(mut q: f32, a: u32, b: u32) -> f32 {
+    for _ in 0..4 {
+        let bits = q.to_bits();
+        let m = (bits & 0x7f_ffff) | 0x80_0000;
+        let s = 150 - ((bits >> 23) & 0xff);
+        let scaled = if s < 32 { a << s } else { 0 };
+        let r2 = 2 * (scaled.wrapping_sub(m.wrapping_mul(b)) as i32);
+        let odd = m & 1 == 1;
+        let low = if m == 0x80_0000 { 2 * r2 } else { r2 };
+        if r2 > b as i32 || (r2 == b as i32 && odd) {
+            q = f32::from_bits(bits + 1);
+        } else if low < -(b as i32) || (low == -(b as i32) && odd) {
+            q = f32::from_bits(bits - 1);
+        } else {
+            break;
+        }
+    }
+    q
+}
+
+#[test]
+fn exact_ratio_correction_recovers_the_rounded_quotient() {
+    let mut pairs: Vec<(u32, u32)> = (1..=160)
+        .flat_map(|b| (1..=b).map(move |a| (a, b)))
+        .collect();
+    for b in [1000u32, 4095, 4096, 9999, 16383, 16384] {
+        pairs.extend(
+            [1, 2, 3, b / 3, b / 2, b - 1, b]
+                .iter()
+                .map(|&a| (a.max(1), b)),
+        );
+    }
+    for (a, b) in pairs {
+        let want = a as f32 / b as f32;
+        for off in -3i32..=3 {
+            let start = f32::from_bits((want.to_bits() as i32 + off) as u32);
+            let got = exact_ratio_from(start, a, b);
+            assert_eq!(got, want, "{a}/{b} from {off} ulp: {got:e} vs {want:e}");
+        }
+    }
+}

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use augkit::internals::kernel_args::{INTERP_BILINEAR, INTERP_NEAREST, INTERP_NEAREST_EXACT};
 use augkit::{Dataset, Error, ImageShape, Policy, PolicyError, cpu::CpuBackend};
 
 const RGB: ImageShape = ImageShape {
@@ -431,5 +432,44 @@ fn erasing_fields_are_validated() {
             .map(|k| (k.erase_mode, k.erase_count_hi))
             .unwrap(),
         (2, 4)
+    );
+}
+
+#[test]
+fn nearest_exact_is_a_resize_rule_and_the_affine_rejects_it() {
+    let err = rejects(
+        "[affine]\ndegrees = 10.0\ninterpolation = \"nearest_exact\"",
+        "affine.interpolation",
+        "nearest_exact",
+    );
+    assert!(matches!(err, PolicyError::NotSupported { .. }), "{err}");
+    let k = compile("[crop]\nkind = \"resized\"\ninterpolation = \"nearest_exact\"").unwrap();
+    assert_eq!(k.crop_interpolation, INTERP_NEAREST_EXACT);
+    assert_eq!(k.interpolation, INTERP_NEAREST);
+    for section in ["trivial_augment", "rand_augment"] {
+        let err = rejects(
+            &format!("[{section}]\ninterpolation = \"nearest_exact\""),
+            &format!("{section}.interpolation"),
+            "nearest_exact",
+        );
+        assert!(matches!(err, PolicyError::NotSupported { .. }), "{err}");
+    }
+}
+
+#[test]
+fn the_resized_crop_keeps_its_own_interpolation() {
+    // torchvision's RandomResizedCrop default: bilinear.
+    let k = compile("[crop]\nkind = \"resized\"").unwrap();
+    assert_eq!(k.crop_interpolation, INTERP_BILINEAR);
+    assert_eq!(k.interpolation, INTERP_NEAREST, "no affine: nearest");
+    let k = compile(
+        "[crop]\nkind = \"resized\"\ninterpolation = \"nearest\"\n\
+         [affine]\ndegrees = 5.0\ninterpolation = \"bilinear\"",
+    )
+    .unwrap();
+    assert_eq!(k.crop_interpolation, INTERP_NEAREST);
+    assert_eq!(k.interpolation, INTERP_BILINEAR);
+    assert!(
+        Policy::from_toml_str("[crop]\nkind = \"resized\"\ninterpolation = \"bicubic\"").is_err()
     );
 }

@@ -17,7 +17,9 @@
 //                       the sample has no contrast.
 //   augment_pixels_{f32,f16,bf16}
 //                       fused pixel pass: gather through the inverse affine
-//                       (nearest / bilinear, window fill, crop padding 0),
+//                       (nearest / bilinear, window fill, crop padding 0;
+//                       a resized crop's box resized as torchvision's resize
+//                       under the affine's taps, `sample_resized_crop`),
 //                       colour ops in the sample's order, mixup blend or
 //                       cutmix paste, normalise, convert, write NCHW or NHWC.
 // Synthetic samples (SEMANTICS.md §9) are generated where the geometry reads
@@ -198,7 +200,10 @@ struct SynthArgs {
 
 #define AK_CROP_NONE 0u
 #define AK_CROP_PAD 1u
+#define AK_CROP_RESIZED 2u
 #define AK_INTERP_NEAREST 0u
+#define AK_INTERP_BILINEAR 1u
+#define AK_INTERP_NEAREST_EXACT 2u
 #define AK_OP_BRIGHTNESS 0u
 #define AK_OP_CONTRAST 1u
 #define AK_OP_SATURATION 2u
@@ -565,7 +570,7 @@ AK_FN void geometry(const KernelPolicy& k, Key key, u32 position, u32 epoch, Sam
     const Words coins = words(key, position, epoch, AK_SLOT_GEOMETRY_COINS, 0u);
 
     i32 window[4] = {0, 0, (i32)k.width, (i32)k.height};
-    float origin_x = 0.0f, origin_y = 0.0f, crop_sx = 1.0f, crop_sy = 1.0f;
+    float origin_x = 0.0f, origin_y = 0.0f;
     if (k.crop_mode != AK_CROP_NONE && coin(k.crop_p, coins.w[0])) {
         p.flags |= AK_FLAG_CROPPED;
         if (k.crop_mode == AK_CROP_PAD) {
@@ -581,15 +586,12 @@ AK_FN void geometry(const KernelPolicy& k, Key key, u32 position, u32 epoch, Sam
             origin_x = (float)x0;
             origin_y = (float)y0;
         } else {
+            // The pixel pass resizes the box: the map stops at crop space.
             const CropBox b = resized_crop_box(k, key, position, epoch);
             window[0] = b.left;
             window[1] = b.top;
             window[2] = b.left + b.width;
             window[3] = b.top + b.height;
-            origin_x = (float)b.left;
-            origin_y = (float)b.top;
-            crop_sx = (float)b.width / w;
-            crop_sy = (float)b.height / h;
         }
     }
 
@@ -637,12 +639,12 @@ AK_FN void geometry(const KernelPolicy& k, Key key, u32 position, u32 epoch, Sam
         m[4] = -m[4];
         m[5] = h - m[5];
     }
-    p.inverse_affine[0] = m[0] * crop_sx;
-    p.inverse_affine[1] = m[1] * crop_sx;
-    p.inverse_affine[2] = origin_x + m[2] * crop_sx;
-    p.inverse_affine[3] = m[3] * crop_sy;
-    p.inverse_affine[4] = m[4] * crop_sy;
-    p.inverse_affine[5] = origin_y + m[5] * crop_sy;
+    p.inverse_affine[0] = m[0];
+    p.inverse_affine[1] = m[1];
+    p.inverse_affine[2] = origin_x + m[2];
+    p.inverse_affine[3] = m[3];
+    p.inverse_affine[4] = m[4];
+    p.inverse_affine[5] = origin_y + m[5];
     p.window[0] = window[0];
     p.window[1] = window[1];
     p.window[2] = window[2];
@@ -968,6 +970,143 @@ AK_FN bool in_window(const SampleParams& p, i32 x, i32 y) {
     return x >= p.window[0] && x < p.window[2] && y >= p.window[1] && y < p.window[3];
 }
 
+/// a / b in f32, correctly rounded, for 1 ≤ a ≤ b ≤ 2^14 (a resize's
+/// scale, as the CPU and aten divide; WGSL: `exact_ratio`). IEEE division
+/// would call a slow-path subroutine (a stack frame in the contrast pass),
+/// so the approximate quotient q = m·2^-s is moved by ulps until the exact
+/// residual a·2^s − m·b (computed mod 2^32, it is small) is within half an
+/// ulp, ties to even. NEAREST floors j·scale, so one ulp moves a tap.
+AK_FN float exact_ratio(u32 a, u32 b) {
+    float q = __fdividef((float)a, (float)b);
+#pragma unroll 1
+    for (int i = 0; i < 4; ++i) {
+        const u32 bits = __float_as_uint(q);
+        const u32 m = (bits & 0x7fffffu) | 0x800000u;
+        const u32 s = 150u - ((bits >> 23) & 0xffu);
+        const u32 scaled = s < 32u ? a << s : 0u;
+        const i32 r2 = 2 * (i32)(scaled - m * b);
+        const bool odd = (m & 1u) != 0u;
+        // Below q the next float is half an ulp away when m = 2^23.
+        const i32 low = m == 0x800000u ? 2 * r2 : r2;
+        if (r2 > (i32)b || (r2 == (i32)b && odd)) {
+            q = __uint_as_float(bits + 1u);
+        } else if (low < -(i32)b || (low == -(i32)b && odd)) {
+            q = __uint_as_float(bits - 1u);
+        } else {
+            break;
+        }
+    }
+    return q;
+}
+
+/// One axis of the resized crop's resize (CPU: `ResizeAxis`).
+struct ResizeAxis {
+    i32 origin;
+    i32 len;
+    float scale;
+};
+
+AK_FN ResizeAxis resize_axis(i32 lo, i32 hi, u32 out) {
+    ResizeAxis a = {lo, hi - lo, exact_ratio((u32)(hi - lo), out)};
+    return a;
+}
+
+/// NEAREST ⌊j·scale⌋ or NEAREST_EXACT ⌊(j + ½)·scale⌋, clamped to the box.
+AK_FN i32 resize_nearest(const ResizeAxis& a, i32 j, bool exact) {
+    const i32 t = ak_f2i(floorf(((float)j + (exact ? 0.5f : 0.0f)) * a.scale));
+    return a.origin + (t < a.len - 1 ? t : a.len - 1);
+}
+
+/// Channel c of the resized box's pixel (jx, jy) of crop space (CPU:
+/// `resized_texel`): bilinear rows then columns as aten, skipping taps of
+/// weight 0. One channel at a time keeps the register count within the
+/// pixel pass's budget (the tap indices are recomputed per channel).
+template <typename Texels>
+AK_FN float resized_channel(const KernelPolicy& k, const Texels& tex, const ResizeAxis& ax,
+                            const ResizeAxis& ay, u32 c, i32 jx, i32 jy) {
+#define AK_AT(xx, yy) tex.at((c * k.height + (u32)(yy)) * k.width + (u32)(xx))
+    if (k.crop_interpolation != AK_INTERP_BILINEAR) {
+        const bool exact = k.crop_interpolation == AK_INTERP_NEAREST_EXACT;
+        return AK_AT(resize_nearest(ax, jx, exact), resize_nearest(ay, jy, exact));
+    }
+    float s = fmaxf(((float)jx + 0.5f) * ax.scale - 0.5f, 0.0f);
+    i32 x0 = ak_f2i(floorf(s));
+    x0 = x0 < ax.len - 1 ? x0 : ax.len - 1;
+    const float lx = fminf(fmaxf(s - (float)x0, 0.0f), 1.0f);
+    const i32 x1 = ax.origin + (x0 < ax.len - 1 ? x0 + 1 : x0);
+    x0 += ax.origin;
+    s = fmaxf(((float)jy + 0.5f) * ay.scale - 0.5f, 0.0f);
+    i32 y0 = ak_f2i(floorf(s));
+    y0 = y0 < ay.len - 1 ? y0 : ay.len - 1;
+    const float ly = fminf(fmaxf(s - (float)y0, 0.0f), 1.0f);
+    const i32 y1 = ay.origin + (y0 < ay.len - 1 ? y0 + 1 : y0);
+    y0 += ay.origin;
+    float top = AK_AT(x0, y0);
+    if (lx != 0.0f) top = (1.0f - lx) * top + lx * AK_AT(x1, y0);
+    if (ly == 0.0f) return top;
+    float bottom = AK_AT(x0, y1);
+    if (lx != 0.0f) bottom = (1.0f - lx) * bottom + lx * AK_AT(x1, y1);
+    return (1.0f - ly) * top + ly * bottom;
+#undef AK_AT
+}
+
+/// A resized-crop sample (CPU: `resized_crop_pixel`): the affine's taps on
+/// the crop-space grid (fill outside W×H), each the resized box's pixel;
+/// per channel, the taps summed in the CPU's order.
+template <typename Texels>
+AK_FN Rgb sample_resized_crop(const KernelPolicy& k, const Texels& tex, const SampleParams& p,
+                              float cx, float cy) {
+    const ResizeAxis ax = resize_axis(p.window[0], p.window[2], k.width);
+    const ResizeAxis ay = resize_axis(p.window[1], p.window[3], k.height);
+    const i32 w = (i32)k.width;
+    const i32 h = (i32)k.height;
+    Rgb out = {{0.0f, 0.0f, 0.0f}};
+    if (k.interpolation == AK_INTERP_NEAREST) {
+        const i32 jx = ak_f2i(floorf(cx));
+        const i32 jy = ak_f2i(floorf(cy));
+        if (jx < 0 || jx >= w || jy < 0 || jy >= h) {
+            Rgb filled = {{k.fill, k.fill, k.fill}};
+            return filled;
+        }
+#pragma unroll
+        for (u32 c = 0; c < 3u; ++c)
+            if (c < k.channels) out.v[c] = resized_channel(k, tex, ax, ay, c, jx, jy);
+        return out;
+    }
+    const float fx = cx - 0.5f;
+    const float fy = cy - 0.5f;
+    const float x0f = floorf(fx);
+    const float y0f = floorf(fy);
+    const float wx = fx - x0f;
+    const float wy = fy - y0f;
+    const i32 x0 = ak_f2i(x0f);
+    const i32 y0 = ak_f2i(y0f);
+    float mask = 0.0f;
+#pragma unroll
+    for (int tap = 0; tap < 4; ++tap) {
+        const i32 tx = x0 + (tap & 1);
+        const i32 ty = y0 + (tap >> 1);
+        const float weight = ((tap & 1) ? wx : (1.0f - wx)) * ((tap >> 1) ? wy : (1.0f - wy));
+        if (tx >= 0 && tx < w && ty >= 0 && ty < h) mask += weight;
+    }
+#pragma unroll
+    for (u32 c = 0; c < 3u; ++c) {
+        if (c >= k.channels) continue;
+        float acc = 0.0f;
+#pragma unroll 1
+        for (int tap = 0; tap < 4; ++tap) {
+            const i32 tx = x0 + (tap & 1);
+            const i32 ty = y0 + (tap >> 1);
+            const float weight =
+                ((tap & 1) ? wx : (1.0f - wx)) * ((tap >> 1) ? wy : (1.0f - wy));
+            if (tx < 0 || tx >= w || ty < 0 || ty >= h || weight == 0.0f) continue;
+            acc += weight * resized_channel(k, tex, ax, ay, c, tx, ty);
+        }
+        out.v[c] = acc * mask + (1.0f - mask) * k.fill;
+    }
+    return out;
+}
+
 /// Geometry: the sample's pixel (x, y) before colour, per channel, in
 /// [0, 1], sampling the texel source `tex`.
 template <typename Texels>
@@ -978,6 +1117,8 @@ AK_FN Rgb sample_geometry(const KernelPolicy& k, const Texels& tex, const Sample
     const float py = (float)y + 0.5f;
     const float sx = m[0] * px + m[1] * py + m[2];
     const float sy = m[3] * px + m[4] * py + m[5];
+    if (k.crop_mode == AK_CROP_RESIZED && (p.flags & AK_FLAG_CROPPED) != 0u)
+        return sample_resized_crop(k, tex, p, sx, sy);
     const u32 channels = k.channels;
     const i32 w = (i32)k.width;
     const i32 h = (i32)k.height;

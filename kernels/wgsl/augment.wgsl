@@ -233,7 +233,10 @@ struct Resident {
 
 const CROP_NONE: u32 = 0u;
 const CROP_PAD: u32 = 1u;
+const CROP_RESIZED: u32 = 2u;
 const INTERP_NEAREST: u32 = 0u;
+const INTERP_BILINEAR: u32 = 1u;
+const INTERP_NEAREST_EXACT: u32 = 2u;
 const OP_BRIGHTNESS: u32 = 0u;
 const OP_CONTRAST: u32 = 1u;
 const OP_SATURATION: u32 = 2u;
@@ -579,8 +582,6 @@ fn geometry(key: vec2<u32>, position: u32, epoch: u32, p: ptr<function, SamplePa
     var window = vec4<i32>(0, 0, i32(policy.width), i32(policy.height));
     var origin_x = 0.0;
     var origin_y = 0.0;
-    var crop_sx = 1.0;
-    var crop_sy = 1.0;
     if policy.crop_mode != CROP_NONE && coin(policy.crop_p, coins.x) {
         (*p).flags |= FLAG_CROPPED;
         if policy.crop_mode == CROP_PAD {
@@ -593,12 +594,9 @@ fn geometry(key: vec2<u32>, position: u32, epoch: u32, p: ptr<function, SamplePa
             origin_x = f32(x0);
             origin_y = f32(y0);
         } else {
+            // The pixel pass resizes the box: the map stops at crop space.
             let b = resized_crop_box(key, position, epoch);
             window = vec4<i32>(b.x, b.y, b.x + b.z, b.y + b.w);
-            origin_x = f32(b.x);
-            origin_y = f32(b.y);
-            crop_sx = f32(b.z) / w;
-            crop_sy = f32(b.w) / h;
         }
     }
 
@@ -646,14 +644,7 @@ fn geometry(key: vec2<u32>, position: u32, epoch: u32, p: ptr<function, SamplePa
     if vflip {
         m = array<f32, 6>(m[0], m[1], m[2], -m[3], -m[4], h - m[5]);
     }
-    m = array<f32, 6>(
-        m[0] * crop_sx,
-        m[1] * crop_sx,
-        origin_x + m[2] * crop_sx,
-        m[3] * crop_sy,
-        m[4] * crop_sy,
-        origin_y + m[5] * crop_sy,
-    );
+    m = array<f32, 6>(m[0], m[1], origin_x + m[2], m[3], m[4], origin_y + m[5]);
     (*p).inverse_affine = m;
     (*p).window = window;
 }
@@ -950,7 +941,153 @@ fn in_window(p: SampleParams, x: i32, y: i32) -> bool {
     return x >= p.window.x && x < p.window.z && y >= p.window.y && y < p.window.w;
 }
 
+// a / b in f32, correctly rounded, for 1 ≤ a ≤ b ≤ 2^14 (a resize's scale,
+// as the CPU and aten divide): WGSL's `/` may be 2.5 ulp off, and NEAREST
+// floors j·scale, so one ulp moves a tap. The quotient q = m·2^-s is moved
+// by ulps until the exact residual a·2^s − m·b (computed mod 2^32, it is
+// small) is within half an ulp (ties to even).
+fn exact_ratio(a: u32, b: u32) -> f32 {
+    var q = f32(a) / f32(b);
+    for (var i = 0; i < 4; i++) {
+        let bits = bitcast<u32>(q);
+        let m = (bits & 0x7fffffu) | 0x800000u;
+        let s = 150u - ((bits >> 23u) & 0xffu);
+        let scaled = select(0u, a << (s & 31u), s < 32u);
+        let r2 = 2 * bitcast<i32>(scaled - m * b);
+        let odd = (m & 1u) == 1u;
+        // Below q the next float is half an ulp away when m = 2^23.
+        let low = select(r2, 2 * r2, m == 0x800000u);
+        if r2 > i32(b) || (r2 == i32(b) && odd) {
+            q = bitcast<f32>(bits + 1u);
+        } else if low < -i32(b) || (low == -i32(b) && odd) {
+            q = bitcast<f32>(bits - 1u);
+        } else {
+            break;
+        }
+    }
+    return q;
+}
+
+// One axis of the resized crop's resize (CPU: `ResizeAxis`): the box's
+// origin and length, and the scale length / out.
+struct ResizeAxis {
+    origin: i32,
+    len: i32,
+    scale: f32,
+}
+
+fn resize_axis(lo: i32, hi: i32, out: u32) -> ResizeAxis {
+    return ResizeAxis(lo, hi - lo, exact_ratio(u32(hi - lo), out));
+}
+
+// NEAREST ⌊j·scale⌋ or NEAREST_EXACT ⌊(j + ½)·scale⌋, clamped to the box.
+fn resize_nearest(a: ResizeAxis, j: i32, exact: bool) -> i32 {
+    let t = i32(floor((f32(j) + select(0.0, 0.5, exact)) * a.scale));
+    return a.origin + min(t, a.len - 1);
+}
+
+// Bilinear: (first tap, second tap, weight of the second) as aten.
+struct LinearTaps {
+    i0: i32,
+    i1: i32,
+    lambda: f32,
+}
+
+fn resize_linear(a: ResizeAxis, j: i32) -> LinearTaps {
+    let s = max((f32(j) + 0.5) * a.scale - 0.5, 0.0);
+    let i0 = min(i32(floor(s)), a.len - 1);
+    let lambda = clamp(s - f32(i0), 0.0, 1.0);
+    let i1 = select(i0, i0 + 1, i0 < a.len - 1);
+    return LinearTaps(a.origin + i0, a.origin + i1, lambda);
+}
+
+// The resized box's pixel (jx, jy) of crop space (CPU: `resized_texel`).
+fn resized_texel(p: SampleParams, ax: ResizeAxis, ay: ResizeAxis, jx: i32, jy: i32) -> vec3<f32> {
+    var out = vec3<f32>(0.0);
+    let channels = policy.channels;
+    if policy.crop_interpolation != INTERP_BILINEAR {
+        let exact = policy.crop_interpolation == INTERP_NEAREST_EXACT;
+        let sx = resize_nearest(ax, jx, exact);
+        let sy = resize_nearest(ay, jy, exact);
+        for (var c = 0u; c < channels; c++) {
+            out[c] = texel(p, c, sx, sy);
+        }
+        return out;
+    }
+    let tx = resize_linear(ax, jx);
+    let ty = resize_linear(ay, jy);
+    for (var c = 0u; c < channels; c++) {
+        var top = texel(p, c, tx.i0, ty.i0);
+        if tx.lambda != 0.0 {
+            top = (1.0 - tx.lambda) * top + tx.lambda * texel(p, c, tx.i1, ty.i0);
+        }
+        var v = top;
+        if ty.lambda != 0.0 {
+            var bottom = texel(p, c, tx.i0, ty.i1);
+            if tx.lambda != 0.0 {
+                bottom = (1.0 - tx.lambda) * bottom + tx.lambda * texel(p, c, tx.i1, ty.i1);
+            }
+            v = (1.0 - ty.lambda) * top + ty.lambda * bottom;
+        }
+        out[c] = v;
+    }
+    return out;
+}
+
+// A resized-crop sample (CPU: `resized_crop_pixel`): the affine's taps on
+// the crop-space grid (fill outside W×H), each the resized box's pixel.
+fn resized_crop_pixel(p: SampleParams, x: u32, y: u32) -> vec3<f32> {
+    let s = sample_point(p, x, y);
+    let ax = resize_axis(p.window.x, p.window.z, policy.width);
+    let ay = resize_axis(p.window.y, p.window.w, policy.height);
+    let w = i32(policy.width);
+    let h = i32(policy.height);
+    if policy.interpolation == INTERP_NEAREST {
+        let jx = i32(floor(s.x));
+        let jy = i32(floor(s.y));
+        if jx < 0 || jx >= w || jy < 0 || jy >= h {
+            return vec3<f32>(policy.fill);
+        }
+        return resized_texel(p, ax, ay, jx, jy);
+    }
+    let fx = s.x - 0.5;
+    let fy = s.y - 0.5;
+    let x0f = floor(fx);
+    let y0f = floor(fy);
+    let wx = fx - x0f;
+    let wy = fy - y0f;
+    let x0 = i32(x0f);
+    let y0 = i32(y0f);
+    let tap_x = array<i32, 4>(x0, x0 + 1, x0, x0 + 1);
+    let tap_y = array<i32, 4>(y0, y0, y0 + 1, y0 + 1);
+    let tap_w = array<f32, 4>((1.0 - wx) * (1.0 - wy), wx * (1.0 - wy), (1.0 - wx) * wy, wx * wy);
+    var acc = vec3<f32>(0.0);
+    var mask = 0.0;
+    for (var t = 0u; t < 4u; t++) {
+        let tx = tap_x[t];
+        let ty = tap_y[t];
+        if tx < 0 || tx >= w || ty < 0 || ty >= h {
+            continue;
+        }
+        mask += tap_w[t];
+        if tap_w[t] == 0.0 {
+            continue;
+        }
+        let v = resized_texel(p, ax, ay, tx, ty);
+        for (var c = 0u; c < policy.channels; c++) {
+            acc[c] += tap_w[t] * v[c];
+        }
+    }
+    for (var c = 0u; c < policy.channels; c++) {
+        acc[c] = acc[c] * mask + (1.0 - mask) * policy.fill;
+    }
+    return acc;
+}
+
 fn geometric_pixel(p: SampleParams, x: u32, y: u32) -> vec3<f32> {
+    if policy.crop_mode == CROP_RESIZED && (p.flags & FLAG_CROPPED) != 0u {
+        return resized_crop_pixel(p, x, y);
+    }
     let s = sample_point(p, x, y);
     let channels = policy.channels;
     let w = i32(policy.width);

@@ -2,7 +2,8 @@
 //!
 //! For each output element: gather from the resident dataset through the
 //! sample's inverse affine (nearest or bilinear, fill outside the window,
-//! zero in crop padding), colour ops in the sample's order, mixup blend or
+//! zero in crop padding; a resized crop's box resized as torchvision's
+//! `resize` under the affine's taps), colour ops in the sample's order, mixup blend or
 //! cutmix paste with the partner, normalisation, dtype conversion, NCHW or
 //! NHWC. Definition: `docs/SEMANTICS.md` §4–§7. Same passes as
 //! `kernels/wgsl/augment.wgsl` and `kernels/cuda/augment.cu`.
@@ -118,6 +119,164 @@ fn in_window(p: &SampleParams, x: i32, y: i32) -> bool {
     x >= p.window[0] && x < p.window[2] && y >= p.window[1] && y < p.window[3]
 }
 
+/// Whether the sample is resized-cropped: its map ends in crop space and
+/// the pixel pass resizes the window's box to W×H (SEMANTICS.md §4).
+#[inline(always)]
+pub fn resizes_crop(k: &KernelPolicy, p: &SampleParams) -> bool {
+    k.crop_mode == CROP_RESIZED && p.flags & flags::CROPPED != 0
+}
+
+/// One axis of the resized crop's resize, torchvision `resize` (aten's
+/// upsample kernels, `align_corners = False`) of a box of `len` source
+/// pixels starting at `origin` to the output side.
+#[derive(Clone, Copy)]
+pub struct ResizeAxis {
+    pub origin: i32,
+    pub len: i32,
+    /// `len / out` in f32, correctly rounded (as aten computes it).
+    pub scale: f32,
+}
+
+impl ResizeAxis {
+    /// The box [lo, hi) resized to `out` pixels.
+    #[inline(always)]
+    pub fn new(lo: i32, hi: i32, out: u32) -> Self {
+        let len = hi - lo;
+        Self {
+            origin: lo,
+            len,
+            scale: len as f32 / out as f32,
+        }
+    }
+
+    /// `NEAREST` (⌊j·scale⌋) or `NEAREST_EXACT` (⌊(j + ½)·scale⌋), clamped
+    /// to the box: the source pixel of crop-space pixel j.
+    #[inline(always)]
+    pub fn nearest(&self, j: i32, exact: bool) -> i32 {
+        let offset = if exact { 0.5 } else { 0.0 };
+        let t = ((j as f32 + offset) * self.scale).floor() as i32;
+        self.origin + t.min(self.len - 1)
+    }
+
+    /// Bilinear: the two source pixels of crop-space pixel j and the weight
+    /// of the second, from s = max((j + ½)·scale − ½, 0); the upper tap is
+    /// clamped to the box's last pixel.
+    #[inline(always)]
+    pub fn linear(&self, j: i32) -> (i32, i32, f32) {
+        let s = ((j as f32 + 0.5) * self.scale - 0.5).max(0.0);
+        let i0 = (s.floor() as i32).min(self.len - 1);
+        let lambda = (s - i0 as f32).clamp(0.0, 1.0);
+        let i1 = if i0 < self.len - 1 { i0 + 1 } else { i0 };
+        (self.origin + i0, self.origin + i1, lambda)
+    }
+}
+
+/// The resized box's pixel (jx, jy) of crop space (inside W×H), per
+/// channel: torchvision's resize with `crop_interpolation`. Bilinear rows
+/// then columns, as aten; a tap of weight 0 is skipped (it adds +0).
+#[inline(always)]
+fn resized_texel(
+    k: &KernelPolicy,
+    src: &Source<'_>,
+    p: &SampleParams,
+    axes: &[ResizeAxis; 2],
+    jx: i32,
+    jy: i32,
+) -> [f32; 3] {
+    let channels = k.channels as usize;
+    let mut out = [0.0f32; 3];
+    if k.crop_interpolation != INTERP_BILINEAR {
+        let exact = k.crop_interpolation == INTERP_NEAREST_EXACT;
+        let (sx, sy) = (axes[0].nearest(jx, exact), axes[1].nearest(jy, exact));
+        for (c, o) in out.iter_mut().enumerate().take(channels) {
+            *o = src.texel(k, p, c, sx, sy);
+        }
+        return out;
+    }
+    let (x0, x1, lx) = axes[0].linear(jx);
+    let (y0, y1, ly) = axes[1].linear(jy);
+    let row = |c: usize, y: i32| {
+        let a = src.texel(k, p, c, x0, y);
+        if lx == 0.0 {
+            a
+        } else {
+            (1.0 - lx) * a + lx * src.texel(k, p, c, x1, y)
+        }
+    };
+    for (c, o) in out.iter_mut().enumerate().take(channels) {
+        let top = row(c, y0);
+        *o = if ly == 0.0 {
+            top
+        } else {
+            (1.0 - ly) * top + ly * row(c, y1)
+        };
+    }
+    out
+}
+
+/// Geometry of a resized-crop sample, two stages as torchvision runs them:
+/// the affine's taps on the crop-space grid (fill outside W×H, the
+/// bilinear fill mask as §4), each tap's value the resized box's pixel.
+/// Without an affine every tap lands on a pixel centre, so one crop-space
+/// tap with weight 1 is read.
+#[inline(always)]
+fn resized_crop_pixel(
+    k: &KernelPolicy,
+    src: &Source<'_>,
+    p: &SampleParams,
+    x: u32,
+    y: u32,
+) -> [f32; 3] {
+    let (cx, cy) = sample_point(p, x, y);
+    let axes = [
+        ResizeAxis::new(p.window[0], p.window[2], k.width),
+        ResizeAxis::new(p.window[1], p.window[3], k.height),
+    ];
+    let channels = k.channels as usize;
+    let (w, h) = (k.width as i32, k.height as i32);
+    if k.interpolation == INTERP_NEAREST {
+        let jx = cx.floor() as i32;
+        let jy = cy.floor() as i32;
+        if jx < 0 || jx >= w || jy < 0 || jy >= h {
+            return [k.fill; 3];
+        }
+        return resized_texel(k, src, p, &axes, jx, jy);
+    }
+    let fx = cx - 0.5;
+    let fy = cy - 0.5;
+    let x0f = fx.floor();
+    let y0f = fy.floor();
+    let ax = fx - x0f;
+    let ay = fy - y0f;
+    let x0 = x0f as i32;
+    let y0 = y0f as i32;
+    let taps = [
+        (x0, y0, (1.0 - ax) * (1.0 - ay)),
+        (x0 + 1, y0, ax * (1.0 - ay)),
+        (x0, y0 + 1, (1.0 - ax) * ay),
+        (x0 + 1, y0 + 1, ax * ay),
+    ];
+    let mut out = [0.0f32; 3];
+    let mut mask = 0.0f32;
+    for (tx, ty, weight) in taps {
+        if tx < 0 || tx >= w || ty < 0 || ty >= h {
+            continue;
+        }
+        mask += weight;
+        if weight == 0.0 {
+            continue;
+        }
+        let v = resized_texel(k, src, p, &axes, tx, ty);
+        for c in 0..channels {
+            out[c] += weight * v[c];
+        }
+    }
+    for o in out.iter_mut().take(channels) {
+        *o = *o * mask + (1.0 - mask) * k.fill;
+    }
+    out
+}
+
 /// Geometry: the sample's pixel (x, y) before colour, per channel, in [0, 1].
 #[inline(always)]
 pub fn geometric_pixel(
@@ -127,6 +286,9 @@ pub fn geometric_pixel(
     x: u32,
     y: u32,
 ) -> [f32; 3] {
+    if resizes_crop(k, p) {
+        return resized_crop_pixel(k, src, p, x, y);
+    }
     let (sx, sy) = sample_point(p, x, y);
     let channels = k.channels as usize;
     let w = k.width as i32;
@@ -489,6 +651,7 @@ fn whole_pixel_row(
     let half_steps = |v: f32| (v * 2.0).fract() == 0.0 && v.abs() < 4_194_304.0;
     if k.interpolation != INTERP_NEAREST
         || p.flags & flags::SYNTHETIC != 0
+        || resizes_crop(k, p)
         || m[1] != 0.0
         || m[3] != 0.0
         || m[0].abs() != 1.0

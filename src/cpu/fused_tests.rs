@@ -56,6 +56,16 @@ fn policies() -> Vec<(&'static str, &'static str)> {
             "crop_resized_bilinear",
             "[crop]\nkind = \"resized\"\ninterpolation = \"bilinear\"\n",
         ),
+        (
+            "crop_resized_nearest_exact_flip",
+            "horizontal_flip = 0.5\n[crop]\nkind = \"resized\"\ninterpolation = \"nearest_exact\"\n",
+        ),
+        (
+            "crop_resized_affine_bilinear",
+            "[crop]\nkind = \"resized\"\nscale = [0.3, 1.0]\n\
+             [affine]\ndegrees = 15.0\ntranslate = [0.1, 0.1]\ninterpolation = \"bilinear\"\nfill = 0.5\n\
+             [color_jitter]\ncontrast = 0.4\n",
+        ),
         ("vflip", "vertical_flip = 0.5\n"),
         (
             "affine",

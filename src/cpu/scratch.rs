@@ -6,13 +6,13 @@
 //! replaces the separate contrast-mean walk over the geometry. Geometry:
 //! whole-pixel rows (crop, flip) convert one source run as a slice; other
 //! nearest and bilinear maps compute a row's taps 8 pixels at a time and
-//! gather from the source image converted once per sample; synthetic
-//! samples go through `augment::geometric_pixel` per pixel. TrivialAugment /
-//! RandAugment samples then run their ops stage by stage over the image
-//! (`auto_stages`).
+//! gather from the source image converted once per sample; synthetic and
+//! resized-crop samples go through `augment::geometric_pixel` per pixel.
+//! TrivialAugment / RandAugment samples then run their ops stage by stage
+//! over the image (`auto_stages`).
 //! Tests: `cargo test -p augkit --lib cpu::fused_tests`.
 
-use super::augment::{Source, contrast_mean, geometric_pixel};
+use super::augment::{Source, contrast_mean, geometric_pixel, resizes_crop};
 use super::auto::{
     AutoStats, auto_op_count, auto_op_reduces, first_geometry_op, geometry_stage, point_op,
     reduce_stage, sharpen,
@@ -167,7 +167,7 @@ fn geometry(
     } = taps;
     let (w, h, channels) = (k.width as usize, k.height as usize, k.channels as usize);
     let plane = w * h;
-    if p.flags & flags::SYNTHETIC != 0 {
+    if p.flags & flags::SYNTHETIC != 0 || resizes_crop(k, p) {
         for y in 0..h {
             for x in 0..w {
                 let v = geometric_pixel(k, src, p, x as u32, y as u32);

@@ -201,13 +201,15 @@ pub enum Crop {
         #[serde(default = "one")]
         p: f32,
     },
-    /// torchvision `RandomResizedCrop(size = H×W, scale, ratio)`.
+    /// torchvision `RandomResizedCrop(size = H×W, scale, ratio,
+    /// interpolation)`: the box is resized to H×W as `F.resized_crop` does
+    /// (bilinear by default, as torchvision).
     Resized {
         #[serde(default = "default_resized_scale")]
         scale: [f32; 2],
         #[serde(default = "default_resized_ratio")]
         ratio: [f32; 2],
-        #[serde(default)]
+        #[serde(default = "bilinear")]
         interpolation: Interpolation,
         #[serde(default = "one")]
         p: f32,
@@ -267,9 +269,17 @@ pub enum TranslateMode {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Interpolation {
+    /// torchvision `NEAREST`: in a resize, source index ⌊i·scale⌋.
     #[default]
     Nearest,
     Bilinear,
+    /// torchvision `NEAREST_EXACT`: in a resize, source index
+    /// ⌊(i + ½)·scale⌋. Only the resized crop takes it.
+    NearestExact,
+}
+
+fn bilinear() -> Interpolation {
+    Interpolation::Bilinear
 }
 
 /// A jitter strength as torchvision takes it: one number `x` for the range

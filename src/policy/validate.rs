@@ -155,8 +155,6 @@ pub(crate) fn compile(policy: &Policy, shape: ImageShape) -> Result<KernelPolicy
         Layout::Nhwc => LAYOUT_NHWC,
     };
 
-    let mut bilinear = false;
-
     // Crop.
     match &policy.crop {
         None => k.crop_mode = CROP_NONE,
@@ -205,7 +203,7 @@ pub(crate) fn compile(policy: &Policy, shape: ImageShape) -> Result<KernelPolicy
             k.resized_ratio_hi = ratio[1];
             k.resized_log_ratio_lo = ratio[0].ln();
             k.resized_log_ratio_hi = ratio[1].ln();
-            bilinear |= *interpolation == Interpolation::Bilinear;
+            k.crop_interpolation = interpolation_code(*interpolation);
         }
     }
 
@@ -262,13 +260,17 @@ pub(crate) fn compile(policy: &Policy, shape: ImageShape) -> Result<KernelPolicy
         k.scale_lo = scale[0];
         k.scale_hi = scale[1];
         k.fill = probability_like_pixel("affine.fill", a.fill)?;
-        bilinear |= a.interpolation == Interpolation::Bilinear;
+        // The affine samples a continuous map (torchvision's grid_sample),
+        // where NEAREST_EXACT, a resize's index rule, has no meaning.
+        if a.interpolation == Interpolation::NearestExact {
+            return Err(PolicyError::NotSupported {
+                field: "affine.interpolation",
+                value: "nearest_exact",
+                reason: "only a resize (crop.kind = \"resized\") has it; use nearest or bilinear",
+            });
+        }
+        k.interpolation = interpolation_code(a.interpolation);
     }
-    k.interpolation = if bilinear {
-        INTERP_BILINEAR
-    } else {
-        INTERP_NEAREST
-    };
 
     // Colour jitter.
     if let Some(j) = &policy.color_jitter {
@@ -376,18 +378,20 @@ enum AutoSpace {
     Rand,
 }
 
-/// Field names for errors: bins, num_ops, magnitude, fill.
-const TRIVIAL_FIELDS: [&str; 4] = [
+/// Field names for errors: bins, num_ops, magnitude, fill, interpolation.
+const TRIVIAL_FIELDS: [&str; 5] = [
     "trivial_augment.num_magnitude_bins",
     "trivial_augment",
     "trivial_augment",
     "trivial_augment.fill",
+    "trivial_augment.interpolation",
 ];
-const RAND_FIELDS: [&str; 4] = [
+const RAND_FIELDS: [&str; 5] = [
     "rand_augment.num_magnitude_bins",
     "rand_augment.num_ops",
     "rand_augment.magnitude",
     "rand_augment.fill",
+    "rand_augment.interpolation",
 ];
 
 /// `[trivial_augment]` / `[rand_augment]` → the `auto_*` fields.
@@ -427,7 +431,13 @@ fn auto_augment(policy: &Policy, k: &mut KernelPolicy) -> Result<(), PolicyError
                 RAND_FIELDS,
             ),
         };
-    let [bins_field, num_ops_field, magnitude_field, fill_field] = names;
+    let [
+        bins_field,
+        num_ops_field,
+        magnitude_field,
+        fill_field,
+        interpolation_field,
+    ] = names;
     // linspace needs two points; beyond 2^16 bins the f32 bin index and
     // the magnitudes stop being distinct values.
     if !(2..=1 << 16).contains(&bins) {
@@ -459,6 +469,14 @@ fn auto_augment(policy: &Policy, k: &mut KernelPolicy) -> Result<(), PolicyError
     k.auto_interpolation = match interpolation {
         Interpolation::Nearest => INTERP_NEAREST,
         Interpolation::Bilinear => INTERP_BILINEAR,
+        // The auto geometry ops sample a continuous map, as the affine does.
+        Interpolation::NearestExact => {
+            return Err(PolicyError::NotSupported {
+                field: interpolation_field,
+                value: "nearest_exact",
+                reason: "only a resize (crop.kind = \"resized\") has it; use nearest or bilinear",
+            });
+        }
     };
     // The tops of torchvision's linspace ranges, as float32 (torch.linspace
     // converts its Python-float end to the tensor's dtype).
@@ -557,5 +575,14 @@ fn probability_like_pixel(field: &'static str, value: f32) -> Result<f32, Policy
             value,
             expected: "[0, 1] (pixel units before normalisation)",
         })
+    }
+}
+
+/// The `INTERP_*` code of an interpolation.
+fn interpolation_code(i: Interpolation) -> u32 {
+    match i {
+        Interpolation::Nearest => INTERP_NEAREST,
+        Interpolation::Bilinear => INTERP_BILINEAR,
+        Interpolation::NearestExact => INTERP_NEAREST_EXACT,
     }
 }

@@ -83,6 +83,43 @@ pub fn policy_matrix() -> Vec<(&'static str, Policy)> {
             "crop_resized_bilinear",
             policy("[crop]\nkind = \"resized\"\ninterpolation = \"bilinear\"\n"),
         ),
+        (
+            "crop_resized_nearest",
+            policy("[crop]\nkind = \"resized\"\nscale = [0.2, 1.0]\ninterpolation = \"nearest\"\n"),
+        ),
+        (
+            "crop_resized_nearest_exact",
+            policy(
+                "[crop]\nkind = \"resized\"\nscale = [0.2, 1.0]\ninterpolation = \"nearest_exact\"\n",
+            ),
+        ),
+        (
+            "crop_resized_flips",
+            policy(
+                "horizontal_flip = 0.5\nvertical_flip = 0.5\n[crop]\nkind = \"resized\"\np = 0.8\n",
+            ),
+        ),
+        (
+            "crop_resized_affine",
+            policy(
+                "[crop]\nkind = \"resized\"\nscale = [0.3, 1.0]\n\
+                 [affine]\ndegrees = 30.0\ntranslate = [0.1, 0.2]\nscale = [0.8, 1.2]\nfill = 0.25\n",
+            ),
+        ),
+        (
+            "crop_resized_nearest_affine_bilinear",
+            policy(
+                "[crop]\nkind = \"resized\"\ninterpolation = \"nearest\"\n\
+                 [affine]\ndegrees = 15.0\ntranslate = [0.1, 0.1]\ntranslate_mode = \"continuous\"\ninterpolation = \"bilinear\"\nfill = 0.5\n",
+            ),
+        ),
+        (
+            "crop_resized_affine_bilinear",
+            policy(
+                "[crop]\nkind = \"resized\"\n\
+                 [affine]\ndegrees = 15.0\ntranslate = [0.1, 0.1]\ntranslate_mode = \"continuous\"\ninterpolation = \"bilinear\"\nfill = 0.5\n",
+            ),
+        ),
         ("hflip", policy("horizontal_flip = 0.5\n")),
         ("vflip", policy("vertical_flip = 0.5\n")),
         (
@@ -140,7 +177,20 @@ pub fn policy_matrix() -> Vec<(&'static str, Policy)> {
                 "horizontal_flip = 0.5\n[erasing]\np = 0.9\nmode = \"pixel\"\ncount = [1, 3]\n[mix]\nmixup_alpha = 0.4\n",
             ),
         ),
+        ("all_resized", all_resized_policy()),
     ]
+}
+
+/// Every technique at once with the resized crop (bilinear) instead of the
+/// pad crop.
+pub fn all_resized_policy() -> Policy {
+    policy(
+        "horizontal_flip = 0.5\nvertical_flip = 0.2\n\
+         [crop]\nkind = \"resized\"\nscale = [0.2, 1.0]\n\
+         [affine]\np = 0.7\ndegrees = 15.0\ntranslate = [0.1, 0.1]\nscale = [0.9, 1.1]\n\
+         [color_jitter]\nbrightness = 0.4\ncontrast = 0.4\nsaturation = 0.4\nhue = 0.1\n\
+         [mix]\nmixup_alpha = 0.4\ncutmix_alpha = 1.0\nprob = 0.9\n",
+    )
 }
 
 /// Every technique at once (pad crop, flips, affine, jitter, mix).

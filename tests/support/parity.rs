@@ -547,7 +547,7 @@ pub fn erasing_every_format() -> Vec<Case> {
     cases
 }
 
-/// Four policies on two shapes in every dtype and layout (48 cases).
+/// Five policies on two shapes in every dtype and layout (60 cases).
 pub fn dtypes_and_layouts() -> Vec<Case> {
     let mut cases = Vec::new();
     for name in [
@@ -555,6 +555,7 @@ pub fn dtypes_and_layouts() -> Vec<Case> {
         "affine_bilinear_continuous",
         "jitter",
         "crop_resized_bilinear",
+        "crop_resized_affine",
     ] {
         let policy = policy_matrix()
             .into_iter()

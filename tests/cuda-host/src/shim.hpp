@@ -37,5 +37,6 @@ inline unsigned int __umulhi(unsigned int a, unsigned int b) {
 }
 inline unsigned int __float_as_uint(float f) { return std::bit_cast<unsigned int>(f); }
 inline float __uint_as_float(unsigned int u) { return std::bit_cast<float>(u); }
+inline float __fdividef(float a, float b) { return a / b; }
 
 using std::ceil;
