@@ -255,6 +255,31 @@ const FLAG_MIXED: u32 = 32u;
 const FLAG_CUTMIX: u32 = 64u;
 const FLAG_SYNTHETIC: u32 = 128u;
 
+const AUTO_OFF: u32 = 0u;
+const AUTO_TRIVIAL: u32 = 1u;
+const MAX_AUTO_OPS: u32 = 2u;
+const AUTO_OP_SHEAR_X: u32 = 1u;
+const AUTO_OP_SHEAR_Y: u32 = 2u;
+const AUTO_OP_TRANSLATE_X: u32 = 3u;
+const AUTO_OP_TRANSLATE_Y: u32 = 4u;
+const AUTO_OP_ROTATE: u32 = 5u;
+const AUTO_OP_BRIGHTNESS: u32 = 6u;
+const AUTO_OP_COLOR: u32 = 7u;
+const AUTO_OP_CONTRAST: u32 = 8u;
+const AUTO_OP_SHARPNESS: u32 = 9u;
+const AUTO_OP_POSTERIZE: u32 = 10u;
+const AUTO_OP_SOLARIZE: u32 = 11u;
+const AUTO_OP_AUTOCONTRAST: u32 = 12u;
+const AUTO_OP_EQUALIZE: u32 = 13u;
+const AUTO_OP_COUNT: u32 = 14u;
+const AUTO_OP_NONE: u32 = 255u;
+const FLAG_AUTO: u32 = 256u;
+// Words of `means` per auto op of a sample for its reduction (see
+// `stats_at`): a Contrast mean (word 0), AutoContrast's per-channel min and
+// max (words 0–2, 3–5), or Equalize's lookup tables (64 words of four u8
+// entries per channel).
+const STATS_PER_OP: u32 = 192u;
+
 const SYNTH_OFF: u32 = 0u;
 const SYNTH_PCA: u32 = 1u;
 const SYNTH_INTERPOLATE: u32 = 2u;
@@ -280,6 +305,9 @@ const SLOT_SYNTHETIC: u32 = 17u;
 const SLOT_SYNTHETIC_CLASS: u32 = 18u;
 const SLOT_SYNTHETIC_PARTNER: u32 = 19u;
 const SLOT_SYNTHETIC_Z: u32 = 20u;
+const SLOT_AUTO_OP: u32 = 24u;
+const SLOT_AUTO_BIN: u32 = 25u;
+const SLOT_AUTO_SIGN: u32 = 26u;
 const GAMMA_ATTEMPTS: u32 = 16u;
 const SHUFFLE_ROUNDS: u32 = 6u;
 
@@ -781,6 +809,130 @@ fn mix_params(ctx: StepContext, i: u32, p: ptr<function, SampleParams>) {
     }
 }
 
+// torch.linspace(start, end, steps)[i] in f32, torch's formula (the second
+// half counts back from `end`).
+fn linspace_at(start: f32, end: f32, steps: u32, i: u32) -> f32 {
+    let step = (end - start) / f32(steps - 1u);
+    if i < steps / 2u {
+        return start + step * f32(i);
+    }
+    return end - step * f32(steps - 1u - i);
+}
+
+// Whether torchvision negates the op's magnitude with probability ½.
+fn auto_op_signed(op: u32) -> bool {
+    return op >= AUTO_OP_SHEAR_X && op <= AUTO_OP_SHARPNESS;
+}
+
+fn auto_op_is_geometry(op: u32) -> bool {
+    return op >= AUTO_OP_SHEAR_X && op <= AUTO_OP_ROTATE;
+}
+
+// The unsigned magnitude of `op` at magnitude bin `bin` (torchvision's
+// `_AUGMENTATION_SPACE`, scaled by the policy's maxima).
+fn auto_magnitude(op: u32, bin: u32) -> f32 {
+    let bins = policy.auto_num_bins;
+    switch op {
+        case 1u, 2u: {
+            return linspace_at(0.0, policy.auto_shear_max, bins, bin);
+        }
+        case 3u: {
+            return linspace_at(0.0, policy.auto_translate_max_x, bins, bin);
+        }
+        case 4u: {
+            return linspace_at(0.0, policy.auto_translate_max_y, bins, bin);
+        }
+        case 5u: {
+            return linspace_at(0.0, policy.auto_rotate_max, bins, bin);
+        }
+        case 6u, 7u, 8u, 9u: {
+            return linspace_at(0.0, policy.auto_enhance_max, bins, bin);
+        }
+        case 10u: {
+            let per_bit = f32(bins - 1u) / policy.auto_posterize_range;
+            return 8.0 - round(f32(bin) / per_bit);
+        }
+        case 11u: {
+            return linspace_at(1.0, 0.0, bins, bin);
+        }
+        default: {
+            return 0.0;
+        }
+    }
+}
+
+// a ∘ b of two inverse maps (output → source): q = a(b(o)).
+fn compose_maps(a: array<f32, 6>, b: array<f32, 6>) -> array<f32, 6> {
+    return array<f32, 6>(
+        a[0] * b[0] + a[1] * b[3],
+        a[0] * b[1] + a[1] * b[4],
+        a[0] * b[2] + a[1] * b[5] + a[2],
+        a[3] * b[0] + a[4] * b[3],
+        a[3] * b[1] + a[4] * b[4],
+        a[3] * b[2] + a[4] * b[5] + a[5],
+    );
+}
+
+// The inverse map of one auto geometry op with signed magnitude m, in
+// pixel-corner coordinates (torchvision's centres: shear about the top-left
+// corner, rotation about the image centre).
+fn auto_op_map(op: u32, m: f32) -> array<f32, 6> {
+    switch op {
+        case 1u: {
+            return array<f32, 6>(1.0, m, 0.0, 0.0, 1.0, 0.0);
+        }
+        case 2u: {
+            return array<f32, 6>(1.0, 0.0, 0.0, m, 1.0, 0.0);
+        }
+        case 3u: {
+            return array<f32, 6>(1.0, 0.0, -trunc(m), 0.0, 1.0, 0.0);
+        }
+        case 4u: {
+            return array<f32, 6>(1.0, 0.0, 0.0, 0.0, 1.0, -trunc(m));
+        }
+        default: {
+            let theta = m * bitcast<f32>(DEG_TO_RAD_BITS);
+            let cs = cos(theta);
+            let sn = sin(theta);
+            let cx = 0.5 * f32(policy.width);
+            let cy = 0.5 * f32(policy.height);
+            return array<f32, 6>(cs, -sn, cx - (cs * cx - sn * cy), sn, cs, cy - (sn * cx + cs * cy));
+        }
+    }
+}
+
+// TrivialAugment / RandAugment: the ops (ids packed in `auto_ops`), their
+// signed magnitudes, and the geometry ops folded into `auto_affine`.
+fn auto_params(key: vec2<u32>, position: u32, epoch: u32, p: ptr<function, SampleParams>) {
+    if policy.auto_mode == AUTO_OFF {
+        return;
+    }
+    (*p).flags |= FLAG_AUTO;
+    var ops = 0xffffffffu;
+    var magnitudes = vec4<f32>(0.0);
+    var map = array<f32, 6>(1.0, 0.0, 0.0, 0.0, 1.0, 0.0);
+    for (var k = 0u; k < policy.auto_num_ops; k++) {
+        let op = bounded(AUTO_OP_COUNT, words(key, position, epoch, SLOT_AUTO_OP, k));
+        var bin = policy.auto_magnitude_bin;
+        if policy.auto_mode == AUTO_TRIVIAL {
+            bin = bounded(policy.auto_num_bins, words(key, position, epoch, SLOT_AUTO_BIN, k));
+        }
+        var m = auto_magnitude(op, bin);
+        if auto_op_signed(op) && unit(words(key, position, epoch, SLOT_AUTO_SIGN, k).x) < 0.5 {
+            m = -m;
+        }
+        ops = (ops & ~(0xffu << (8u * k))) | (op << (8u * k));
+        magnitudes[k] = m;
+        if auto_op_is_geometry(op) {
+            // This op's map runs on the earlier ops' output: source = earlier(this(o)).
+            map = compose_maps(map, auto_op_map(op, m));
+        }
+    }
+    (*p).auto_ops = ops;
+    (*p).auto_magnitudes = magnitudes;
+    (*p).auto_affine = map;
+}
+
 fn flat_id(wg: vec3<u32>, nwg: vec3<u32>, lid: u32, size: u32) -> u32 {
     return (wg.y * nwg.x + wg.x) * size + lid;
 }
@@ -819,6 +971,7 @@ fn augment_params(
     p.auto_affine = array<f32, 6>(1.0, 0.0, 0.0, 0.0, 1.0, 0.0);
     geometry(ctx.key, position, ctx.epoch, &p);
     jitter(ctx.key, position, ctx.epoch, &p);
+    auto_params(ctx.key, position, ctx.epoch, &p);
     mix_params(ctx, i, &p);
     params[i] = p;
     mix_labels[i] = MixLabel(p.label_a, p.label_b, p.lambda);
