@@ -276,9 +276,10 @@ const AUTO_OP_NONE: u32 = 255u;
 const FLAG_AUTO: u32 = 256u;
 // Words of `means` per auto op of a sample for its reduction (see
 // `stats_at`): a Contrast mean (word 0), AutoContrast's per-channel min and
-// max (words 0–2, 3–5), or Equalize's lookup tables (64 words of four u8
-// entries per channel).
-const STATS_PER_OP: u32 = 192u;
+// max (words 0–2, 3–5), or Equalize's lookup tables (256 entries per
+// channel, as floats: arbitrary bit patterns in an f32 binding may not
+// survive).
+const STATS_PER_OP: u32 = 768u;
 
 const SYNTH_OFF: u32 = 0u;
 const SYNTH_PCA: u32 = 1u;
@@ -315,6 +316,13 @@ const SHUFFLE_ROUNDS: u32 = 6u;
 // core::f32::consts::TAU and PI / 180.0 evaluated in f32.
 const TAU_BITS: u32 = 0x40c90fdbu;
 const DEG_TO_RAD_BITS: u32 = 0x3c8efa35u;
+// (1.0f64 / 255.0) as f32 (torchvision's uint8 → float scale), and the
+// sharpness kernel's taps (1.0f64 / 13.0) as f32 and (5.0f64 / 13.0) as f32.
+const INV_255_BITS: u32 = 0x3b808081u;
+// (255.0f64 + 1.0 - 1e-3) as f32: Equalize's quantisation scale.
+const EQUALIZE_SCALE_BITS: u32 = 0x437fffbeu;
+const SHARPNESS_SIDE_BITS: u32 = 0x3d9d89d9u;
+const SHARPNESS_MIDDLE_BITS: u32 = 0x3ec4ec4fu;
 
 // ---------------------------------------------------------------- philox.rs
 
@@ -809,14 +817,15 @@ fn mix_params(ctx: StepContext, i: u32, p: ptr<function, SampleParams>) {
     }
 }
 
-// torch.linspace(start, end, steps)[i] in f32, torch's formula (the second
-// half counts back from `end`).
+// torch.linspace(start, end, steps)[i] in f32 as ATen's vectorised CPU
+// kernel computes it (`params.rs` `linspace`): fused multiply-adds, the
+// second half counting back from `end`.
 fn linspace_at(start: f32, end: f32, steps: u32, i: u32) -> f32 {
     let step = (end - start) / f32(steps - 1u);
     if i < steps / 2u {
-        return start + step * f32(i);
+        return fma(step, f32(i), start);
     }
-    return end - step * f32(steps - 1u - i);
+    return fma(-step, f32(steps - 1u - i), end);
 }
 
 // Whether torchvision negates the op's magnitude with probability ½.
@@ -849,8 +858,9 @@ fn auto_magnitude(op: u32, bin: u32) -> f32 {
             return linspace_at(0.0, policy.auto_enhance_max, bins, bin);
         }
         case 10u: {
-            let per_bit = f32(bins - 1u) / policy.auto_posterize_range;
-            return 8.0 - round(f32(bin) / per_bit);
+            // f32 division is correctly rounded, so this is Rust's f64 quotient rounded to f32.
+            let divisor = f32(bins - 1u) / policy.auto_posterize_range;
+            return round(8.0 - f32(bin) / divisor);
         }
         case 11u: {
             return linspace_at(1.0, 0.0, bins, bin);
@@ -1222,6 +1232,400 @@ fn source_contrast_mean(p: SampleParams) -> f32 {
     return mean;
 }
 
+// ---------------------------------------------------------------- auto.rs
+// TrivialAugment / RandAugment on top of G (`geometric_pixel`): stage n is
+// the image after the sample's first n auto ops on the output grid, each
+// computed from stage n − 1 at the pixel, its 3×3 neighbours (Sharpness)
+// or the geometry stage's taps. With at most MAX_AUTO_OPS = 2 ops the
+// stages are written out (`auto_stage1`, `auto_stage2`): WGSL has no
+// recursion. The reductions (`augment_stats`) sit in `means` after the
+// synthetic coefficients, STATS_PER_OP words per op (see `stats_at`).
+
+fn auto_op_of(p: SampleParams, i: u32) -> u32 {
+    return (p.auto_ops >> (8u * i)) & 0xffu;
+}
+
+fn auto_op_count(p: SampleParams) -> u32 {
+    if (p.flags & FLAG_AUTO) == 0u {
+        return 0u;
+    }
+    var n = 0u;
+    while n < MAX_AUTO_OPS && auto_op_of(p, n) != AUTO_OP_NONE {
+        n += 1u;
+    }
+    return n;
+}
+
+// Index of the sample's first geometry op (MAX_AUTO_OPS when none).
+fn first_geometry_op(p: SampleParams) -> u32 {
+    let n = auto_op_count(p);
+    for (var i = 0u; i < n; i++) {
+        if auto_op_is_geometry(auto_op_of(p, i)) {
+            return i;
+        }
+    }
+    return MAX_AUTO_OPS;
+}
+
+fn auto_op_reduces(op: u32) -> bool {
+    return op == AUTO_OP_CONTRAST || op == AUTO_OP_AUTOCONTRAST || op == AUTO_OP_EQUALIZE;
+}
+
+// Index in `means` of the reductions of op i of batch slot `slot`.
+fn stats_at(slot: u32, i: u32) -> u32 {
+    let coefficients = step_args.batch_size * (1u + policy.synth_components);
+    return coefficients + (slot * MAX_AUTO_OPS + i) * STATS_PER_OP;
+}
+
+// torchvision's `to_dtype(float → uint8, scale=True)`: trunc(v · f32(255.999)).
+fn equalize_quantise(v: f32) -> u32 {
+    return u32(v * bitcast<f32>(EQUALIZE_SCALE_BITS));
+}
+
+// A pointwise or reduction op at index i on one pixel (identity for the
+// geometry ops and Sharpness). f = 1 + m; torchvision's 1 − f is exactly −m.
+fn auto_point_op(p: SampleParams, i: u32, v_in: vec3<f32>) -> vec3<f32> {
+    var v = v_in;
+    let op = auto_op_of(p, i);
+    let m = p.auto_magnitudes[i];
+    let f = 1.0 + m;
+    let rest = -m;
+    let channels = policy.channels;
+    let at = stats_at(p.slot, i);
+    if op == AUTO_OP_BRIGHTNESS {
+        for (var c = 0u; c < channels; c++) {
+            v[c] = clamp01(f * v[c]);
+        }
+    } else if op == AUTO_OP_COLOR && channels == 3u {
+        let gray = grayscale(v);
+        for (var c = 0u; c < 3u; c++) {
+            v[c] = clamp01(f * v[c] + rest * gray);
+        }
+    } else if op == AUTO_OP_CONTRAST {
+        let mean = means[at];
+        for (var c = 0u; c < channels; c++) {
+            v[c] = clamp01(f * v[c] + rest * mean);
+        }
+    } else if op == AUTO_OP_POSTERIZE {
+        let levels = f32(1u << u32(m));
+        for (var c = 0u; c < channels; c++) {
+            v[c] = clamp(floor(v[c] * levels), 0.0, levels - 1.0) * (1.0 / levels);
+        }
+    } else if op == AUTO_OP_SOLARIZE {
+        for (var c = 0u; c < channels; c++) {
+            if v[c] >= m {
+                v[c] = 1.0 - v[c];
+            }
+        }
+    } else if op == AUTO_OP_AUTOCONTRAST {
+        for (var c = 0u; c < channels; c++) {
+            var lo = means[at + c];
+            let hi = means[at + 3u + c];
+            var scale = hi - lo;
+            if hi == lo {
+                lo = 0.0;
+                scale = 1.0;
+            }
+            v[c] = clamp01((v[c] - lo) / scale);
+        }
+    } else if op == AUTO_OP_EQUALIZE {
+        for (var c = 0u; c < channels; c++) {
+            let q = equalize_quantise(v[c]);
+            v[c] = means[at + c * 256u + q] * bitcast<f32>(INV_255_BITS);
+        }
+    }
+    return v;
+}
+
+// Whether Sharpness leaves output pixel (x, y) as it is (border, or an
+// image of side ≤ 2).
+fn sharpness_keeps(x: i32, y: i32) -> bool {
+    let w = i32(policy.width);
+    let h = i32(policy.height);
+    return w <= 2 || h <= 2 || x == 0 || y == 0 || x == w - 1 || y == h - 1;
+}
+
+// torchvision `adjust_sharpness` at an interior pixel from its 3×3
+// neighbourhood (row-major, the centre at 4), float32 taps 1/13 and 5/13.
+fn sharpen(m: f32, n: array<vec3<f32>, 9>) -> vec3<f32> {
+    let side = bitcast<f32>(SHARPNESS_SIDE_BITS);
+    let middle = bitcast<f32>(SHARPNESS_MIDDLE_BITS);
+    let centre = n[4];
+    var blur = vec3<f32>(0.0);
+    for (var t = 0u; t < 9u; t++) {
+        var weight = side;
+        if t == 4u {
+            weight = middle;
+        }
+        for (var c = 0u; c < policy.channels; c++) {
+            blur[c] += weight * n[t][c];
+        }
+    }
+    let rest = -m;
+    var out = centre;
+    for (var c = 0u; c < policy.channels; c++) {
+        out[c] = clamp01(centre[c] + rest * (blur[c] - centre[c]));
+    }
+    return out;
+}
+
+// The geometry stage's taps at output pixel (x, y): in-image taps of the
+// stage before the first geometry op, through `auto_affine`. Nearest: one
+// tap (none outside: the fill); bilinear: up to four, with torchvision's
+// fill mask.
+struct AutoTaps {
+    count: u32,
+    x: array<i32, 4>,
+    y: array<i32, 4>,
+    weight: array<f32, 4>,
+    mask: f32,
+}
+
+fn auto_taps(p: SampleParams, x: i32, y: i32) -> AutoTaps {
+    let a = p.auto_affine;
+    let px = f32(x) + 0.5;
+    let py = f32(y) + 0.5;
+    let jx = a[0] * px + a[1] * py + a[2];
+    let jy = a[3] * px + a[4] * py + a[5];
+    let w = i32(policy.width);
+    let h = i32(policy.height);
+    var taps = AutoTaps();
+    if policy.auto_interpolation == INTERP_NEAREST {
+        let tx = i32(floor(jx));
+        let ty = i32(floor(jy));
+        if tx >= 0 && tx < w && ty >= 0 && ty < h {
+            taps.count = 1u;
+            taps.x[0] = tx;
+            taps.y[0] = ty;
+            taps.weight[0] = 1.0;
+        }
+        return taps;
+    }
+    let fx = jx - 0.5;
+    let fy = jy - 0.5;
+    let x0f = floor(fx);
+    let y0f = floor(fy);
+    let ax = fx - x0f;
+    let ay = fy - y0f;
+    let x0 = i32(x0f);
+    let y0 = i32(y0f);
+    let all_x = array<i32, 4>(x0, x0 + 1, x0, x0 + 1);
+    let all_y = array<i32, 4>(y0, y0, y0 + 1, y0 + 1);
+    let all_w = array<f32, 4>((1.0 - ax) * (1.0 - ay), ax * (1.0 - ay), (1.0 - ax) * ay, ax * ay);
+    for (var t = 0u; t < 4u; t++) {
+        let tx = all_x[t];
+        let ty = all_y[t];
+        if tx >= 0 && tx < w && ty >= 0 && ty < h {
+            taps.mask += all_w[t];
+            taps.x[taps.count] = tx;
+            taps.y[taps.count] = ty;
+            taps.weight[taps.count] = all_w[t];
+            taps.count += 1u;
+        }
+    }
+    return taps;
+}
+
+// The geometry stage's value from the tap values `v` (what
+// `_apply_grid_transform` does with a fill).
+fn auto_geometry_value(taps: AutoTaps, v: array<vec3<f32>, 4>) -> vec3<f32> {
+    let fill = policy.auto_fill;
+    if policy.auto_interpolation == INTERP_NEAREST {
+        if taps.count == 0u {
+            return vec3<f32>(fill);
+        }
+        return v[0];
+    }
+    var out = vec3<f32>(0.0);
+    for (var t = 0u; t < taps.count; t++) {
+        for (var c = 0u; c < policy.channels; c++) {
+            out[c] += taps.weight[t] * v[t][c];
+        }
+    }
+    for (var c = 0u; c < policy.channels; c++) {
+        out[c] = out[c] * taps.mask + (1.0 - taps.mask) * fill;
+    }
+    return out;
+}
+
+fn auto_stage0(p: SampleParams, x: i32, y: i32) -> vec3<f32> {
+    return geometric_pixel(p, u32(x), u32(y));
+}
+
+// Stage 1: op 0 on stage 0.
+fn auto_stage1(p: SampleParams, x: i32, y: i32) -> vec3<f32> {
+    let op = auto_op_of(p, 0u);
+    if auto_op_is_geometry(op) {
+        let taps = auto_taps(p, x, y);
+        var v = array<vec3<f32>, 4>();
+        for (var t = 0u; t < taps.count; t++) {
+            v[t] = auto_stage0(p, taps.x[t], taps.y[t]);
+        }
+        return auto_geometry_value(taps, v);
+    }
+    if op == AUTO_OP_SHARPNESS {
+        if sharpness_keeps(x, y) {
+            return auto_stage0(p, x, y);
+        }
+        var n = array<vec3<f32>, 9>();
+        for (var t = 0; t < 9; t++) {
+            n[t] = auto_stage0(p, x + t % 3 - 1, y + t / 3 - 1);
+        }
+        return sharpen(p.auto_magnitudes[0], n);
+    }
+    return auto_point_op(p, 0u, auto_stage0(p, x, y));
+}
+
+// Stage 2: op 1 on stage 1 (a second geometry op is folded into the first's).
+fn auto_stage2(p: SampleParams, x: i32, y: i32) -> vec3<f32> {
+    let op = auto_op_of(p, 1u);
+    if auto_op_is_geometry(op) {
+        if first_geometry_op(p) != 1u {
+            return auto_stage1(p, x, y);
+        }
+        let taps = auto_taps(p, x, y);
+        var v = array<vec3<f32>, 4>();
+        for (var t = 0u; t < taps.count; t++) {
+            v[t] = auto_stage1(p, taps.x[t], taps.y[t]);
+        }
+        return auto_geometry_value(taps, v);
+    }
+    if op == AUTO_OP_SHARPNESS {
+        if sharpness_keeps(x, y) {
+            return auto_stage1(p, x, y);
+        }
+        var n = array<vec3<f32>, 9>();
+        for (var t = 0; t < 9; t++) {
+            n[t] = auto_stage1(p, x + t % 3 - 1, y + t / 3 - 1);
+        }
+        return sharpen(p.auto_magnitudes[1], n);
+    }
+    return auto_point_op(p, 1u, auto_stage1(p, x, y));
+}
+
+// Stage n (≤ MAX_AUTO_OPS) at output pixel (x, y).
+fn auto_stage(p: SampleParams, n: u32, x: i32, y: i32) -> vec3<f32> {
+    if n == 0u {
+        return auto_stage0(p, x, y);
+    }
+    if n == 1u {
+        return auto_stage1(p, x, y);
+    }
+    return auto_stage2(p, x, y);
+}
+
+// The sample's pixel after its auto ops (G itself when it has none).
+fn auto_pixel(p: SampleParams, x: u32, y: u32) -> vec3<f32> {
+    return auto_stage(p, auto_op_count(p), i32(x), i32(y));
+}
+
+var<workgroup> partial_lo: array<vec3<f32>, 256>;
+var<workgroup> partial_hi: array<vec3<f32>, 256>;
+var<workgroup> histogram: array<atomic<u32>, 768>;
+
+// One workgroup per sample: the auto ops' reductions in op order (each
+// over the stage it sees, which reads the reductions before it from
+// `means`): Contrast's mean grayscale, AutoContrast's per-channel min and
+// max, Equalize's per-channel histogram → LUT (one invocation per channel
+// scans it). Control flow stays workgroup-uniform around the barriers.
+@compute @workgroup_size(256)
+fn augment_stats(
+    @builtin(workgroup_id) wg: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    let i = wg.y * nwg.x + wg.x;
+    if i >= step_args.batch_size {
+        return;
+    }
+    let p = params[i];
+    let count = auto_op_count(p);
+    let pixels = policy.height * policy.width;
+    let channels = policy.channels;
+    for (var k = 0u; k < MAX_AUTO_OPS; k++) {
+        var op = AUTO_OP_NONE;
+        if k < count {
+            op = auto_op_of(p, k);
+        }
+        let needed = auto_op_reduces(op);
+        for (var j = lid; j < 768u; j += 256u) {
+            atomicStore(&histogram[j], 0u);
+        }
+        workgroupBarrier();
+        var sum = 0.0;
+        var lo = vec3<f32>(2.0);
+        var hi = vec3<f32>(-1.0);
+        let end = select(0u, pixels, needed);
+        for (var px = lid; px < end; px += 256u) {
+            let v = auto_stage(p, k, i32(px % policy.width), i32(px / policy.width));
+            if op == AUTO_OP_CONTRAST {
+                if channels == 3u {
+                    sum += grayscale(v);
+                } else {
+                    sum += v.x;
+                }
+            } else if op == AUTO_OP_AUTOCONTRAST {
+                lo = min(lo, v);
+                hi = max(hi, v);
+            } else {
+                for (var c = 0u; c < channels; c++) {
+                    atomicAdd(&histogram[c * 256u + equalize_quantise(v[c])], 1u);
+                }
+            }
+        }
+        partial_sums[lid] = sum;
+        partial_lo[lid] = lo;
+        partial_hi[lid] = hi;
+        workgroupBarrier();
+        for (var s = 128u; s > 0u; s >>= 1u) {
+            if lid < s {
+                partial_sums[lid] += partial_sums[lid + s];
+                partial_lo[lid] = min(partial_lo[lid], partial_lo[lid + s]);
+                partial_hi[lid] = max(partial_hi[lid], partial_hi[lid + s]);
+            }
+            workgroupBarrier();
+        }
+        let at = stats_at(p.slot, k);
+        if needed && op == AUTO_OP_CONTRAST && lid == 0u {
+            means[at] = partial_sums[0] / f32(pixels);
+        } else if needed && op == AUTO_OP_AUTOCONTRAST && lid == 0u {
+            for (var c = 0u; c < 3u; c++) {
+                means[at + c] = partial_lo[0][c];
+                means[at + 3u + c] = partial_hi[0][c];
+            }
+        } else if needed && op == AUTO_OP_EQUALIZE && lid < channels {
+            equalize_lut(lid, pixels, at + lid * 256u);
+        }
+        // Stage k + 1 reads these.
+        storageBarrier();
+        workgroupBarrier();
+    }
+}
+
+// torchvision `equalize_image`'s LUT of one channel's histogram into
+// `means[at..at + 256]` (as floats): the identity when its step is 0.
+fn equalize_lut(c: u32, pixels: u32, at: u32) {
+    var last = 0u;
+    for (var b = 0u; b < 256u; b++) {
+        if atomicLoad(&histogram[c * 256u + b]) > 0u {
+            last = b;
+        }
+    }
+    let step = (pixels - atomicLoad(&histogram[c * 256u + last])) / 255u;
+    if step == 0u {
+        for (var b = 0u; b < 256u; b++) {
+            means[at + b] = f32(b);
+        }
+        return;
+    }
+    var cum = 0u;
+    means[at] = 0.0;
+    for (var b = 0u; b < 255u; b++) {
+        cum += atomicLoad(&histogram[c * 256u + b]);
+        means[at + b + 1u] = f32(min((cum + step / 2u) / step, 255u));
+    }
+}
+
 var<workgroup> partial_sums: array<f32, 256>;
 
 // One workgroup per sample. Control flow stays workgroup-uniform around the
@@ -1245,7 +1649,7 @@ fn augment_contrast(
     for (var px = lid; px < end; px += 256u) {
         let x = px % policy.width;
         let y = px / policy.width;
-        let rgb = colour(p, 0.0, geometric_pixel(p, x, y), true);
+        let rgb = colour(p, 0.0, auto_pixel(p, x, y), true);
         var gray = rgb.x;
         if policy.channels == 3u {
             gray = grayscale(rgb);
@@ -1272,7 +1676,7 @@ fn augment_contrast(
 }
 
 fn augmented_pixel(p: SampleParams, mean: f32, x: u32, y: u32) -> vec3<f32> {
-    return colour(p, mean, geometric_pixel(p, x, y), false);
+    return colour(p, mean, auto_pixel(p, x, y), false);
 }
 
 // Output pixel (x, y) of sample i, mixed and normalised (channels past C unused).
