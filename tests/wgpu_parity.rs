@@ -106,6 +106,7 @@ parity_tests!("wgpu", WGPU, for_case;
     policy_matrix_matches_cpu => parity::techniques_rotating,
     all_techniques_every_format => parity::all_every_format,
     synthetic_matches_cpu => parity::synthetic_rotating,
+    auto_ops_match_cpu => parity::auto_ops,
 );
 
 /// The Backend trait path (augment_into, sample_params) equals run + read_back.
@@ -506,4 +507,17 @@ fn synthetic_backend_trait_matches_cpu_backend() {
             .count();
         assert!(synthetic > 0, "{mode:?}: no synthetic sample");
     }
+}
+
+/// One small auto-op case per policy (a quick check while developing).
+#[test]
+fn auto_ops_quick() {
+    let mut cases = parity::auto_ops();
+    let keep: Vec<_> = std::env::var("AUGKIT_AUTO_QUICK")
+        .map(|v| v.split(',').map(|s| s.parse::<usize>().unwrap()).collect())
+        .unwrap_or_default();
+    let cases: Vec<_> = keep.iter().map(|&i| cases.swap_remove(i.min(cases.len() - 1))).collect();
+    let t = std::time::Instant::now();
+    parity::run_matrix("wgpu auto quick", cases, &WGPU, for_case);
+    println!("{:?}", t.elapsed());
 }

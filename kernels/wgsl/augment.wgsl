@@ -817,15 +817,36 @@ fn mix_params(ctx: StepContext, i: u32, p: ptr<function, SampleParams>) {
     }
 }
 
+// The high 12 significant bits of x (the rest, x − high, is exact in f32).
+fn split_high(x: f32) -> f32 {
+    return bitcast<f32>(bitcast<u32>(x) & 0xfffff000u);
+}
+
+// a·b + c with one rounding (WGSL's `fma` may be unfused): Dekker's exact
+// product p + e (mask splits, so every partial product is exact whether or
+// not the compiler contracts), then p + c by TwoSum and the error terms.
+fn exact_fma(a: f32, b: f32, c: f32) -> f32 {
+    let a_hi = split_high(a);
+    let a_lo = a - a_hi;
+    let b_hi = split_high(b);
+    let b_lo = b - b_hi;
+    let p = a * b;
+    let e = (((a_hi * b_hi - p) + a_hi * b_lo) + a_lo * b_hi) + a_lo * b_lo;
+    let s = p + c;
+    let bb = s - p;
+    let t = (p - (s - bb)) + (c - bb);
+    return s + (t + e);
+}
+
 // torch.linspace(start, end, steps)[i] in f32 as ATen's vectorised CPU
 // kernel computes it (`params.rs` `linspace`): fused multiply-adds, the
 // second half counting back from `end`.
 fn linspace_at(start: f32, end: f32, steps: u32, i: u32) -> f32 {
     let step = (end - start) / f32(steps - 1u);
     if i < steps / 2u {
-        return fma(step, f32(i), start);
+        return exact_fma(step, f32(i), start);
     }
-    return fma(-step, f32(steps - 1u - i), end);
+    return exact_fma(-step, f32(steps - 1u - i), end);
 }
 
 // Whether torchvision negates the op's magnitude with probability ½.
@@ -1452,55 +1473,79 @@ fn auto_stage0(p: SampleParams, x: i32, y: i32) -> vec3<f32> {
     return geometric_pixel(p, u32(x), u32(y));
 }
 
-// Stage 1: op 0 on stage 0.
-fn auto_stage1(p: SampleParams, x: i32, y: i32) -> vec3<f32> {
-    let op = auto_op_of(p, 0u);
-    if auto_op_is_geometry(op) {
-        let taps = auto_taps(p, x, y);
-        var v = array<vec3<f32>, 4>();
-        for (var t = 0u; t < taps.count; t++) {
-            v[t] = auto_stage0(p, taps.x[t], taps.y[t]);
-        }
-        return auto_geometry_value(taps, v);
-    }
-    if op == AUTO_OP_SHARPNESS {
-        if sharpness_keeps(x, y) {
-            return auto_stage0(p, x, y);
-        }
-        var n = array<vec3<f32>, 9>();
-        for (var t = 0; t < 9; t++) {
-            n[t] = auto_stage0(p, x + t % 3 - 1, y + t / 3 - 1);
-        }
-        return sharpen(p.auto_magnitudes[0], n);
-    }
-    return auto_point_op(p, 0u, auto_stage0(p, x, y));
+// Where op i reads the stage before it for output pixel (x, y): the
+// geometry stage's taps, Sharpness's 3×3 neighbourhood (row-major), or the
+// pixel itself. Each stage reads the one before it from a single call site
+// (a loop over these points), which keeps the inlined shader small.
+struct AutoReads {
+    count: u32,
+    x: array<i32, 9>,
+    y: array<i32, 9>,
+    taps: AutoTaps,
 }
 
-// Stage 2: op 1 on stage 1 (a second geometry op is folded into the first's).
-fn auto_stage2(p: SampleParams, x: i32, y: i32) -> vec3<f32> {
-    let op = auto_op_of(p, 1u);
+fn auto_reads(p: SampleParams, i: u32, x: i32, y: i32) -> AutoReads {
+    var r = AutoReads();
+    let op = auto_op_of(p, i);
+    if auto_op_is_geometry(op) && first_geometry_op(p) == i {
+        r.taps = auto_taps(p, x, y);
+        r.count = r.taps.count;
+        for (var t = 0u; t < r.count; t++) {
+            r.x[t] = r.taps.x[t];
+            r.y[t] = r.taps.y[t];
+        }
+    } else if op == AUTO_OP_SHARPNESS && !sharpness_keeps(x, y) {
+        r.count = 9u;
+        for (var t = 0; t < 9; t++) {
+            r.x[t] = x + t % 3 - 1;
+            r.y[t] = y + t / 3 - 1;
+        }
+    } else {
+        r.count = 1u;
+        r.x[0] = x;
+        r.y[0] = y;
+    }
+    return r;
+}
+
+// Op i at output pixel (x, y) from the values `v` of the stage before it at
+// its reads `r`.
+fn auto_apply(p: SampleParams, i: u32, x: i32, y: i32, r: AutoReads, v: array<vec3<f32>, 9>) -> vec3<f32> {
+    let op = auto_op_of(p, i);
     if auto_op_is_geometry(op) {
-        if first_geometry_op(p) != 1u {
-            return auto_stage1(p, x, y);
+        if first_geometry_op(p) != i {
+            // Folded into the first geometry op's map.
+            return v[0];
         }
-        let taps = auto_taps(p, x, y);
-        var v = array<vec3<f32>, 4>();
-        for (var t = 0u; t < taps.count; t++) {
-            v[t] = auto_stage1(p, taps.x[t], taps.y[t]);
-        }
-        return auto_geometry_value(taps, v);
+        return auto_geometry_value(r.taps, array<vec3<f32>, 4>(v[0], v[1], v[2], v[3]));
     }
     if op == AUTO_OP_SHARPNESS {
-        if sharpness_keeps(x, y) {
-            return auto_stage1(p, x, y);
+        if r.count == 1u {
+            return v[0];
         }
-        var n = array<vec3<f32>, 9>();
-        for (var t = 0; t < 9; t++) {
-            n[t] = auto_stage1(p, x + t % 3 - 1, y + t / 3 - 1);
-        }
-        return sharpen(p.auto_magnitudes[1], n);
+        return sharpen(p.auto_magnitudes[i], v);
     }
-    return auto_point_op(p, 1u, auto_stage1(p, x, y));
+    return auto_point_op(p, i, v[0]);
+}
+
+// Stage 1: op 0 on stage 0.
+fn auto_stage1(p: SampleParams, x: i32, y: i32) -> vec3<f32> {
+    let r = auto_reads(p, 0u, x, y);
+    var v = array<vec3<f32>, 9>();
+    for (var t = 0u; t < r.count; t++) {
+        v[t] = auto_stage0(p, r.x[t], r.y[t]);
+    }
+    return auto_apply(p, 0u, x, y, r, v);
+}
+
+// Stage 2: op 1 on stage 1.
+fn auto_stage2(p: SampleParams, x: i32, y: i32) -> vec3<f32> {
+    let r = auto_reads(p, 1u, x, y);
+    var v = array<vec3<f32>, 9>();
+    for (var t = 0u; t < r.count; t++) {
+        v[t] = auto_stage1(p, r.x[t], r.y[t]);
+    }
+    return auto_apply(p, 1u, x, y, r, v);
 }
 
 // Stage n (≤ MAX_AUTO_OPS) at output pixel (x, y).
@@ -1687,18 +1732,30 @@ fn output_pixel(i: u32, x: u32, y: u32) -> vec3<f32> {
     let mixed = (p.flags & FLAG_MIXED) != 0u;
     let cutmix = (p.flags & FLAG_CUTMIX) != 0u;
     let in_box = cutmix && x >= p.cut_box.x && x < p.cut_box.z && y >= p.cut_box.y && y < p.cut_box.w;
-    var value = vec3<f32>(0.0);
-    if in_box {
-        value = augmented_pixel(partner, partner_mean, x, y);
-    } else {
-        let own = augmented_pixel(p, means[i], x, y);
-        if mixed && !cutmix {
-            let other = augmented_pixel(partner, partner_mean, x, y);
-            for (var c = 0u; c < policy.channels; c++) {
-                value[c] = own[c] * p.lambda + other[c] * (1.0 - p.lambda);
-            }
+    // The pixel's own sample (or the partner's, in the cutmix box), then the
+    // partner's when mixup blends them: one call site, so the fused chain is
+    // inlined once.
+    let blends = !in_box && mixed && !cutmix;
+    var own = vec3<f32>(0.0);
+    var other = vec3<f32>(0.0);
+    for (var s = 0u; s < select(1u, 2u, blends); s++) {
+        var q = p;
+        var q_mean = means[i];
+        if in_box || s == 1u {
+            q = partner;
+            q_mean = partner_mean;
+        }
+        let v = augmented_pixel(q, q_mean, x, y);
+        if s == 0u {
+            own = v;
         } else {
-            value = own;
+            other = v;
+        }
+    }
+    var value = own;
+    if blends {
+        for (var c = 0u; c < policy.channels; c++) {
+            value[c] = own[c] * p.lambda + other[c] * (1.0 - p.lambda);
         }
     }
     var acc = vec3<f32>(0.0);
@@ -1837,16 +1894,21 @@ fn pixels_packed(wg: vec3<u32>, nwg: vec3<u32>, lid: u32) {
     if e0 >= total || word - step_args.out_base >= arrayLength(&out_words) {
         return;
     }
-    let s0 = element_site(e0);
-    let v0 = output_pixel(s0.x, s0.y % policy.width, s0.y / policy.width);
-    var bits = narrow(v0[s0.z]);
-    if e0 + 1u < total {
-        let s1 = element_site(e0 + 1u);
-        var v1 = v0;
-        if s1.x != s0.x || s1.y != s0.y {
-            v1 = output_pixel(s1.x, s1.y % policy.width, s1.y / policy.width);
+    // The word's one or two pixels through one call site of `output_pixel`
+    // (inlined once), the second computed only when it is another pixel.
+    var bits = 0u;
+    var v = vec3<f32>(0.0);
+    var last = vec2<u32>(0xffffffffu);
+    for (var h = 0u; h < 2u; h++) {
+        if e0 + h >= total {
+            break;
         }
-        bits |= narrow(v1[s1.z]) << 16u;
+        let site = element_site(e0 + h);
+        if site.x != last.x || site.y != last.y {
+            v = output_pixel(site.x, site.y % policy.width, site.y / policy.width);
+            last = site.xy;
+        }
+        bits |= narrow(v[site.z]) << (16u * h);
     }
     out_words[word - step_args.out_base] = bits;
 }
