@@ -106,7 +106,6 @@ parity_tests!("wgpu", WGPU, for_case;
     policy_matrix_matches_cpu => parity::techniques_rotating,
     all_techniques_every_format => parity::all_every_format,
     synthetic_matches_cpu => parity::synthetic_rotating,
-    auto_ops_match_cpu => parity::auto_ops,
 );
 
 /// The Backend trait path (augment_into, sample_params) equals run + read_back.
@@ -509,15 +508,75 @@ fn synthetic_backend_trait_matches_cpu_backend() {
     }
 }
 
-/// One small auto-op case per policy (a quick check while developing).
+/// The auto ops (TrivialAugment-Wide nearest and bilinear, RandAugment with
+/// two ops; alone and with every technique): the shared parity check of
+/// each step, and the reduction pass's results (`augment_stats`) against
+/// `cpu::step_auto_stats` of the same parameters — Contrast means within
+/// `MEAN_ATOL`, AutoContrast's min/max and Equalize's tables identical.
 #[test]
-fn auto_ops_quick() {
-    let mut cases = parity::auto_ops();
-    let keep: Vec<_> = std::env::var("AUGKIT_AUTO_QUICK")
-        .map(|v| v.split(',').map(|s| s.parse::<usize>().unwrap()).collect())
-        .unwrap_or_default();
-    let cases: Vec<_> = keep.iter().map(|&i| cases.swap_remove(i.min(cases.len() - 1))).collect();
-    let t = std::time::Instant::now();
-    parity::run_matrix("wgpu auto quick", cases, &WGPU, for_case);
-    println!("{:?}", t.elapsed());
+fn auto_ops_match_cpu() {
+    use augkit::cpu::auto::auto_op_count;
+    use augkit::internals::kernel_args::{
+        AUTO_OP_AUTOCONTRAST, AUTO_OP_CONTRAST, AUTO_OP_EQUALIZE, MAX_AUTO_OPS,
+    };
+    use augkit::wgpu::STATS_PER_OP;
+    let mut total = Observed::default();
+    let mut reductions = [0usize; 3];
+    let mut mean_error = 0.0f32;
+    for case in parity::auto_ops() {
+        let Some(mut gpu) = for_case(&case) else {
+            return;
+        };
+        for &step in &case.steps {
+            let label = format!("{} {step:?}", case.name);
+            total.add(&check_step(&label, &mut gpu, step, &WGPU));
+            let plan = gpu.plan().clone();
+            let params = gpu.last_params().unwrap();
+            let coefficients = gpu.last_synth_coefficients().unwrap();
+            let src = cpu::plan_source(&plan, &coefficients);
+            let expected = cpu::step_auto_stats(plan.kernel(), &src, &params);
+            let got = gpu.last_auto_stats().unwrap();
+            let per_sample = (MAX_AUTO_OPS * STATS_PER_OP) as usize;
+            assert_eq!(got.len(), params.len() * per_sample, "{label}: stats");
+            let channels = plan.kernel().channels as usize;
+            for (i, (p, e)) in params.iter().zip(&expected).enumerate() {
+                for k in 0..auto_op_count(p) {
+                    let at = i * per_sample + k * STATS_PER_OP as usize;
+                    let w = &got[at..at + STATS_PER_OP as usize];
+                    let what = format!("{label}: sample {i} op {k}");
+                    match (p.auto_ops >> (8 * k)) & 0xff {
+                        AUTO_OP_CONTRAST => {
+                            let err = (w[0] - e.mean[k]).abs();
+                            assert!(err <= MEAN_ATOL, "{what}: mean {} vs {}", w[0], e.mean[k]);
+                            mean_error = mean_error.max(err);
+                            reductions[0] += 1;
+                        }
+                        AUTO_OP_AUTOCONTRAST => {
+                            assert_eq!(&w[..channels], &e.lo[k][..channels], "{what}: min");
+                            assert_eq!(&w[3..3 + channels], &e.hi[k][..channels], "{what}: max");
+                            reductions[1] += 1;
+                        }
+                        AUTO_OP_EQUALIZE => {
+                            for c in 0..channels {
+                                let lut: Vec<f32> =
+                                    e.lut[k][c].iter().map(|&b| f32::from(b)).collect();
+                                assert_eq!(&w[c * 256..(c + 1) * 256], &lut[..], "{what}: LUT {c}");
+                            }
+                            reductions[2] += 1;
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+    total.print("wgpu auto_ops_match_cpu");
+    println!(
+        "auto reductions compared: {} contrast means (max |Δ| {mean_error:.3e}), {} autocontrast, {} equalize",
+        reductions[0], reductions[1], reductions[2]
+    );
+    assert!(
+        reductions.iter().all(|&n| n > 0),
+        "a reduction kind never ran: {reductions:?}"
+    );
 }

@@ -2,7 +2,8 @@
 //
 // Transcribes, line for line, `src/philox.rs`, `src/draws.rs`,
 // `src/shuffle.rs`, `src/params.rs` (parameters pass) and
-// `src/cpu/augment.rs` (contrast reduction and pixel pass). Definition:
+// `src/cpu/augment.rs` (contrast reduction and pixel pass), `src/cpu/auto.rs`
+// (the auto ops: reductions and chain). Definition:
 // `docs/SEMANTICS.md`. Host side: `src/wgpu/mod.rs` (`augkit::wgpu`).
 //
 // Entry points and launch shapes (all grids are 2-D, flattened as
@@ -13,6 +14,12 @@
 //                     sample's K synthetic coefficients (σ_j·z_j, zeros
 //                     unless it is a synthetic PCA sample) into `means`
 //                     after the batch's contrast means.
+//   augment_stats     @workgroup_size(256): one workgroup per sample with
+//                     TrivialAugment / RandAugment ops: their reductions in
+//                     op order (Contrast mean, AutoContrast min/max,
+//                     Equalize histogram → LUT) into `means` after the
+//                     synthetic coefficients; runs before augment_contrast,
+//                     whose mean sees the auto ops' result.
 //   augment_contrast  @workgroup_size(256): one workgroup per sample; exact
 //                     mode reduces geometry + colour-until-contrast over the
 //                     pixels; source mode reads the per-image gray mean (a
@@ -36,7 +43,8 @@
 // Bindings (group 0): 0 policy (uniform KernelPolicy), 1 resident (uniform
 // Resident: offsets and sizes), 2 resident_meta (read: subset, labels, gray
 // means, synthetic tables), 3–5 data0..2 (read: the u8 dataset), 6 params,
-// 7 mix_labels, 8 means (contrast means, then synthetic coefficients),
+// 7 mix_labels, 8 means (contrast means, then synthetic coefficients, then
+// the auto-op reductions),
 // 9 out_words (read_write; one output window of the images), 10 step_args
 // (uniform at a dynamic offset, one StepArgs per output window, when not
 // immediates).
@@ -222,7 +230,8 @@ struct Resident {
 @group(0) @binding(5) var<storage, read> data2: array<u32>;
 @group(0) @binding(6) var<storage, read_write> params: array<SampleParams>;
 @group(0) @binding(7) var<storage, read_write> mix_labels: array<MixLabel>;
-// [contrast means (batch) | synthetic coefficients (batch × K)]: one
+// [contrast means (batch) | synthetic coefficients (batch × K) | auto-op
+// reductions (batch × MAX_AUTO_OPS × STATS_PER_OP, with auto ops)]: one
 // binding, so the shader stays within WebGPU's 8 storage buffers per stage.
 @group(0) @binding(8) var<storage, read_write> means: array<f32>;
 // The images, or the current pixel dispatch's window of them (see the header).
@@ -822,19 +831,44 @@ fn split_high(x: f32) -> f32 {
     return bitcast<f32>(bitcast<u32>(x) & 0xfffff000u);
 }
 
+// x + 0 with a zero the compiler cannot see (`Resident`'s padding, always
+// 0): the error-free transformations below are exact only as written, and
+// a shader compiler treating floats as associative (NIR folds
+// (p + c) − p to c) would cancel their error terms.
+fn opaque(x: f32) -> f32 {
+    return x + bitcast<f32>(resident._pad0);
+}
+
+// a·b as p + e exactly (p = the rounded product; Dekker, mask splits).
+fn two_product(a: f32, b: f32) -> vec2<f32> {
+    let a_hi = split_high(a);
+    let a_lo = opaque(a - a_hi);
+    let b_hi = split_high(b);
+    let b_lo = opaque(b - b_hi);
+    let p = opaque(a * b);
+    let e = (((opaque(a_hi * b_hi) - p) + a_hi * b_lo) + a_lo * b_hi) + a_lo * b_lo;
+    return vec2<f32>(p, e);
+}
+
+// a / b correctly rounded (WGSL's division may be a reciprocal multiply,
+// 2.5 ulp): the device quotient corrected by its exact residual.
+fn exact_div(a: f32, b: f32) -> f32 {
+    let q = a / b;
+    let pe = two_product(q, b);
+    let r = opaque(a - pe.x) - pe.y;
+    return q + r / b;
+}
+
 // a·b + c with one rounding (WGSL's `fma` may be unfused): Dekker's exact
 // product p + e (mask splits, so every partial product is exact whether or
 // not the compiler contracts), then p + c by TwoSum and the error terms.
 fn exact_fma(a: f32, b: f32, c: f32) -> f32 {
-    let a_hi = split_high(a);
-    let a_lo = a - a_hi;
-    let b_hi = split_high(b);
-    let b_lo = b - b_hi;
-    let p = a * b;
-    let e = (((a_hi * b_hi - p) + a_hi * b_lo) + a_lo * b_hi) + a_lo * b_lo;
-    let s = p + c;
-    let bb = s - p;
-    let t = (p - (s - bb)) + (c - bb);
+    let pe = two_product(a, b);
+    let p = pe.x;
+    let e = pe.y;
+    let s = opaque(p + c);
+    let bb = opaque(s - p);
+    let t = (p - opaque(s - bb)) + (c - bb);
     return s + (t + e);
 }
 
@@ -842,7 +876,7 @@ fn exact_fma(a: f32, b: f32, c: f32) -> f32 {
 // kernel computes it (`params.rs` `linspace`): fused multiply-adds, the
 // second half counting back from `end`.
 fn linspace_at(start: f32, end: f32, steps: u32, i: u32) -> f32 {
-    let step = (end - start) / f32(steps - 1u);
+    let step = exact_div(end - start, f32(steps - 1u));
     if i < steps / 2u {
         return exact_fma(step, f32(i), start);
     }
@@ -879,9 +913,9 @@ fn auto_magnitude(op: u32, bin: u32) -> f32 {
             return linspace_at(0.0, policy.auto_enhance_max, bins, bin);
         }
         case 10u: {
-            // f32 division is correctly rounded, so this is Rust's f64 quotient rounded to f32.
-            let divisor = f32(bins - 1u) / policy.auto_posterize_range;
-            return round(8.0 - f32(bin) / divisor);
+            // A correctly rounded f32 quotient is Rust's f64 quotient rounded to f32.
+            let divisor = exact_div(f32(bins - 1u), policy.auto_posterize_range);
+            return round(8.0 - exact_div(f32(bin), divisor));
         }
         case 11u: {
             return linspace_at(1.0, 0.0, bins, bin);

@@ -115,9 +115,8 @@ impl WgpuBackend {
         let label_bytes = u64::from(capacity) * size_of::<MixLabel>() as u64;
         // Contrast means, then `synth_components` coefficients per sample,
         // then the auto-op reductions.
-        let per_sample = 1
-            + u64::from(self.plan.kernel.synth_components)
-            + auto_stats_words(&self.plan.kernel);
+        let per_sample =
+            1 + u64::from(self.plan.kernel.synth_components) + auto_stats_words(&self.plan.kernel);
         let means_bytes = u64::from(capacity) * per_sample * 4;
         // The images are bound a window at a time (see `windows`); the
         // per-sample buffers are read across the batch (a mixed sample reads
