@@ -512,7 +512,9 @@ fn synthetic_backend_trait_matches_cpu_backend() {
 /// two ops; alone and with every technique): the shared parity check of
 /// each step, and the reduction pass's results (`augment_stats`) against
 /// `cpu::step_auto_stats` of the same parameters — Contrast means within
-/// `MEAN_ATOL`, AutoContrast's min/max and Equalize's tables identical.
+/// `MEAN_ATOL`, AutoContrast's min/max within `PIXEL_ATOL` (exact
+/// operations over pixels that may differ by that much), Equalize's tables
+/// identical.
 #[test]
 fn auto_ops_match_cpu() {
     use augkit::cpu::auto::auto_op_count;
@@ -523,6 +525,7 @@ fn auto_ops_match_cpu() {
     let mut total = Observed::default();
     let mut reductions = [0usize; 3];
     let mut mean_error = 0.0f32;
+    let mut minmax_error = 0.0f32;
     for case in parity::auto_ops() {
         let Some(mut gpu) = for_case(&case) else {
             return;
@@ -552,8 +555,15 @@ fn auto_ops_match_cpu() {
                             reductions[0] += 1;
                         }
                         AUTO_OP_AUTOCONTRAST => {
-                            assert_eq!(&w[..channels], &e.lo[k][..channels], "{what}: min");
-                            assert_eq!(&w[3..3 + channels], &e.hi[k][..channels], "{what}: max");
+                            // Exact operations over the stage before, whose
+                            // pixels may differ by the pixel tolerance.
+                            for c in 0..channels {
+                                for (got, want) in [(w[c], e.lo[k][c]), (w[3 + c], e.hi[k][c])] {
+                                    let err = (got - want).abs();
+                                    assert!(err <= PIXEL_ATOL, "{what}: min/max {got} vs {want}");
+                                    minmax_error = minmax_error.max(err);
+                                }
+                            }
                             reductions[1] += 1;
                         }
                         AUTO_OP_EQUALIZE => {
@@ -572,7 +582,8 @@ fn auto_ops_match_cpu() {
     }
     total.print("wgpu auto_ops_match_cpu");
     println!(
-        "auto reductions compared: {} contrast means (max |Δ| {mean_error:.3e}), {} autocontrast, {} equalize",
+        "auto reductions compared: {} contrast means (max |Δ| {mean_error:.3e}), {} autocontrast \
+         (max |Δ| {minmax_error:.3e}), {} equalize (identical)",
         reductions[0], reductions[1], reductions[2]
     );
     assert!(

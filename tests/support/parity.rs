@@ -710,11 +710,32 @@ pub fn synthetic_every_format_larger() -> Vec<Case> {
 
 /// The auto ops' policies ([`auto_policy_matrix`]), once each, on 1- and
 /// 3-channel images of odd sizes, each format once; three steps each,
-/// batch 7, 33 and 1 (6 cases, 18 steps: the auto chain makes the shader
-/// large, and each case compiles its pipelines once).
+/// batch 7, 33 and 1; then RandAugment with everything on images too small
+/// for Sharpness (2×5, 1×1) (8 cases, 24 steps: the auto chain makes the
+/// shader large, and each case compiles its pipelines once).
 pub fn auto_ops() -> Vec<Case> {
     let shapes = [(3, 13, 21), (1, 17, 9), (3, 24, 40)];
-    auto_policy_matrix()
+    let matrix = auto_policy_matrix();
+    let tiny = matrix
+        .iter()
+        .find(|(n, _)| *n == "rand_augment+all")
+        .unwrap()
+        .1
+        .clone();
+    let tiny_cases = [(1u32, 2u32, 5u32, 0usize), (3, 1, 1, 3)].map(|(c, h, w, f)| {
+        let (dtype, layout) = FORMATS[f];
+        case(
+            "rand_augment+all",
+            &tiny,
+            random_dataset(c, h, w, 60, 10, 4100 + u64::from(h)),
+            random_subset(60, 50, 9),
+            4242,
+            vec![step(0, 2, 7), step(1, 10, 33), step(2, 49, 1)],
+            dtype,
+            layout,
+        )
+    });
+    matrix
         .into_iter()
         .enumerate()
         .map(|(n, (name, policy))| {
@@ -732,5 +753,6 @@ pub fn auto_ops() -> Vec<Case> {
                 layout,
             )
         })
+        .chain(tiny_cases)
         .collect()
 }
