@@ -175,6 +175,13 @@ fn wgsl_constants_match_rust() {
             found.push((name.clone(), value));
         }
     }
+    // The auto-op reductions' stride in `means`, which the host sizes.
+    let stats = found.iter().find(|(n, _)| n == "STATS_PER_OP");
+    assert_eq!(
+        stats.map(|s| s.1),
+        Some(u64::from(augkit::wgpu::STATS_PER_OP)),
+        "STATS_PER_OP"
+    );
     let compared = constants::check_kernel_constants("augment.wgsl", &found);
     assert!(compared >= 40, "only {compared} WGSL constants compared");
 }

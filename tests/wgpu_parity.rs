@@ -508,3 +508,87 @@ fn synthetic_backend_trait_matches_cpu_backend() {
         assert!(synthetic > 0, "{mode:?}: no synthetic sample");
     }
 }
+
+/// The auto ops (TrivialAugment-Wide nearest and bilinear, RandAugment with
+/// two ops; alone and with every technique): the shared parity check of
+/// each step, and the reduction pass's results (`augment_stats`) against
+/// `cpu::step_auto_stats` of the same parameters — Contrast means within
+/// `MEAN_ATOL`, AutoContrast's min/max within `PIXEL_ATOL` (exact
+/// operations over pixels that may differ by that much), Equalize's tables
+/// identical.
+#[test]
+fn auto_ops_match_cpu() {
+    use augkit::cpu::auto::auto_op_count;
+    use augkit::internals::kernel_args::{
+        AUTO_OP_AUTOCONTRAST, AUTO_OP_CONTRAST, AUTO_OP_EQUALIZE, MAX_AUTO_OPS,
+    };
+    use augkit::wgpu::STATS_PER_OP;
+    let mut total = Observed::default();
+    let mut reductions = [0usize; 3];
+    let mut mean_error = 0.0f32;
+    let mut minmax_error = 0.0f32;
+    for case in parity::auto_ops() {
+        let Some(mut gpu) = for_case(&case) else {
+            return;
+        };
+        for &step in &case.steps {
+            let label = format!("{} {step:?}", case.name);
+            total.add(&check_step(&label, &mut gpu, step, &WGPU));
+            let plan = gpu.plan().clone();
+            let params = gpu.last_params().unwrap();
+            let coefficients = gpu.last_synth_coefficients().unwrap();
+            let src = cpu::plan_source(&plan, &coefficients);
+            let expected = cpu::step_auto_stats(plan.kernel(), &src, &params);
+            let got = gpu.last_auto_stats().unwrap();
+            let per_sample = (MAX_AUTO_OPS * STATS_PER_OP) as usize;
+            assert_eq!(got.len(), params.len() * per_sample, "{label}: stats");
+            let channels = plan.kernel().channels as usize;
+            for (i, (p, e)) in params.iter().zip(&expected).enumerate() {
+                for k in 0..auto_op_count(p) {
+                    let at = i * per_sample + k * STATS_PER_OP as usize;
+                    let w = &got[at..at + STATS_PER_OP as usize];
+                    let what = format!("{label}: sample {i} op {k}");
+                    match (p.auto_ops >> (8 * k)) & 0xff {
+                        AUTO_OP_CONTRAST => {
+                            let err = (w[0] - e.mean[k]).abs();
+                            assert!(err <= MEAN_ATOL, "{what}: mean {} vs {}", w[0], e.mean[k]);
+                            mean_error = mean_error.max(err);
+                            reductions[0] += 1;
+                        }
+                        AUTO_OP_AUTOCONTRAST => {
+                            // Exact operations over the stage before, whose
+                            // pixels may differ by the pixel tolerance.
+                            for c in 0..channels {
+                                for (got, want) in [(w[c], e.lo[k][c]), (w[3 + c], e.hi[k][c])] {
+                                    let err = (got - want).abs();
+                                    assert!(err <= PIXEL_ATOL, "{what}: min/max {got} vs {want}");
+                                    minmax_error = minmax_error.max(err);
+                                }
+                            }
+                            reductions[1] += 1;
+                        }
+                        AUTO_OP_EQUALIZE => {
+                            for c in 0..channels {
+                                let lut: Vec<f32> =
+                                    e.lut[k][c].iter().map(|&b| f32::from(b)).collect();
+                                assert_eq!(&w[c * 256..(c + 1) * 256], &lut[..], "{what}: LUT {c}");
+                            }
+                            reductions[2] += 1;
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+    total.print("wgpu auto_ops_match_cpu");
+    println!(
+        "auto reductions compared: {} contrast means (max |Δ| {mean_error:.3e}), {} autocontrast \
+         (max |Δ| {minmax_error:.3e}), {} equalize (identical)",
+        reductions[0], reductions[1], reductions[2]
+    );
+    assert!(
+        reductions.iter().all(|&n| n > 0),
+        "a reduction kind never ran: {reductions:?}"
+    );
+}

@@ -2,7 +2,8 @@
 //
 // Transcribes, line for line, `src/philox.rs`, `src/draws.rs`,
 // `src/shuffle.rs`, `src/params.rs` (parameters pass) and
-// `src/cpu/augment.rs` (contrast reduction and pixel pass). Definition:
+// `src/cpu/augment.rs` (contrast reduction and pixel pass), `src/cpu/auto.rs`
+// (the auto ops: reductions and chain). Definition:
 // `docs/SEMANTICS.md`. Host side: `src/wgpu/mod.rs` (`augkit::wgpu`).
 //
 // Entry points and launch shapes (all grids are 2-D, flattened as
@@ -13,6 +14,12 @@
 //                     sample's K synthetic coefficients (σ_j·z_j, zeros
 //                     unless it is a synthetic PCA sample) into `means`
 //                     after the batch's contrast means.
+//   augment_stats     @workgroup_size(256): one workgroup per sample with
+//                     TrivialAugment / RandAugment ops: their reductions in
+//                     op order (Contrast mean, AutoContrast min/max,
+//                     Equalize histogram → LUT) into `means` after the
+//                     synthetic coefficients; runs before augment_contrast,
+//                     whose mean sees the auto ops' result.
 //   augment_contrast  @workgroup_size(256): one workgroup per sample; exact
 //                     mode reduces geometry + colour-until-contrast over the
 //                     pixels; source mode reads the per-image gray mean (a
@@ -36,7 +43,8 @@
 // Bindings (group 0): 0 policy (uniform KernelPolicy), 1 resident (uniform
 // Resident: offsets and sizes), 2 resident_meta (read: subset, labels, gray
 // means, synthetic tables), 3–5 data0..2 (read: the u8 dataset), 6 params,
-// 7 mix_labels, 8 means (contrast means, then synthetic coefficients),
+// 7 mix_labels, 8 means (contrast means, then synthetic coefficients, then
+// the auto-op reductions),
 // 9 out_words (read_write; one output window of the images), 10 step_args
 // (uniform at a dynamic offset, one StepArgs per output window, when not
 // immediates).
@@ -222,7 +230,8 @@ struct Resident {
 @group(0) @binding(5) var<storage, read> data2: array<u32>;
 @group(0) @binding(6) var<storage, read_write> params: array<SampleParams>;
 @group(0) @binding(7) var<storage, read_write> mix_labels: array<MixLabel>;
-// [contrast means (batch) | synthetic coefficients (batch × K)]: one
+// [contrast means (batch) | synthetic coefficients (batch × K) | auto-op
+// reductions (batch × MAX_AUTO_OPS × STATS_PER_OP, with auto ops)]: one
 // binding, so the shader stays within WebGPU's 8 storage buffers per stage.
 @group(0) @binding(8) var<storage, read_write> means: array<f32>;
 // The images, or the current pixel dispatch's window of them (see the header).
@@ -266,6 +275,32 @@ const MAX_ERASE_BOXES: u32 = 4u;
 const ERASE_TOP_SUB: u32 = 64u;
 const ERASE_LEFT_SUB: u32 = 128u;
 
+const AUTO_OFF: u32 = 0u;
+const AUTO_TRIVIAL: u32 = 1u;
+const MAX_AUTO_OPS: u32 = 2u;
+const AUTO_OP_SHEAR_X: u32 = 1u;
+const AUTO_OP_SHEAR_Y: u32 = 2u;
+const AUTO_OP_TRANSLATE_X: u32 = 3u;
+const AUTO_OP_TRANSLATE_Y: u32 = 4u;
+const AUTO_OP_ROTATE: u32 = 5u;
+const AUTO_OP_BRIGHTNESS: u32 = 6u;
+const AUTO_OP_COLOR: u32 = 7u;
+const AUTO_OP_CONTRAST: u32 = 8u;
+const AUTO_OP_SHARPNESS: u32 = 9u;
+const AUTO_OP_POSTERIZE: u32 = 10u;
+const AUTO_OP_SOLARIZE: u32 = 11u;
+const AUTO_OP_AUTOCONTRAST: u32 = 12u;
+const AUTO_OP_EQUALIZE: u32 = 13u;
+const AUTO_OP_COUNT: u32 = 14u;
+const AUTO_OP_NONE: u32 = 255u;
+const FLAG_AUTO: u32 = 256u;
+// Words of `means` per auto op of a sample for its reduction (see
+// `stats_at`): a Contrast mean (word 0), AutoContrast's per-channel min and
+// max (words 0–2, 3–5), or Equalize's lookup tables (256 entries per
+// channel, as floats: arbitrary bit patterns in an f32 binding may not
+// survive).
+const STATS_PER_OP: u32 = 768u;
+
 const SYNTH_OFF: u32 = 0u;
 const SYNTH_PCA: u32 = 1u;
 const SYNTH_INTERPOLATE: u32 = 2u;
@@ -294,6 +329,9 @@ const SLOT_SYNTHETIC_Z: u32 = 20u;
 const SLOT_ERASE: u32 = 21u;
 const SLOT_ERASE_BOX: u32 = 22u;
 const SLOT_ERASE_VALUE: u32 = 23u;
+const SLOT_AUTO_OP: u32 = 24u;
+const SLOT_AUTO_BIN: u32 = 25u;
+const SLOT_AUTO_SIGN: u32 = 26u;
 const GAMMA_ATTEMPTS: u32 = 16u;
 const SHUFFLE_ROUNDS: u32 = 6u;
 
@@ -301,6 +339,13 @@ const SHUFFLE_ROUNDS: u32 = 6u;
 // core::f32::consts::TAU and PI / 180.0 evaluated in f32.
 const TAU_BITS: u32 = 0x40c90fdbu;
 const DEG_TO_RAD_BITS: u32 = 0x3c8efa35u;
+// (1.0f64 / 255.0) as f32 (torchvision's uint8 → float scale), and the
+// sharpness kernel's taps (1.0f64 / 13.0) as f32 and (5.0f64 / 13.0) as f32.
+const INV_255_BITS: u32 = 0x3b808081u;
+// (255.0f64 + 1.0 - 1e-3) as f32: Equalize's quantisation scale.
+const EQUALIZE_SCALE_BITS: u32 = 0x437fffbeu;
+const SHARPNESS_SIDE_BITS: u32 = 0x3d9d89d9u;
+const SHARPNESS_MIDDLE_BITS: u32 = 0x3ec4ec4fu;
 
 // ---------------------------------------------------------------- philox.rs
 
@@ -825,6 +870,178 @@ fn mix_params(ctx: StepContext, i: u32, p: ptr<function, SampleParams>) {
     }
 }
 
+// The high 12 significant bits of x (the rest, x − high, is exact in f32).
+fn split_high(x: f32) -> f32 {
+    return bitcast<f32>(bitcast<u32>(x) & 0xfffff000u);
+}
+
+// x + 0 with a zero the compiler cannot see (`Resident`'s padding, always
+// 0): the error-free transformations below are exact only as written, and
+// a shader compiler treating floats as associative (NIR folds
+// (p + c) − p to c) would cancel their error terms.
+fn opaque(x: f32) -> f32 {
+    return x + bitcast<f32>(resident._pad0);
+}
+
+// a·b as p + e exactly (p = the rounded product; Dekker, mask splits).
+fn two_product(a: f32, b: f32) -> vec2<f32> {
+    let a_hi = split_high(a);
+    let a_lo = opaque(a - a_hi);
+    let b_hi = split_high(b);
+    let b_lo = opaque(b - b_hi);
+    let p = opaque(a * b);
+    let e = (((opaque(a_hi * b_hi) - p) + a_hi * b_lo) + a_lo * b_hi) + a_lo * b_lo;
+    return vec2<f32>(p, e);
+}
+
+// a / b correctly rounded (WGSL's division may be a reciprocal multiply,
+// 2.5 ulp): the device quotient corrected by its exact residual.
+fn exact_div(a: f32, b: f32) -> f32 {
+    let q = a / b;
+    let pe = two_product(q, b);
+    let r = opaque(a - pe.x) - pe.y;
+    return q + r / b;
+}
+
+// a·b + c with one rounding (WGSL's `fma` may be unfused): Dekker's exact
+// product p + e (mask splits, so every partial product is exact whether or
+// not the compiler contracts), then p + c by TwoSum and the error terms.
+fn exact_fma(a: f32, b: f32, c: f32) -> f32 {
+    let pe = two_product(a, b);
+    let p = pe.x;
+    let e = pe.y;
+    let s = opaque(p + c);
+    let bb = opaque(s - p);
+    let t = (p - opaque(s - bb)) + (c - bb);
+    return s + (t + e);
+}
+
+// torch.linspace(start, end, steps)[i] in f32 as ATen's vectorised CPU
+// kernel computes it (`params.rs` `linspace`): fused multiply-adds, the
+// second half counting back from `end`.
+fn linspace_at(start: f32, end: f32, steps: u32, i: u32) -> f32 {
+    let step = exact_div(end - start, f32(steps - 1u));
+    if i < steps / 2u {
+        return exact_fma(step, f32(i), start);
+    }
+    return exact_fma(-step, f32(steps - 1u - i), end);
+}
+
+// Whether torchvision negates the op's magnitude with probability ½.
+fn auto_op_signed(op: u32) -> bool {
+    return op >= AUTO_OP_SHEAR_X && op <= AUTO_OP_SHARPNESS;
+}
+
+fn auto_op_is_geometry(op: u32) -> bool {
+    return op >= AUTO_OP_SHEAR_X && op <= AUTO_OP_ROTATE;
+}
+
+// The unsigned magnitude of `op` at magnitude bin `bin` (torchvision's
+// `_AUGMENTATION_SPACE`, scaled by the policy's maxima).
+fn auto_magnitude(op: u32, bin: u32) -> f32 {
+    let bins = policy.auto_num_bins;
+    switch op {
+        case 1u, 2u: {
+            return linspace_at(0.0, policy.auto_shear_max, bins, bin);
+        }
+        case 3u: {
+            return linspace_at(0.0, policy.auto_translate_max_x, bins, bin);
+        }
+        case 4u: {
+            return linspace_at(0.0, policy.auto_translate_max_y, bins, bin);
+        }
+        case 5u: {
+            return linspace_at(0.0, policy.auto_rotate_max, bins, bin);
+        }
+        case 6u, 7u, 8u, 9u: {
+            return linspace_at(0.0, policy.auto_enhance_max, bins, bin);
+        }
+        case 10u: {
+            // A correctly rounded f32 quotient is Rust's f64 quotient rounded to f32.
+            let divisor = exact_div(f32(bins - 1u), policy.auto_posterize_range);
+            return round(8.0 - exact_div(f32(bin), divisor));
+        }
+        case 11u: {
+            return linspace_at(1.0, 0.0, bins, bin);
+        }
+        default: {
+            return 0.0;
+        }
+    }
+}
+
+// a ∘ b of two inverse maps (output → source): q = a(b(o)).
+fn compose_maps(a: array<f32, 6>, b: array<f32, 6>) -> array<f32, 6> {
+    return array<f32, 6>(
+        a[0] * b[0] + a[1] * b[3],
+        a[0] * b[1] + a[1] * b[4],
+        a[0] * b[2] + a[1] * b[5] + a[2],
+        a[3] * b[0] + a[4] * b[3],
+        a[3] * b[1] + a[4] * b[4],
+        a[3] * b[2] + a[4] * b[5] + a[5],
+    );
+}
+
+// The inverse map of one auto geometry op with signed magnitude m, in
+// pixel-corner coordinates (torchvision's centres: shear about the top-left
+// corner, rotation about the image centre).
+fn auto_op_map(op: u32, m: f32) -> array<f32, 6> {
+    switch op {
+        case 1u: {
+            return array<f32, 6>(1.0, m, 0.0, 0.0, 1.0, 0.0);
+        }
+        case 2u: {
+            return array<f32, 6>(1.0, 0.0, 0.0, m, 1.0, 0.0);
+        }
+        case 3u: {
+            return array<f32, 6>(1.0, 0.0, -trunc(m), 0.0, 1.0, 0.0);
+        }
+        case 4u: {
+            return array<f32, 6>(1.0, 0.0, 0.0, 0.0, 1.0, -trunc(m));
+        }
+        default: {
+            let theta = m * bitcast<f32>(DEG_TO_RAD_BITS);
+            let cs = cos(theta);
+            let sn = sin(theta);
+            let cx = 0.5 * f32(policy.width);
+            let cy = 0.5 * f32(policy.height);
+            return array<f32, 6>(cs, -sn, cx - (cs * cx - sn * cy), sn, cs, cy - (sn * cx + cs * cy));
+        }
+    }
+}
+
+// TrivialAugment / RandAugment: the ops (ids packed in `auto_ops`), their
+// signed magnitudes, and the geometry ops folded into `auto_affine`.
+fn auto_params(key: vec2<u32>, position: u32, epoch: u32, p: ptr<function, SampleParams>) {
+    if policy.auto_mode == AUTO_OFF {
+        return;
+    }
+    (*p).flags |= FLAG_AUTO;
+    var ops = 0xffffffffu;
+    var magnitudes = vec4<f32>(0.0);
+    var map = array<f32, 6>(1.0, 0.0, 0.0, 0.0, 1.0, 0.0);
+    for (var k = 0u; k < policy.auto_num_ops; k++) {
+        let op = bounded(AUTO_OP_COUNT, words(key, position, epoch, SLOT_AUTO_OP, k));
+        var bin = policy.auto_magnitude_bin;
+        if policy.auto_mode == AUTO_TRIVIAL {
+            bin = bounded(policy.auto_num_bins, words(key, position, epoch, SLOT_AUTO_BIN, k));
+        }
+        var m = auto_magnitude(op, bin);
+        if auto_op_signed(op) && unit(words(key, position, epoch, SLOT_AUTO_SIGN, k).x) < 0.5 {
+            m = -m;
+        }
+        ops = (ops & ~(0xffu << (8u * k))) | (op << (8u * k));
+        magnitudes[k] = m;
+        if auto_op_is_geometry(op) {
+            // This op's map runs on the earlier ops' output: source = earlier(this(o)).
+            map = compose_maps(map, auto_op_map(op, m));
+        }
+    }
+    (*p).auto_ops = ops;
+    (*p).auto_magnitudes = magnitudes;
+    (*p).auto_affine = map;
+}
+
 fn flat_id(wg: vec3<u32>, nwg: vec3<u32>, lid: u32, size: u32) -> u32 {
     return (wg.y * nwg.x + wg.x) * size + lid;
 }
@@ -862,6 +1079,7 @@ fn augment_params(
     p.auto_ops = 0xffffffffu;
     p.auto_affine = array<f32, 6>(1.0, 0.0, 0.0, 0.0, 1.0, 0.0);
     geometry(ctx.key, position, ctx.epoch, &p);
+    auto_params(ctx.key, position, ctx.epoch, &p);
     jitter(ctx.key, position, ctx.epoch, &p);
     erasing(ctx.key, position, ctx.epoch, &p);
     mix_params(ctx, i, &p);
@@ -1260,6 +1478,424 @@ fn source_contrast_mean(p: SampleParams) -> f32 {
     return mean;
 }
 
+// ---------------------------------------------------------------- auto.rs
+// TrivialAugment / RandAugment on top of G (`geometric_pixel`): stage n is
+// the image after the sample's first n auto ops on the output grid, each
+// computed from stage n − 1 at the pixel, its 3×3 neighbours (Sharpness)
+// or the geometry stage's taps. With at most MAX_AUTO_OPS = 2 ops the
+// stages are written out (`auto_stage1`, `auto_stage2`): WGSL has no
+// recursion. The reductions (`augment_stats`) sit in `means` after the
+// synthetic coefficients, STATS_PER_OP words per op (see `stats_at`).
+
+fn auto_op_of(p: SampleParams, i: u32) -> u32 {
+    return (p.auto_ops >> (8u * i)) & 0xffu;
+}
+
+fn auto_op_count(p: SampleParams) -> u32 {
+    if (p.flags & FLAG_AUTO) == 0u {
+        return 0u;
+    }
+    var n = 0u;
+    while n < MAX_AUTO_OPS && auto_op_of(p, n) != AUTO_OP_NONE {
+        n += 1u;
+    }
+    return n;
+}
+
+// Index of the sample's first geometry op (MAX_AUTO_OPS when none).
+fn first_geometry_op(p: SampleParams) -> u32 {
+    let n = auto_op_count(p);
+    for (var i = 0u; i < n; i++) {
+        if auto_op_is_geometry(auto_op_of(p, i)) {
+            return i;
+        }
+    }
+    return MAX_AUTO_OPS;
+}
+
+fn auto_op_reduces(op: u32) -> bool {
+    return op == AUTO_OP_CONTRAST || op == AUTO_OP_AUTOCONTRAST || op == AUTO_OP_EQUALIZE;
+}
+
+// Index in `means` of the reductions of op i of batch slot `slot`.
+fn stats_at(slot: u32, i: u32) -> u32 {
+    let coefficients = step_args.batch_size * (1u + policy.synth_components);
+    return coefficients + (slot * MAX_AUTO_OPS + i) * STATS_PER_OP;
+}
+
+// torchvision's `to_dtype(float → uint8, scale=True)`: trunc(v · f32(255.999)).
+fn equalize_quantise(v: f32) -> u32 {
+    return u32(v * bitcast<f32>(EQUALIZE_SCALE_BITS));
+}
+
+// A pointwise or reduction op at index i on one pixel (identity for the
+// geometry ops and Sharpness). f = 1 + m; torchvision's 1 − f is exactly −m.
+fn auto_point_op(p: SampleParams, i: u32, v_in: vec3<f32>) -> vec3<f32> {
+    var v = v_in;
+    let op = auto_op_of(p, i);
+    let m = p.auto_magnitudes[i];
+    let f = 1.0 + m;
+    let rest = -m;
+    let channels = policy.channels;
+    let at = stats_at(p.slot, i);
+    if op == AUTO_OP_BRIGHTNESS {
+        for (var c = 0u; c < channels; c++) {
+            v[c] = clamp01(f * v[c]);
+        }
+    } else if op == AUTO_OP_COLOR && channels == 3u {
+        let gray = grayscale(v);
+        for (var c = 0u; c < 3u; c++) {
+            v[c] = clamp01(f * v[c] + rest * gray);
+        }
+    } else if op == AUTO_OP_CONTRAST {
+        let mean = means[at];
+        for (var c = 0u; c < channels; c++) {
+            v[c] = clamp01(f * v[c] + rest * mean);
+        }
+    } else if op == AUTO_OP_POSTERIZE {
+        let levels = f32(1u << u32(m));
+        for (var c = 0u; c < channels; c++) {
+            v[c] = clamp(floor(v[c] * levels), 0.0, levels - 1.0) * (1.0 / levels);
+        }
+    } else if op == AUTO_OP_SOLARIZE {
+        for (var c = 0u; c < channels; c++) {
+            if v[c] >= m {
+                v[c] = 1.0 - v[c];
+            }
+        }
+    } else if op == AUTO_OP_AUTOCONTRAST {
+        for (var c = 0u; c < channels; c++) {
+            var lo = means[at + c];
+            let hi = means[at + 3u + c];
+            var scale = hi - lo;
+            if hi == lo {
+                lo = 0.0;
+                scale = 1.0;
+            }
+            v[c] = clamp01((v[c] - lo) / scale);
+        }
+    } else if op == AUTO_OP_EQUALIZE {
+        for (var c = 0u; c < channels; c++) {
+            let q = equalize_quantise(v[c]);
+            v[c] = means[at + c * 256u + q] * bitcast<f32>(INV_255_BITS);
+        }
+    }
+    return v;
+}
+
+// Whether Sharpness leaves output pixel (x, y) as it is (border, or an
+// image of side ≤ 2).
+fn sharpness_keeps(x: i32, y: i32) -> bool {
+    let w = i32(policy.width);
+    let h = i32(policy.height);
+    return w <= 2 || h <= 2 || x == 0 || y == 0 || x == w - 1 || y == h - 1;
+}
+
+// torchvision `adjust_sharpness` at an interior pixel from its 3×3
+// neighbourhood (row-major, the centre at 4), float32 taps 1/13 and 5/13.
+fn sharpen(m: f32, n: array<vec3<f32>, 9>) -> vec3<f32> {
+    let side = bitcast<f32>(SHARPNESS_SIDE_BITS);
+    let middle = bitcast<f32>(SHARPNESS_MIDDLE_BITS);
+    let centre = n[4];
+    var blur = vec3<f32>(0.0);
+    for (var t = 0u; t < 9u; t++) {
+        var weight = side;
+        if t == 4u {
+            weight = middle;
+        }
+        for (var c = 0u; c < policy.channels; c++) {
+            blur[c] += weight * n[t][c];
+        }
+    }
+    let rest = -m;
+    var out = centre;
+    for (var c = 0u; c < policy.channels; c++) {
+        out[c] = clamp01(centre[c] + rest * (blur[c] - centre[c]));
+    }
+    return out;
+}
+
+// The geometry stage's taps at output pixel (x, y): in-image taps of the
+// stage before the first geometry op, through `auto_affine`. Nearest: one
+// tap (none outside: the fill); bilinear: up to four, with torchvision's
+// fill mask.
+struct AutoTaps {
+    count: u32,
+    x: array<i32, 4>,
+    y: array<i32, 4>,
+    weight: array<f32, 4>,
+    mask: f32,
+}
+
+fn auto_taps(p: SampleParams, x: i32, y: i32) -> AutoTaps {
+    let a = p.auto_affine;
+    let px = f32(x) + 0.5;
+    let py = f32(y) + 0.5;
+    let jx = a[0] * px + a[1] * py + a[2];
+    let jy = a[3] * px + a[4] * py + a[5];
+    let w = i32(policy.width);
+    let h = i32(policy.height);
+    var taps = AutoTaps();
+    if policy.auto_interpolation == INTERP_NEAREST {
+        let tx = i32(floor(jx));
+        let ty = i32(floor(jy));
+        if tx >= 0 && tx < w && ty >= 0 && ty < h {
+            taps.count = 1u;
+            taps.x[0] = tx;
+            taps.y[0] = ty;
+            taps.weight[0] = 1.0;
+        }
+        return taps;
+    }
+    let fx = jx - 0.5;
+    let fy = jy - 0.5;
+    let x0f = floor(fx);
+    let y0f = floor(fy);
+    let ax = fx - x0f;
+    let ay = fy - y0f;
+    let x0 = i32(x0f);
+    let y0 = i32(y0f);
+    let all_x = array<i32, 4>(x0, x0 + 1, x0, x0 + 1);
+    let all_y = array<i32, 4>(y0, y0, y0 + 1, y0 + 1);
+    let all_w = array<f32, 4>((1.0 - ax) * (1.0 - ay), ax * (1.0 - ay), (1.0 - ax) * ay, ax * ay);
+    for (var t = 0u; t < 4u; t++) {
+        let tx = all_x[t];
+        let ty = all_y[t];
+        if tx >= 0 && tx < w && ty >= 0 && ty < h {
+            taps.mask += all_w[t];
+            taps.x[taps.count] = tx;
+            taps.y[taps.count] = ty;
+            taps.weight[taps.count] = all_w[t];
+            taps.count += 1u;
+        }
+    }
+    return taps;
+}
+
+// The geometry stage's value from the tap values `v` (what
+// `_apply_grid_transform` does with a fill).
+fn auto_geometry_value(taps: AutoTaps, v: array<vec3<f32>, 4>) -> vec3<f32> {
+    let fill = policy.auto_fill;
+    if policy.auto_interpolation == INTERP_NEAREST {
+        if taps.count == 0u {
+            return vec3<f32>(fill);
+        }
+        return v[0];
+    }
+    var out = vec3<f32>(0.0);
+    for (var t = 0u; t < taps.count; t++) {
+        for (var c = 0u; c < policy.channels; c++) {
+            out[c] += taps.weight[t] * v[t][c];
+        }
+    }
+    for (var c = 0u; c < policy.channels; c++) {
+        out[c] = out[c] * taps.mask + (1.0 - taps.mask) * fill;
+    }
+    return out;
+}
+
+fn auto_stage0(p: SampleParams, x: i32, y: i32) -> vec3<f32> {
+    return geometric_pixel(p, u32(x), u32(y));
+}
+
+// Where op i reads the stage before it for output pixel (x, y): the
+// geometry stage's taps, Sharpness's 3×3 neighbourhood (row-major), or the
+// pixel itself. Each stage reads the one before it from a single call site
+// (a loop over these points), which keeps the inlined shader small.
+struct AutoReads {
+    count: u32,
+    x: array<i32, 9>,
+    y: array<i32, 9>,
+    taps: AutoTaps,
+}
+
+fn auto_reads(p: SampleParams, i: u32, x: i32, y: i32) -> AutoReads {
+    var r = AutoReads();
+    let op = auto_op_of(p, i);
+    if auto_op_is_geometry(op) && first_geometry_op(p) == i {
+        r.taps = auto_taps(p, x, y);
+        r.count = r.taps.count;
+        for (var t = 0u; t < r.count; t++) {
+            r.x[t] = r.taps.x[t];
+            r.y[t] = r.taps.y[t];
+        }
+    } else if op == AUTO_OP_SHARPNESS && !sharpness_keeps(x, y) {
+        r.count = 9u;
+        for (var t = 0; t < 9; t++) {
+            r.x[t] = x + t % 3 - 1;
+            r.y[t] = y + t / 3 - 1;
+        }
+    } else {
+        r.count = 1u;
+        r.x[0] = x;
+        r.y[0] = y;
+    }
+    return r;
+}
+
+// Op i at output pixel (x, y) from the values `v` of the stage before it at
+// its reads `r`.
+fn auto_apply(p: SampleParams, i: u32, x: i32, y: i32, r: AutoReads, v: array<vec3<f32>, 9>) -> vec3<f32> {
+    let op = auto_op_of(p, i);
+    if auto_op_is_geometry(op) {
+        if first_geometry_op(p) != i {
+            // Folded into the first geometry op's map.
+            return v[0];
+        }
+        return auto_geometry_value(r.taps, array<vec3<f32>, 4>(v[0], v[1], v[2], v[3]));
+    }
+    if op == AUTO_OP_SHARPNESS {
+        if r.count == 1u {
+            return v[0];
+        }
+        return sharpen(p.auto_magnitudes[i], v);
+    }
+    return auto_point_op(p, i, v[0]);
+}
+
+// Stage 1: op 0 on stage 0.
+fn auto_stage1(p: SampleParams, x: i32, y: i32) -> vec3<f32> {
+    let r = auto_reads(p, 0u, x, y);
+    var v = array<vec3<f32>, 9>();
+    for (var t = 0u; t < r.count; t++) {
+        v[t] = auto_stage0(p, r.x[t], r.y[t]);
+    }
+    return auto_apply(p, 0u, x, y, r, v);
+}
+
+// Stage 2: op 1 on stage 1.
+fn auto_stage2(p: SampleParams, x: i32, y: i32) -> vec3<f32> {
+    let r = auto_reads(p, 1u, x, y);
+    var v = array<vec3<f32>, 9>();
+    for (var t = 0u; t < r.count; t++) {
+        v[t] = auto_stage1(p, r.x[t], r.y[t]);
+    }
+    return auto_apply(p, 1u, x, y, r, v);
+}
+
+// Stage n (≤ MAX_AUTO_OPS) at output pixel (x, y).
+fn auto_stage(p: SampleParams, n: u32, x: i32, y: i32) -> vec3<f32> {
+    if n == 0u {
+        return auto_stage0(p, x, y);
+    }
+    if n == 1u {
+        return auto_stage1(p, x, y);
+    }
+    return auto_stage2(p, x, y);
+}
+
+// The sample's pixel after its auto ops (G itself when it has none).
+fn auto_pixel(p: SampleParams, x: u32, y: u32) -> vec3<f32> {
+    return auto_stage(p, auto_op_count(p), i32(x), i32(y));
+}
+
+var<workgroup> partial_lo: array<vec3<f32>, 256>;
+var<workgroup> partial_hi: array<vec3<f32>, 256>;
+var<workgroup> histogram: array<atomic<u32>, 768>;
+
+// One workgroup per sample: the auto ops' reductions in op order (each
+// over the stage it sees, which reads the reductions before it from
+// `means`): Contrast's mean grayscale, AutoContrast's per-channel min and
+// max, Equalize's per-channel histogram → LUT (one invocation per channel
+// scans it). Control flow stays workgroup-uniform around the barriers.
+@compute @workgroup_size(256)
+fn augment_stats(
+    @builtin(workgroup_id) wg: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    let i = wg.y * nwg.x + wg.x;
+    if i >= step_args.batch_size {
+        return;
+    }
+    let p = params[i];
+    let count = auto_op_count(p);
+    let pixels = policy.height * policy.width;
+    let channels = policy.channels;
+    for (var k = 0u; k < MAX_AUTO_OPS; k++) {
+        var op = AUTO_OP_NONE;
+        if k < count {
+            op = auto_op_of(p, k);
+        }
+        let needed = auto_op_reduces(op);
+        for (var j = lid; j < 768u; j += 256u) {
+            atomicStore(&histogram[j], 0u);
+        }
+        workgroupBarrier();
+        var sum = 0.0;
+        var lo = vec3<f32>(2.0);
+        var hi = vec3<f32>(-1.0);
+        let end = select(0u, pixels, needed);
+        for (var px = lid; px < end; px += 256u) {
+            let v = auto_stage(p, k, i32(px % policy.width), i32(px / policy.width));
+            if op == AUTO_OP_CONTRAST {
+                if channels == 3u {
+                    sum += grayscale(v);
+                } else {
+                    sum += v.x;
+                }
+            } else if op == AUTO_OP_AUTOCONTRAST {
+                lo = min(lo, v);
+                hi = max(hi, v);
+            } else {
+                for (var c = 0u; c < channels; c++) {
+                    atomicAdd(&histogram[c * 256u + equalize_quantise(v[c])], 1u);
+                }
+            }
+        }
+        partial_sums[lid] = sum;
+        partial_lo[lid] = lo;
+        partial_hi[lid] = hi;
+        workgroupBarrier();
+        for (var s = 128u; s > 0u; s >>= 1u) {
+            if lid < s {
+                partial_sums[lid] += partial_sums[lid + s];
+                partial_lo[lid] = min(partial_lo[lid], partial_lo[lid + s]);
+                partial_hi[lid] = max(partial_hi[lid], partial_hi[lid + s]);
+            }
+            workgroupBarrier();
+        }
+        let at = stats_at(p.slot, k);
+        if needed && op == AUTO_OP_CONTRAST && lid == 0u {
+            means[at] = partial_sums[0] / f32(pixels);
+        } else if needed && op == AUTO_OP_AUTOCONTRAST && lid == 0u {
+            for (var c = 0u; c < 3u; c++) {
+                means[at + c] = partial_lo[0][c];
+                means[at + 3u + c] = partial_hi[0][c];
+            }
+        } else if needed && op == AUTO_OP_EQUALIZE && lid < channels {
+            equalize_lut(lid, pixels, at + lid * 256u);
+        }
+        // Stage k + 1 reads these.
+        storageBarrier();
+        workgroupBarrier();
+    }
+}
+
+// torchvision `equalize_image`'s LUT of one channel's histogram into
+// `means[at..at + 256]` (as floats): the identity when its step is 0.
+fn equalize_lut(c: u32, pixels: u32, at: u32) {
+    var last = 0u;
+    for (var b = 0u; b < 256u; b++) {
+        if atomicLoad(&histogram[c * 256u + b]) > 0u {
+            last = b;
+        }
+    }
+    let step = (pixels - atomicLoad(&histogram[c * 256u + last])) / 255u;
+    if step == 0u {
+        for (var b = 0u; b < 256u; b++) {
+            means[at + b] = f32(b);
+        }
+        return;
+    }
+    var cum = 0u;
+    means[at] = 0.0;
+    for (var b = 0u; b < 255u; b++) {
+        cum += atomicLoad(&histogram[c * 256u + b]);
+        means[at + b + 1u] = f32(min((cum + step / 2u) / step, 255u));
+    }
+}
+
 var<workgroup> partial_sums: array<f32, 256>;
 
 // One workgroup per sample. Control flow stays workgroup-uniform around the
@@ -1283,7 +1919,7 @@ fn augment_contrast(
     for (var px = lid; px < end; px += 256u) {
         let x = px % policy.width;
         let y = px / policy.width;
-        let rgb = colour(p, 0.0, geometric_pixel(p, x, y), true);
+        let rgb = colour(p, 0.0, auto_pixel(p, x, y), true);
         var gray = rgb.x;
         if policy.channels == 3u {
             gray = grayscale(rgb);
@@ -1310,7 +1946,7 @@ fn augment_contrast(
 }
 
 fn augmented_pixel(p: SampleParams, mean: f32, x: u32, y: u32) -> vec3<f32> {
-    return erase(p, x, y, colour(p, mean, geometric_pixel(p, x, y), false));
+    return erase(p, x, y, colour(p, mean, auto_pixel(p, x, y), false));
 }
 
 // Random erasing of the sample's own pixel (augment.rs `erase`,
@@ -1364,18 +2000,30 @@ fn output_pixel(i: u32, x: u32, y: u32) -> vec3<f32> {
     let mixed = (p.flags & FLAG_MIXED) != 0u;
     let cutmix = (p.flags & FLAG_CUTMIX) != 0u;
     let in_box = cutmix && x >= p.cut_box.x && x < p.cut_box.z && y >= p.cut_box.y && y < p.cut_box.w;
-    var value = vec3<f32>(0.0);
-    if in_box {
-        value = augmented_pixel(partner, partner_mean, x, y);
-    } else {
-        let own = augmented_pixel(p, means[i], x, y);
-        if mixed && !cutmix {
-            let other = augmented_pixel(partner, partner_mean, x, y);
-            for (var c = 0u; c < policy.channels; c++) {
-                value[c] = own[c] * p.lambda + other[c] * (1.0 - p.lambda);
-            }
+    // The pixel's own sample (or the partner's, in the cutmix box), then the
+    // partner's when mixup blends them: one call site, so the fused chain is
+    // inlined once.
+    let blends = !in_box && mixed && !cutmix;
+    var own = vec3<f32>(0.0);
+    var other = vec3<f32>(0.0);
+    for (var s = 0u; s < select(1u, 2u, blends); s++) {
+        var q = p;
+        var q_mean = means[i];
+        if in_box || s == 1u {
+            q = partner;
+            q_mean = partner_mean;
+        }
+        let v = augmented_pixel(q, q_mean, x, y);
+        if s == 0u {
+            own = v;
         } else {
-            value = own;
+            other = v;
+        }
+    }
+    var value = own;
+    if blends {
+        for (var c = 0u; c < policy.channels; c++) {
+            value[c] = own[c] * p.lambda + other[c] * (1.0 - p.lambda);
         }
     }
     var acc = vec3<f32>(0.0);
@@ -1514,16 +2162,21 @@ fn pixels_packed(wg: vec3<u32>, nwg: vec3<u32>, lid: u32) {
     if e0 >= total || word - step_args.out_base >= arrayLength(&out_words) {
         return;
     }
-    let s0 = element_site(e0);
-    let v0 = output_pixel(s0.x, s0.y % policy.width, s0.y / policy.width);
-    var bits = narrow(v0[s0.z]);
-    if e0 + 1u < total {
-        let s1 = element_site(e0 + 1u);
-        var v1 = v0;
-        if s1.x != s0.x || s1.y != s0.y {
-            v1 = output_pixel(s1.x, s1.y % policy.width, s1.y / policy.width);
+    // The word's one or two pixels through one call site of `output_pixel`
+    // (inlined once), the second computed only when it is another pixel.
+    var bits = 0u;
+    var v = vec3<f32>(0.0);
+    var last = vec2<u32>(0xffffffffu);
+    for (var h = 0u; h < 2u; h++) {
+        if e0 + h >= total {
+            break;
         }
-        bits |= narrow(v1[s1.z]) << 16u;
+        let site = element_site(e0 + h);
+        if site.x != last.x || site.y != last.y {
+            v = output_pixel(site.x, site.y % policy.width, site.y / policy.width);
+            last = site.xy;
+        }
+        bits |= narrow(v[site.z]) << (16u * h);
     }
     out_words[word - step_args.out_base] = bits;
 }

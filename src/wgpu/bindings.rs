@@ -4,7 +4,7 @@
 
 use ::wgpu as wg;
 
-use super::{DATA_BINDINGS, Outputs, WgpuBackend, align_up};
+use super::{DATA_BINDINGS, Outputs, WgpuBackend, align_up, auto_stats_words};
 use crate::error::Error;
 use crate::kernel_args::{MixLabel, SampleParams, StepArgs};
 
@@ -46,7 +46,8 @@ pub(super) const DATA: [Slot; DATA_BINDINGS] = [
 ];
 pub(super) const PARAMS: Slot = slot("params", 6, SlotKind::StorageReadWrite);
 pub(super) const MIX_LABELS: Slot = slot("mix_labels", 7, SlotKind::StorageReadWrite);
-/// Contrast means, then the synthetic coefficients.
+/// Contrast means, then the synthetic coefficients, then the auto-op
+/// reductions.
 pub(super) const MEANS: Slot = slot("means", 8, SlotKind::StorageReadWrite);
 /// One output window of the images.
 pub(super) const OUT_WORDS: Slot = slot("out_words", 9, SlotKind::StorageReadWrite);
@@ -112,16 +113,18 @@ impl WgpuBackend {
         let image_bytes = self.image_bytes(capacity);
         let params_bytes = u64::from(capacity) * size_of::<SampleParams>() as u64;
         let label_bytes = u64::from(capacity) * size_of::<MixLabel>() as u64;
-        // Contrast means, then `synth_components` coefficients per sample.
-        let means_bytes =
-            u64::from(capacity) * (1 + u64::from(self.plan.kernel.synth_components)) * 4;
+        // Contrast means, then `synth_components` coefficients per sample,
+        // then the auto-op reductions.
+        let per_sample =
+            1 + u64::from(self.plan.kernel.synth_components) + auto_stats_words(&self.plan.kernel);
+        let means_bytes = u64::from(capacity) * per_sample * 4;
         // The images are bound a window at a time (see `windows`); the
         // per-sample buffers are read across the batch (a mixed sample reads
         // its partner's parameters and mean), so each is one binding.
         for (what, bytes) in [
             ("the step's parameters", params_bytes),
             (
-                "the step's contrast means and synthetic coefficients",
+                "the step's contrast means, synthetic coefficients and auto-op reductions",
                 means_bytes,
             ),
         ] {
@@ -148,7 +151,10 @@ impl WgpuBackend {
         };
         let params = storage("augkit params", params_bytes);
         let labels = storage("augkit mix labels", label_bytes);
-        let means = storage("augkit contrast means, synthetic coefficients", means_bytes);
+        let means = storage(
+            "augkit contrast means, synthetic coefficients, auto-op reductions",
+            means_bytes,
+        );
         let images = storage("augkit images", image_bytes);
         let staging = device.create_buffer(&wg::BufferDescriptor {
             label: Some("augkit staging"),

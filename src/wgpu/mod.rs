@@ -8,10 +8,11 @@
 //! (`SynthTables`, appended to the same binding) — are uploaded once by
 //! [`WgpuBackend::new`]. A step ([`run`](DeviceBackend::run)) sends only its
 //! `StepArgs` — as immediates where the device has them, else as one
-//! 32-byte uniform write — and records three dispatches in one compute pass:
-//! parameters (which also writes the synthetic coefficients after the
-//! contrast means), contrast reduction (only when the policy has contrast),
-//! pixels. Outputs stay in device buffers; [`read_back`](DeviceBackend::read_back) is the
+//! 32-byte uniform write — and records up to four dispatches in one compute
+//! pass: parameters (which also writes the synthetic coefficients after the
+//! contrast means), the auto-op reductions (only with TrivialAugment /
+//! RandAugment; after the coefficients), contrast reduction (only when the
+//! policy has contrast), pixels. Outputs stay in device buffers; [`read_back`](DeviceBackend::read_back) is the
 //! only copy.
 //!
 //! A step whose images exceed one storage binding (128 MiB on lavapipe, e.g.
@@ -65,7 +66,9 @@ use crate::backend::{
 };
 use crate::dataset::Dataset;
 use crate::error::Error;
-use crate::kernel_args::{KernelPolicy, MixLabel, OP_CONTRAST, SampleParams, StepArgs, entry};
+use crate::kernel_args::{
+    AUTO_OFF, KernelPolicy, MAX_AUTO_OPS, MixLabel, OP_CONTRAST, SampleParams, StepArgs, entry,
+};
 use crate::policy::Policy;
 
 mod bindings;
@@ -97,6 +100,20 @@ pub const DATA_BINDINGS: usize = 3;
 /// Storage buffers one pipeline binds: meta, data chunks, params, labels,
 /// means, output.
 const STORAGE_BINDINGS: u32 = 1 + DATA_BINDINGS as u32 + 4;
+
+/// Words of the `means` binding per auto op of a sample for its reductions
+/// (the shader's `STATS_PER_OP`): Equalize's three 256-entry tables.
+#[doc(hidden)]
+pub const STATS_PER_OP: u32 = 768;
+
+/// `means` words per sample for the auto-op reductions (0 without auto ops).
+fn auto_stats_words(kernel: &KernelPolicy) -> u64 {
+    if kernel.auto_mode == AUTO_OFF {
+        0
+    } else {
+        u64::from(MAX_AUTO_OPS * STATS_PER_OP)
+    }
+}
 
 const PARAMS_WORKGROUP: u32 = 64;
 const PIXEL_WORKGROUP: u32 = 256;
@@ -136,6 +153,8 @@ struct Outputs {
 /// The entry points this policy needs (compiled once, at construction).
 struct Pipelines {
     params: wg::ComputePipeline,
+    /// Only when the policy has auto ops (TrivialAugment / RandAugment).
+    stats: Option<wg::ComputePipeline>,
     /// Only when the policy has contrast.
     contrast: Option<wg::ComputePipeline>,
     /// `augment_pixels_<dtype>`, by output dtype.
@@ -338,6 +357,7 @@ impl WgpuBackend {
         };
         let pipelines = Pipelines {
             params: pipeline(entry::PARAMS),
+            stats: (plan.kernel.auto_mode != AUTO_OFF).then(|| pipeline(entry::STATS)),
             contrast: (plan.kernel.jitter_ops & (1 << OP_CONTRAST) != 0)
                 .then(|| pipeline(entry::CONTRAST)),
             pixel: pipeline(entry::pixels(plan.kernel.out_dtype)),

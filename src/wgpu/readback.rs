@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use ::wgpu as wg;
 
-use super::{WgpuBackend, align_up};
+use super::{WgpuBackend, align_up, auto_stats_words};
 use crate::backend::{HostImages, Inspect, Step};
 use crate::error::Error;
 use crate::kernel_args::{MixLabel, OP_CONTRAST, SampleParams};
@@ -110,6 +110,35 @@ impl WgpuBackend {
                 }
             },
         )
+    }
+}
+
+impl WgpuBackend {
+    /// The last step's auto-op reductions as the shader left them in the
+    /// `means` binding: per sample, [`STATS_PER_OP`](super::STATS_PER_OP)
+    /// words for each of its `MAX_AUTO_OPS` ops — a Contrast mean (word 0),
+    /// AutoContrast's min and max per channel (words 0–2, 3–5), or
+    /// Equalize's LUT (256 entries per channel). Empty without auto ops.
+    /// Entries of ops that reduce nothing are unspecified.
+    #[doc(hidden)]
+    pub fn last_auto_stats(&self) -> Result<Vec<f32>, Error> {
+        let step = self.last_step(true)?;
+        let outputs = self.outputs.as_ref().expect("a step ran");
+        let batch = u64::from(step.batch_size);
+        let count = batch * auto_stats_words(&self.plan.kernel);
+        let mut stats = vec![0.0; count as usize];
+        if count == 0 {
+            return Ok(stats);
+        }
+        // After the contrast means and the synthetic coefficients (the
+        // shader's `stats_at`).
+        let at = batch * (1 + u64::from(self.plan.kernel.synth_components)) * 4;
+        self.read_regions(&[(&outputs.means, at, count * 4)], |_, b| {
+            for (s, w) in stats.iter_mut().zip(b.chunks_exact(4)) {
+                *s = f32::from_le_bytes(w.try_into().unwrap());
+            }
+        })?;
+        Ok(stats)
     }
 }
 

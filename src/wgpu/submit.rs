@@ -1,7 +1,7 @@
 //! One step recorded and submitted: the step arguments (immediates or a
-//! uniform write, the only per-step upload), then the parameters, contrast
-//! and pixel dispatches in one compute pass, one pixel dispatch per output
-//! window.
+//! uniform write, the only per-step upload), then the parameters, auto-op
+//! reductions, contrast and pixel dispatches in one compute pass, one pixel
+//! dispatch per output window.
 
 use ::wgpu as wg;
 
@@ -39,6 +39,7 @@ impl WgpuBackend {
         self.ensure_capacity(args.batch_size)?;
         let batch = args.batch_size;
         let contrast = self.pipelines.contrast.as_ref().filter(|_| !params_only);
+        let stats = self.pipelines.stats.as_ref().filter(|_| !params_only);
         let params_grid = self.grid(batch.div_ceil(PARAMS_WORKGROUP))?;
         let contrast_grid = self.grid(batch)?;
         let units = if self.plan.kernel.out_dtype == DTYPE_F32 {
@@ -125,6 +126,11 @@ impl WgpuBackend {
             stamp(&mut pass, 0);
             pass.dispatch_workgroups(params_grid.0, params_grid.1, 1);
             stamp(&mut pass, 1);
+            // The auto-op reductions first: the contrast mean sees their result.
+            if let Some(stats) = stats {
+                pass.set_pipeline(stats);
+                pass.dispatch_workgroups(contrast_grid.0, contrast_grid.1, 1);
+            }
             if let Some(contrast) = contrast {
                 pass.set_pipeline(contrast);
                 pass.dispatch_workgroups(contrast_grid.0, contrast_grid.1, 1);

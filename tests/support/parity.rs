@@ -25,8 +25,8 @@ use augkit::{
 };
 
 use super::{
-    all_policy, compare_params, compare_pixels, policy_matrix, random_dataset, random_subset,
-    with_output,
+    all_policy, auto_policy_matrix, compare_params, compare_pixels, policy_matrix, random_dataset,
+    random_subset, with_output,
 };
 
 /// How far a backend may be from the CPU reference.
@@ -770,4 +770,55 @@ pub fn synthetic_every_format_larger() -> Vec<Case> {
         }
     }
     cases
+}
+
+// ---------------------------------------------------------------- auto ops
+
+/// The auto ops' policies ([`auto_policy_matrix`]), once each, on 1- and
+/// 3-channel images of odd sizes, each format once; three steps each,
+/// batch 7, 33 and 1; then RandAugment with everything on images too small
+/// for Sharpness (2×5, 1×1) (8 cases, 24 steps: the auto chain makes the
+/// shader large, and each case compiles its pipelines once).
+pub fn auto_ops() -> Vec<Case> {
+    let shapes = [(3, 13, 21), (1, 17, 9), (3, 24, 40)];
+    let matrix = auto_policy_matrix();
+    let tiny = matrix
+        .iter()
+        .find(|(n, _)| *n == "rand_augment+all")
+        .unwrap()
+        .1
+        .clone();
+    let tiny_cases = [(1u32, 2u32, 5u32, 0usize), (3, 1, 1, 3)].map(|(c, h, w, f)| {
+        let (dtype, layout) = FORMATS[f];
+        case(
+            "rand_augment+all",
+            &tiny,
+            random_dataset(c, h, w, 60, 10, 4100 + u64::from(h)),
+            random_subset(60, 50, 9),
+            4242,
+            vec![step(0, 2, 7), step(1, 10, 33), step(2, 49, 1)],
+            dtype,
+            layout,
+        )
+    });
+    matrix
+        .into_iter()
+        .enumerate()
+        .map(|(n, (name, policy))| {
+            let (c, h, w) = shapes[n % shapes.len()];
+            let seed = 4000 + n as u64;
+            let (dtype, layout) = FORMATS[n % FORMATS.len()];
+            case(
+                name,
+                &policy,
+                random_dataset(c, h, w, 60, 10, seed),
+                random_subset(60, 50, seed),
+                seed * 0x9e37_79b9,
+                vec![step(n as u32 % 3, 2, 7), step(1, 10, 33), step(2, 49, 1)],
+                dtype,
+                layout,
+            )
+        })
+        .chain(tiny_cases)
+        .collect()
 }
