@@ -233,6 +233,10 @@ pub mod entry {
     /// One thread per sample: [`SampleParams`](super::SampleParams), mix
     /// labels and synthetic coefficients.
     pub const PARAMS: &str = "augment_params";
+    /// One block per sample: the statistics of the sample's TrivialAugment /
+    /// RandAugment reduction ops (Contrast's mean, AutoContrast's min/max,
+    /// Equalize's LUT), in chain order (only with auto ops).
+    pub const STATS: &str = "augment_stats";
     /// One block per sample: the contrast means (only with contrast jitter).
     pub const CONTRAST: &str = "augment_contrast";
     /// The fused pixel pass per output dtype.
@@ -240,7 +244,14 @@ pub mod entry {
     pub const PIXELS_F16: &str = "augment_pixels_f16";
     pub const PIXELS_BF16: &str = "augment_pixels_bf16";
     /// Every entry point, in the order both kernel sources define them.
-    pub const ALL: [&str; 5] = [PARAMS, CONTRAST, PIXELS_F32, PIXELS_F16, PIXELS_BF16];
+    pub const ALL: [&str; 6] = [
+        PARAMS,
+        STATS,
+        CONTRAST,
+        PIXELS_F32,
+        PIXELS_F16,
+        PIXELS_BF16,
+    ];
 
     /// The pixel pass writing `out_dtype` (a `DTYPE_*` code, as in
     /// `KernelPolicy::out_dtype`).

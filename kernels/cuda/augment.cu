@@ -199,6 +199,7 @@ struct SynthArgs {
 #define AK_CROP_NONE 0u
 #define AK_CROP_PAD 1u
 #define AK_INTERP_NEAREST 0u
+#define AK_INTERP_BILINEAR 1u
 #define AK_OP_BRIGHTNESS 0u
 #define AK_OP_CONTRAST 1u
 #define AK_OP_SATURATION 2u
@@ -218,13 +219,36 @@ struct SynthArgs {
 #define AK_FLAG_MIXED (1u << 5)
 #define AK_FLAG_CUTMIX (1u << 6)
 #define AK_FLAG_SYNTHETIC (1u << 7)
+#define AK_FLAG_AUTO (1u << 8)
 
 #define AK_SYNTH_OFF 0u
 #define AK_SYNTH_PCA 1u
 #define AK_SYNTH_INTERPOLATE 2u
 #define AK_SYNTH_CLASS_UNIFORM 1u
 
+// TrivialAugment / RandAugment (the auto ops).
+#define AK_AUTO_OFF 0u
+#define AK_AUTO_TRIVIAL 1u
+#define AK_AUTO_RAND 2u
+#define AK_MAX_AUTO_OPS 2u
+#define AK_AUTO_OP_IDENTITY 0u
+#define AK_AUTO_OP_SHEAR_X 1u
+#define AK_AUTO_OP_SHEAR_Y 2u
+#define AK_AUTO_OP_TRANSLATE_X 3u
+#define AK_AUTO_OP_TRANSLATE_Y 4u
+#define AK_AUTO_OP_ROTATE 5u
+#define AK_AUTO_OP_BRIGHTNESS 6u
+#define AK_AUTO_OP_COLOR 7u
+#define AK_AUTO_OP_CONTRAST 8u
+#define AK_AUTO_OP_SHARPNESS 9u
+#define AK_AUTO_OP_POSTERIZE 10u
+#define AK_AUTO_OP_SOLARIZE 11u
+#define AK_AUTO_OP_AUTOCONTRAST 12u
+#define AK_AUTO_OP_EQUALIZE 13u
+#define AK_AUTO_OP_COUNT 14u
+
 #define AK_PARAMS_THREADS 128
+#define AK_STATS_THREADS 256
 #define AK_CONTRAST_THREADS 256
 #define AK_PIXELS_THREADS 256
 
@@ -251,6 +275,9 @@ struct SynthArgs {
 #define AK_SLOT_SYNTHETIC_CLASS 18u
 #define AK_SLOT_SYNTHETIC_PARTNER 19u
 #define AK_SLOT_SYNTHETIC_Z 20u
+#define AK_SLOT_AUTO_OP 24u
+#define AK_SLOT_AUTO_BIN 25u
+#define AK_SLOT_AUTO_SIGN 26u
 #define AK_GAMMA_ATTEMPTS 16u
 
 struct Words {
@@ -682,6 +709,122 @@ AK_FN void jitter(const KernelPolicy& k, Key key, u32 position, u32 epoch, Sampl
     p.colour_order = permutation_of_four(order);
 }
 
+// ---------------------------------------------------------------------------
+// Auto ops, parameters (TrivialAugment-Wide / RandAugment; src/params.rs).
+
+/// torch.linspace(start, end, steps)[i] in f32, torch's formula: the first
+/// half counts up from start, the second half down from end.
+AK_FN float linspace_at(float start, float end, u32 steps, u32 i) {
+    const float step = (end - start) / (float)(steps - 1u);
+    return i < steps / 2u ? start + step * (float)i : end - step * (float)(steps - 1u - i);
+}
+
+AK_FN bool auto_op_is_geometry(u32 op) {
+    return op >= AK_AUTO_OP_SHEAR_X && op <= AK_AUTO_OP_ROTATE;
+}
+
+/// Whether torchvision negates the op's magnitude with probability ½.
+AK_FN bool auto_op_is_signed(u32 op) {
+    return op >= AK_AUTO_OP_SHEAR_X && op <= AK_AUTO_OP_SHARPNESS;
+}
+
+/// The op's magnitude for bin `bin`, unsigned (0 for ops without one).
+AK_FN float auto_magnitude(const KernelPolicy& k, u32 op, u32 bin) {
+    const u32 bins = k.auto_num_bins;
+    switch (op) {
+        case AK_AUTO_OP_SHEAR_X:
+        case AK_AUTO_OP_SHEAR_Y: return linspace_at(0.0f, k.auto_shear_max, bins, bin);
+        case AK_AUTO_OP_TRANSLATE_X: return linspace_at(0.0f, k.auto_translate_max_x, bins, bin);
+        case AK_AUTO_OP_TRANSLATE_Y: return linspace_at(0.0f, k.auto_translate_max_y, bins, bin);
+        case AK_AUTO_OP_ROTATE: return linspace_at(0.0f, k.auto_rotate_max, bins, bin);
+        case AK_AUTO_OP_BRIGHTNESS:
+        case AK_AUTO_OP_COLOR:
+        case AK_AUTO_OP_CONTRAST:
+        case AK_AUTO_OP_SHARPNESS: return linspace_at(0.0f, k.auto_enhance_max, bins, bin);
+        case AK_AUTO_OP_POSTERIZE: {
+            const float per_bit = (float)(bins - 1u) / k.auto_posterize_range;
+            return (float)(8 - ak_f2i(rintf((float)bin / per_bit)));
+        }
+        case AK_AUTO_OP_SOLARIZE: return linspace_at(1.0f, 0.0f, bins, bin);
+        default: return 0.0f;
+    }
+}
+
+/// m ← m ∘ a (a applied first), both 2×3 maps of pixel coordinates.
+AK_FN void compose_after(float m[6], const float a[6]) {
+    const float r0 = m[0] * a[0] + m[1] * a[3];
+    const float r1 = m[0] * a[1] + m[1] * a[4];
+    const float r2 = m[0] * a[2] + m[1] * a[5] + m[2];
+    const float r3 = m[3] * a[0] + m[4] * a[3];
+    const float r4 = m[3] * a[1] + m[4] * a[4];
+    const float r5 = m[3] * a[2] + m[4] * a[5] + m[5];
+    m[0] = r0;
+    m[1] = r1;
+    m[2] = r2;
+    m[3] = r3;
+    m[4] = r4;
+    m[5] = r5;
+}
+
+/// The inverse map of one geometry op with signed magnitude m: output pixel
+/// coordinates → coordinates in the image before the op.
+AK_FN void auto_geometry_map(const KernelPolicy& k, u32 op, float m, float a[6]) {
+    a[0] = 1.0f;
+    a[1] = 0.0f;
+    a[2] = 0.0f;
+    a[3] = 0.0f;
+    a[4] = 1.0f;
+    a[5] = 0.0f;
+    if (op == AK_AUTO_OP_SHEAR_X) {
+        a[1] = m;
+    } else if (op == AK_AUTO_OP_SHEAR_Y) {
+        a[3] = m;
+    } else if (op == AK_AUTO_OP_TRANSLATE_X) {
+        a[2] = -(float)ak_f2i(m);
+    } else if (op == AK_AUTO_OP_TRANSLATE_Y) {
+        a[5] = -(float)ak_f2i(m);
+    } else {
+        const float theta = m * (3.14159265358979323846f / 180.0f);
+        float s, c;
+        ak_sincosf_small(theta, &s, &c);
+        const float cx = 0.5f * (float)k.width;
+        const float cy = 0.5f * (float)k.height;
+        a[0] = c;
+        a[1] = -s;
+        a[2] = cx - (c * cx - s * cy);
+        a[3] = s;
+        a[4] = c;
+        a[5] = cy - (s * cx + c * cy);
+    }
+}
+
+/// The sample's auto ops: ids, signed magnitudes and the composed map of
+/// its geometry ops.
+AK_FN void auto_ops(const KernelPolicy& k, Key key, u32 position, u32 epoch, SampleParams& p) {
+    if (k.auto_mode == AK_AUTO_OFF) return;
+    p.flags |= AK_FLAG_AUTO;
+    u32 ids = 0xffffffffu;
+    for (u32 op_index = 0; op_index < k.auto_num_ops && op_index < AK_MAX_AUTO_OPS; ++op_index) {
+        const u32 op = bounded(AK_AUTO_OP_COUNT, words(key, position, epoch, AK_SLOT_AUTO_OP, op_index));
+        ids = (ids & ~(0xffu << (8u * op_index))) | (op << (8u * op_index));
+        const u32 bin = k.auto_mode == AK_AUTO_TRIVIAL
+                            ? bounded(k.auto_num_bins, words(key, position, epoch, AK_SLOT_AUTO_BIN, op_index))
+                            : k.auto_magnitude_bin;
+        float m = auto_magnitude(k, op, bin);
+        if (auto_op_is_signed(op)) {
+            const Words s = words(key, position, epoch, AK_SLOT_AUTO_SIGN, op_index);
+            if (unit(s.w[0]) < 0.5f) m = -m;
+        }
+        p.auto_magnitudes[op_index] = m;
+        if (auto_op_is_geometry(op)) {
+            float a[6];
+            auto_geometry_map(k, op, m, a);
+            compose_after(p.auto_affine, a);
+        }
+    }
+    p.auto_ops = ids;
+}
+
 /// timm rand_bbox + cutmix_bbox_and_lam; returns the corrected λ.
 AK_FN float cutmix_box(const KernelPolicy& k, Key key, u32 owner, u32 epoch, float lambda,
                        u32 cut_box[4]) {
@@ -792,6 +935,7 @@ AK_FN SampleParams sample_params(const StepContext& ctx, u32 i) {
 
     geometry(k, ctx.key, position, epoch, p);
     jitter(k, ctx.key, position, epoch, p);
+    auto_ops(k, ctx.key, position, epoch, p);
     mix(ctx, i, p);
     return p;
 }
@@ -1078,10 +1222,375 @@ AK_FN bool needs_contrast_mean(const KernelPolicy& k, const SampleParams& p) {
     return (p.flags & AK_FLAG_JITTER) != 0u && (k.jitter_ops & (1u << AK_OP_CONTRAST)) != 0u;
 }
 
-AK_FN Rgb augmented_pixel(const KernelPolicy& k, const Source& src, const SampleParams& p,
-                          float mean, u32 x, u32 y) {
-    return colour(k, p, mean, geometric_pixel(k, src, p, x, y), false);
+// ---------------------------------------------------------------------------
+// Auto ops, pixels (TrivialAugment-Wide / RandAugment; src/cpu/augment.rs).
+//
+// A sample's ops become at most two stages on the W×H grid (identity ops
+// vanish, a second geometry op is already folded into auto_affine):
+// pointwise (statistics of a reduction op included), sharpness (3×3 over
+// the stage before) or the geometry stage (resampling the stage before
+// through auto_affine, auto_fill outside). Stage 0 reads G, the existing
+// geometry. `auto_image<T>` evaluates the image after T stages at one grid
+// point by asking the stage before at the taps it needs, with one call site
+// per level, so the nesting is resolved at compile time (no recursion, no
+// stack) and the code grows linearly with the depth.
+
+/// One reduction op's statistics, of the image as it stands before the op
+/// (written by augment_stats, read by the later passes).
+#define AK_AUTO_LUT_WORDS 192u
+struct AutoStat {
+    float mean;   // Contrast: mean grayscale
+    float lo[3];  // AutoContrast: per-channel minimum
+    float hi[3];  // and maximum
+    u32 _pad;
+    u32 lut[AK_AUTO_LUT_WORDS];  // Equalize: byte c·256 + level, 4 per word
+};
+
+/// A sample's statistics, one slot per op index.
+struct AutoStats {
+    AutoStat op[AK_MAX_AUTO_OPS];
+};
+
+/// The sample's stages: op ids and magnitudes, and the op index each came
+/// from (its statistics slot).
+struct AutoChain {
+    u32 count;
+    u32 op0, op1;
+    u32 index0, index1;
+    float m0, m1;
+};
+
+AK_FN AutoChain auto_chain(const SampleParams& p) {
+    AutoChain ch = {0u, AK_AUTO_OP_NONE, AK_AUTO_OP_NONE, 0u, 0u, 0.0f, 0.0f};
+    bool geometry = false;
+#pragma unroll
+    for (u32 j = 0; j < AK_MAX_AUTO_OPS; ++j) {
+        const u32 op = (p.auto_ops >> (8u * j)) & 0xffu;
+        if (op >= AK_AUTO_OP_COUNT || op == AK_AUTO_OP_IDENTITY) continue;
+        if (auto_op_is_geometry(op)) {
+            if (geometry) continue;
+            geometry = true;
+        }
+        if (ch.count == 0u) {
+            ch.op0 = op;
+            ch.index0 = j;
+            ch.m0 = p.auto_magnitudes[j];
+        } else {
+            ch.op1 = op;
+            ch.index1 = j;
+            ch.m1 = p.auto_magnitudes[j];
+        }
+        ch.count += 1u;
+    }
+    return ch;
 }
+
+AK_FN bool auto_op_is_reduction(u32 op) {
+    return op == AK_AUTO_OP_CONTRAST || op == AK_AUTO_OP_AUTOCONTRAST ||
+           op == AK_AUTO_OP_EQUALIZE;
+}
+
+/// Everything the chain reads for one sample. `limit`: stages at or past it
+/// are skipped (the statistics pass asks for the image before a stage).
+struct AutoCtx {
+    const KernelPolicy* k;
+    const Source* src;
+    const SampleParams* p;
+    const AutoStat* stats;  // the sample's AutoStats::op
+    AutoChain ch;
+    u32 limit;
+};
+
+/// torchvision's float `to_dtype(uint8, scale=True)` level of v ∈ [0, 1].
+AK_FN u32 equalize_level(float v) { return (u32)ak_f2i(v * 255.999f); }
+
+AK_FN u32 lut_byte(const AutoStat& s, u32 c, u32 level) {
+    const u32 at = c * 256u + level;
+    return (s.lut[at >> 2] >> (8u * (at & 3u))) & 0xffu;
+}
+
+/// One pointwise auto op (m its signed magnitude, s its statistics).
+AK_FN Rgb auto_pointwise(const KernelPolicy& k, u32 op, float m, const AutoStat& s, Rgb rgb) {
+    const u32 channels = k.channels;
+    const float f = 1.0f + m;
+    if (op == AK_AUTO_OP_BRIGHTNESS) {
+#pragma unroll
+        for (u32 c = 0; c < 3u; ++c)
+            if (c < channels) rgb.v[c] = clamp01(f * rgb.v[c]);
+    } else if (op == AK_AUTO_OP_COLOR) {
+        if (channels == 3u) {
+            const float gray = grayscale(rgb);
+#pragma unroll
+            for (u32 c = 0; c < 3u; ++c) rgb.v[c] = blend(rgb.v[c], gray, f);
+        }
+    } else if (op == AK_AUTO_OP_CONTRAST) {
+        const float mean = s.mean;
+#pragma unroll
+        for (u32 c = 0; c < 3u; ++c)
+            if (c < channels) rgb.v[c] = blend(rgb.v[c], mean, f);
+    } else if (op == AK_AUTO_OP_POSTERIZE) {
+        const float levels = (float)(1u << (u32)ak_f2i(m));
+#pragma unroll
+        for (u32 c = 0; c < 3u; ++c) {
+            if (c < channels) {
+                float q = floorf(rgb.v[c] * levels);
+                q = q < 0.0f ? 0.0f : (q > levels - 1.0f ? levels - 1.0f : q);
+                rgb.v[c] = q * (1.0f / levels);
+            }
+        }
+    } else if (op == AK_AUTO_OP_SOLARIZE) {
+#pragma unroll
+        for (u32 c = 0; c < 3u; ++c)
+            if (c < channels && rgb.v[c] >= m) rgb.v[c] = 1.0f - rgb.v[c];
+    } else if (op == AK_AUTO_OP_AUTOCONTRAST) {
+#pragma unroll
+        for (u32 c = 0; c < 3u; ++c) {
+            if (c < channels) {
+                const float lo = s.lo[c];
+                const float hi = s.hi[c];
+                if (hi != lo) rgb.v[c] = clamp01((rgb.v[c] - lo) / (hi - lo));
+            }
+        }
+    } else if (op == AK_AUTO_OP_EQUALIZE) {
+#pragma unroll
+        for (u32 c = 0; c < 3u; ++c)
+            if (c < channels)
+                rgb.v[c] = (float)lut_byte(s, c, equalize_level(rgb.v[c])) * (1.0f / 255.0f);
+    }
+    return rgb;
+}
+
+/// The image after T stages at grid point (x, y) (inside the image).
+template <u32 T>
+AK_FN Rgb auto_image(const AutoCtx& c, i32 x, i32 y) {
+    if constexpr (T == 0u) {
+        return geometric_pixel(*c.k, *c.src, *c.p, (u32)x, (u32)y);
+    } else {
+        const u32 stage = T - 1u;
+        const bool on = stage < c.limit && stage < c.ch.count;
+        const u32 op = stage == 0u ? c.ch.op0 : c.ch.op1;
+        const float m = stage == 0u ? c.ch.m0 : c.ch.m1;
+        const u32 index = stage == 0u ? c.ch.index0 : c.ch.index1;
+        const KernelPolicy& k = *c.k;
+        const i32 w = (i32)k.width;
+        const i32 h = (i32)k.height;
+        const bool geometry = on && auto_op_is_geometry(op);
+        const bool bilinear = geometry && k.auto_interpolation == AK_INTERP_BILINEAR;
+        // Sharpness blends interior pixels only (torchvision leaves the
+        // border, and images with a side ≤ 2, as they are).
+        const bool sharpen = on && op == AK_AUTO_OP_SHARPNESS && w > 2 && h > 2 && x > 0 &&
+                             y > 0 && x < w - 1 && y < h - 1;
+        // The taps this stage reads from the stage before.
+        u32 taps = 1u;
+        i32 bx = x, by = y;
+        float ax = 0.0f, ay = 0.0f;
+        if (geometry) {
+            const float* a = c.p->auto_affine;
+            const float px = (float)x + 0.5f;
+            const float py = (float)y + 0.5f;
+            const float sx = a[0] * px + a[1] * py + a[2];
+            const float sy = a[3] * px + a[4] * py + a[5];
+            if (bilinear) {
+                const float fx = sx - 0.5f;
+                const float fy = sy - 0.5f;
+                const float x0f = floorf(fx);
+                const float y0f = floorf(fy);
+                ax = fx - x0f;
+                ay = fy - y0f;
+                bx = ak_f2i(x0f);
+                by = ak_f2i(y0f);
+                taps = 4u;
+            } else {
+                bx = ak_f2i(floorf(sx));
+                by = ak_f2i(floorf(sy));
+            }
+        } else if (sharpen) {
+            bx = x - 1;
+            by = y - 1;
+            taps = 9u;
+        }
+        Rgb acc = {{0.0f, 0.0f, 0.0f}};
+        Rgb centre = {{0.0f, 0.0f, 0.0f}};
+        float mask = 0.0f;
+        for (u32 tap = 0; tap < taps; ++tap) {
+            i32 tx, ty;
+            float weight;
+            if (sharpen) {
+                tx = bx + (i32)(tap % 3u);
+                ty = by + (i32)(tap / 3u);
+                weight = tap == 4u ? 5.0f / 13.0f : 1.0f / 13.0f;
+            } else if (bilinear) {
+                tx = bx + (i32)(tap & 1u);
+                ty = by + (i32)(tap >> 1);
+                const float wx = (tap & 1u) ? ax : (1.0f - ax);
+                const float wy = (tap >> 1) ? ay : (1.0f - ay);
+                weight = wx * wy;
+            } else {
+                tx = bx;
+                ty = by;
+                weight = 1.0f;
+            }
+            if (tx < 0 || tx >= w || ty < 0 || ty >= h) continue;
+            const Rgb v = auto_image<T - 1u>(c, tx, ty);
+            if (tap == 4u) centre = v;
+#pragma unroll
+            for (u32 ch = 0; ch < 3u; ++ch) acc.v[ch] += weight * v.v[ch];
+            mask += weight;
+        }
+        if (!on) return acc;
+        if (geometry) {
+            const float fill = k.auto_fill;
+            if (!bilinear) {
+                if (mask == 0.0f) {
+                    Rgb filled = {{fill, fill, fill}};
+                    return filled;
+                }
+                return acc;
+            }
+#pragma unroll
+            for (u32 ch = 0; ch < 3u; ++ch) acc.v[ch] = acc.v[ch] * mask + (1.0f - mask) * fill;
+            return acc;
+        }
+        if (op == AK_AUTO_OP_SHARPNESS) {
+            if (!sharpen) return acc;
+            const float f = 1.0f + m;
+#pragma unroll
+            for (u32 ch = 0; ch < 3u; ++ch)
+                acc.v[ch] = clamp01(centre.v[ch] + (1.0f - f) * (acc.v[ch] - centre.v[ch]));
+            return acc;
+        }
+        return auto_pointwise(k, op, m, c.stats[index], acc);
+    }
+}
+
+/// The sample's pixel (x, y) after geometry and the auto ops, before jitter.
+AK_FN Rgb auto_pixel(const KernelPolicy& k, const Source& src, const SampleParams& p,
+                     const AutoStats* stats, u32 x, u32 y) {
+    if ((p.flags & AK_FLAG_AUTO) == 0u) return geometric_pixel(k, src, p, x, y);
+    const AutoCtx c = {&k, &src, &p, stats->op, auto_chain(p), AK_MAX_AUTO_OPS};
+    return auto_image<AK_MAX_AUTO_OPS>(c, (i32)x, (i32)y);
+}
+
+AK_FN Rgb augmented_pixel(const KernelPolicy& k, const Source& src, const SampleParams& p,
+                          const AutoStats* stats, float mean, u32 x, u32 y) {
+    return colour(k, p, mean, auto_pixel(k, src, p, stats, x, y), false);
+}
+
+// ---------------------------------------------------------------------------
+// Auto-op statistics: one block of AK_STATS_THREADS per sample; for each of
+// the sample's reduction ops in chain order, a reduction over the W×H image
+// as it stands before the op (the earlier ops' statistics already written).
+
+AK_FN bool needs_auto_stats(const SampleParams& p) {
+    if ((p.flags & AK_FLAG_AUTO) == 0u) return false;
+    const AutoChain ch = auto_chain(p);
+    return (ch.count > 0u && auto_op_is_reduction(ch.op0)) ||
+           (ch.count > 1u && auto_op_is_reduction(ch.op1));
+}
+
+/// Equalize's LUT of one channel from its histogram (torchvision's float
+/// path, PIL's step): written as bytes c·256 + level of `out`.
+AK_FN void equalize_lut(const u32* hist, u32 pixels, u32 c, AutoStat* out) {
+    u32 last = 255u;
+    while (last > 0u && hist[last] == 0u) --last;
+    const u32 step = (pixels - hist[last]) / 255u;
+    u32 cum = 0u;
+    u32 word = 0u;
+    for (u32 level = 0; level < 256u; ++level) {
+        u32 v = level;
+        if (step != 0u) {
+            v = level == 0u ? 0u : (cum + step / 2u) / step;
+            if (v > 255u) v = 255u;
+        }
+        cum += hist[level];
+        word |= v << (8u * (level & 3u));
+        if ((level & 3u) == 3u) {
+            out->lut[(c * 256u + level) >> 2] = word;
+            word = 0u;
+        }
+    }
+}
+
+extern "C" __global__ void __launch_bounds__(AK_STATS_THREADS)
+    augment_stats(const KernelPolicy* __restrict__ policy, StepArgs step,
+                  const u8* __restrict__ pixels, SynthArgs synth,
+                  const SampleParams* __restrict__ params, AutoStats* __restrict__ stats) {
+    __shared__ double sums[AK_STATS_THREADS];
+    __shared__ float lows[3][AK_STATS_THREADS];
+    __shared__ float highs[3][AK_STATS_THREADS];
+    __shared__ u32 hist[3][256];
+    const KernelPolicy& k = *policy;
+    const u32 i = blockIdx.x;
+    // Every return and branch before a barrier is uniform across the block.
+    if (i >= step.batch_size) return;
+    const SampleParams p = params[i];
+    if (!needs_auto_stats(p)) return;
+    const Source src = {pixels, synth};
+    AutoStat* out = stats[i].op;
+    AutoCtx c = {&k, &src, &p, out, auto_chain(p), 0u};
+    const u32 plane = k.width * k.height;
+    const u32 tid = threadIdx.x;
+    for (u32 stage = 0; stage < c.ch.count; ++stage) {
+        const u32 op = stage == 0u ? c.ch.op0 : c.ch.op1;
+        if (!auto_op_is_reduction(op)) continue;
+        AutoStat* s = out + (stage == 0u ? c.ch.index0 : c.ch.index1);
+        c.limit = stage;
+        for (u32 j = tid; j < 3u * 256u; j += blockDim.x) (&hist[0][0])[j] = 0u;
+        __syncthreads();
+        double sum = 0.0;
+        float lo[3] = {2.0f, 2.0f, 2.0f};
+        float hi[3] = {-1.0f, -1.0f, -1.0f};
+        for (u32 pixel = tid; pixel < plane; pixel += blockDim.x) {
+            const u32 y = pixel / k.width;
+            const u32 x = pixel - y * k.width;
+            const Rgb rgb = auto_image<AK_MAX_AUTO_OPS>(c, (i32)x, (i32)y);
+            if (op == AK_AUTO_OP_CONTRAST) {
+                sum += (double)(k.channels == 3u ? grayscale(rgb) : rgb.v[0]);
+            } else {
+#pragma unroll
+                for (u32 ch = 0; ch < 3u; ++ch) {
+                    if (ch < k.channels) {
+                        lo[ch] = fminf(lo[ch], rgb.v[ch]);
+                        hi[ch] = fmaxf(hi[ch], rgb.v[ch]);
+                        if (op == AK_AUTO_OP_EQUALIZE)
+                            atomicAdd(&hist[ch][equalize_level(rgb.v[ch])], 1u);
+                    }
+                }
+            }
+        }
+        sums[tid] = sum;
+#pragma unroll
+        for (u32 ch = 0; ch < 3u; ++ch) {
+            lows[ch][tid] = lo[ch];
+            highs[ch][tid] = hi[ch];
+        }
+        __syncthreads();
+        for (u32 stride = blockDim.x / 2u; stride > 0u; stride >>= 1) {
+            if (tid < stride) {
+                sums[tid] += sums[tid + stride];
+#pragma unroll
+                for (u32 ch = 0; ch < 3u; ++ch) {
+                    lows[ch][tid] = fminf(lows[ch][tid], lows[ch][tid + stride]);
+                    highs[ch][tid] = fmaxf(highs[ch][tid], highs[ch][tid + stride]);
+                }
+            }
+            __syncthreads();
+        }
+        if (tid == 0u) {
+            s->mean = (float)(sums[0] / (double)plane);
+#pragma unroll
+            for (u32 ch = 0; ch < 3u; ++ch) {
+                s->lo[ch] = lows[ch][0];
+                s->hi[ch] = highs[ch][0];
+            }
+        }
+        if (op == AK_AUTO_OP_EQUALIZE && tid < k.channels) equalize_lut(hist[tid], plane, tid, s);
+        // The next stage reads these statistics (the barrier orders the
+        // block's global writes before its later reads).
+        __syncthreads();
+    }
+}
+
 
 // ---------------------------------------------------------------------------
 // Contrast reduction: one block of AK_CONTRAST_THREADS per sample.
@@ -1090,7 +1599,7 @@ extern "C" __global__ void __launch_bounds__(AK_CONTRAST_THREADS)
     augment_contrast(const KernelPolicy* __restrict__ policy, StepArgs step,
                      const u8* __restrict__ pixels, const float* __restrict__ gray_means,
                      SynthArgs synth, const SampleParams* __restrict__ params,
-                     float* __restrict__ means) {
+                     const AutoStats* __restrict__ stats, float* __restrict__ means) {
     __shared__ double partial[AK_CONTRAST_THREADS];
     const KernelPolicy& k = *policy;
     const u32 i = blockIdx.x;
@@ -1120,7 +1629,7 @@ extern "C" __global__ void __launch_bounds__(AK_CONTRAST_THREADS)
     for (u32 pixel = threadIdx.x; pixel < plane; pixel += blockDim.x) {
         const u32 y = pixel / k.width;
         const u32 x = pixel - y * k.width;
-        const Rgb rgb = colour(k, p, 0.0f, geometric_pixel(k, src, p, x, y), true);
+        const Rgb rgb = colour(k, p, 0.0f, auto_pixel(k, src, p, stats + i, x, y), true);
         const float gray = k.channels == 3u ? grayscale(rgb) : rgb.v[0];
         sum += (double)gray;
     }
@@ -1146,6 +1655,7 @@ static __device__ __forceinline__ void augment_pixels(const KernelPolicy* __rest
                                                       const u8* __restrict__ pixels,
                                                       const SynthArgs& synth,
                                                       const SampleParams* __restrict__ params,
+                                                      const AutoStats* __restrict__ stats,
                                                       const float* __restrict__ means,
                                                       T* __restrict__ out) {
     const KernelPolicy& k = *policy;
@@ -1167,12 +1677,13 @@ static __device__ __forceinline__ void augment_pixels(const KernelPolicy* __rest
     Rgb value;
     if (in_box) {
         const SampleParams partner = params[p.partner];
-        value = augmented_pixel(k, src, partner, means[p.partner], x, y);
+        value = augmented_pixel(k, src, partner, stats + p.partner, means[p.partner], x, y);
     } else {
-        const Rgb own = augmented_pixel(k, src, p, means[i], x, y);
+        const Rgb own = augmented_pixel(k, src, p, stats + i, means[i], x, y);
         if (mixed && !cutmix) {
             const SampleParams partner = params[p.partner];
-            const Rgb other = augmented_pixel(k, src, partner, means[p.partner], x, y);
+            const Rgb other =
+                augmented_pixel(k, src, partner, stats + p.partner, means[p.partner], x, y);
 #pragma unroll
             for (u32 c = 0; c < 3u; ++c)
                 value.v[c] = own.v[c] * p.lambda + other.v[c] * (1.0f - p.lambda);
@@ -1197,9 +1708,9 @@ static __device__ __forceinline__ void augment_pixels(const KernelPolicy* __rest
     extern "C" __global__ void __launch_bounds__(AK_PIXELS_THREADS)                        \
         NAME(const KernelPolicy* __restrict__ policy, StepArgs step,                       \
              const u8* __restrict__ pixels, SynthArgs synth,                               \
-             const SampleParams* __restrict__ params, const float* __restrict__ means,     \
-             T* __restrict__ out) {                                                        \
-        augment_pixels<T>(policy, step, pixels, synth, params, means, out);                \
+             const SampleParams* __restrict__ params, const AutoStats* __restrict__ stats, \
+             const float* __restrict__ means, T* __restrict__ out) {                       \
+        augment_pixels<T>(policy, step, pixels, synth, params, stats, means, out);         \
     }
 
 AK_PIXELS_KERNEL(augment_pixels_f32, float)

@@ -1,4 +1,4 @@
-//! Launching the three kernels: their names from the one table
+//! Launching the kernels: their names from the one table
 //! (`kernel_args::entry`), their block sizes, and one argument builder that
 //! keeps the kernel's parameter order in one list per kernel.
 
@@ -15,12 +15,14 @@ use crate::policy::DType;
 
 /// Threads per block of each kernel (the `AK_*_THREADS` of augment.cu).
 const PARAMS_THREADS: u32 = 128;
+const STATS_THREADS: u32 = 256;
 const CONTRAST_THREADS: u32 = 256;
 const PIXELS_THREADS: u32 = 256;
 
 /// The module's kernels, looked up once by their entry names.
 pub(super) struct Functions {
     params: sys::CUfunction,
+    stats: sys::CUfunction,
     contrast: sys::CUfunction,
     pixels_f32: sys::CUfunction,
     pixels_f16: sys::CUfunction,
@@ -36,6 +38,7 @@ impl Functions {
         };
         Ok(Self {
             params: function(entry::PARAMS)?,
+            stats: function(entry::STATS)?,
             contrast: function(entry::CONTRAST)?,
             pixels_f32: function(entry::PIXELS_F32)?,
             pixels_f16: function(entry::PIXELS_F16)?,
@@ -163,7 +166,7 @@ impl CudaBackend {
         }
     }
 
-    /// The three launches of one step (shapes already checked).
+    /// The launches of one step (shapes already checked).
     pub(super) fn launch_step(
         &mut self,
         args: StepArgs,
@@ -185,8 +188,33 @@ impl CudaBackend {
         let (mut policy, mut params, mut pixels) =
             (self.policy.ptr, self.params.ptr, self.pixels.ptr);
         let (mut gray_means, mut means, mut out) = (self.gray_means.ptr, self.means.ptr, images);
+        let mut stats = self.stats.ptr;
 
         self.launch_params(args, labels)?;
+
+        // Auto-op statistics: one block per sample (static shared memory).
+        if self.stats_on {
+            let a = KernelArgs::new()
+                .arg(&mut policy)
+                .arg(&mut step_args)
+                .arg(&mut pixels)
+                .arg(&mut synth)
+                .arg(&mut params)
+                .arg(&mut stats);
+            // SAFETY: the order above is `augment_stats`'s; buffers as for
+            // the parameters pass, `stats` `capacity` ≥ batch samples'
+            // `AUTO_STATS_BYTES`.
+            unsafe {
+                launch(
+                    self.functions.stats,
+                    entry::STATS,
+                    batch,
+                    STATS_THREADS,
+                    self.stream,
+                    a,
+                )?;
+            }
+        }
 
         // Contrast means: one block per sample (static shared memory).
         if self.contrast_on {
@@ -197,9 +225,10 @@ impl CudaBackend {
                 .arg(&mut gray_means)
                 .arg(&mut synth)
                 .arg(&mut params)
+                .arg(&mut stats)
                 .arg(&mut means);
             // SAFETY: the order above is `augment_contrast`'s; buffers as
-            // for the parameters pass, `means` `capacity` ≥ batch entries.
+            // for the statistics pass, `means` `capacity` ≥ batch entries.
             unsafe {
                 launch(
                     self.functions.contrast,
@@ -220,6 +249,7 @@ impl CudaBackend {
             .arg(&mut pixels)
             .arg(&mut synth)
             .arg(&mut params)
+            .arg(&mut stats)
             .arg(&mut means)
             .arg(&mut out);
         // SAFETY: the order above is `augment_pixels_*`'s; `out` holds

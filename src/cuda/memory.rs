@@ -91,6 +91,22 @@ impl SynthBuffers {
     }
 }
 
+/// Bytes of one sample's auto-op statistics: `AutoStats` of augment.cu
+/// (two op slots of a mean, per-channel min/max and a 3 × 256-byte
+/// Equalize LUT; checked against the kernel by tests/cuda-host).
+pub const AUTO_STATS_BYTES: usize = 1600;
+
+/// The per-step auto-op statistics scratch, `capacity` samples (4 bytes
+/// when the policy has no auto ops: the kernels never read it then).
+pub(super) fn stats_buffer(auto_on: bool, capacity: u32) -> Result<DeviceBuffer, Error> {
+    let bytes = if auto_on {
+        AUTO_STATS_BYTES * capacity as usize
+    } else {
+        4
+    };
+    DeviceBuffer::alloc("auto-op statistics", bytes)
+}
+
 /// The per-step B × K coefficient scratch (zeroed once).
 pub(super) fn coefficient_buffer(components: u32, capacity: u32) -> Result<DeviceBuffer, Error> {
     let n = components as usize * capacity as usize;

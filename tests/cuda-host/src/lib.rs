@@ -34,6 +34,15 @@ unsafe extern "C" {
         params: *mut SampleParams,
         mix_labels: *mut MixLabel,
     );
+    fn emu_augment_stats(
+        policy: *const KernelPolicy,
+        step: StepArgs,
+        pixels: *const u8,
+        synth: SynthArgs,
+        params: *const SampleParams,
+        stats: *mut u32,
+    );
+    fn emu_auto_stats_bytes() -> u64;
     fn emu_augment_contrast(
         policy: *const KernelPolicy,
         step: StepArgs,
@@ -41,6 +50,7 @@ unsafe extern "C" {
         gray_means: *const f32,
         synth: SynthArgs,
         params: *const SampleParams,
+        stats: *const u32,
         means: *mut f32,
     );
     fn emu_augment_pixels(
@@ -49,6 +59,7 @@ unsafe extern "C" {
         pixels: *const u8,
         synth: SynthArgs,
         params: *const SampleParams,
+        stats: *const u32,
         means: *const f32,
         dtype: u32,
         out: *mut c_void,
@@ -117,7 +128,49 @@ pub fn params(
     (params, mix, coefficients)
 }
 
-/// The contrast reduction: one mean per sample.
+/// u32 words of one sample's auto-op statistics (`AutoStats` in augment.cu).
+pub fn auto_stats_words() -> usize {
+    // SAFETY: pure function.
+    let bytes = unsafe { emu_auto_stats_bytes() } as usize;
+    assert_eq!(bytes % 4, 0);
+    bytes / 4
+}
+
+/// The auto-op statistics pass: per sample, [`auto_stats_words`] words
+/// (zero where the sample has no reduction op).
+pub fn auto_stats(
+    kernel: &KernelPolicy,
+    args: StepArgs,
+    dataset: &Dataset,
+    synth: Option<&SynthTables>,
+    coefficients: &[f32],
+    params: &[SampleParams],
+) -> Vec<u32> {
+    assert_eq!(params.len(), args.batch_size as usize);
+    assert_eq!(
+        coefficients.len(),
+        params.len() * kernel.synth_components as usize
+    );
+    let synth = synth_args(synth, coefficients.as_ptr());
+    let mut stats = vec![0u32; params.len() * auto_stats_words()];
+    // SAFETY: reads images named by `params` (dataset indices in range) and
+    // the synthetic tables and coefficients (borrowed), writes the `b`
+    // samples' statistics.
+    unsafe {
+        emu_augment_stats(
+            kernel,
+            args,
+            dataset.pixels().as_ptr(),
+            synth,
+            params.as_ptr(),
+            stats.as_mut_ptr(),
+        )
+    };
+    stats
+}
+
+/// The contrast reduction: one mean per sample (after the auto ops, whose
+/// statistics `stats` holds).
 pub fn contrast_means(
     kernel: &KernelPolicy,
     args: StepArgs,
@@ -125,16 +178,19 @@ pub fn contrast_means(
     synth: Option<&SynthTables>,
     coefficients: &[f32],
     params: &[SampleParams],
+    stats: &[u32],
 ) -> Vec<f32> {
     assert_eq!(params.len(), args.batch_size as usize);
+    assert_eq!(stats.len(), params.len() * auto_stats_words());
     assert_eq!(
         coefficients.len(),
         params.len() * kernel.synth_components as usize
     );
     let synth = synth_args(synth, coefficients.as_ptr());
     let mut means = vec![f32::NAN; params.len()];
-    // SAFETY: reads images named by `params` (dataset indices in range) and
-    // the synthetic tables and coefficients (borrowed), writes `b` means.
+    // SAFETY: reads images named by `params` (dataset indices in range), the
+    // synthetic tables and coefficients and the statistics (borrowed),
+    // writes `b` means.
     unsafe {
         emu_augment_contrast(
             kernel,
@@ -143,6 +199,7 @@ pub fn contrast_means(
             dataset.gray_means().as_ptr(),
             synth,
             params.as_ptr(),
+            stats.as_ptr(),
             means.as_mut_ptr(),
         )
     };
@@ -159,10 +216,12 @@ pub fn pixels(
     synth: Option<&SynthTables>,
     coefficients: &[f32],
     params: &[SampleParams],
+    stats: &[u32],
     means: &[f32],
     dtype: DType,
 ) -> (Vec<f32>, Vec<u16>) {
     assert_eq!(params.len(), args.batch_size as usize);
+    assert_eq!(stats.len(), params.len() * auto_stats_words());
     assert_eq!(means.len(), params.len());
     assert_eq!(
         coefficients.len(),
@@ -180,6 +239,7 @@ pub fn pixels(
                 dataset.pixels().as_ptr(),
                 synth,
                 params.as_ptr(),
+                stats.as_ptr(),
                 means.as_ptr(),
                 code,
                 out,

@@ -84,3 +84,13 @@ fn kernel_constants_match_rust() {
     let compared = constants::check_kernel_constants("augment.cu", &augkit_cuda_host::constants());
     assert!(compared >= 40, "only {compared} CUDA constants compared");
 }
+
+/// The CUDA backend sizes the auto-op statistics scratch as the kernel's
+/// `AutoStats`.
+#[test]
+fn auto_stats_size_matches_the_kernel() {
+    assert_eq!(
+        augkit_cuda_host::auto_stats_words() * 4,
+        augkit::cuda::AUTO_STATS_BYTES
+    );
+}
