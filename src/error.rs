@@ -39,6 +39,12 @@ pub enum PolicyError {
         width: u32,
         reason: &'static str,
     },
+    #[error("policy sections `{field}` and `{other}` cannot both be present: {reason}")]
+    Conflict {
+        field: &'static str,
+        other: &'static str,
+        reason: &'static str,
+    },
 }
 
 /// Everything the library can refuse or fail at.

@@ -166,6 +166,7 @@ pub fn sample_params(ctx: &StepContext<'_>, i: u32) -> SampleParams {
     }
 
     geometry(k, key, position, epoch, &mut p);
+    auto_augment(k, key, position, epoch, &mut p);
     jitter(k, key, position, epoch, &mut p);
     mix(ctx, i, &mut p);
     p
@@ -301,6 +302,145 @@ pub fn resized_crop_box(k: &KernelPolicy, key: [u32; 2], position: u32, epoch: u
     let cw = cw.clamp(1, width);
     let ch = ch.clamp(1, height);
     [(width - cw) / 2, (height - ch) / 2, cw, ch]
+}
+
+/// TrivialAugment / RandAugment (SEMANTICS.md §10): each op's id, signed
+/// magnitude and, for the geometry ops, their inverse maps composed into
+/// `auto_affine`.
+fn auto_augment(k: &KernelPolicy, key: [u32; 2], position: u32, epoch: u32, p: &mut SampleParams) {
+    if k.auto_mode == AUTO_OFF {
+        return;
+    }
+    p.flags |= flags::AUTO;
+    let mut affine = AUTO_IDENTITY_MAP;
+    for i in 0..k.auto_num_ops {
+        let op = bounded(AUTO_OP_COUNT, words(key, position, epoch, slot::AUTO_OP, i));
+        let bin = if k.auto_mode == AUTO_TRIVIAL {
+            bounded(
+                k.auto_num_bins,
+                words(key, position, epoch, slot::AUTO_BIN, i),
+            )
+        } else {
+            k.auto_magnitude_bin
+        };
+        let mut m = auto_magnitude(k, op, bin);
+        if auto_op_signed(op)
+            && draws::unit(words(key, position, epoch, slot::AUTO_SIGN, i)[0]) < 0.5
+        {
+            m = -m;
+        }
+        p.auto_ops = (p.auto_ops & !(0xff << (8 * i))) | (op << (8 * i));
+        p.auto_magnitudes[i as usize] = m;
+        if auto_op_moves_pixels(op) {
+            // Op i reads the image its predecessors made: the earlier map
+            // applies last.
+            affine = compose_affine(affine, auto_op_map(k, op, m));
+        }
+    }
+    p.auto_affine = affine;
+}
+
+/// The identity of `auto_affine`.
+pub const AUTO_IDENTITY_MAP: [f32; 6] = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0];
+
+/// The op of `auto_ops` at index `i` (`AUTO_OP_NONE` past the last).
+pub fn auto_op_at(auto_ops: u32, i: u32) -> u32 {
+    (auto_ops >> (8 * i)) & 0xff
+}
+
+/// Ops whose magnitude torchvision negates with probability ½.
+pub fn auto_op_signed(op: u32) -> bool {
+    (AUTO_OP_SHEAR_X..=AUTO_OP_SHARPNESS).contains(&op)
+}
+
+/// ShearX/Y, TranslateX/Y and Rotate: they move pixels (and fold into
+/// `auto_affine`).
+pub fn auto_op_moves_pixels(op: u32) -> bool {
+    (AUTO_OP_SHEAR_X..=AUTO_OP_ROTATE).contains(&op)
+}
+
+/// `torch.linspace(start, end, steps)[i]` in float32, as ATen's
+/// vectorised CPU kernel computes it: the first half counts up from
+/// `start`, the second down from `end`, each a FUSED multiply-add (one
+/// rounding; torch on AVX2/AVX-512 CPUs, where a separate multiply and add
+/// differ from torch's tables in a few entries per table). Kernels must use
+/// a correctly rounded fma here.
+pub fn linspace(start: f32, end: f32, steps: u32, i: u32) -> f32 {
+    let step = (end - start) / (steps - 1) as f32;
+    if i < steps / 2 {
+        step.mul_add(i as f32, start)
+    } else {
+        (-step).mul_add((steps - 1 - i) as f32, end)
+    }
+}
+
+/// torchvision's posterize table at `bin`:
+/// `(8 − arange(bins) / ((bins − 1) / range)).round()` in float32 (the
+/// divisor is a Python float, rounded to float32 by the tensor op; round
+/// is half to even).
+pub fn posterize_bits(bins: u32, range: f32, bin: u32) -> f32 {
+    let divisor = ((bins - 1) as f64 / f64::from(range)) as f32;
+    (8.0 - bin as f32 / divisor).round_ties_even()
+}
+
+/// The unsigned magnitude of op `op` at bin `bin`: torchvision's
+/// `_AUGMENTATION_SPACE` tables (0 for ops without one).
+pub fn auto_magnitude(k: &KernelPolicy, op: u32, bin: u32) -> f32 {
+    let bins = k.auto_num_bins;
+    match op {
+        AUTO_OP_SHEAR_X | AUTO_OP_SHEAR_Y => linspace(0.0, k.auto_shear_max, bins, bin),
+        AUTO_OP_TRANSLATE_X => linspace(0.0, k.auto_translate_max_x, bins, bin),
+        AUTO_OP_TRANSLATE_Y => linspace(0.0, k.auto_translate_max_y, bins, bin),
+        AUTO_OP_ROTATE => linspace(0.0, k.auto_rotate_max, bins, bin),
+        AUTO_OP_BRIGHTNESS | AUTO_OP_COLOR | AUTO_OP_CONTRAST | AUTO_OP_SHARPNESS => {
+            linspace(0.0, k.auto_enhance_max, bins, bin)
+        }
+        AUTO_OP_POSTERIZE => posterize_bits(bins, k.auto_posterize_range, bin),
+        AUTO_OP_SOLARIZE => linspace(1.0, 0.0, bins, bin),
+        _ => 0.0,
+    }
+}
+
+/// The inverse map (output pixel-corner coordinates → the op's input) of a
+/// geometry op with signed magnitude `m`, torchvision's centres: shears
+/// about the top-left corner (`center=[0, 0]`), translation by `int(m)`
+/// whole pixels, rotation by m degrees counter-clockwise about the image
+/// centre (the convention of `inverse_affine`). Identity for other ops.
+pub fn auto_op_map(k: &KernelPolicy, op: u32, m: f32) -> [f32; 6] {
+    match op {
+        AUTO_OP_SHEAR_X => [1.0, m, 0.0, 0.0, 1.0, 0.0],
+        AUTO_OP_SHEAR_Y => [1.0, 0.0, 0.0, m, 1.0, 0.0],
+        // `int(m)`: truncation toward zero.
+        AUTO_OP_TRANSLATE_X => [1.0, 0.0, -m.trunc(), 0.0, 1.0, 0.0],
+        AUTO_OP_TRANSLATE_Y => [1.0, 0.0, 0.0, 0.0, 1.0, -m.trunc()],
+        AUTO_OP_ROTATE => {
+            let theta = m * (core::f32::consts::PI / 180.0);
+            let (cs, sn) = (theta.cos(), theta.sin());
+            let cx = 0.5 * k.width as f32;
+            let cy = 0.5 * k.height as f32;
+            [
+                cs,
+                -sn,
+                cx - (cs * cx - sn * cy),
+                sn,
+                cs,
+                cy - (sn * cx + cs * cy),
+            ]
+        }
+        _ => AUTO_IDENTITY_MAP,
+    }
+}
+
+/// `a ∘ b`: the map that applies `b`, then `a` (2×3, row-major).
+pub fn compose_affine(a: [f32; 6], b: [f32; 6]) -> [f32; 6] {
+    [
+        a[0] * b[0] + a[1] * b[3],
+        a[0] * b[1] + a[1] * b[4],
+        a[0] * b[2] + a[1] * b[5] + a[2],
+        a[3] * b[0] + a[4] * b[3],
+        a[3] * b[1] + a[4] * b[4],
+        a[3] * b[2] + a[4] * b[5] + a[5],
+    ]
 }
 
 /// Colour jitter: the coin, the factors of the ops that are on, the order.

@@ -302,3 +302,84 @@ fn bad_shapes_datasets_and_subsets_are_typed_errors() {
         Err(Error::Policy(_))
     ));
 }
+
+#[test]
+fn auto_augment_fields_are_validated() {
+    let cases = [
+        (
+            "[trivial_augment]\nnum_magnitude_bins = 1",
+            "trivial_augment.num_magnitude_bins",
+            "1",
+        ),
+        (
+            "[trivial_augment]\nfill = 1.5",
+            "trivial_augment.fill",
+            "1.5",
+        ),
+        ("[rand_augment]\nnum_ops = 3", "rand_augment.num_ops", "3"),
+        ("[rand_augment]\nnum_ops = 0", "rand_augment.num_ops", "0"),
+        (
+            "[rand_augment]\nmagnitude = 31",
+            "rand_augment.magnitude",
+            "31",
+        ),
+        (
+            "[rand_augment]\nnum_magnitude_bins = 0",
+            "rand_augment.num_magnitude_bins",
+            "0",
+        ),
+        ("[rand_augment]\nfill = -0.5", "rand_augment.fill", "-0.5"),
+    ];
+    for (text, field, value) in cases {
+        let err = rejects(text, field, value);
+        assert!(matches!(err, PolicyError::OutOfRange { .. }), "{err:?}");
+    }
+    let err = rejects("[rand_augment]\nfill = nan", "rand_augment.fill", "NaN");
+    assert!(matches!(err, PolicyError::NotFinite { .. }), "{err:?}");
+    let both = "[trivial_augment]\n[rand_augment]\n";
+    let err = rejects(both, "trivial_augment", "rand_augment");
+    assert!(matches!(err, PolicyError::Conflict { .. }), "{err:?}");
+    assert!(compile("[rand_augment]\nnum_magnitude_bins = 10\nmagnitude = 9").is_ok());
+    assert!(compile("[trivial_augment]\nwide = false\ninterpolation = \"bilinear\"").is_ok());
+}
+
+#[test]
+fn auto_augment_compiles_torchvisions_ranges() {
+    let k = compile("[trivial_augment]").unwrap();
+    assert_eq!(
+        (
+            k.auto_mode,
+            k.auto_num_ops,
+            k.auto_num_bins,
+            k.auto_interpolation
+        ),
+        (1, 1, 31, 0)
+    );
+    assert_eq!(
+        [
+            k.auto_shear_max,
+            k.auto_translate_max_x,
+            k.auto_rotate_max,
+            k.auto_enhance_max
+        ],
+        [0.99, 32.0, 135.0, 0.99]
+    );
+    assert_eq!(k.auto_posterize_range, 6.0);
+    let k = compile("[rand_augment]").unwrap();
+    assert_eq!(
+        (k.auto_mode, k.auto_num_ops, k.auto_magnitude_bin),
+        (2, 2, 9)
+    );
+    // Python: 150.0 / 331.0 * 32 = 14.501510574018127, then float32.
+    assert_eq!(k.auto_translate_max_x, 14.501510574018127f64 as f32);
+    assert_eq!(
+        [
+            k.auto_shear_max,
+            k.auto_rotate_max,
+            k.auto_enhance_max,
+            k.auto_posterize_range
+        ],
+        [0.3, 30.0, 0.9, 4.0]
+    );
+    assert_eq!(compile("").unwrap().auto_mode, 0);
+}

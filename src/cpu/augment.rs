@@ -8,6 +8,7 @@
 //! `kernels/wgsl/augment.wgsl` and `kernels/cuda/augment.cu`.
 //! Tests: `cargo test --test cpu_semantics`; bench: `cargo bench -- cpu`.
 
+use super::auto::{AutoStats, auto_pixel, auto_stats};
 use crate::dataset::ImageShape;
 use crate::kernel_args::*;
 use crate::synthetic::SynthTables;
@@ -305,10 +306,11 @@ pub fn contrast_mean(k: &KernelPolicy, src: &Source<'_>, p: &SampleParams) -> f3
         }
         return mean;
     }
+    let stats = auto_stats(k, src, p);
     let mut sum = 0.0f64;
     for y in 0..k.height {
         for x in 0..k.width {
-            let rgb = colour(k, p, 0.0, geometric_pixel(k, src, p, x, y), true);
+            let rgb = colour(k, p, 0.0, auto_pixel(k, src, p, &stats, x, y), true);
             let gray = if k.channels == 3 {
                 grayscale(rgb)
             } else {
@@ -320,17 +322,19 @@ pub fn contrast_mean(k: &KernelPolicy, src: &Source<'_>, p: &SampleParams) -> f3
     (sum / f64::from(k.height * k.width)) as f32
 }
 
-/// The sample's own augmented pixel (geometry then colour), in [0, 1].
+/// The sample's own augmented pixel (geometry, auto ops, then colour), in
+/// [0, 1]; `stats` are the sample's [`auto_stats`].
 #[inline(always)]
 pub fn augmented_pixel(
     k: &KernelPolicy,
     src: &Source<'_>,
     p: &SampleParams,
+    stats: &AutoStats,
     mean: f32,
     x: u32,
     y: u32,
 ) -> [f32; 3] {
-    colour(k, p, mean, geometric_pixel(k, src, p, x, y), false)
+    colour(k, p, mean, auto_pixel(k, src, p, stats, x, y), false)
 }
 
 /// Writes output sample `i` (one C·H·W chunk of the batch, in the policy's
@@ -348,6 +352,8 @@ pub fn render_sample_per_pixel<T: OutElem>(
     let p = &params[i];
     let partner = &params[p.partner as usize];
     let partner_mean = means[p.partner as usize];
+    let stats = auto_stats(k, src, p);
+    let partner_stats = auto_stats(k, src, partner);
     let mixed = p.flags & flags::MIXED != 0;
     let cutmix = p.flags & flags::CUTMIX != 0;
     let channels = k.channels as usize;
@@ -361,11 +367,12 @@ pub fn render_sample_per_pixel<T: OutElem>(
                 && y >= p.cut_box[1]
                 && y < p.cut_box[3];
             let value = if in_box {
-                augmented_pixel(k, src, partner, partner_mean, x, y)
+                augmented_pixel(k, src, partner, &partner_stats, partner_mean, x, y)
             } else {
-                let own = augmented_pixel(k, src, p, means[i], x, y);
+                let own = augmented_pixel(k, src, p, &stats, means[i], x, y);
                 if mixed && !cutmix {
-                    let other = augmented_pixel(k, src, partner, partner_mean, x, y);
+                    let other =
+                        augmented_pixel(k, src, partner, &partner_stats, partner_mean, x, y);
                     let mut v = [0.0f32; 3];
                     for c in 0..channels {
                         v[c] = own[c] * p.lambda + other[c] * (1.0 - p.lambda);
@@ -557,7 +564,8 @@ pub fn contrast_mean_rows(
     p: &SampleParams,
     scratch: &mut RowScratch,
 ) -> f32 {
-    if !needs_contrast_mean(k, p) || k.contrast_mean == CONTRAST_MEAN_SOURCE {
+    let auto = p.flags & flags::AUTO != 0;
+    if !needs_contrast_mean(k, p) || k.contrast_mean == CONTRAST_MEAN_SOURCE || auto {
         return contrast_mean(k, src, p);
     }
     let mut sum = 0.0f64;

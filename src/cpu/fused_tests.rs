@@ -90,6 +90,21 @@ fn policies() -> Vec<(&'static str, &'static str)> {
             "[synthetic]\nmode = \"interpolate\"\nfraction = 0.5\n[color_jitter]\ncontrast = 0.4\n",
         ),
         ("all", ALL),
+        ("trivial_augment", "[trivial_augment]\n"),
+        (
+            "trivial_augment_bilinear",
+            "[trivial_augment]\nwide = false\ninterpolation = \"bilinear\"\nfill = 0.25\n",
+        ),
+        (
+            "rand_augment",
+            "[rand_augment]\nnum_ops = 2\nmagnitude = 20\nfill = 0.5\n[color_jitter]\ncontrast = 0.4\n",
+        ),
+        (
+            "all_trivial_augment",
+            "horizontal_flip = 0.5\n[crop]\nkind = \"pad\"\npadding = 3\n[trivial_augment]\n\
+             [color_jitter]\nbrightness = 0.4\ncontrast = 0.4\nsaturation = 0.4\nhue = 0.1\n\
+             [mix]\nmixup_alpha = 0.4\ncutmix_alpha = 1.0\nprob = 0.9\n",
+        ),
     ]
 }
 

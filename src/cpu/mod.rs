@@ -8,6 +8,8 @@
 
 #[doc(hidden)]
 pub mod augment;
+#[doc(hidden)]
+pub mod auto;
 mod colour;
 #[cfg(test)]
 mod fused_tests;
@@ -118,6 +120,21 @@ pub fn step_contrast_means_from(
             || RowScratch::new(kernel.width),
             |scratch, p| contrast_mean_rows(kernel, src, p, scratch),
         )
+        .collect()
+}
+
+/// The auto-op reductions of a step (TrivialAugment / RandAugment), one
+/// [`auto::AutoStats`] per sample: what a backend's reduction pass must
+/// reproduce.
+#[doc(hidden)]
+pub fn step_auto_stats(
+    kernel: &KernelPolicy,
+    src: &Source<'_>,
+    params: &[SampleParams],
+) -> Vec<auto::AutoStats> {
+    params
+        .par_iter()
+        .map(|p| auto::auto_stats(kernel, src, p))
         .collect()
 }
 

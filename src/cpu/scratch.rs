@@ -11,6 +11,7 @@
 //! Tests: `cargo test -p augkit --lib cpu::fused_tests`.
 
 use super::augment::{Source, contrast_mean, geometric_pixel};
+use super::auto::{auto_pixel, auto_stats};
 use super::colour;
 use crate::kernel_args::*;
 
@@ -59,8 +60,28 @@ impl Scratch {
             weights: &mut self.weights,
             units: &mut self.units,
         };
-        geometry(k, src, p, image, taps);
+        if p.flags & flags::AUTO != 0 {
+            auto_image(k, src, p, image);
+        } else {
+            geometry(k, src, p, image, taps);
+        }
         colour_chain(k, src, p, mean, image);
+    }
+}
+
+/// A TrivialAugment / RandAugment sample: its reductions, then
+/// `auto::auto_pixel` at every pixel (the definition itself).
+fn auto_image(k: &KernelPolicy, src: &Source<'_>, p: &SampleParams, image: &mut [f32]) {
+    let (w, h, channels) = (k.width as usize, k.height as usize, k.channels as usize);
+    let plane = w * h;
+    let stats = auto_stats(k, src, p);
+    for y in 0..h {
+        for x in 0..w {
+            let v = auto_pixel(k, src, p, &stats, x as u32, y as u32);
+            for (c, &v) in v.iter().enumerate().take(channels) {
+                image[c * plane + y * w + x] = v;
+            }
+        }
     }
 }
 

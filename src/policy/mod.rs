@@ -30,7 +30,63 @@ pub struct Policy {
     pub color_jitter: Option<ColorJitter>,
     pub mix: Option<Mix>,
     pub synthetic: Option<Synthetic>,
+    /// torchvision `TrivialAugmentWide` (one auto op per sample).
+    pub trivial_augment: Option<TrivialAugment>,
+    /// torchvision `RandAugment` (`num_ops` auto ops per sample).
+    pub rand_augment: Option<RandAugment>,
     pub output: Output,
+}
+
+/// torchvision `TrivialAugmentWide`: per sample one op uniform over the 14
+/// ops, a magnitude bin uniform over `num_magnitude_bins`, a random sign.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrivialAugment {
+    /// true: `TrivialAugmentWide`'s ranges; false: `RandAugment`'s ranges
+    /// (the TrivialAugment paper's "RA" space as torchvision implements it).
+    pub wide: bool,
+    pub num_magnitude_bins: u32,
+    /// Resampling of the geometry ops (torchvision's default: nearest).
+    pub interpolation: Interpolation,
+    /// Value (in [0, 1] pixel units) for pixels the geometry ops map from
+    /// outside the image.
+    pub fill: f32,
+}
+
+impl Default for TrivialAugment {
+    fn default() -> Self {
+        Self {
+            wide: true,
+            num_magnitude_bins: 31,
+            interpolation: Interpolation::Nearest,
+            fill: 0.0,
+        }
+    }
+}
+
+/// torchvision `RandAugment`: per sample `num_ops` ops, each uniform over
+/// the 14 ops, all at the fixed bin `magnitude`, each with a random sign.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RandAugment {
+    pub num_ops: u32,
+    /// A bin index below `num_magnitude_bins`.
+    pub magnitude: u32,
+    pub num_magnitude_bins: u32,
+    pub interpolation: Interpolation,
+    pub fill: f32,
+}
+
+impl Default for RandAugment {
+    fn default() -> Self {
+        Self {
+            num_ops: 2,
+            magnitude: 9,
+            num_magnitude_bins: 31,
+            interpolation: Interpolation::Nearest,
+            fill: 0.0,
+        }
+    }
 }
 
 /// Synthetic samples generated on the device in place of real ones.

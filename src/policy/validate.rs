@@ -359,7 +359,125 @@ pub(crate) fn compile(policy: &Policy, shape: ImageShape) -> Result<KernelPolicy
             ClassChoice::Uniform => SYNTH_CLASS_UNIFORM,
         };
     }
+
+    auto_augment(policy, &mut k)?;
     Ok(k)
+}
+
+/// The magnitude ranges of torchvision's two augmentation spaces.
+#[derive(Clone, Copy, PartialEq)]
+enum AutoSpace {
+    /// `TrivialAugmentWide._AUGMENTATION_SPACE`.
+    Wide,
+    /// `RandAugment._AUGMENTATION_SPACE`.
+    Rand,
+}
+
+/// Field names for errors: bins, num_ops, magnitude, fill.
+const TRIVIAL_FIELDS: [&str; 4] = [
+    "trivial_augment.num_magnitude_bins",
+    "trivial_augment",
+    "trivial_augment",
+    "trivial_augment.fill",
+];
+const RAND_FIELDS: [&str; 4] = [
+    "rand_augment.num_magnitude_bins",
+    "rand_augment.num_ops",
+    "rand_augment.magnitude",
+    "rand_augment.fill",
+];
+
+/// `[trivial_augment]` / `[rand_augment]` → the `auto_*` fields.
+fn auto_augment(policy: &Policy, k: &mut KernelPolicy) -> Result<(), PolicyError> {
+    let (mode, num_ops, bins, magnitude, interpolation, fill, space, names) =
+        match (&policy.trivial_augment, &policy.rand_augment) {
+            (None, None) => return Ok(()),
+            (Some(_), Some(_)) => {
+                return Err(PolicyError::Conflict {
+                    field: "trivial_augment",
+                    other: "rand_augment",
+                    reason: "a sample runs one auto-augment policy; keep one of the two",
+                });
+            }
+            (Some(t), None) => (
+                AUTO_TRIVIAL,
+                1,
+                t.num_magnitude_bins,
+                0,
+                t.interpolation,
+                t.fill,
+                if t.wide {
+                    AutoSpace::Wide
+                } else {
+                    AutoSpace::Rand
+                },
+                TRIVIAL_FIELDS,
+            ),
+            (None, Some(r)) => (
+                AUTO_RAND,
+                r.num_ops,
+                r.num_magnitude_bins,
+                r.magnitude,
+                r.interpolation,
+                r.fill,
+                AutoSpace::Rand,
+                RAND_FIELDS,
+            ),
+        };
+    let [bins_field, num_ops_field, magnitude_field, fill_field] = names;
+    // linspace needs two points; beyond 2^16 bins the f32 bin index and
+    // the magnitudes stop being distinct values.
+    if !(2..=1 << 16).contains(&bins) {
+        return Err(PolicyError::OutOfRange {
+            field: bins_field,
+            value: bins as f32,
+            expected: "[2, 65536]",
+        });
+    }
+    if !(1..=MAX_AUTO_OPS).contains(&num_ops) {
+        return Err(PolicyError::OutOfRange {
+            field: num_ops_field,
+            value: num_ops as f32,
+            expected: "[1, 2] (MAX_AUTO_OPS)",
+        });
+    }
+    if magnitude >= bins {
+        return Err(PolicyError::OutOfRange {
+            field: magnitude_field,
+            value: magnitude as f32,
+            expected: "[0, num_magnitude_bins − 1] (a bin index)",
+        });
+    }
+    k.auto_fill = probability_like_pixel(fill_field, fill)?;
+    k.auto_mode = mode;
+    k.auto_num_ops = num_ops;
+    k.auto_num_bins = bins;
+    k.auto_magnitude_bin = magnitude;
+    k.auto_interpolation = match interpolation {
+        Interpolation::Nearest => INTERP_NEAREST,
+        Interpolation::Bilinear => INTERP_BILINEAR,
+    };
+    // The tops of torchvision's linspace ranges, as float32 (torch.linspace
+    // converts its Python-float end to the tensor's dtype).
+    match space {
+        AutoSpace::Wide => {
+            k.auto_shear_max = 0.99;
+            k.auto_translate_max_x = 32.0;
+            k.auto_translate_max_y = 32.0;
+            k.auto_rotate_max = 135.0;
+            k.auto_enhance_max = 0.99;
+            k.auto_posterize_range = 6.0;
+        }
+        AutoSpace::Rand => {
+            k.auto_shear_max = 0.3;
+            k.auto_translate_max_x = (150.0 / 331.0 * f64::from(k.width)) as f32;
+            k.auto_translate_max_y = (150.0 / 331.0 * f64::from(k.height)) as f32;
+            k.auto_rotate_max = 30.0;
+            k.auto_enhance_max = 0.9;
+            k.auto_posterize_range = 4.0;
+        }
+    }
+    Ok(())
 }
 
 fn probability_like_pixel(field: &'static str, value: f32) -> Result<f32, PolicyError> {
