@@ -714,9 +714,11 @@ AK_FN void jitter(const KernelPolicy& k, Key key, u32 position, u32 epoch, Sampl
 
 /// torch.linspace(start, end, steps)[i] in f32, torch's formula: the first
 /// half counts up from start, the second half down from end.
+/// Each half is one fused multiply-add (ATen's vectorised CPU kernel), so
+/// the tables equal torch's; fmaf is fused whatever --fmad says.
 AK_FN float linspace_at(float start, float end, u32 steps, u32 i) {
     const float step = (end - start) / (float)(steps - 1u);
-    return i < steps / 2u ? start + step * (float)i : end - step * (float)(steps - 1u - i);
+    return i < steps / 2u ? fmaf(step, (float)i, start) : fmaf(-step, (float)(steps - 1u - i), end);
 }
 
 AK_FN bool auto_op_is_geometry(u32 op) {
@@ -742,8 +744,9 @@ AK_FN float auto_magnitude(const KernelPolicy& k, u32 op, u32 bin) {
         case AK_AUTO_OP_CONTRAST:
         case AK_AUTO_OP_SHARPNESS: return linspace_at(0.0f, k.auto_enhance_max, bins, bin);
         case AK_AUTO_OP_POSTERIZE: {
-            const float per_bit = (float)(bins - 1u) / k.auto_posterize_range;
-            return (float)(8 - ak_f2i(rintf((float)bin / per_bit)));
+            // The divisor is a Python float, rounded to f32 by the tensor op.
+            const float divisor = (float)((double)(bins - 1u) / (double)k.auto_posterize_range);
+            return rintf(8.0f - (float)bin / divisor);
         }
         case AK_AUTO_OP_SOLARIZE: return linspace_at(1.0f, 0.0f, bins, bin);
         default: return 0.0f;
@@ -1223,17 +1226,17 @@ AK_FN bool needs_contrast_mean(const KernelPolicy& k, const SampleParams& p) {
 }
 
 // ---------------------------------------------------------------------------
-// Auto ops, pixels (TrivialAugment-Wide / RandAugment; src/cpu/augment.rs).
+// Auto ops, pixels (TrivialAugment-Wide / RandAugment; src/cpu/auto.rs).
 //
 // A sample's ops become at most two stages on the W×H grid (identity ops
 // vanish, a second geometry op is already folded into auto_affine):
 // pointwise (statistics of a reduction op included), sharpness (3×3 over
 // the stage before) or the geometry stage (resampling the stage before
-// through auto_affine, auto_fill outside). Stage 0 reads G, the existing
-// geometry. `auto_image<T>` evaluates the image after T stages at one grid
-// point by asking the stage before at the taps it needs, with one call site
-// per level, so the nesting is resolved at compile time (no recursion, no
-// stack) and the code grows linearly with the depth.
+// through auto_affine, auto_fill outside). The first stage reads G, the
+// existing geometry. With two stages, augment_stats writes the first
+// stage's image out and the second reads it there, so no pass nests one
+// neighbourhood of taps in another (that nesting cost ~100 registers and
+// spilled); the values are the same as the CPU's literal per-pixel chain.
 
 /// One reduction op's statistics, of the image as it stands before the op
 /// (written by augment_stats, read by the later passes).
@@ -1290,19 +1293,31 @@ AK_FN bool auto_op_is_reduction(u32 op) {
            op == AK_AUTO_OP_EQUALIZE;
 }
 
-/// Everything the chain reads for one sample. `limit`: stages at or past it
-/// are skipped (the statistics pass asks for the image before a stage).
+/// The auto-op arguments every pass after the parameters gets by value:
+/// B statistics and, for samples with two stages, the image after the
+/// first stage (B × C·H·W f32, written by augment_stats; null when the
+/// policy runs one op per sample). Mirrors `augkit::cuda::AutoArgs`.
+struct AutoArgs {
+    AutoStats* stats;
+    float* stage;
+};
+
+/// Everything the chain reads for one sample.
 struct AutoCtx {
     const KernelPolicy* k;
     const Source* src;
     const SampleParams* p;
     const AutoStat* stats;  // the sample's AutoStats::op
+    const float* stage;     // the sample's first-stage image (C planes)
     AutoChain ch;
-    u32 limit;
 };
 
-/// torchvision's float `to_dtype(uint8, scale=True)` level of v ∈ [0, 1].
-AK_FN u32 equalize_level(float v) { return (u32)ak_f2i(v * 255.999f); }
+/// torchvision's float `to_dtype(uint8, scale=True)` level of v:
+/// trunc(v · f32(255 + 1 − 0.001)), saturated to [0, 255] as Rust's `as u8`.
+AK_FN u32 equalize_level(float v) {
+    const i32 q = ak_f2i(v * (float)(255.0 + 1.0 - 1e-3));
+    return q < 0 ? 0u : (q > 255 ? 255u : (u32)q);
+}
 
 AK_FN u32 lut_byte(const AutoStat& s, u32 c, u32 level) {
     const u32 at = c * 256u + level;
@@ -1312,7 +1327,10 @@ AK_FN u32 lut_byte(const AutoStat& s, u32 c, u32 level) {
 /// One pointwise auto op (m its signed magnitude, s its statistics).
 AK_FN Rgb auto_pointwise(const KernelPolicy& k, u32 op, float m, const AutoStat& s, Rgb rgb) {
     const u32 channels = k.channels;
+    // f = 1 + m; torchvision's blend weight 1 − f comes from Python floats
+    // (f64), which gives exactly −m.
     const float f = 1.0f + m;
+    const float rest = -m;
     if (op == AK_AUTO_OP_BRIGHTNESS) {
 #pragma unroll
         for (u32 c = 0; c < 3u; ++c)
@@ -1321,13 +1339,13 @@ AK_FN Rgb auto_pointwise(const KernelPolicy& k, u32 op, float m, const AutoStat&
         if (channels == 3u) {
             const float gray = grayscale(rgb);
 #pragma unroll
-            for (u32 c = 0; c < 3u; ++c) rgb.v[c] = blend(rgb.v[c], gray, f);
+            for (u32 c = 0; c < 3u; ++c) rgb.v[c] = clamp01(f * rgb.v[c] + rest * gray);
         }
     } else if (op == AK_AUTO_OP_CONTRAST) {
         const float mean = s.mean;
 #pragma unroll
         for (u32 c = 0; c < 3u; ++c)
-            if (c < channels) rgb.v[c] = blend(rgb.v[c], mean, f);
+            if (c < channels) rgb.v[c] = clamp01(f * rgb.v[c] + rest * mean);
     } else if (op == AK_AUTO_OP_POSTERIZE) {
         const float levels = (float)(1u << (u32)ak_f2i(m));
 #pragma unroll
@@ -1348,7 +1366,8 @@ AK_FN Rgb auto_pointwise(const KernelPolicy& k, u32 op, float m, const AutoStat&
             if (c < channels) {
                 const float lo = s.lo[c];
                 const float hi = s.hi[c];
-                if (hi != lo) rgb.v[c] = clamp01((rgb.v[c] - lo) / (hi - lo));
+                const bool flat = hi == lo;
+                rgb.v[c] = clamp01((rgb.v[c] - (flat ? 0.0f : lo)) / (flat ? 1.0f : hi - lo));
             }
         }
     } else if (op == AK_AUTO_OP_EQUALIZE) {
@@ -1360,136 +1379,156 @@ AK_FN Rgb auto_pointwise(const KernelPolicy& k, u32 op, float m, const AutoStat&
     return rgb;
 }
 
-/// The image after T stages at grid point (x, y) (inside the image).
-template <u32 T>
-AK_FN Rgb auto_image(const AutoCtx& c, i32 x, i32 y) {
-    if constexpr (T == 0u) {
-        return geometric_pixel(*c.k, *c.src, *c.p, (u32)x, (u32)y);
+/// The image a stage reads at grid point (x, y) (inside the image): G, or
+/// the sample's materialised first stage.
+template <bool FROM_STAGE>
+AK_FN Rgb auto_input(const AutoCtx& c, i32 x, i32 y) {
+    if constexpr (FROM_STAGE) {
+        const u32 plane = c.k->width * c.k->height;
+        const u32 at = (u32)y * c.k->width + (u32)x;
+        Rgb v = {{0.0f, 0.0f, 0.0f}};
+#pragma unroll
+        for (u32 ch = 0; ch < 3u; ++ch)
+            if (ch < c.k->channels) v.v[ch] = c.stage[ch * plane + at];
+        return v;
     } else {
-        const u32 stage = T - 1u;
-        const bool on = stage < c.limit && stage < c.ch.count;
-        const u32 op = stage == 0u ? c.ch.op0 : c.ch.op1;
-        const float m = stage == 0u ? c.ch.m0 : c.ch.m1;
-        const u32 index = stage == 0u ? c.ch.index0 : c.ch.index1;
-        const KernelPolicy& k = *c.k;
-        const i32 w = (i32)k.width;
-        const i32 h = (i32)k.height;
-        const bool geometry = on && auto_op_is_geometry(op);
-        const bool bilinear = geometry && k.auto_interpolation == AK_INTERP_BILINEAR;
-        // Sharpness blends interior pixels only (torchvision leaves the
-        // border, and images with a side ≤ 2, as they are).
-        const bool sharpen = on && op == AK_AUTO_OP_SHARPNESS && w > 2 && h > 2 && x > 0 &&
-                             y > 0 && x < w - 1 && y < h - 1;
-        // The taps this stage reads from the stage before.
-        u32 taps = 1u;
-        i32 bx = x, by = y;
-        float ax = 0.0f, ay = 0.0f;
-        if (geometry) {
-            const float* a = c.p->auto_affine;
-            const float px = (float)x + 0.5f;
-            const float py = (float)y + 0.5f;
-            const float sx = a[0] * px + a[1] * py + a[2];
-            const float sy = a[3] * px + a[4] * py + a[5];
-            if (bilinear) {
-                const float fx = sx - 0.5f;
-                const float fy = sy - 0.5f;
-                const float x0f = floorf(fx);
-                const float y0f = floorf(fy);
-                ax = fx - x0f;
-                ay = fy - y0f;
-                bx = ak_f2i(x0f);
-                by = ak_f2i(y0f);
-                taps = 4u;
-            } else {
-                bx = ak_f2i(floorf(sx));
-                by = ak_f2i(floorf(sy));
-            }
-        } else if (sharpen) {
-            bx = x - 1;
-            by = y - 1;
-            taps = 9u;
-        }
-        Rgb acc = {{0.0f, 0.0f, 0.0f}};
-        Rgb centre = {{0.0f, 0.0f, 0.0f}};
-        float mask = 0.0f;
-        for (u32 tap = 0; tap < taps; ++tap) {
-            i32 tx, ty;
-            float weight;
-            if (sharpen) {
-                tx = bx + (i32)(tap % 3u);
-                ty = by + (i32)(tap / 3u);
-                weight = tap == 4u ? 5.0f / 13.0f : 1.0f / 13.0f;
-            } else if (bilinear) {
-                tx = bx + (i32)(tap & 1u);
-                ty = by + (i32)(tap >> 1);
-                const float wx = (tap & 1u) ? ax : (1.0f - ax);
-                const float wy = (tap >> 1) ? ay : (1.0f - ay);
-                weight = wx * wy;
-            } else {
-                tx = bx;
-                ty = by;
-                weight = 1.0f;
-            }
-            if (tx < 0 || tx >= w || ty < 0 || ty >= h) continue;
-            const Rgb v = auto_image<T - 1u>(c, tx, ty);
-            if (tap == 4u) centre = v;
-#pragma unroll
-            for (u32 ch = 0; ch < 3u; ++ch) acc.v[ch] += weight * v.v[ch];
-            mask += weight;
-        }
-        if (!on) return acc;
-        if (geometry) {
-            const float fill = k.auto_fill;
-            if (!bilinear) {
-                if (mask == 0.0f) {
-                    Rgb filled = {{fill, fill, fill}};
-                    return filled;
-                }
-                return acc;
-            }
-#pragma unroll
-            for (u32 ch = 0; ch < 3u; ++ch) acc.v[ch] = acc.v[ch] * mask + (1.0f - mask) * fill;
-            return acc;
-        }
-        if (op == AK_AUTO_OP_SHARPNESS) {
-            if (!sharpen) return acc;
-            const float f = 1.0f + m;
-#pragma unroll
-            for (u32 ch = 0; ch < 3u; ++ch)
-                acc.v[ch] = clamp01(centre.v[ch] + (1.0f - f) * (acc.v[ch] - centre.v[ch]));
-            return acc;
-        }
-        return auto_pointwise(k, op, m, c.stats[index], acc);
+        return geometric_pixel(*c.k, *c.src, *c.p, (u32)x, (u32)y);
     }
 }
 
-/// The sample's pixel (x, y) after geometry and the auto ops, before jitter.
+/// Stage `stage` (0 or 1) of the chain at grid point (x, y), reading its
+/// input (the stage before) at the taps it needs: the pixel (pointwise),
+/// its 3×3 neighbourhood (sharpness) or the geometry stage's taps.
+template <bool FROM_STAGE>
+AK_FN Rgb auto_stage(const AutoCtx& c, u32 stage, i32 x, i32 y) {
+    const u32 op = stage == 0u ? c.ch.op0 : c.ch.op1;
+    const float m = stage == 0u ? c.ch.m0 : c.ch.m1;
+    const u32 index = stage == 0u ? c.ch.index0 : c.ch.index1;
+    const KernelPolicy& k = *c.k;
+    const i32 w = (i32)k.width;
+    const i32 h = (i32)k.height;
+    const bool geometry = auto_op_is_geometry(op);
+    const bool bilinear = geometry && k.auto_interpolation == AK_INTERP_BILINEAR;
+    // Sharpness blends interior pixels only (torchvision leaves the border,
+    // and images with a side ≤ 2, as they are).
+    const bool sharpen = op == AK_AUTO_OP_SHARPNESS && w > 2 && h > 2 && x > 0 && y > 0 &&
+                         x < w - 1 && y < h - 1;
+    u32 taps = 1u;
+    i32 bx = x, by = y;
+    float ax = 0.0f, ay = 0.0f;
+    if (geometry) {
+        const float* a = c.p->auto_affine;
+        const float px = (float)x + 0.5f;
+        const float py = (float)y + 0.5f;
+        const float sx = a[0] * px + a[1] * py + a[2];
+        const float sy = a[3] * px + a[4] * py + a[5];
+        if (bilinear) {
+            const float fx = sx - 0.5f;
+            const float fy = sy - 0.5f;
+            const float x0f = floorf(fx);
+            const float y0f = floorf(fy);
+            ax = fx - x0f;
+            ay = fy - y0f;
+            bx = ak_f2i(x0f);
+            by = ak_f2i(y0f);
+            taps = 4u;
+        } else {
+            bx = ak_f2i(floorf(sx));
+            by = ak_f2i(floorf(sy));
+        }
+    } else if (sharpen) {
+        bx = x - 1;
+        by = y - 1;
+        taps = 9u;
+    }
+    // One read site: the taps in torchvision's order (the blur sums its 3×3
+    // row by row, as the CPU reference).
+    Rgb acc = {{0.0f, 0.0f, 0.0f}};
+    float mask = 0.0f;
+#pragma unroll 1
+    for (u32 tap = 0; tap < taps; ++tap) {
+        i32 tx, ty;
+        float weight;
+        if (sharpen) {
+            tx = bx + (i32)(tap % 3u);
+            ty = by + (i32)(tap / 3u);
+            weight = tap == 4u ? 5.0f / 13.0f : 1.0f / 13.0f;
+        } else if (bilinear) {
+            tx = bx + (i32)(tap & 1u);
+            ty = by + (i32)(tap >> 1);
+            const float wx = (tap & 1u) ? ax : (1.0f - ax);
+            const float wy = (tap >> 1) ? ay : (1.0f - ay);
+            weight = wx * wy;
+        } else {
+            tx = bx;
+            ty = by;
+            weight = 1.0f;
+        }
+        if (tx < 0 || tx >= w || ty < 0 || ty >= h) continue;
+        const Rgb v = auto_input<FROM_STAGE>(c, tx, ty);
+#pragma unroll
+        for (u32 ch = 0; ch < 3u; ++ch) acc.v[ch] += weight * v.v[ch];
+        mask += weight;
+    }
+    if (geometry) {
+        const float fill = k.auto_fill;
+        if (!bilinear) {
+            if (mask == 0.0f) {
+                Rgb filled = {{fill, fill, fill}};
+                return filled;
+            }
+            return acc;
+        }
+#pragma unroll
+        for (u32 ch = 0; ch < 3u; ++ch) acc.v[ch] = acc.v[ch] * mask + (1.0f - mask) * fill;
+        return acc;
+    }
+    if (op == AK_AUTO_OP_SHARPNESS) {
+        if (!sharpen) return acc;
+        // Read again rather than kept through the loop (registers).
+        const Rgb centre = auto_input<FROM_STAGE>(c, x, y);
+        const float rest = -m;  // torchvision's 1 − f, f = 1 + m
+#pragma unroll
+        for (u32 ch = 0; ch < 3u; ++ch)
+            acc.v[ch] = clamp01(centre.v[ch] + rest * (acc.v[ch] - centre.v[ch]));
+        return acc;
+    }
+    return auto_pointwise(k, op, m, c.stats[index], acc);
+}
+
+AK_FN AutoCtx auto_ctx(const KernelPolicy& k, const Source& src, const SampleParams& p,
+                       AutoArgs a, u32 slot) {
+    const float* stage =
+        a.stage != nullptr ? a.stage + (u64)slot * k.channels * k.height * k.width : nullptr;
+    const AutoCtx c = {&k, &src, &p, a.stats[slot].op, stage, auto_chain(p)};
+    return c;
+}
+
+/// The sample's pixel (x, y) after geometry and the auto ops, before jitter
+/// (the sample in batch slot `slot`).
 AK_FN Rgb auto_pixel(const KernelPolicy& k, const Source& src, const SampleParams& p,
-                     const AutoStats* stats, u32 x, u32 y) {
+                     AutoArgs a, u32 slot, u32 x, u32 y) {
     if ((p.flags & AK_FLAG_AUTO) == 0u) return geometric_pixel(k, src, p, x, y);
-    const AutoCtx c = {&k, &src, &p, stats->op, auto_chain(p), AK_MAX_AUTO_OPS};
-    return auto_image<AK_MAX_AUTO_OPS>(c, (i32)x, (i32)y);
+    const AutoCtx c = auto_ctx(k, src, p, a, slot);
+    if (c.ch.count == 0u) return geometric_pixel(k, src, p, x, y);
+    if (c.ch.count == 1u) return auto_stage<false>(c, 0u, (i32)x, (i32)y);
+    return auto_stage<true>(c, 1u, (i32)x, (i32)y);
 }
 
 AK_FN Rgb augmented_pixel(const KernelPolicy& k, const Source& src, const SampleParams& p,
-                          const AutoStats* stats, float mean, u32 x, u32 y) {
-    return colour(k, p, mean, auto_pixel(k, src, p, stats, x, y), false);
+                          AutoArgs a, u32 slot, float mean, u32 x, u32 y) {
+    return colour(k, p, mean, auto_pixel(k, src, p, a, slot, x, y), false);
 }
 
 // ---------------------------------------------------------------------------
-// Auto-op statistics: one block of AK_STATS_THREADS per sample; for each of
+// Auto-op statistics: one block of AK_STATS_THREADS per sample. For each of
 // the sample's reduction ops in chain order, a reduction over the W×H image
-// as it stands before the op (the earlier ops' statistics already written).
-
-AK_FN bool needs_auto_stats(const SampleParams& p) {
-    if ((p.flags & AK_FLAG_AUTO) == 0u) return false;
-    const AutoChain ch = auto_chain(p);
-    return (ch.count > 0u && auto_op_is_reduction(ch.op0)) ||
-           (ch.count > 1u && auto_op_is_reduction(ch.op1));
-}
+// as it stands before the op; a sample with two stages also gets its first
+// stage written out (so no pass nests one neighbourhood stage in another).
 
 /// Equalize's LUT of one channel from its histogram (torchvision's float
-/// path, PIL's step): written as bytes c·256 + level of `out`.
+/// path, PIL's step; the identity when the step is 0): written as bytes
+/// c·256 + level of `out`.
 AK_FN void equalize_lut(const u32* hist, u32 pixels, u32 c, AutoStat* out) {
     u32 last = 255u;
     while (last > 0u && hist[last] == 0u) --last;
@@ -1511,86 +1550,107 @@ AK_FN void equalize_lut(const u32* hist, u32 pixels, u32 c, AutoStat* out) {
     }
 }
 
-extern "C" __global__ void __launch_bounds__(AK_STATS_THREADS)
+/// The statistics of the reduction op `op` over the image `FROM_STAGE`
+/// names (G or the first stage), into `s`. Called by every thread of the
+/// block (it has barriers).
+template <bool FROM_STAGE>
+AK_FN void reduce_stage(const AutoCtx& c, u32 op, AutoStat* s, double* sums, float (*lows)[AK_STATS_THREADS],
+                        float (*highs)[AK_STATS_THREADS], u32 (*hist)[256]) {
+    const KernelPolicy& k = *c.k;
+    const u32 plane = k.width * k.height;
+    const u32 tid = threadIdx.x;
+    for (u32 j = tid; j < 3u * 256u; j += blockDim.x) hist[j >> 8][j & 255u] = 0u;
+    __syncthreads();
+    double sum = 0.0;
+    Rgb lo = {{3.0e38f, 3.0e38f, 3.0e38f}};
+    Rgb hi = {{-3.0e38f, -3.0e38f, -3.0e38f}};
+    for (u32 pixel = tid; pixel < plane; pixel += blockDim.x) {
+        const u32 y = pixel / k.width;
+        const u32 x = pixel - y * k.width;
+        const Rgb rgb = auto_input<FROM_STAGE>(c, (i32)x, (i32)y);
+        if (op == AK_AUTO_OP_CONTRAST) {
+            sum += (double)(k.channels == 3u ? grayscale(rgb) : rgb.v[0]);
+        } else {
+#pragma unroll
+            for (u32 ch = 0; ch < 3u; ++ch) {
+                if (ch < k.channels) {
+                    lo.v[ch] = fminf(lo.v[ch], rgb.v[ch]);
+                    hi.v[ch] = fmaxf(hi.v[ch], rgb.v[ch]);
+                    if (op == AK_AUTO_OP_EQUALIZE)
+                        atomicAdd(&hist[ch][equalize_level(rgb.v[ch])], 1u);
+                }
+            }
+        }
+    }
+    sums[tid] = sum;
+#pragma unroll
+    for (u32 ch = 0; ch < 3u; ++ch) {
+        lows[ch][tid] = lo.v[ch];
+        highs[ch][tid] = hi.v[ch];
+    }
+    __syncthreads();
+    for (u32 stride = blockDim.x / 2u; stride > 0u; stride >>= 1) {
+        if (tid < stride) {
+            sums[tid] += sums[tid + stride];
+#pragma unroll
+            for (u32 ch = 0; ch < 3u; ++ch) {
+                lows[ch][tid] = fminf(lows[ch][tid], lows[ch][tid + stride]);
+                highs[ch][tid] = fmaxf(highs[ch][tid], highs[ch][tid + stride]);
+            }
+        }
+        __syncthreads();
+    }
+    if (tid == 0u) {
+        s->mean = (float)(sums[0] / (double)plane);
+#pragma unroll
+        for (u32 ch = 0; ch < 3u; ++ch) {
+            s->lo[ch] = lows[ch][0];
+            s->hi[ch] = highs[ch][0];
+        }
+    }
+    if (op == AK_AUTO_OP_EQUALIZE && tid < k.channels) equalize_lut(hist[tid], plane, tid, s);
+    // Later stages read these statistics (the barrier orders the block's
+    // global writes before its later reads).
+    __syncthreads();
+}
+
+// Two blocks per SM: lets ptxas use up to 128 registers (its own choice
+// for this kernel spilled at 80).
+extern "C" __global__ void __launch_bounds__(AK_STATS_THREADS, 2)
     augment_stats(const KernelPolicy* __restrict__ policy, StepArgs step,
                   const u8* __restrict__ pixels, SynthArgs synth,
-                  const SampleParams* __restrict__ params, AutoStats* __restrict__ stats) {
+                  const SampleParams* __restrict__ params, AutoArgs auto_args) {
     __shared__ double sums[AK_STATS_THREADS];
     __shared__ float lows[3][AK_STATS_THREADS];
     __shared__ float highs[3][AK_STATS_THREADS];
     __shared__ u32 hist[3][256];
     const KernelPolicy& k = *policy;
     const u32 i = blockIdx.x;
-    // Every return and branch before a barrier is uniform across the block.
+    // Every return and branch around a barrier is uniform across the block.
     if (i >= step.batch_size) return;
     const SampleParams p = params[i];
-    if (!needs_auto_stats(p)) return;
+    if ((p.flags & AK_FLAG_AUTO) == 0u) return;
     const Source src = {pixels, synth};
-    AutoStat* out = stats[i].op;
-    AutoCtx c = {&k, &src, &p, out, auto_chain(p), 0u};
+    const AutoCtx c = auto_ctx(k, src, p, auto_args, i);
+    if (c.ch.count == 0u) return;
+    AutoStat* out = auto_args.stats[i].op;
+    if (auto_op_is_reduction(c.ch.op0))
+        reduce_stage<false>(c, c.ch.op0, out + c.ch.index0, sums, lows, highs, hist);
+    if (c.ch.count < 2u) return;
+    float* stage = auto_args.stage + (u64)i * k.channels * k.height * k.width;
     const u32 plane = k.width * k.height;
-    const u32 tid = threadIdx.x;
-    for (u32 stage = 0; stage < c.ch.count; ++stage) {
-        const u32 op = stage == 0u ? c.ch.op0 : c.ch.op1;
-        if (!auto_op_is_reduction(op)) continue;
-        AutoStat* s = out + (stage == 0u ? c.ch.index0 : c.ch.index1);
-        c.limit = stage;
-        for (u32 j = tid; j < 3u * 256u; j += blockDim.x) (&hist[0][0])[j] = 0u;
-        __syncthreads();
-        double sum = 0.0;
-        float lo[3] = {2.0f, 2.0f, 2.0f};
-        float hi[3] = {-1.0f, -1.0f, -1.0f};
-        for (u32 pixel = tid; pixel < plane; pixel += blockDim.x) {
-            const u32 y = pixel / k.width;
-            const u32 x = pixel - y * k.width;
-            const Rgb rgb = auto_image<AK_MAX_AUTO_OPS>(c, (i32)x, (i32)y);
-            if (op == AK_AUTO_OP_CONTRAST) {
-                sum += (double)(k.channels == 3u ? grayscale(rgb) : rgb.v[0]);
-            } else {
+    for (u32 pixel = threadIdx.x; pixel < plane; pixel += blockDim.x) {
+        const u32 y = pixel / k.width;
+        const u32 x = pixel - y * k.width;
+        const Rgb v = auto_stage<false>(c, 0u, (i32)x, (i32)y);
 #pragma unroll
-                for (u32 ch = 0; ch < 3u; ++ch) {
-                    if (ch < k.channels) {
-                        lo[ch] = fminf(lo[ch], rgb.v[ch]);
-                        hi[ch] = fmaxf(hi[ch], rgb.v[ch]);
-                        if (op == AK_AUTO_OP_EQUALIZE)
-                            atomicAdd(&hist[ch][equalize_level(rgb.v[ch])], 1u);
-                    }
-                }
-            }
-        }
-        sums[tid] = sum;
-#pragma unroll
-        for (u32 ch = 0; ch < 3u; ++ch) {
-            lows[ch][tid] = lo[ch];
-            highs[ch][tid] = hi[ch];
-        }
-        __syncthreads();
-        for (u32 stride = blockDim.x / 2u; stride > 0u; stride >>= 1) {
-            if (tid < stride) {
-                sums[tid] += sums[tid + stride];
-#pragma unroll
-                for (u32 ch = 0; ch < 3u; ++ch) {
-                    lows[ch][tid] = fminf(lows[ch][tid], lows[ch][tid + stride]);
-                    highs[ch][tid] = fmaxf(highs[ch][tid], highs[ch][tid + stride]);
-                }
-            }
-            __syncthreads();
-        }
-        if (tid == 0u) {
-            s->mean = (float)(sums[0] / (double)plane);
-#pragma unroll
-            for (u32 ch = 0; ch < 3u; ++ch) {
-                s->lo[ch] = lows[ch][0];
-                s->hi[ch] = highs[ch][0];
-            }
-        }
-        if (op == AK_AUTO_OP_EQUALIZE && tid < k.channels) equalize_lut(hist[tid], plane, tid, s);
-        // The next stage reads these statistics (the barrier orders the
-        // block's global writes before its later reads).
-        __syncthreads();
+        for (u32 ch = 0; ch < 3u; ++ch)
+            if (ch < k.channels) stage[ch * plane + pixel] = v.v[ch];
     }
+    __syncthreads();
+    if (auto_op_is_reduction(c.ch.op1))
+        reduce_stage<true>(c, c.ch.op1, out + c.ch.index1, sums, lows, highs, hist);
 }
-
 
 // ---------------------------------------------------------------------------
 // Contrast reduction: one block of AK_CONTRAST_THREADS per sample.
@@ -1599,7 +1659,7 @@ extern "C" __global__ void __launch_bounds__(AK_CONTRAST_THREADS)
     augment_contrast(const KernelPolicy* __restrict__ policy, StepArgs step,
                      const u8* __restrict__ pixels, const float* __restrict__ gray_means,
                      SynthArgs synth, const SampleParams* __restrict__ params,
-                     const AutoStats* __restrict__ stats, float* __restrict__ means) {
+                     AutoArgs auto_args, float* __restrict__ means) {
     __shared__ double partial[AK_CONTRAST_THREADS];
     const KernelPolicy& k = *policy;
     const u32 i = blockIdx.x;
@@ -1629,7 +1689,7 @@ extern "C" __global__ void __launch_bounds__(AK_CONTRAST_THREADS)
     for (u32 pixel = threadIdx.x; pixel < plane; pixel += blockDim.x) {
         const u32 y = pixel / k.width;
         const u32 x = pixel - y * k.width;
-        const Rgb rgb = colour(k, p, 0.0f, auto_pixel(k, src, p, stats + i, x, y), true);
+        const Rgb rgb = colour(k, p, 0.0f, auto_pixel(k, src, p, auto_args, i, x, y), true);
         const float gray = k.channels == 3u ? grayscale(rgb) : rgb.v[0];
         sum += (double)gray;
     }
@@ -1655,7 +1715,7 @@ static __device__ __forceinline__ void augment_pixels(const KernelPolicy* __rest
                                                       const u8* __restrict__ pixels,
                                                       const SynthArgs& synth,
                                                       const SampleParams* __restrict__ params,
-                                                      const AutoStats* __restrict__ stats,
+                                                      AutoArgs auto_args,
                                                       const float* __restrict__ means,
                                                       T* __restrict__ out) {
     const KernelPolicy& k = *policy;
@@ -1677,13 +1737,13 @@ static __device__ __forceinline__ void augment_pixels(const KernelPolicy* __rest
     Rgb value;
     if (in_box) {
         const SampleParams partner = params[p.partner];
-        value = augmented_pixel(k, src, partner, stats + p.partner, means[p.partner], x, y);
+        value = augmented_pixel(k, src, partner, auto_args, p.partner, means[p.partner], x, y);
     } else {
-        const Rgb own = augmented_pixel(k, src, p, stats + i, means[i], x, y);
+        const Rgb own = augmented_pixel(k, src, p, auto_args, i, means[i], x, y);
         if (mixed && !cutmix) {
             const SampleParams partner = params[p.partner];
             const Rgb other =
-                augmented_pixel(k, src, partner, stats + p.partner, means[p.partner], x, y);
+                augmented_pixel(k, src, partner, auto_args, p.partner, means[p.partner], x, y);
 #pragma unroll
             for (u32 c = 0; c < 3u; ++c)
                 value.v[c] = own.v[c] * p.lambda + other.v[c] * (1.0f - p.lambda);
@@ -1708,9 +1768,9 @@ static __device__ __forceinline__ void augment_pixels(const KernelPolicy* __rest
     extern "C" __global__ void __launch_bounds__(AK_PIXELS_THREADS)                        \
         NAME(const KernelPolicy* __restrict__ policy, StepArgs step,                       \
              const u8* __restrict__ pixels, SynthArgs synth,                               \
-             const SampleParams* __restrict__ params, const AutoStats* __restrict__ stats, \
+             const SampleParams* __restrict__ params, AutoArgs auto_args,                  \
              const float* __restrict__ means, T* __restrict__ out) {                       \
-        augment_pixels<T>(policy, step, pixels, synth, params, stats, means, out);         \
+        augment_pixels<T>(policy, step, pixels, synth, params, auto_args, means, out);     \
     }
 
 AK_PIXELS_KERNEL(augment_pixels_f32, float)

@@ -8,7 +8,7 @@ use std::marker::PhantomData;
 use cudarc::driver::result as cu;
 use cudarc::driver::sys;
 
-use super::{CudaBackend, SynthArgs, driver_error};
+use super::{AutoArgs, CudaBackend, SynthArgs, driver_error};
 use crate::error::Error;
 use crate::kernel_args::{StepArgs, entry};
 use crate::policy::DType;
@@ -135,6 +135,14 @@ impl CudaBackend {
         }
     }
 
+    /// The kernels' auto-op argument: the statistics and first-stage scratch.
+    fn auto_args(&self) -> AutoArgs {
+        AutoArgs {
+            stats: self.stats.ptr,
+            stage: self.stage.as_ref().map(|b| b.ptr).unwrap_or_default(),
+        }
+    }
+
     /// The parameters pass: one thread per sample (batch ≤ capacity).
     pub(super) fn launch_params(&self, args: StepArgs, labels: u64) -> Result<(), Error> {
         let (mut step_args, mut synth) = (args, self.synth_args());
@@ -188,7 +196,7 @@ impl CudaBackend {
         let (mut policy, mut params, mut pixels) =
             (self.policy.ptr, self.params.ptr, self.pixels.ptr);
         let (mut gray_means, mut means, mut out) = (self.gray_means.ptr, self.means.ptr, images);
-        let mut stats = self.stats.ptr;
+        let mut auto = self.auto_args();
 
         self.launch_params(args, labels)?;
 
@@ -200,10 +208,10 @@ impl CudaBackend {
                 .arg(&mut pixels)
                 .arg(&mut synth)
                 .arg(&mut params)
-                .arg(&mut stats);
+                .arg(&mut auto);
             // SAFETY: the order above is `augment_stats`'s; buffers as for
-            // the parameters pass, `stats` `capacity` ≥ batch samples'
-            // `AUTO_STATS_BYTES`.
+            // the parameters pass, the auto scratch `capacity` ≥ batch
+            // samples' statistics and (two ops per sample) first stages.
             unsafe {
                 launch(
                     self.functions.stats,
@@ -225,7 +233,7 @@ impl CudaBackend {
                 .arg(&mut gray_means)
                 .arg(&mut synth)
                 .arg(&mut params)
-                .arg(&mut stats)
+                .arg(&mut auto)
                 .arg(&mut means);
             // SAFETY: the order above is `augment_contrast`'s; buffers as
             // for the statistics pass, `means` `capacity` ≥ batch entries.
@@ -249,7 +257,7 @@ impl CudaBackend {
             .arg(&mut pixels)
             .arg(&mut synth)
             .arg(&mut params)
-            .arg(&mut stats)
+            .arg(&mut auto)
             .arg(&mut means)
             .arg(&mut out);
         // SAFETY: the order above is `augment_pixels_*`'s; `out` holds

@@ -9,6 +9,7 @@ use cudarc::driver::sys;
 
 use super::driver_error;
 use crate::error::Error;
+use crate::kernel_args::{AUTO_OFF, KernelPolicy};
 use crate::synthetic::SynthTables;
 
 /// One device allocation, freed on drop (the context is current then: see
@@ -105,6 +106,19 @@ pub(super) fn stats_buffer(auto_on: bool, capacity: u32) -> Result<DeviceBuffer,
         4
     };
     DeviceBuffer::alloc("auto-op statistics", bytes)
+}
+
+/// The per-step first-stage images of the auto ops (f32 × C·H·W per
+/// sample), only when the policy runs two auto ops per sample.
+pub(super) fn stage_buffer(
+    k: &KernelPolicy,
+    capacity: u32,
+) -> Result<Option<DeviceBuffer>, Error> {
+    if k.auto_mode == AUTO_OFF || k.auto_num_ops < 2 {
+        return Ok(None);
+    }
+    let elements = k.channels as usize * k.height as usize * k.width as usize;
+    DeviceBuffer::alloc("auto-op first stage", elements * capacity as usize * 4).map(Some)
 }
 
 /// The per-step B × K coefficient scratch (zeroed once).

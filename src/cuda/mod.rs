@@ -83,7 +83,9 @@ use crate::policy::{DType, Policy};
 use launch::Functions;
 #[doc(hidden)]
 pub use memory::AUTO_STATS_BYTES;
-use memory::{DeviceBuffer, SynthBuffers, check_pointer, coefficient_buffer, stats_buffer};
+use memory::{
+    DeviceBuffer, SynthBuffers, check_pointer, coefficient_buffer, stage_buffer, stats_buffer,
+};
 
 /// Where and how the backend runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -151,6 +153,20 @@ pub struct SynthArgs {
     pub _pad: u32,
 }
 
+/// The auto-op scratch every pass after the parameters receives (by
+/// value): mirrors `AutoArgs` in `kernels/cuda/augment.cu` (device
+/// addresses; the host emulation passes host addresses).
+#[doc(hidden)]
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AutoArgs {
+    /// B × `AUTO_STATS_BYTES` statistics.
+    pub stats: u64,
+    /// f32 × B × C·H·W: the first of two auto stages (0 when the policy
+    /// runs one auto op per sample).
+    pub stage: u64,
+}
+
 /// `libcuda` can be opened (without panicking if it cannot).
 pub fn driver_present() -> bool {
     // SAFETY: only tries to open the library.
@@ -200,6 +216,8 @@ pub struct CudaBackend {
     means: DeviceBuffer,
     /// B auto-op statistics (`memory::AUTO_STATS_BYTES` each).
     stats: DeviceBuffer,
+    /// B first-stage images (f32 × C·H·W each) with two auto ops per sample.
+    stage: Option<DeviceBuffer>,
     /// B × K synthetic coefficients (4 bytes when K = 0).
     coefficients: DeviceBuffer,
     capacity: u32,
@@ -314,6 +332,7 @@ impl CudaBackend {
         let contrast_on = plan.kernel.jitter_ops & (1 << OP_CONTRAST) != 0;
         let stats_on = plan.kernel.auto_mode != AUTO_OFF;
         let stats = stats_buffer(stats_on, capacity)?;
+        let stage = stage_buffer(&plan.kernel, capacity)?;
         std::mem::forget(partial);
         Ok(Self {
             plan,
@@ -335,6 +354,7 @@ impl CudaBackend {
             params,
             means,
             stats,
+            stage,
             coefficients,
             capacity,
             synth,
@@ -384,6 +404,7 @@ impl CudaBackend {
         )?;
         self.means = DeviceBuffer::upload("contrast means", &vec![0f32; max_batch as usize])?;
         self.stats = stats_buffer(self.stats_on, max_batch)?;
+        self.stage = stage_buffer(&self.plan.kernel, max_batch)?;
         self.coefficients = coefficient_buffer(self.plan.kernel.synth_components, max_batch)?;
         self.capacity = max_batch;
         Ok(())
@@ -524,6 +545,7 @@ impl Drop for CudaBackend {
             drop(buffer);
         }
         self.synth = None;
+        self.stage = None;
         self.own_images = None;
         self.own_labels = None;
         drop(Partial {

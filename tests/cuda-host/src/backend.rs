@@ -51,7 +51,7 @@ impl EmuBackend {
             synth,
         );
         let (means, bits) = if pixels {
-            let stats = crate::auto_stats(
+            let auto = crate::auto_stats(
                 plan.kernel(),
                 args,
                 plan.dataset(),
@@ -66,7 +66,7 @@ impl EmuBackend {
                 synth,
                 &coefficients,
                 &params,
-                &stats,
+                &auto,
             );
             let (values, bits) = crate::pixels(
                 plan.kernel(),
@@ -75,7 +75,7 @@ impl EmuBackend {
                 synth,
                 &coefficients,
                 &params,
-                &stats,
+                &auto,
                 &means,
                 plan.dtype(),
             );

@@ -8,7 +8,7 @@ mod constants;
 
 use std::mem::{offset_of, size_of};
 
-use augkit::cuda::SynthArgs;
+use augkit::cuda::{AutoArgs, SynthArgs};
 use augkit::internals::kernel_args::{KernelPolicy, MixLabel, SampleParams, StepArgs};
 use augkit_cuda_host::layout;
 
@@ -75,6 +75,7 @@ fn struct_layouts_match() {
         rust_fields!(SynthArgs; present, offsets, members, means, basis, sigmas, class_gray,
             coefficients, present_len, _pad),
     );
+    check(5, "AutoArgs", rust_fields!(AutoArgs; stats, stage));
 }
 
 /// Every enum, flag and draw-slot `#define` of augment.cu that the host
