@@ -8,7 +8,7 @@ mod support;
 
 use std::sync::Arc;
 
-use augkit::cpu::CpuBackend;
+use augkit::cpu::{self, CpuBackend};
 use augkit::internals::kernel_args::*;
 use augkit::internals::params::{
     AUTO_IDENTITY_MAP, auto_magnitude, auto_op_at, auto_op_map, auto_op_moves_pixels,
@@ -253,5 +253,298 @@ fn auto_ops_leave_the_other_parameters_unchanged() {
         assert_eq!(p.flags & flags::AUTO, 0);
         assert_eq!(p.auto_ops, u32::MAX);
         assert_eq!(p.auto_affine, AUTO_IDENTITY_MAP);
+    }
+}
+
+// --- pixels on known images ------------------------------------------------
+
+/// Renders the first `batch` samples of `text` with every sample's auto ops
+/// replaced by `ops` (id, signed magnitude): (output in [0, 1] with mean 0
+/// and std 1, the parameters used).
+fn render_ops(
+    text: &str,
+    data: &Arc<Dataset>,
+    batch: u32,
+    ops: &[(u32, f32)],
+) -> (Vec<f32>, Vec<SampleParams>, KernelPolicy) {
+    let plan = augkit::Plan::whole_dataset(&Policy::from_toml_str(text).unwrap(), 5, data.clone())
+        .unwrap();
+    let k = *plan.kernel();
+    let mut params = params_of(text, data, batch, 0);
+    for p in &mut params {
+        p.auto_ops = u32::MAX;
+        p.auto_magnitudes = [0.0; 4];
+        p.auto_affine = AUTO_IDENTITY_MAP;
+        for (i, &(op, m)) in ops.iter().enumerate() {
+            p.auto_ops = (p.auto_ops & !(0xff << (8 * i))) | (op << (8 * i));
+            p.auto_magnitudes[i] = m;
+            if auto_op_moves_pixels(op) {
+                p.auto_affine = compose_affine(p.auto_affine, auto_op_map(&k, op, m));
+            }
+        }
+    }
+    let means = cpu::step_contrast_means(&k, data, &params);
+    let mut out = vec![f32::NAN; params.len() * data.shape().elements()];
+    cpu::render(&k, data, &params, &means, &mut out);
+    (out, params, k)
+}
+
+/// Pixel (c, y, x) of image `index` in [0, 1].
+fn source(data: &Dataset, index: u32, c: usize, y: usize, x: usize) -> f32 {
+    let s = data.shape();
+    f32::from(data.image(index as usize)[(c * s.height as usize + y) * s.width as usize + x])
+        / 255.0
+}
+
+fn close(a: f32, b: f32, what: &str) {
+    assert!((a - b).abs() <= 1e-6, "{what}: {a} vs {b}");
+}
+
+#[test]
+fn pointwise_ops_follow_their_definitions() {
+    let data = random_dataset(3, 7, 5, 16, 10, 7);
+    let (h, w) = (7usize, 5usize);
+    let gray = |r: f32, g: f32, b: f32| 0.2989 * r + 0.587 * g + 0.114 * b;
+    let cases: [(u32, f32); 7] = [
+        (AUTO_OP_IDENTITY, 0.0),
+        (AUTO_OP_BRIGHTNESS, 0.5),
+        (AUTO_OP_BRIGHTNESS, -0.3),
+        (AUTO_OP_COLOR, 0.8),
+        (AUTO_OP_POSTERIZE, 3.0),
+        (AUTO_OP_SOLARIZE, 0.5),
+        (AUTO_OP_COLOR, -1.0),
+    ];
+    for (op, m) in cases {
+        let (out, params, _) = render_ops("[trivial_augment]\n", &data, 4, &[(op, m)]);
+        for (i, p) in params.iter().enumerate() {
+            for y in 0..h {
+                for x in 0..w {
+                    let v = |c| source(&data, p.dataset_index, c, y, x);
+                    let g = gray(v(0), v(1), v(2));
+                    for c in 0..3 {
+                        let s = v(c);
+                        let expected = match op {
+                            AUTO_OP_BRIGHTNESS => ((1.0 + m) * s).clamp(0.0, 1.0),
+                            AUTO_OP_COLOR => ((1.0 + m) * s - m * g).clamp(0.0, 1.0),
+                            AUTO_OP_POSTERIZE => (s * 8.0).floor().min(7.0) / 8.0,
+                            AUTO_OP_SOLARIZE if s >= m => 1.0 - s,
+                            _ => s,
+                        };
+                        let got = out[((i * 3 + c) * h + y) * w + x];
+                        close(got, expected, &format!("op {op} m {m} ({c}, {y}, {x})"));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A 32×32 image with a few levels per channel (and one constant channel).
+fn levels_image(levels: [&[u8]; 3]) -> Arc<Dataset> {
+    let shape = ImageShape::new(3, 32, 32).unwrap();
+    let mut pixels = Vec::new();
+    for l in levels {
+        pixels.extend((0..1024).map(|i| l[i % l.len()]));
+    }
+    Arc::new(Dataset::new(shape, pixels, vec![0], 1).unwrap())
+}
+
+#[test]
+fn autocontrast_stretches_each_channel_and_equalize_spreads_the_histogram() {
+    let data = levels_image([&[10, 200], &[50, 60, 70], &[90]]);
+    let (out, _, _) = render_ops(
+        "[trivial_augment]\n",
+        &data,
+        1,
+        &[(AUTO_OP_AUTOCONTRAST, 0.0)],
+    );
+    let plane = |c: usize| &out[c * 1024..(c + 1) * 1024];
+    let set = |c| {
+        let mut v: Vec<u32> = plane(c).iter().map(|v| v.to_bits()).collect();
+        v.sort();
+        v.dedup();
+        v.into_iter().map(f32::from_bits).collect::<Vec<_>>()
+    };
+    assert_eq!(set(0), vec![0.0, 1.0]);
+    let middle = set(1);
+    assert_eq!((middle.len(), middle[0], middle[2]), (3, 0.0, 1.0));
+    close(middle[1], 0.5, "autocontrast middle level");
+    assert_eq!(
+        set(2),
+        vec![90.0 / 255.0],
+        "a constant channel is unchanged"
+    );
+    // Equalize: two equal halves → step = 512 div 255 = 2; level 10 maps to
+    // 0, level 200 to min(255, (512 + 1) div 2) = 255.
+    let (out, _, _) = render_ops("[trivial_augment]\n", &data, 1, &[(AUTO_OP_EQUALIZE, 0.0)]);
+    let one = 255.0 * (1.0f64 / 255.0) as f32;
+    assert!(out[..1024].iter().all(|&v| v == 0.0 || v == one));
+    assert_eq!(out[0], 0.0);
+    assert_eq!(out[1], one);
+    // A constant channel has step 0: unchanged (quantised to u8 / 255).
+    assert!(
+        out[2048..]
+            .iter()
+            .all(|&v| v == 90.0 * (1.0f64 / 255.0) as f32)
+    );
+}
+
+#[test]
+fn sharpness_keeps_borders_constant_images_and_tiny_images() {
+    let data = random_dataset(1, 6, 7, 8, 10, 9);
+    let m = 0.7;
+    let (out, params, _) = render_ops("[trivial_augment]\n", &data, 2, &[(AUTO_OP_SHARPNESS, m)]);
+    let (h, w) = (6usize, 7usize);
+    for (i, p) in params.iter().enumerate() {
+        for y in 0..h {
+            for x in 0..w {
+                let s = |dy: i32, dx: i32| {
+                    source(
+                        &data,
+                        p.dataset_index,
+                        0,
+                        (y as i32 + dy) as usize,
+                        (x as i32 + dx) as usize,
+                    )
+                };
+                let got = out[(i * h + y) * w + x];
+                if y == 0 || x == 0 || y == h - 1 || x == w - 1 {
+                    assert_eq!(got, s(0, 0), "border ({y}, {x})");
+                    continue;
+                }
+                let mut blur = 0.0;
+                for dy in -1..=1 {
+                    for dx in -1..=1 {
+                        let weight = if dx == 0 && dy == 0 { 5.0 } else { 1.0 };
+                        blur += weight / 13.0 * s(dy, dx);
+                    }
+                }
+                let expected = (s(0, 0) - m * (blur - s(0, 0))).clamp(0.0, 1.0);
+                close(got, expected, &format!("({y}, {x})"));
+            }
+        }
+    }
+    let flat = levels_image([&[77], &[77], &[77]]);
+    let (out, _, _) = render_ops(
+        "[trivial_augment]\n",
+        &flat,
+        1,
+        &[(AUTO_OP_SHARPNESS, -0.9)],
+    );
+    assert!(out.iter().all(|&v| (v - 77.0 / 255.0).abs() < 1e-6));
+    let tiny = random_dataset(3, 5, 2, 4, 10, 3);
+    let (out, params, _) = render_ops("[trivial_augment]\n", &tiny, 1, &[(AUTO_OP_SHARPNESS, 0.9)]);
+    for (j, &v) in out.iter().enumerate() {
+        let (c, y, x) = (j / 10, (j / 2) % 5, j % 2);
+        assert_eq!(v, source(&tiny, params[0].dataset_index, c, y, x));
+    }
+}
+
+#[test]
+fn geometry_ops_move_pixels_and_the_fill_goes_through_the_later_ops_only() {
+    let data = random_dataset(1, 6, 9, 8, 10, 11);
+    let (h, w) = (6usize, 9usize);
+    let text = "[rand_augment]\nnum_ops = 2\nfill = 0.4\n";
+    // Translate right by int(3.9) = 3 after brightening: the fill is not brightened.
+    let (out, params, _) = render_ops(
+        text,
+        &data,
+        2,
+        &[(AUTO_OP_BRIGHTNESS, 0.5), (AUTO_OP_TRANSLATE_X, 3.9)],
+    );
+    for (i, p) in params.iter().enumerate() {
+        for y in 0..h {
+            for x in 0..w {
+                let got = out[(i * h + y) * w + x];
+                let expected = if x < 3 {
+                    0.4
+                } else {
+                    (1.5 * source(&data, p.dataset_index, 0, y, x - 3)).min(1.0)
+                };
+                close(got, expected, &format!("pre ({y}, {x})"));
+            }
+        }
+    }
+    // Brightening after the translation brightens the fill too.
+    let (out, _, _) = render_ops(
+        text,
+        &data,
+        1,
+        &[(AUTO_OP_TRANSLATE_X, -3.9), (AUTO_OP_BRIGHTNESS, 0.5)],
+    );
+    for y in 0..h {
+        for x in w - 3..w {
+            close(out[y * w + x], 0.6, "post fill");
+        }
+    }
+    // ShearX by 0.5 about the top-left corner: row y reads x + 0.5·(y + ½) + ½.
+    let (out, params, _) = render_ops(text, &data, 1, &[(AUTO_OP_SHEAR_X, 0.5)]);
+    for y in 0..h {
+        for x in 0..w {
+            let sx = (x as f32 + 0.5 + 0.5 * (y as f32 + 0.5)).floor() as usize;
+            let expected = if sx < w {
+                source(&data, params[0].dataset_index, 0, y, sx)
+            } else {
+                0.4
+            };
+            assert_eq!(out[y * w + x], expected, "shear ({y}, {x})");
+        }
+    }
+}
+
+#[test]
+fn rotation_by_90_degrees_matches_rot90_and_reductions_see_the_chain() {
+    let data = random_dataset(3, 8, 8, 8, 10, 12);
+    let (out, params, _) = render_ops("[trivial_augment]\n", &data, 1, &[(AUTO_OP_ROTATE, 90.0)]);
+    // Counter-clockwise: output (y, x) = source (x, W − 1 − y).
+    for c in 0..3 {
+        for y in 0..8 {
+            for x in 0..8 {
+                let expected = source(&data, params[0].dataset_index, c, x, 7 - y);
+                assert_eq!(out[(c * 8 + y) * 8 + x], expected);
+            }
+        }
+    }
+    // Solarize at threshold 0 inverts everything; the jitter's exact
+    // contrast mean and a following Contrast op both see the inverted image.
+    let text = "[rand_augment]\nnum_ops = 2\n[color_jitter]\ncontrast = [0.5, 0.5]\n";
+    let (_, params, k) = render_ops(
+        text,
+        &data,
+        3,
+        &[(AUTO_OP_SOLARIZE, 0.0), (AUTO_OP_CONTRAST, 0.3)],
+    );
+    let plan = augkit::Plan::whole_dataset(&Policy::from_toml_str(text).unwrap(), 5, data.clone())
+        .unwrap();
+    let src = cpu::plan_source(&plan, &[]);
+    let stats = cpu::step_auto_stats(&k, &src, &params);
+    let means = cpu::step_contrast_means(&k, &data, &params);
+    for (i, p) in params.iter().enumerate() {
+        let mut sum = 0.0f64;
+        for y in 0..8 {
+            for x in 0..8 {
+                let v = |c| 1.0 - source(&data, p.dataset_index, c, y, x);
+                sum += f64::from(0.2989 * v(0) + 0.587 * v(1) + 0.114 * v(2));
+            }
+        }
+        let inverted_mean = (sum / 64.0) as f32;
+        close(stats[i].mean[1], inverted_mean, "Contrast op's mean");
+        // The jitter's mean is over the Contrast op's result.
+        let mut after = 0.0f64;
+        for y in 0..8 {
+            for x in 0..8 {
+                let v = |c| {
+                    let s = 1.0 - source(&data, p.dataset_index, c, y, x);
+                    (1.3 * s - 0.3 * inverted_mean).clamp(0.0, 1.0)
+                };
+                after += f64::from(0.2989 * v(0) + 0.587 * v(1) + 0.114 * v(2));
+            }
+        }
+        let expected = (after / 64.0) as f32;
+        close(
+            means[i],
+            expected,
+            "jitter contrast mean after the auto ops",
+        );
     }
 }

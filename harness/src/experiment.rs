@@ -64,8 +64,16 @@ pub const QUICK_PER_CLASS: u32 = 300;
 pub const QUICK_EPOCHS: u32 = 12;
 /// The `limited-data` preset's axis, techniques and epochs.
 pub const LIMITED_DATA_PER_CLASS: [u32; 3] = [50, 200, 1000];
-pub const LIMITED_DATA_TECHNIQUES: [&str; 7] = [
-    "none", "crop", "flips", "rotation", "mixup", "cutmix", "all",
+pub const LIMITED_DATA_TECHNIQUES: [&str; 9] = [
+    "none",
+    "crop",
+    "flips",
+    "rotation",
+    "mixup",
+    "cutmix",
+    "all",
+    "trivialaugment",
+    "randaugment",
 ];
 pub const LIMITED_DATA_EPOCHS: u32 = 30;
 
@@ -83,7 +91,7 @@ pub enum Preset {
     Quick,
     /// The limited-data sweep: Fashion-MNIST, simple CNN, 50, 200 and 1000
     /// images per class as a matrix axis, techniques none, crop, flips,
-    /// rotation, mixup, cutmix, all; 30 epochs, cosine schedule, seeds 0, 1,
+    /// rotation, mixup, cutmix, all, trivialaugment, randaugment; 30 epochs, cosine schedule, seeds 0, 1,
     /// 2. Sized for a GPU (hours on 2 CPU cores).
     LimitedData,
     /// The seed plan: CIFAR-10 + ResNet-18 and Fashion-MNIST + simple CNN,

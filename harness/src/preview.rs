@@ -324,7 +324,39 @@ pub fn params_json(p: &SampleParams) -> serde_json::Value {
         "slot": p.slot,
         "window": p.window,
         "cut_box": p.cut_box,
+        "auto_ops": p.auto_ops,
+        "auto_op_names": auto_op_names(p),
+        "auto_magnitudes": p.auto_magnitudes,
+        "auto_affine": p.auto_affine,
     })
+}
+
+/// torchvision's names of the sample's auto ops, in the order they run.
+fn auto_op_names(p: &SampleParams) -> Vec<&'static str> {
+    const NAMES: [&str; 14] = [
+        "Identity",
+        "ShearX",
+        "ShearY",
+        "TranslateX",
+        "TranslateY",
+        "Rotate",
+        "Brightness",
+        "Color",
+        "Contrast",
+        "Sharpness",
+        "Posterize",
+        "Solarize",
+        "AutoContrast",
+        "Equalize",
+    ];
+    if p.flags & augkit::internals::kernel_args::flags::AUTO == 0 {
+        return Vec::new();
+    }
+    (0..4)
+        .map(|i| (p.auto_ops >> (8 * i)) & 0xff)
+        .take_while(|&op| (op as usize) < NAMES.len())
+        .map(|op| NAMES[op as usize])
+        .collect()
 }
 
 /// One batch as the library writes it, in the policy's dtype.

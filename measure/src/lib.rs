@@ -36,7 +36,8 @@ pub fn shapes() -> [ImageShape; 3] {
 
 /// The techniques, from `benches/pipelines/technique_*.toml` (embedded, so
 /// the `augkit` binary needs no files): each alone, crop + flip (pipeline A),
-/// then the full pipeline (pipeline E with rotation and translation).
+/// then the full pipeline (pipeline E with rotation and translation), then
+/// crop + flip + TrivialAugment-Wide and + RandAugment(2, 9).
 /// Normalised with per-channel statistics.
 pub fn techniques(channels: u32) -> Vec<(&'static str, Policy)> {
     let norm = if channels == 3 {
@@ -87,6 +88,14 @@ pub fn techniques(channels: u32) -> Vec<(&'static str, Policy)> {
         (
             "full",
             include_str!("../../benches/pipelines/technique_full.toml"),
+        ),
+        (
+            "trivialaugment",
+            include_str!("../../benches/pipelines/technique_trivialaugment.toml"),
+        ),
+        (
+            "randaugment",
+            include_str!("../../benches/pipelines/technique_randaugment.toml"),
         ),
     ]
     .into_iter()

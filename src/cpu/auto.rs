@@ -308,51 +308,66 @@ pub fn auto_pixel(
 /// stage it sees (which uses the reductions before it).
 pub fn auto_stats(k: &KernelPolicy, src: &Source<'_>, p: &SampleParams) -> AutoStats {
     let mut stats = AutoStats::default();
-    let channels = k.channels as usize;
-    let (w, h) = (k.width as i32, k.height as i32);
     for i in 0..auto_op_count(p) {
         let op = auto_op_at(p.auto_ops, i as u32);
-        if !auto_op_reduces(op) {
-            continue;
+        if auto_op_reduces(op) {
+            let seen = stats;
+            reduce_stage(k, op, i, &mut stats, |x, y| {
+                stage_value(k, src, p, &seen, i, x, y)
+            });
         }
-        let mut sum = 0.0f64;
-        let (mut lo, mut hi) = ([0.0f32; 3], [0.0f32; 3]);
-        lo[..channels].fill(f32::INFINITY);
-        hi[..channels].fill(f32::NEG_INFINITY);
-        let mut hist = [[0u32; 256]; 3];
-        for y in 0..h {
-            for x in 0..w {
-                let v = stage_value(k, src, p, &stats, i, x, y);
-                match op {
-                    AUTO_OP_CONTRAST => {
-                        sum += f64::from(if channels == 3 { grayscale(v) } else { v[0] });
-                    }
-                    AUTO_OP_AUTOCONTRAST => {
-                        for c in 0..channels {
-                            lo[c] = lo[c].min(v[c]);
-                            hi[c] = hi[c].max(v[c]);
-                        }
-                    }
-                    _ => {
-                        for c in 0..channels {
-                            hist[c][usize::from(equalize_quantise(v[c]))] += 1;
-                        }
+    }
+    stats
+}
+
+/// Reduction op `op` (index `i`) over a whole stage, its pixels given by
+/// `value(x, y)`, visited in row-major order (the order of the f64 sum);
+/// writes `stats`' entries for op `i`.
+pub fn reduce_stage(
+    k: &KernelPolicy,
+    op: u32,
+    i: usize,
+    stats: &mut AutoStats,
+    mut value: impl FnMut(i32, i32) -> [f32; 3],
+) {
+    let channels = k.channels as usize;
+    let (w, h) = (k.width as i32, k.height as i32);
+    let mut sum = 0.0f64;
+    let (mut lo, mut hi) = ([0.0f32; 3], [0.0f32; 3]);
+    lo[..channels].fill(f32::INFINITY);
+    hi[..channels].fill(f32::NEG_INFINITY);
+    let mut hist = [[0u32; 256]; 3];
+    for y in 0..h {
+        for x in 0..w {
+            let v = value(x, y);
+            match op {
+                AUTO_OP_CONTRAST => {
+                    sum += f64::from(if channels == 3 { grayscale(v) } else { v[0] });
+                }
+                AUTO_OP_AUTOCONTRAST => {
+                    for c in 0..channels {
+                        lo[c] = lo[c].min(v[c]);
+                        hi[c] = hi[c].max(v[c]);
                     }
                 }
-            }
-        }
-        match op {
-            AUTO_OP_CONTRAST => stats.mean[i] = (sum / f64::from(k.height * k.width)) as f32,
-            AUTO_OP_AUTOCONTRAST => {
-                stats.lo[i] = lo;
-                stats.hi[i] = hi;
-            }
-            _ => {
-                for c in 0..channels {
-                    stats.lut[i][c] = equalize_lut(&hist[c], k.height * k.width);
+                _ => {
+                    for c in 0..channels {
+                        hist[c][usize::from(equalize_quantise(v[c]))] += 1;
+                    }
                 }
             }
         }
     }
-    stats
+    match op {
+        AUTO_OP_CONTRAST => stats.mean[i] = (sum / f64::from(k.height * k.width)) as f32,
+        AUTO_OP_AUTOCONTRAST => {
+            stats.lo[i] = lo;
+            stats.hi[i] = hi;
+        }
+        _ => {
+            for (lut, hist) in stats.lut[i].iter_mut().zip(&hist).take(channels) {
+                *lut = equalize_lut(hist, k.height * k.width);
+            }
+        }
+    }
 }

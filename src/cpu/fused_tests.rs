@@ -277,3 +277,51 @@ fn partners_outside_the_pair_match_the_slow_twin() {
         check::<f32>("partners outside the pair", &plan, &src, &params);
     }
 }
+
+/// Every ordered pair of auto ops (RandAugment's two-op chains), nearest
+/// and bilinear, 1 and 3 channels: the stage-by-stage fast path against the
+/// per-pixel definition, bit for bit.
+#[test]
+fn every_auto_op_pair_matches_the_slow_twin() {
+    use crate::kernel_args::AUTO_OP_COUNT;
+    use crate::params::{
+        AUTO_IDENTITY_MAP, auto_magnitude, auto_op_map, auto_op_moves_pixels, auto_op_signed,
+        compose_affine,
+    };
+    let n = AUTO_OP_COUNT;
+    for (c, interpolation) in [(3, "nearest"), (1, "bilinear"), (3, "bilinear")] {
+        let body = format!(
+            "[rand_augment]\nnum_ops = 2\nmagnitude = 20\nfill = 0.3\ninterpolation = \"{interpolation}\"\n\
+             [color_jitter]\ncontrast = 0.4\n"
+        );
+        let data = random_dataset(c, 11, 9, 200, 21);
+        let plan =
+            Plan::whole_dataset(&policy(&body, c, DType::F32, Layout::Nchw), 2, data).unwrap();
+        let k = &plan.kernel;
+        let step = Step {
+            epoch: 0,
+            first_position: 0,
+            batch_size: n * n,
+        };
+        let args = plan.step_args(step).unwrap();
+        let mut params = step_params(&plan, args);
+        for (i, p) in params.iter_mut().enumerate() {
+            let ops = [i as u32 / n, i as u32 % n];
+            p.auto_ops = 0xffff_0000 | ops[0] | (ops[1] << 8);
+            p.auto_affine = AUTO_IDENTITY_MAP;
+            for (j, &op) in ops.iter().enumerate() {
+                let mut m = auto_magnitude(k, op, 20);
+                if auto_op_signed(op) && (i + j) % 2 == 1 {
+                    m = -m;
+                }
+                p.auto_magnitudes[j] = m;
+                if auto_op_moves_pixels(op) {
+                    p.auto_affine = compose_affine(p.auto_affine, auto_op_map(k, op, m));
+                }
+            }
+        }
+        let src = plan_source(&plan, &[]);
+        let what = format!("auto pairs {c} channel(s) {interpolation}");
+        assert!(check::<f32>(&what, &plan, &src, &params) >= 2);
+    }
+}

@@ -7,13 +7,19 @@
 //! whole-pixel rows (crop, flip) convert one source run as a slice; other
 //! nearest and bilinear maps compute a row's taps 8 pixels at a time and
 //! gather from the source image converted once per sample; synthetic
-//! samples go through `augment::geometric_pixel` per pixel.
+//! samples go through `augment::geometric_pixel` per pixel. TrivialAugment /
+//! RandAugment samples then run their ops stage by stage over the image
+//! (`auto_stages`).
 //! Tests: `cargo test -p augkit --lib cpu::fused_tests`.
 
 use super::augment::{Source, contrast_mean, geometric_pixel};
-use super::auto::{auto_pixel, auto_stats};
+use super::auto::{
+    AutoStats, auto_op_count, auto_op_reduces, first_geometry_op, geometry_stage, point_op,
+    reduce_stage, sharpen,
+};
 use super::colour;
 use crate::kernel_args::*;
+use crate::params::{auto_op_at, auto_op_moves_pixels};
 
 /// A thread's reusable buffers: up to three sample images (own, partner, a
 /// partner outside the tile), one row of taps, the converted source image
@@ -28,6 +34,8 @@ pub struct Scratch {
     /// and padding values (what the nearest gather reads).
     units: Vec<f32>,
     pub out: Vec<f32>,
+    /// A stage of a TrivialAugment / RandAugment sample (sized on first use).
+    stage: Vec<f32>,
 }
 
 impl Scratch {
@@ -40,6 +48,7 @@ impl Scratch {
             weights: vec![0.0; 5 * k.width as usize],
             units: vec![0.0; elements + 2 * k.channels as usize],
             out: Vec::new(),
+            stage: Vec::new(),
         }
     }
 
@@ -60,26 +69,75 @@ impl Scratch {
             weights: &mut self.weights,
             units: &mut self.units,
         };
+        geometry(k, src, p, image, taps);
         if p.flags & flags::AUTO != 0 {
-            auto_image(k, src, p, image);
-        } else {
-            geometry(k, src, p, image, taps);
+            auto_stages(k, p, image, &mut self.stage);
         }
         colour_chain(k, src, p, mean, image);
     }
 }
 
-/// A TrivialAugment / RandAugment sample: its reductions, then
-/// `auto::auto_pixel` at every pixel (the definition itself).
-fn auto_image(k: &KernelPolicy, src: &Source<'_>, p: &SampleParams, image: &mut [f32]) {
+/// A TrivialAugment / RandAugment sample's auto ops over its geometric
+/// image, one stage (op) at a time over the whole image: per pixel the
+/// `auto::stage_value` of the definition, from the same functions on the
+/// same values (`spare` holds a stage while the next one is written).
+fn auto_stages(k: &KernelPolicy, p: &SampleParams, image: &mut [f32], spare: &mut Vec<f32>) {
     let (w, h, channels) = (k.width as usize, k.height as usize, k.channels as usize);
     let plane = w * h;
-    let stats = auto_stats(k, src, p);
-    for y in 0..h {
-        for x in 0..w {
-            let v = auto_pixel(k, src, p, &stats, x as u32, y as u32);
-            for (c, &v) in v.iter().enumerate().take(channels) {
-                image[c * plane + y * w + x] = v;
+    let image = &mut image[..channels * plane];
+    let read = |img: &[f32], x: i32, y: i32| {
+        let mut v = [0.0f32; 3];
+        for (c, v) in v.iter_mut().enumerate().take(channels) {
+            *v = img[c * plane + y as usize * w + x as usize];
+        }
+        v
+    };
+    let write = |img: &mut [f32], x: usize, y: usize, v: [f32; 3]| {
+        for (c, &v) in v.iter().enumerate().take(channels) {
+            img[c * plane + y * w + x] = v;
+        }
+    };
+    let first = first_geometry_op(p);
+    let mut stats = AutoStats::default();
+    for i in 0..auto_op_count(p) {
+        let op = auto_op_at(p.auto_ops, i as u32);
+        let m = p.auto_magnitudes[i];
+        if auto_op_moves_pixels(op) {
+            if i != first {
+                continue; // folded into `auto_affine`
+            }
+            spare.resize(image.len(), 0.0);
+            for y in 0..h {
+                for x in 0..w {
+                    let v = geometry_stage(k, p, x as i32, y as i32, |tx, ty| read(image, tx, ty));
+                    write(spare, x, y, v);
+                }
+            }
+            image.copy_from_slice(&spare[..image.len()]);
+        } else if op == AUTO_OP_SHARPNESS {
+            if w <= 2 || h <= 2 {
+                continue;
+            }
+            spare.resize(image.len(), 0.0);
+            spare[..image.len()].copy_from_slice(image);
+            for y in 1..h - 1 {
+                for x in 1..w - 1 {
+                    let (xi, yi) = (x as i32, y as i32);
+                    let centre = read(image, xi, yi);
+                    let v = sharpen(k, m, centre, |dx, dy| read(image, xi + dx, yi + dy));
+                    write(spare, x, y, v);
+                }
+            }
+            image.copy_from_slice(&spare[..image.len()]);
+        } else {
+            if auto_op_reduces(op) {
+                reduce_stage(k, op, i, &mut stats, |x, y| read(image, x, y));
+            }
+            for y in 0..h {
+                for x in 0..w {
+                    let v = point_op(k, op, m, &stats, i, read(image, x as i32, y as i32));
+                    write(image, x, y, v);
+                }
             }
         }
     }
