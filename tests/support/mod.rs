@@ -282,6 +282,7 @@ pub fn compare_params(
             ("colour_order", r.colour_order, o.colour_order),
             ("slot", r.slot, o.slot),
             ("synth_partner", r.synth_partner, o.synth_partner),
+            ("auto_ops", r.auto_ops, o.auto_ops),
         ];
         for (name, a, b) in ints {
             if a != b {
@@ -303,7 +304,9 @@ pub fn compare_params(
             ("synth_t", r.synth_t, o.synth_t),
         ]
         .into_iter()
-        .chain((0..6).map(|j| ("inverse_affine", r.inverse_affine[j], o.inverse_affine[j])));
+        .chain((0..6).map(|j| ("inverse_affine", r.inverse_affine[j], o.inverse_affine[j])))
+        .chain((0..4).map(|j| ("auto_magnitudes", r.auto_magnitudes[j], o.auto_magnitudes[j])))
+        .chain((0..6).map(|j| ("auto_affine", r.auto_affine[j], o.auto_affine[j])));
         for (name, a, b) in floats {
             let err = (a - b).abs();
             // NaN never passes: `within` is false for it.

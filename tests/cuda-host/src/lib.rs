@@ -182,7 +182,15 @@ pub fn auto_stats(
             Vec::new()
         },
     };
-    let auto_args = scratch.args();
+    // Written through: pointers from mutable borrows.
+    let auto_args = AutoArgs {
+        stats: scratch.stats.as_mut_ptr() as u64,
+        stage: if scratch.stage.is_empty() {
+            0
+        } else {
+            scratch.stage.as_mut_ptr() as u64
+        },
+    };
     // SAFETY: reads images named by `params` (dataset indices in range) and
     // the synthetic tables and coefficients (borrowed), writes the `b`
     // samples' statistics and first stages (sized above).
