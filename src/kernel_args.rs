@@ -244,14 +244,7 @@ pub mod entry {
     pub const PIXELS_F16: &str = "augment_pixels_f16";
     pub const PIXELS_BF16: &str = "augment_pixels_bf16";
     /// Every entry point, in the order both kernel sources define them.
-    pub const ALL: [&str; 6] = [
-        PARAMS,
-        STATS,
-        CONTRAST,
-        PIXELS_F32,
-        PIXELS_F16,
-        PIXELS_BF16,
-    ];
+    pub const ALL: [&str; 6] = [PARAMS, STATS, CONTRAST, PIXELS_F32, PIXELS_F16, PIXELS_BF16];
 
     /// The pixel pass writing `out_dtype` (a `DTYPE_*` code, as in
     /// `KernelPolicy::out_dtype`).

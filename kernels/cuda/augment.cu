@@ -10,6 +10,14 @@
 //                       the partner's source), λ, cutmix box; and the
 //                       sample's K synthetic coefficients σ_j·z_j (zeros
 //                       unless it is a synthetic PCA sample).
+//                       TrivialAugment / RandAugment: op ids, signed
+//                       magnitudes (torch's fused linspace tables) and the
+//                       geometry ops composed into auto_affine.
+//   augment_stats       per sample, in chain order, the statistics of its
+//                       reduction auto ops (Contrast mean, AutoContrast
+//                       min/max, Equalize LUT) over the image as it stands
+//                       before each; with two auto stages, also the first
+//                       stage's image (so no pass nests two tap loops).
 //   augment_contrast    per-sample mean grayscale of the image as it stands
 //                       when contrast runs (exact mode) or the scaled source
 //                       mean (source mode: a synthetic sample's is its class
@@ -18,6 +26,7 @@
 //   augment_pixels_{f32,f16,bf16}
 //                       fused pixel pass: gather through the inverse affine
 //                       (nearest / bilinear, window fill, crop padding 0),
+//                       the auto ops (second stage reading the first),
 //                       colour ops in the sample's order, mixup blend or
 //                       cutmix paste, normalise, convert, write NCHW or NHWC.
 // Synthetic samples (SEMANTICS.md §9) are generated where the geometry reads
@@ -29,6 +38,9 @@
 //
 // Launch shapes (src/cuda/mod.rs):
 //   augment_params      grid ceil(B / 128), block 128: one thread per sample.
+//   augment_stats       grid B, block 256 (AK_STATS_THREADS, a power of two):
+//                       one block per sample; shared f64 sums, min/max and
+//                       3 × 256 histogram bins (shared-memory atomics).
 //   augment_contrast    grid B, block 256 (AK_CONTRAST_THREADS, a power of
 //                       two): one block per sample, f64 partial sums reduced
 //                       in shared memory.
@@ -43,8 +55,8 @@
 // headers: prelude.cuh brings our own half / bfloat16.
 //
 // Tests:  cargo test -p augkit-cuda-host          (host emulation vs CPU;
-//                                                  `synthetic` filters the
-//                                                  synthetic cases)
+//                                                  `synthetic` / `auto`
+//                                                  filter those cases)
 //         cargo test --test cuda_nvrtc            (NVRTC sm_80 / sm_90, ptxas -v)
 //         cargo test --test cuda_backend          (real GPU parity; skips without one)
 #include "prelude.cuh"

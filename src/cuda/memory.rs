@@ -110,10 +110,7 @@ pub(super) fn stats_buffer(auto_on: bool, capacity: u32) -> Result<DeviceBuffer,
 
 /// The per-step first-stage images of the auto ops (f32 × C·H·W per
 /// sample), only when the policy runs two auto ops per sample.
-pub(super) fn stage_buffer(
-    k: &KernelPolicy,
-    capacity: u32,
-) -> Result<Option<DeviceBuffer>, Error> {
+pub(super) fn stage_buffer(k: &KernelPolicy, capacity: u32) -> Result<Option<DeviceBuffer>, Error> {
     if k.auto_mode == AUTO_OFF || k.auto_num_ops < 2 {
         return Ok(None);
     }

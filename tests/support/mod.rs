@@ -305,7 +305,13 @@ pub fn compare_params(
         ]
         .into_iter()
         .chain((0..6).map(|j| ("inverse_affine", r.inverse_affine[j], o.inverse_affine[j])))
-        .chain((0..4).map(|j| ("auto_magnitudes", r.auto_magnitudes[j], o.auto_magnitudes[j])))
+        .chain((0..4).map(|j| {
+            (
+                "auto_magnitudes",
+                r.auto_magnitudes[j],
+                o.auto_magnitudes[j],
+            )
+        }))
         .chain((0..6).map(|j| ("auto_affine", r.auto_affine[j], o.auto_affine[j])));
         for (name, a, b) in floats {
             let err = (a - b).abs();

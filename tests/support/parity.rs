@@ -718,7 +718,10 @@ pub fn auto_policies() -> Vec<(String, Policy)> {
             "trivial_wide_bilinear",
             "[trivial_augment]\ninterpolation = \"bilinear\"\nfill = 0.3\n",
         ),
-        ("rand_augment", "[rand_augment]\nnum_ops = 2\nmagnitude = 9\n"),
+        (
+            "rand_augment",
+            "[rand_augment]\nnum_ops = 2\nmagnitude = 9\n",
+        ),
         (
             "rand_augment_bilinear",
             "[rand_augment]\nnum_ops = 2\nmagnitude = 25\ninterpolation = \"bilinear\"\nfill = 0.5\n",
@@ -759,7 +762,11 @@ pub fn auto_ops_by_shape() -> Vec<Case> {
                 random_dataset(c, h, w, 90, 10, seed),
                 random_subset(90, 80, seed),
                 seed * 0x9e37_79b9,
-                vec![step((p % 3) as u32, (s as u32 * 3) % 10, [65u32, 7, 33][(p + s) % 3])],
+                vec![step(
+                    (p % 3) as u32,
+                    (s as u32 * 3) % 10,
+                    [65u32, 7, 33][(p + s) % 3],
+                )],
                 dtype,
                 layout,
             ));

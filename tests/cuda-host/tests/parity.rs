@@ -74,14 +74,30 @@ fn auto_stats_match_cpu() {
     let slot_words = words / MAX_AUTO_OPS as usize;
     let mut reductions = 0;
     for case in parity::auto_ops_by_shape() {
-        let plan = Plan::new(&case.policy, case.seed, case.dataset.clone(), case.subset.clone())
-            .unwrap();
+        let plan = Plan::new(
+            &case.policy,
+            case.seed,
+            case.dataset.clone(),
+            case.subset.clone(),
+        )
+        .unwrap();
         let args = plan.step_args(case.steps[0]).unwrap();
         let synth = plan.synth().map(|s| &**s);
-        let (params, _, coefficients) =
-            emu::params(plan.kernel(), args, plan.subset(), plan.dataset().labels(), synth);
-        let scratch =
-            emu::auto_stats(plan.kernel(), args, plan.dataset(), synth, &coefficients, &params);
+        let (params, _, coefficients) = emu::params(
+            plan.kernel(),
+            args,
+            plan.subset(),
+            plan.dataset().labels(),
+            synth,
+        );
+        let scratch = emu::auto_stats(
+            plan.kernel(),
+            args,
+            plan.dataset(),
+            synth,
+            &coefficients,
+            &params,
+        );
         let src = cpu::plan_source(&plan, &coefficients);
         let expected = cpu::step_auto_stats(plan.kernel(), &src, &params);
         let channels = plan.kernel().channels as usize;
@@ -97,18 +113,34 @@ fn auto_stats_match_cpu() {
                 match op {
                     AUTO_OP_CONTRAST => {
                         let mean = f32::from_bits(got[0]);
-                        assert!((mean - e.mean[op_index]).abs() <= 1e-6, "{what}: mean {mean} vs {}", e.mean[op_index]);
+                        assert!(
+                            (mean - e.mean[op_index]).abs() <= 1e-6,
+                            "{what}: mean {mean} vs {}",
+                            e.mean[op_index]
+                        );
                     }
                     AUTO_OP_AUTOCONTRAST => {
                         for c in 0..channels {
-                            assert_eq!(f32::from_bits(got[1 + c]), e.lo[op_index][c], "{what}: min {c}");
-                            assert_eq!(f32::from_bits(got[4 + c]), e.hi[op_index][c], "{what}: max {c}");
+                            assert_eq!(
+                                f32::from_bits(got[1 + c]),
+                                e.lo[op_index][c],
+                                "{what}: min {c}"
+                            );
+                            assert_eq!(
+                                f32::from_bits(got[4 + c]),
+                                e.hi[op_index][c],
+                                "{what}: max {c}"
+                            );
                         }
                     }
                     AUTO_OP_EQUALIZE => {
                         let lut: &[u8] = bytemuck::cast_slice(&got[8..]);
                         for c in 0..channels {
-                            assert_eq!(&lut[c * 256..(c + 1) * 256], &e.lut[op_index][c][..], "{what}: LUT {c}");
+                            assert_eq!(
+                                &lut[c * 256..(c + 1) * 256],
+                                &e.lut[op_index][c][..],
+                                "{what}: LUT {c}"
+                            );
                         }
                     }
                     _ => continue,
