@@ -53,7 +53,7 @@
 //! ```
 //!
 //! One job per file: `compile.rs` (NVRTC), `memory.rs` (allocations and
-//! caller-pointer checks), `launch.rs` (the three launches, one argument
+//! caller-pointer checks), `launch.rs` (the launches, one argument
 //! builder), `events.rs` (CUDA event timing), `readback.rs`; this file opens
 //! the device and checks each step before it launches.
 //!
