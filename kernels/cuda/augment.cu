@@ -10,6 +10,14 @@
 //                       the partner's source), λ, cutmix box; and the
 //                       sample's K synthetic coefficients σ_j·z_j (zeros
 //                       unless it is a synthetic PCA sample).
+//                       TrivialAugment / RandAugment: op ids, signed
+//                       magnitudes (torch's fused linspace tables) and the
+//                       geometry ops composed into auto_affine.
+//   augment_stats       per sample, in chain order, the statistics of its
+//                       reduction auto ops (Contrast mean, AutoContrast
+//                       min/max, Equalize LUT) over the image as it stands
+//                       before each; with two auto stages, also the first
+//                       stage's image (so no pass nests two tap loops).
 //   augment_contrast    per-sample mean grayscale of the image as it stands
 //                       when contrast runs (exact mode) or the scaled source
 //                       mean (source mode: a synthetic sample's is its class
@@ -20,7 +28,8 @@
 //                       (nearest / bilinear, window fill, crop padding 0;
 //                       a resized crop's box resized as torchvision's resize
 //                       under the affine's taps, `sample_resized_crop`),
-//                       colour ops in the sample's order, mixup blend or
+//                       the auto ops (second stage reading the first),
+//                       colour ops in the sample's order, random erasing, mixup blend or
 //                       cutmix paste, normalise, convert, write NCHW or NHWC.
 // Synthetic samples (SEMANTICS.md §9) are generated where the geometry reads
 // texels, nearest and bilinear alike (`geometric_pixel` picks a texel source
@@ -31,6 +40,9 @@
 //
 // Launch shapes (src/cuda/mod.rs):
 //   augment_params      grid ceil(B / 128), block 128: one thread per sample.
+//   augment_stats       grid B, block 256 (AK_STATS_THREADS, a power of two):
+//                       one block per sample; shared f64 sums, min/max and
+//                       3 × 256 histogram bins (shared-memory atomics).
 //   augment_contrast    grid B, block 256 (AK_CONTRAST_THREADS, a power of
 //                       two): one block per sample, f64 partial sums reduced
 //                       in shared memory.
@@ -45,8 +57,8 @@
 // headers: prelude.cuh brings our own half / bfloat16.
 //
 // Tests:  cargo test -p augkit-cuda-host          (host emulation vs CPU;
-//                                                  `synthetic` filters the
-//                                                  synthetic cases)
+//                                                  `synthetic` / `auto`
+//                                                  filter those cases)
 //         cargo test --test cuda_nvrtc            (NVRTC sm_80 / sm_90, ptxas -v)
 //         cargo test --test cuda_backend          (real GPU parity; skips without one)
 #include "prelude.cuh"
@@ -230,13 +242,36 @@ struct SynthArgs {
 #define AK_ERASE_PIXEL 3u
 #define AK_ERASE_TOP_SUB 64u
 #define AK_ERASE_LEFT_SUB 128u
+#define AK_FLAG_AUTO (1u << 8)
 
 #define AK_SYNTH_OFF 0u
 #define AK_SYNTH_PCA 1u
 #define AK_SYNTH_INTERPOLATE 2u
 #define AK_SYNTH_CLASS_UNIFORM 1u
 
+// TrivialAugment / RandAugment (the auto ops).
+#define AK_AUTO_OFF 0u
+#define AK_AUTO_TRIVIAL 1u
+#define AK_AUTO_RAND 2u
+#define AK_MAX_AUTO_OPS 2u
+#define AK_AUTO_OP_IDENTITY 0u
+#define AK_AUTO_OP_SHEAR_X 1u
+#define AK_AUTO_OP_SHEAR_Y 2u
+#define AK_AUTO_OP_TRANSLATE_X 3u
+#define AK_AUTO_OP_TRANSLATE_Y 4u
+#define AK_AUTO_OP_ROTATE 5u
+#define AK_AUTO_OP_BRIGHTNESS 6u
+#define AK_AUTO_OP_COLOR 7u
+#define AK_AUTO_OP_CONTRAST 8u
+#define AK_AUTO_OP_SHARPNESS 9u
+#define AK_AUTO_OP_POSTERIZE 10u
+#define AK_AUTO_OP_SOLARIZE 11u
+#define AK_AUTO_OP_AUTOCONTRAST 12u
+#define AK_AUTO_OP_EQUALIZE 13u
+#define AK_AUTO_OP_COUNT 14u
+
 #define AK_PARAMS_THREADS 128
+#define AK_STATS_THREADS 256
 #define AK_CONTRAST_THREADS 256
 #define AK_PIXELS_THREADS 256
 
@@ -266,6 +301,9 @@ struct SynthArgs {
 #define AK_SLOT_ERASE 21u
 #define AK_SLOT_ERASE_BOX 22u
 #define AK_SLOT_ERASE_VALUE 23u
+#define AK_SLOT_AUTO_OP 24u
+#define AK_SLOT_AUTO_BIN 25u
+#define AK_SLOT_AUTO_SIGN 26u
 #define AK_GAMMA_ATTEMPTS 16u
 
 struct Words {
@@ -694,6 +732,125 @@ AK_FN void jitter(const KernelPolicy& k, Key key, u32 position, u32 epoch, Sampl
     p.colour_order = permutation_of_four(order);
 }
 
+// ---------------------------------------------------------------------------
+// Auto ops, parameters (TrivialAugment-Wide / RandAugment; src/params.rs).
+
+/// torch.linspace(start, end, steps)[i] in f32, torch's formula: the first
+/// half counts up from start, the second half down from end.
+/// Each half is one fused multiply-add (ATen's vectorised CPU kernel), so
+/// the tables equal torch's; fmaf is fused whatever --fmad says.
+AK_FN float linspace_at(float start, float end, u32 steps, u32 i) {
+    const float step = (end - start) / (float)(steps - 1u);
+    return i < steps / 2u ? fmaf(step, (float)i, start) : fmaf(-step, (float)(steps - 1u - i), end);
+}
+
+AK_FN bool auto_op_is_geometry(u32 op) {
+    return op >= AK_AUTO_OP_SHEAR_X && op <= AK_AUTO_OP_ROTATE;
+}
+
+/// Whether torchvision negates the op's magnitude with probability ½.
+AK_FN bool auto_op_is_signed(u32 op) {
+    return op >= AK_AUTO_OP_SHEAR_X && op <= AK_AUTO_OP_SHARPNESS;
+}
+
+/// The op's magnitude for bin `bin`, unsigned (0 for ops without one).
+AK_FN float auto_magnitude(const KernelPolicy& k, u32 op, u32 bin) {
+    const u32 bins = k.auto_num_bins;
+    switch (op) {
+        case AK_AUTO_OP_SHEAR_X:
+        case AK_AUTO_OP_SHEAR_Y: return linspace_at(0.0f, k.auto_shear_max, bins, bin);
+        case AK_AUTO_OP_TRANSLATE_X: return linspace_at(0.0f, k.auto_translate_max_x, bins, bin);
+        case AK_AUTO_OP_TRANSLATE_Y: return linspace_at(0.0f, k.auto_translate_max_y, bins, bin);
+        case AK_AUTO_OP_ROTATE: return linspace_at(0.0f, k.auto_rotate_max, bins, bin);
+        case AK_AUTO_OP_BRIGHTNESS:
+        case AK_AUTO_OP_COLOR:
+        case AK_AUTO_OP_CONTRAST:
+        case AK_AUTO_OP_SHARPNESS: return linspace_at(0.0f, k.auto_enhance_max, bins, bin);
+        case AK_AUTO_OP_POSTERIZE: {
+            // The divisor is a Python float, rounded to f32 by the tensor op.
+            const float divisor = (float)((double)(bins - 1u) / (double)k.auto_posterize_range);
+            return rintf(8.0f - (float)bin / divisor);
+        }
+        case AK_AUTO_OP_SOLARIZE: return linspace_at(1.0f, 0.0f, bins, bin);
+        default: return 0.0f;
+    }
+}
+
+/// m ← m ∘ a (a applied first), both 2×3 maps of pixel coordinates.
+AK_FN void compose_after(float m[6], const float a[6]) {
+    const float r0 = m[0] * a[0] + m[1] * a[3];
+    const float r1 = m[0] * a[1] + m[1] * a[4];
+    const float r2 = m[0] * a[2] + m[1] * a[5] + m[2];
+    const float r3 = m[3] * a[0] + m[4] * a[3];
+    const float r4 = m[3] * a[1] + m[4] * a[4];
+    const float r5 = m[3] * a[2] + m[4] * a[5] + m[5];
+    m[0] = r0;
+    m[1] = r1;
+    m[2] = r2;
+    m[3] = r3;
+    m[4] = r4;
+    m[5] = r5;
+}
+
+/// The inverse map of one geometry op with signed magnitude m: output pixel
+/// coordinates → coordinates in the image before the op.
+AK_FN void auto_geometry_map(const KernelPolicy& k, u32 op, float m, float a[6]) {
+    a[0] = 1.0f;
+    a[1] = 0.0f;
+    a[2] = 0.0f;
+    a[3] = 0.0f;
+    a[4] = 1.0f;
+    a[5] = 0.0f;
+    if (op == AK_AUTO_OP_SHEAR_X) {
+        a[1] = m;
+    } else if (op == AK_AUTO_OP_SHEAR_Y) {
+        a[3] = m;
+    } else if (op == AK_AUTO_OP_TRANSLATE_X) {
+        a[2] = -(float)ak_f2i(m);
+    } else if (op == AK_AUTO_OP_TRANSLATE_Y) {
+        a[5] = -(float)ak_f2i(m);
+    } else {
+        const float theta = m * (3.14159265358979323846f / 180.0f);
+        float s, c;
+        ak_sincosf_small(theta, &s, &c);
+        const float cx = 0.5f * (float)k.width;
+        const float cy = 0.5f * (float)k.height;
+        a[0] = c;
+        a[1] = -s;
+        a[2] = cx - (c * cx - s * cy);
+        a[3] = s;
+        a[4] = c;
+        a[5] = cy - (s * cx + c * cy);
+    }
+}
+
+/// The sample's auto ops: ids, signed magnitudes and the composed map of
+/// its geometry ops.
+AK_FN void auto_ops(const KernelPolicy& k, Key key, u32 position, u32 epoch, SampleParams& p) {
+    if (k.auto_mode == AK_AUTO_OFF) return;
+    p.flags |= AK_FLAG_AUTO;
+    u32 ids = 0xffffffffu;
+    for (u32 op_index = 0; op_index < k.auto_num_ops && op_index < AK_MAX_AUTO_OPS; ++op_index) {
+        const u32 op = bounded(AK_AUTO_OP_COUNT, words(key, position, epoch, AK_SLOT_AUTO_OP, op_index));
+        ids = (ids & ~(0xffu << (8u * op_index))) | (op << (8u * op_index));
+        const u32 bin = k.auto_mode == AK_AUTO_TRIVIAL
+                            ? bounded(k.auto_num_bins, words(key, position, epoch, AK_SLOT_AUTO_BIN, op_index))
+                            : k.auto_magnitude_bin;
+        float m = auto_magnitude(k, op, bin);
+        if (auto_op_is_signed(op)) {
+            const Words s = words(key, position, epoch, AK_SLOT_AUTO_SIGN, op_index);
+            if (unit(s.w[0]) < 0.5f) m = -m;
+        }
+        p.auto_magnitudes[op_index] = m;
+        if (auto_op_is_geometry(op)) {
+            float a[6];
+            auto_geometry_map(k, op, m, a);
+            compose_after(p.auto_affine, a);
+        }
+    }
+    p.auto_ops = ids;
+}
+
 /// timm rand_bbox + cutmix_bbox_and_lam; returns the corrected λ.
 AK_FN float cutmix_box(const KernelPolicy& k, Key key, u32 owner, u32 epoch, float lambda,
                        u32 cut_box[4]) {
@@ -851,6 +1008,7 @@ AK_FN SampleParams sample_params(const StepContext& ctx, u32 i) {
 
     geometry(k, ctx.key, position, epoch, p);
     jitter(k, ctx.key, position, epoch, p);
+    auto_ops(k, ctx.key, position, epoch, p);
     erasing(k, ctx.key, position, epoch, p);
     mix(ctx, i, p);
     return p;
@@ -1277,9 +1435,431 @@ AK_FN bool needs_contrast_mean(const KernelPolicy& k, const SampleParams& p) {
     return (p.flags & AK_FLAG_JITTER) != 0u && (k.jitter_ops & (1u << AK_OP_CONTRAST)) != 0u;
 }
 
+// ---------------------------------------------------------------------------
+// Auto ops, pixels (TrivialAugment-Wide / RandAugment; src/cpu/auto.rs).
+//
+// A sample's ops become at most two stages on the W×H grid (identity ops
+// vanish, a second geometry op is already folded into auto_affine):
+// pointwise (statistics of a reduction op included), sharpness (3×3 over
+// the stage before) or the geometry stage (resampling the stage before
+// through auto_affine, auto_fill outside). The first stage reads G, the
+// existing geometry. With two stages, augment_stats writes the first
+// stage's image out and the second reads it there, so no pass nests one
+// neighbourhood of taps in another (that nesting cost ~100 registers and
+// spilled); the values are the same as the CPU's literal per-pixel chain.
+
+/// One reduction op's statistics, of the image as it stands before the op
+/// (written by augment_stats, read by the later passes).
+#define AK_AUTO_LUT_WORDS 192u
+struct AutoStat {
+    float mean;   // Contrast: mean grayscale
+    float lo[3];  // AutoContrast: per-channel minimum
+    float hi[3];  // and maximum
+    u32 _pad;
+    u32 lut[AK_AUTO_LUT_WORDS];  // Equalize: byte c·256 + level, 4 per word
+};
+
+/// A sample's statistics, one slot per op index.
+struct AutoStats {
+    AutoStat op[AK_MAX_AUTO_OPS];
+};
+
+/// The sample's stages: op ids and magnitudes, and the op index each came
+/// from (its statistics slot).
+struct AutoChain {
+    u32 count;
+    u32 op0, op1;
+    u32 index0, index1;
+    float m0, m1;
+};
+
+AK_FN AutoChain auto_chain(const SampleParams& p) {
+    AutoChain ch = {0u, AK_AUTO_OP_NONE, AK_AUTO_OP_NONE, 0u, 0u, 0.0f, 0.0f};
+    bool geometry = false;
+#pragma unroll
+    for (u32 j = 0; j < AK_MAX_AUTO_OPS; ++j) {
+        const u32 op = (p.auto_ops >> (8u * j)) & 0xffu;
+        if (op >= AK_AUTO_OP_COUNT || op == AK_AUTO_OP_IDENTITY) continue;
+        if (auto_op_is_geometry(op)) {
+            if (geometry) continue;
+            geometry = true;
+        }
+        if (ch.count == 0u) {
+            ch.op0 = op;
+            ch.index0 = j;
+            ch.m0 = p.auto_magnitudes[j];
+        } else {
+            ch.op1 = op;
+            ch.index1 = j;
+            ch.m1 = p.auto_magnitudes[j];
+        }
+        ch.count += 1u;
+    }
+    return ch;
+}
+
+AK_FN bool auto_op_is_reduction(u32 op) {
+    return op == AK_AUTO_OP_CONTRAST || op == AK_AUTO_OP_AUTOCONTRAST ||
+           op == AK_AUTO_OP_EQUALIZE;
+}
+
+/// The auto-op arguments every pass after the parameters gets by value:
+/// B statistics and, for samples with two stages, the image after the
+/// first stage (B × C·H·W f32, written by augment_stats; null when the
+/// policy runs one op per sample). Mirrors `augkit::cuda::AutoArgs`.
+struct AutoArgs {
+    AutoStats* stats;
+    float* stage;
+};
+
+/// Everything the chain reads for one sample.
+struct AutoCtx {
+    const KernelPolicy* k;
+    const Source* src;
+    const SampleParams* p;
+    const AutoStat* stats;  // the sample's AutoStats::op
+    const float* stage;     // the sample's first-stage image (C planes)
+    AutoChain ch;
+};
+
+/// torchvision's float `to_dtype(uint8, scale=True)` level of v:
+/// trunc(v · f32(255 + 1 − 0.001)), saturated to [0, 255] as Rust's `as u8`.
+AK_FN u32 equalize_level(float v) {
+    const i32 q = ak_f2i(v * (float)(255.0 + 1.0 - 1e-3));
+    return q < 0 ? 0u : (q > 255 ? 255u : (u32)q);
+}
+
+AK_FN u32 lut_byte(const AutoStat& s, u32 c, u32 level) {
+    const u32 at = c * 256u + level;
+    return (s.lut[at >> 2] >> (8u * (at & 3u))) & 0xffu;
+}
+
+/// One pointwise auto op (m its signed magnitude, s its statistics).
+AK_FN Rgb auto_pointwise(const KernelPolicy& k, u32 op, float m, const AutoStat& s, Rgb rgb) {
+    const u32 channels = k.channels;
+    // f = 1 + m; torchvision's blend weight 1 − f comes from Python floats
+    // (f64), which gives exactly −m.
+    const float f = 1.0f + m;
+    const float rest = -m;
+    if (op == AK_AUTO_OP_BRIGHTNESS) {
+#pragma unroll
+        for (u32 c = 0; c < 3u; ++c)
+            if (c < channels) rgb.v[c] = clamp01(f * rgb.v[c]);
+    } else if (op == AK_AUTO_OP_COLOR) {
+        if (channels == 3u) {
+            const float gray = grayscale(rgb);
+#pragma unroll
+            for (u32 c = 0; c < 3u; ++c) rgb.v[c] = clamp01(f * rgb.v[c] + rest * gray);
+        }
+    } else if (op == AK_AUTO_OP_CONTRAST) {
+        const float mean = s.mean;
+#pragma unroll
+        for (u32 c = 0; c < 3u; ++c)
+            if (c < channels) rgb.v[c] = clamp01(f * rgb.v[c] + rest * mean);
+    } else if (op == AK_AUTO_OP_POSTERIZE) {
+        const float levels = (float)(1u << (u32)ak_f2i(m));
+#pragma unroll
+        for (u32 c = 0; c < 3u; ++c) {
+            if (c < channels) {
+                float q = floorf(rgb.v[c] * levels);
+                q = q < 0.0f ? 0.0f : (q > levels - 1.0f ? levels - 1.0f : q);
+                rgb.v[c] = q * (1.0f / levels);
+            }
+        }
+    } else if (op == AK_AUTO_OP_SOLARIZE) {
+#pragma unroll
+        for (u32 c = 0; c < 3u; ++c)
+            if (c < channels && rgb.v[c] >= m) rgb.v[c] = 1.0f - rgb.v[c];
+    } else if (op == AK_AUTO_OP_AUTOCONTRAST) {
+#pragma unroll
+        for (u32 c = 0; c < 3u; ++c) {
+            if (c < channels) {
+                const float lo = s.lo[c];
+                const float hi = s.hi[c];
+                const bool flat = hi == lo;
+                rgb.v[c] = clamp01((rgb.v[c] - (flat ? 0.0f : lo)) / (flat ? 1.0f : hi - lo));
+            }
+        }
+    } else if (op == AK_AUTO_OP_EQUALIZE) {
+#pragma unroll
+        for (u32 c = 0; c < 3u; ++c)
+            if (c < channels)
+                rgb.v[c] = (float)lut_byte(s, c, equalize_level(rgb.v[c])) * (1.0f / 255.0f);
+    }
+    return rgb;
+}
+
+/// The image a stage reads at grid point (x, y) (inside the image): G, or
+/// the sample's materialised first stage.
+template <bool FROM_STAGE>
+AK_FN Rgb auto_input(const AutoCtx& c, i32 x, i32 y) {
+    if constexpr (FROM_STAGE) {
+        const u32 plane = c.k->width * c.k->height;
+        const u32 at = (u32)y * c.k->width + (u32)x;
+        Rgb v = {{0.0f, 0.0f, 0.0f}};
+#pragma unroll
+        for (u32 ch = 0; ch < 3u; ++ch)
+            if (ch < c.k->channels) v.v[ch] = c.stage[ch * plane + at];
+        return v;
+    } else {
+        return geometric_pixel(*c.k, *c.src, *c.p, (u32)x, (u32)y);
+    }
+}
+
+/// Stage `stage` (0 or 1) of the chain at grid point (x, y), reading its
+/// input (the stage before) at the taps it needs: the pixel (pointwise),
+/// its 3×3 neighbourhood (sharpness) or the geometry stage's taps.
+template <bool FROM_STAGE>
+AK_FN Rgb auto_stage(const AutoCtx& c, u32 stage, i32 x, i32 y) {
+    const u32 op = stage == 0u ? c.ch.op0 : c.ch.op1;
+    const float m = stage == 0u ? c.ch.m0 : c.ch.m1;
+    const u32 index = stage == 0u ? c.ch.index0 : c.ch.index1;
+    const KernelPolicy& k = *c.k;
+    const i32 w = (i32)k.width;
+    const i32 h = (i32)k.height;
+    const bool geometry = auto_op_is_geometry(op);
+    const bool bilinear = geometry && k.auto_interpolation == AK_INTERP_BILINEAR;
+    // Sharpness blends interior pixels only (torchvision leaves the border,
+    // and images with a side ≤ 2, as they are).
+    const bool sharpen = op == AK_AUTO_OP_SHARPNESS && w > 2 && h > 2 && x > 0 && y > 0 &&
+                         x < w - 1 && y < h - 1;
+    u32 taps = 1u;
+    i32 bx = x, by = y;
+    float ax = 0.0f, ay = 0.0f;
+    if (geometry) {
+        const float* a = c.p->auto_affine;
+        const float px = (float)x + 0.5f;
+        const float py = (float)y + 0.5f;
+        const float sx = a[0] * px + a[1] * py + a[2];
+        const float sy = a[3] * px + a[4] * py + a[5];
+        if (bilinear) {
+            const float fx = sx - 0.5f;
+            const float fy = sy - 0.5f;
+            const float x0f = floorf(fx);
+            const float y0f = floorf(fy);
+            ax = fx - x0f;
+            ay = fy - y0f;
+            bx = ak_f2i(x0f);
+            by = ak_f2i(y0f);
+            taps = 4u;
+        } else {
+            bx = ak_f2i(floorf(sx));
+            by = ak_f2i(floorf(sy));
+        }
+    } else if (sharpen) {
+        bx = x - 1;
+        by = y - 1;
+        taps = 9u;
+    }
+    // One read site: the taps in torchvision's order (the blur sums its 3×3
+    // row by row, as the CPU reference).
+    Rgb acc = {{0.0f, 0.0f, 0.0f}};
+    float mask = 0.0f;
+#pragma unroll 1
+    for (u32 tap = 0; tap < taps; ++tap) {
+        i32 tx, ty;
+        float weight;
+        if (sharpen) {
+            tx = bx + (i32)(tap % 3u);
+            ty = by + (i32)(tap / 3u);
+            weight = tap == 4u ? 5.0f / 13.0f : 1.0f / 13.0f;
+        } else if (bilinear) {
+            tx = bx + (i32)(tap & 1u);
+            ty = by + (i32)(tap >> 1);
+            const float wx = (tap & 1u) ? ax : (1.0f - ax);
+            const float wy = (tap >> 1) ? ay : (1.0f - ay);
+            weight = wx * wy;
+        } else {
+            tx = bx;
+            ty = by;
+            weight = 1.0f;
+        }
+        if (tx < 0 || tx >= w || ty < 0 || ty >= h) continue;
+        const Rgb v = auto_input<FROM_STAGE>(c, tx, ty);
+#pragma unroll
+        for (u32 ch = 0; ch < 3u; ++ch) acc.v[ch] += weight * v.v[ch];
+        mask += weight;
+    }
+    if (geometry) {
+        const float fill = k.auto_fill;
+        if (!bilinear) {
+            if (mask == 0.0f) {
+                Rgb filled = {{fill, fill, fill}};
+                return filled;
+            }
+            return acc;
+        }
+#pragma unroll
+        for (u32 ch = 0; ch < 3u; ++ch) acc.v[ch] = acc.v[ch] * mask + (1.0f - mask) * fill;
+        return acc;
+    }
+    if (op == AK_AUTO_OP_SHARPNESS) {
+        if (!sharpen) return acc;
+        // Read again rather than kept through the loop (registers).
+        const Rgb centre = auto_input<FROM_STAGE>(c, x, y);
+        const float rest = -m;  // torchvision's 1 − f, f = 1 + m
+#pragma unroll
+        for (u32 ch = 0; ch < 3u; ++ch)
+            acc.v[ch] = clamp01(centre.v[ch] + rest * (acc.v[ch] - centre.v[ch]));
+        return acc;
+    }
+    return auto_pointwise(k, op, m, c.stats[index], acc);
+}
+
+AK_FN AutoCtx auto_ctx(const KernelPolicy& k, const Source& src, const SampleParams& p,
+                       AutoArgs a, u32 slot) {
+    const float* stage =
+        a.stage != nullptr ? a.stage + (u64)slot * k.channels * k.height * k.width : nullptr;
+    const AutoCtx c = {&k, &src, &p, a.stats[slot].op, stage, auto_chain(p)};
+    return c;
+}
+
+/// The sample's pixel (x, y) after geometry and the auto ops, before jitter
+/// (the sample in batch slot `slot`).
+AK_FN Rgb auto_pixel(const KernelPolicy& k, const Source& src, const SampleParams& p,
+                     AutoArgs a, u32 slot, u32 x, u32 y) {
+    if ((p.flags & AK_FLAG_AUTO) == 0u) return geometric_pixel(k, src, p, x, y);
+    const AutoCtx c = auto_ctx(k, src, p, a, slot);
+    if (c.ch.count == 0u) return geometric_pixel(k, src, p, x, y);
+    if (c.ch.count == 1u) return auto_stage<false>(c, 0u, (i32)x, (i32)y);
+    return auto_stage<true>(c, 1u, (i32)x, (i32)y);
+}
+
 AK_FN Rgb augmented_pixel(const KernelPolicy& k, const Source& src, const SampleParams& p,
-                          float mean, u32 x, u32 y) {
-    return colour(k, p, mean, geometric_pixel(k, src, p, x, y), false);
+                          AutoArgs a, u32 slot, float mean, u32 x, u32 y) {
+    return colour(k, p, mean, auto_pixel(k, src, p, a, slot, x, y), false);
+}
+
+// ---------------------------------------------------------------------------
+// Auto-op statistics: one block of AK_STATS_THREADS per sample. For each of
+// the sample's reduction ops in chain order, a reduction over the W×H image
+// as it stands before the op; a sample with two stages also gets its first
+// stage written out (so no pass nests one neighbourhood stage in another).
+
+/// Equalize's LUT of one channel from its histogram (torchvision's float
+/// path, PIL's step; the identity when the step is 0): written as bytes
+/// c·256 + level of `out`.
+AK_FN void equalize_lut(const u32* hist, u32 pixels, u32 c, AutoStat* out) {
+    u32 last = 255u;
+    while (last > 0u && hist[last] == 0u) --last;
+    const u32 step = (pixels - hist[last]) / 255u;
+    u32 cum = 0u;
+    u32 word = 0u;
+    for (u32 level = 0; level < 256u; ++level) {
+        u32 v = level;
+        if (step != 0u) {
+            v = level == 0u ? 0u : (cum + step / 2u) / step;
+            if (v > 255u) v = 255u;
+        }
+        cum += hist[level];
+        word |= v << (8u * (level & 3u));
+        if ((level & 3u) == 3u) {
+            out->lut[(c * 256u + level) >> 2] = word;
+            word = 0u;
+        }
+    }
+}
+
+/// The statistics of the reduction op `op` over the image `FROM_STAGE`
+/// names (G or the first stage), into `s`. Called by every thread of the
+/// block (it has barriers).
+template <bool FROM_STAGE>
+AK_FN void reduce_stage(const AutoCtx& c, u32 op, AutoStat* s, double* sums, float (*lows)[AK_STATS_THREADS],
+                        float (*highs)[AK_STATS_THREADS], u32 (*hist)[256]) {
+    const KernelPolicy& k = *c.k;
+    const u32 plane = k.width * k.height;
+    const u32 tid = threadIdx.x;
+    for (u32 j = tid; j < 3u * 256u; j += blockDim.x) hist[j >> 8][j & 255u] = 0u;
+    __syncthreads();
+    double sum = 0.0;
+    Rgb lo = {{3.0e38f, 3.0e38f, 3.0e38f}};
+    Rgb hi = {{-3.0e38f, -3.0e38f, -3.0e38f}};
+    for (u32 pixel = tid; pixel < plane; pixel += blockDim.x) {
+        const u32 y = pixel / k.width;
+        const u32 x = pixel - y * k.width;
+        const Rgb rgb = auto_input<FROM_STAGE>(c, (i32)x, (i32)y);
+        if (op == AK_AUTO_OP_CONTRAST) {
+            sum += (double)(k.channels == 3u ? grayscale(rgb) : rgb.v[0]);
+        } else {
+#pragma unroll
+            for (u32 ch = 0; ch < 3u; ++ch) {
+                if (ch < k.channels) {
+                    lo.v[ch] = fminf(lo.v[ch], rgb.v[ch]);
+                    hi.v[ch] = fmaxf(hi.v[ch], rgb.v[ch]);
+                    if (op == AK_AUTO_OP_EQUALIZE)
+                        atomicAdd(&hist[ch][equalize_level(rgb.v[ch])], 1u);
+                }
+            }
+        }
+    }
+    sums[tid] = sum;
+#pragma unroll
+    for (u32 ch = 0; ch < 3u; ++ch) {
+        lows[ch][tid] = lo.v[ch];
+        highs[ch][tid] = hi.v[ch];
+    }
+    __syncthreads();
+    for (u32 stride = blockDim.x / 2u; stride > 0u; stride >>= 1) {
+        if (tid < stride) {
+            sums[tid] += sums[tid + stride];
+#pragma unroll
+            for (u32 ch = 0; ch < 3u; ++ch) {
+                lows[ch][tid] = fminf(lows[ch][tid], lows[ch][tid + stride]);
+                highs[ch][tid] = fmaxf(highs[ch][tid], highs[ch][tid + stride]);
+            }
+        }
+        __syncthreads();
+    }
+    if (tid == 0u) {
+        s->mean = (float)(sums[0] / (double)plane);
+#pragma unroll
+        for (u32 ch = 0; ch < 3u; ++ch) {
+            s->lo[ch] = lows[ch][0];
+            s->hi[ch] = highs[ch][0];
+        }
+    }
+    if (op == AK_AUTO_OP_EQUALIZE && tid < k.channels) equalize_lut(hist[tid], plane, tid, s);
+    // Later stages read these statistics (the barrier orders the block's
+    // global writes before its later reads).
+    __syncthreads();
+}
+
+// Two blocks per SM: lets ptxas use up to 128 registers (its own choice
+// for this kernel spilled at 80).
+extern "C" __global__ void __launch_bounds__(AK_STATS_THREADS, 2)
+    augment_stats(const KernelPolicy* __restrict__ policy, StepArgs step,
+                  const u8* __restrict__ pixels, SynthArgs synth,
+                  const SampleParams* __restrict__ params, AutoArgs auto_args) {
+    __shared__ double sums[AK_STATS_THREADS];
+    __shared__ float lows[3][AK_STATS_THREADS];
+    __shared__ float highs[3][AK_STATS_THREADS];
+    __shared__ u32 hist[3][256];
+    const KernelPolicy& k = *policy;
+    const u32 i = blockIdx.x;
+    // Every return and branch around a barrier is uniform across the block.
+    if (i >= step.batch_size) return;
+    const SampleParams p = params[i];
+    if ((p.flags & AK_FLAG_AUTO) == 0u) return;
+    const Source src = {pixels, synth};
+    const AutoCtx c = auto_ctx(k, src, p, auto_args, i);
+    if (c.ch.count == 0u) return;
+    AutoStat* out = auto_args.stats[i].op;
+    if (auto_op_is_reduction(c.ch.op0))
+        reduce_stage<false>(c, c.ch.op0, out + c.ch.index0, sums, lows, highs, hist);
+    if (c.ch.count < 2u) return;
+    float* stage = auto_args.stage + (u64)i * k.channels * k.height * k.width;
+    const u32 plane = k.width * k.height;
+    for (u32 pixel = threadIdx.x; pixel < plane; pixel += blockDim.x) {
+        const u32 y = pixel / k.width;
+        const u32 x = pixel - y * k.width;
+        const Rgb v = auto_stage<false>(c, 0u, (i32)x, (i32)y);
+#pragma unroll
+        for (u32 ch = 0; ch < 3u; ++ch)
+            if (ch < k.channels) stage[ch * plane + pixel] = v.v[ch];
+    }
+    __syncthreads();
+    if (auto_op_is_reduction(c.ch.op1))
+        reduce_stage<true>(c, c.ch.op1, out + c.ch.index1, sums, lows, highs, hist);
 }
 
 /// Random erasing of the sample's own pixel (augment.rs `erase`, params.rs
@@ -1318,8 +1898,8 @@ AK_FN Rgb erase(const KernelPolicy& k, const StepArgs& step, const SampleParams&
 
 /// The sample's own pixel as the mix sees it: augmented, then erased.
 AK_FN Rgb erased_pixel(const KernelPolicy& k, const StepArgs& step, const Source& src,
-                       const SampleParams& p, float mean, u32 x, u32 y) {
-    return erase(k, step, p, x, y, augmented_pixel(k, src, p, mean, x, y));
+                       const SampleParams& p, AutoArgs a, u32 slot, float mean, u32 x, u32 y) {
+    return erase(k, step, p, x, y, augmented_pixel(k, src, p, a, slot, mean, x, y));
 }
 
 // ---------------------------------------------------------------------------
@@ -1329,7 +1909,7 @@ extern "C" __global__ void __launch_bounds__(AK_CONTRAST_THREADS)
     augment_contrast(const KernelPolicy* __restrict__ policy, StepArgs step,
                      const u8* __restrict__ pixels, const float* __restrict__ gray_means,
                      SynthArgs synth, const SampleParams* __restrict__ params,
-                     float* __restrict__ means) {
+                     AutoArgs auto_args, float* __restrict__ means) {
     __shared__ double partial[AK_CONTRAST_THREADS];
     const KernelPolicy& k = *policy;
     const u32 i = blockIdx.x;
@@ -1359,7 +1939,7 @@ extern "C" __global__ void __launch_bounds__(AK_CONTRAST_THREADS)
     for (u32 pixel = threadIdx.x; pixel < plane; pixel += blockDim.x) {
         const u32 y = pixel / k.width;
         const u32 x = pixel - y * k.width;
-        const Rgb rgb = colour(k, p, 0.0f, geometric_pixel(k, src, p, x, y), true);
+        const Rgb rgb = colour(k, p, 0.0f, auto_pixel(k, src, p, auto_args, i, x, y), true);
         const float gray = k.channels == 3u ? grayscale(rgb) : rgb.v[0];
         sum += (double)gray;
     }
@@ -1385,6 +1965,7 @@ static __device__ __forceinline__ void augment_pixels(const KernelPolicy* __rest
                                                       const u8* __restrict__ pixels,
                                                       const SynthArgs& synth,
                                                       const SampleParams* __restrict__ params,
+                                                      AutoArgs auto_args,
                                                       const float* __restrict__ means,
                                                       T* __restrict__ out) {
     const KernelPolicy& k = *policy;
@@ -1406,12 +1987,13 @@ static __device__ __forceinline__ void augment_pixels(const KernelPolicy* __rest
     Rgb value;
     if (in_box) {
         const SampleParams partner = params[p.partner];
-        value = erased_pixel(k, step, src, partner, means[p.partner], x, y);
+        value = erased_pixel(k, step, src, partner, auto_args, p.partner, means[p.partner], x, y);
     } else {
-        const Rgb own = erased_pixel(k, step, src, p, means[i], x, y);
+        const Rgb own = erased_pixel(k, step, src, p, auto_args, i, means[i], x, y);
         if (mixed && !cutmix) {
             const SampleParams partner = params[p.partner];
-            const Rgb other = erased_pixel(k, step, src, partner, means[p.partner], x, y);
+            const Rgb other =
+                erased_pixel(k, step, src, partner, auto_args, p.partner, means[p.partner], x, y);
 #pragma unroll
             for (u32 c = 0; c < 3u; ++c)
                 value.v[c] = own.v[c] * p.lambda + other.v[c] * (1.0f - p.lambda);
@@ -1436,9 +2018,9 @@ static __device__ __forceinline__ void augment_pixels(const KernelPolicy* __rest
     extern "C" __global__ void __launch_bounds__(AK_PIXELS_THREADS)                        \
         NAME(const KernelPolicy* __restrict__ policy, StepArgs step,                       \
              const u8* __restrict__ pixels, SynthArgs synth,                               \
-             const SampleParams* __restrict__ params, const float* __restrict__ means,     \
-             T* __restrict__ out) {                                                        \
-        augment_pixels<T>(policy, step, pixels, synth, params, means, out);                \
+             const SampleParams* __restrict__ params, AutoArgs auto_args,                  \
+             const float* __restrict__ means, T* __restrict__ out) {                       \
+        augment_pixels<T>(policy, step, pixels, synth, params, auto_args, means, out);     \
     }
 
 AK_PIXELS_KERNEL(augment_pixels_f32, float)

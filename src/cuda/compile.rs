@@ -20,8 +20,9 @@ pub const SOURCE: &str = include_str!("../../kernels/cuda/augment.cu");
 pub const PRELUDE: &str = include_str!("../../kernels/cuda/prelude.cuh");
 
 /// Every kernel the source defines, in launch order.
-pub const KERNELS: [&str; 5] = [
+pub const KERNELS: [&str; 6] = [
     "augment_params",
+    "augment_stats",
     "augment_contrast",
     "augment_pixels_f32",
     "augment_pixels_f16",

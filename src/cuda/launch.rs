@@ -1,4 +1,4 @@
-//! Launching the three kernels: their names from the one table
+//! Launching the kernels: their names from the one table
 //! (`kernel_args::entry`), their block sizes, and one argument builder that
 //! keeps the kernel's parameter order in one list per kernel.
 
@@ -8,19 +8,21 @@ use std::marker::PhantomData;
 use cudarc::driver::result as cu;
 use cudarc::driver::sys;
 
-use super::{CudaBackend, SynthArgs, driver_error};
+use super::{AutoArgs, CudaBackend, SynthArgs, driver_error};
 use crate::error::Error;
 use crate::kernel_args::{StepArgs, entry};
 use crate::policy::DType;
 
 /// Threads per block of each kernel (the `AK_*_THREADS` of augment.cu).
 const PARAMS_THREADS: u32 = 128;
+const STATS_THREADS: u32 = 256;
 const CONTRAST_THREADS: u32 = 256;
 const PIXELS_THREADS: u32 = 256;
 
 /// The module's kernels, looked up once by their entry names.
 pub(super) struct Functions {
     params: sys::CUfunction,
+    stats: sys::CUfunction,
     contrast: sys::CUfunction,
     pixels_f32: sys::CUfunction,
     pixels_f16: sys::CUfunction,
@@ -36,6 +38,7 @@ impl Functions {
         };
         Ok(Self {
             params: function(entry::PARAMS)?,
+            stats: function(entry::STATS)?,
             contrast: function(entry::CONTRAST)?,
             pixels_f32: function(entry::PIXELS_F32)?,
             pixels_f16: function(entry::PIXELS_F16)?,
@@ -132,6 +135,14 @@ impl CudaBackend {
         }
     }
 
+    /// The kernels' auto-op argument: the statistics and first-stage scratch.
+    fn auto_args(&self) -> AutoArgs {
+        AutoArgs {
+            stats: self.stats.ptr,
+            stage: self.stage.as_ref().map(|b| b.ptr).unwrap_or_default(),
+        }
+    }
+
     /// The parameters pass: one thread per sample (batch ≤ capacity).
     pub(super) fn launch_params(&self, args: StepArgs, labels: u64) -> Result<(), Error> {
         let (mut step_args, mut synth) = (args, self.synth_args());
@@ -163,7 +174,7 @@ impl CudaBackend {
         }
     }
 
-    /// The three launches of one step (shapes already checked).
+    /// The launches of one step (shapes already checked).
     pub(super) fn launch_step(
         &mut self,
         args: StepArgs,
@@ -185,8 +196,33 @@ impl CudaBackend {
         let (mut policy, mut params, mut pixels) =
             (self.policy.ptr, self.params.ptr, self.pixels.ptr);
         let (mut gray_means, mut means, mut out) = (self.gray_means.ptr, self.means.ptr, images);
+        let mut auto = self.auto_args();
 
         self.launch_params(args, labels)?;
+
+        // Auto-op statistics: one block per sample (static shared memory).
+        if self.stats_on {
+            let a = KernelArgs::new()
+                .arg(&mut policy)
+                .arg(&mut step_args)
+                .arg(&mut pixels)
+                .arg(&mut synth)
+                .arg(&mut params)
+                .arg(&mut auto);
+            // SAFETY: the order above is `augment_stats`'s; buffers as for
+            // the parameters pass, the auto scratch `capacity` ≥ batch
+            // samples' statistics and (two ops per sample) first stages.
+            unsafe {
+                launch(
+                    self.functions.stats,
+                    entry::STATS,
+                    batch,
+                    STATS_THREADS,
+                    self.stream,
+                    a,
+                )?;
+            }
+        }
 
         // Contrast means: one block per sample (static shared memory).
         if self.contrast_on {
@@ -197,9 +233,10 @@ impl CudaBackend {
                 .arg(&mut gray_means)
                 .arg(&mut synth)
                 .arg(&mut params)
+                .arg(&mut auto)
                 .arg(&mut means);
             // SAFETY: the order above is `augment_contrast`'s; buffers as
-            // for the parameters pass, `means` `capacity` ≥ batch entries.
+            // for the statistics pass, `means` `capacity` ≥ batch entries.
             unsafe {
                 launch(
                     self.functions.contrast,
@@ -220,6 +257,7 @@ impl CudaBackend {
             .arg(&mut pixels)
             .arg(&mut synth)
             .arg(&mut params)
+            .arg(&mut auto)
             .arg(&mut means)
             .arg(&mut out);
         // SAFETY: the order above is `augment_pixels_*`'s; `out` holds

@@ -9,6 +9,7 @@ use cudarc::driver::sys;
 
 use super::driver_error;
 use crate::error::Error;
+use crate::kernel_args::{AUTO_OFF, KernelPolicy};
 use crate::synthetic::SynthTables;
 
 /// One device allocation, freed on drop (the context is current then: see
@@ -89,6 +90,32 @@ impl SynthBuffers {
             present_len: tables.present_classes.len() as u32,
         })
     }
+}
+
+/// Bytes of one sample's auto-op statistics: `AutoStats` of augment.cu
+/// (two op slots of a mean, per-channel min/max and a 3 × 256-byte
+/// Equalize LUT; checked against the kernel by tests/cuda-host).
+pub const AUTO_STATS_BYTES: usize = 1600;
+
+/// The per-step auto-op statistics scratch, `capacity` samples (4 bytes
+/// when the policy has no auto ops: the kernels never read it then).
+pub(super) fn stats_buffer(auto_on: bool, capacity: u32) -> Result<DeviceBuffer, Error> {
+    let bytes = if auto_on {
+        AUTO_STATS_BYTES * capacity as usize
+    } else {
+        4
+    };
+    DeviceBuffer::alloc("auto-op statistics", bytes)
+}
+
+/// The per-step first-stage images of the auto ops (f32 × C·H·W per
+/// sample), only when the policy runs two auto ops per sample.
+pub(super) fn stage_buffer(k: &KernelPolicy, capacity: u32) -> Result<Option<DeviceBuffer>, Error> {
+    if k.auto_mode == AUTO_OFF || k.auto_num_ops < 2 {
+        return Ok(None);
+    }
+    let elements = k.channels as usize * k.height as usize * k.width as usize;
+    DeviceBuffer::alloc("auto-op first stage", elements * capacity as usize * 4).map(Some)
 }
 
 /// The per-step B × K coefficient scratch (zeroed once).

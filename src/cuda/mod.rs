@@ -1,10 +1,12 @@
 //! The CUDA backend: `kernels/cuda/augment.cu` compiled by NVRTC at run time,
-//! the dataset uploaded once, three launches per step on a caller-chosen
-//! stream, written straight into caller device memory.
+//! the dataset uploaded once, two to four launches per step on a
+//! caller-chosen stream, written straight into caller device memory.
 //!
 //! Built on cudarc's driver and NVRTC bindings, loaded at run time: with no
 //! `libcuda` / `libnvrtc` present every constructor returns a typed
 //! [`Error`] (never a panic). One step launches `augment_params`, then
+//! `augment_stats` (only when the policy has TrivialAugment / RandAugment:
+//! the per-sample statistics of its reduction ops, in chain order), then
 //! `augment_contrast` (only when the policy has contrast jitter), then
 //! `augment_pixels_<dtype>`; the synthetic tables (class index, PCA model)
 //! are uploaded once, `augment_params` writes the step's B × K synthetic
@@ -51,7 +53,7 @@
 //! ```
 //!
 //! One job per file: `compile.rs` (NVRTC), `memory.rs` (allocations and
-//! caller-pointer checks), `launch.rs` (the three launches, one argument
+//! caller-pointer checks), `launch.rs` (the launches, one argument
 //! builder), `events.rs` (CUDA event timing), `readback.rs`; this file opens
 //! the device and checks each step before it launches.
 //!
@@ -76,10 +78,14 @@ use crate::backend::{
 };
 use crate::dataset::Dataset;
 use crate::error::Error;
-use crate::kernel_args::{MixLabel, OP_CONTRAST, SampleParams};
+use crate::kernel_args::{AUTO_OFF, MixLabel, OP_CONTRAST, SampleParams};
 use crate::policy::{DType, Policy};
 use launch::Functions;
-use memory::{DeviceBuffer, SynthBuffers, check_pointer, coefficient_buffer};
+#[doc(hidden)]
+pub use memory::AUTO_STATS_BYTES;
+use memory::{
+    DeviceBuffer, SynthBuffers, check_pointer, coefficient_buffer, stage_buffer, stats_buffer,
+};
 
 /// Where and how the backend runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -147,6 +153,20 @@ pub struct SynthArgs {
     pub _pad: u32,
 }
 
+/// The auto-op scratch every pass after the parameters receives (by
+/// value): mirrors `AutoArgs` in `kernels/cuda/augment.cu` (device
+/// addresses; the host emulation passes host addresses).
+#[doc(hidden)]
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AutoArgs {
+    /// B × `AUTO_STATS_BYTES` statistics.
+    pub stats: u64,
+    /// f32 × B × C·H·W: the first of two auto stages (0 when the policy
+    /// runs one auto op per sample).
+    pub stage: u64,
+}
+
 /// `libcuda` can be opened (without panicking if it cannot).
 pub fn driver_present() -> bool {
     // SAFETY: only tries to open the library.
@@ -183,6 +203,8 @@ pub struct CudaBackend {
     module: sys::CUmodule,
     functions: Functions,
     contrast_on: bool,
+    /// The policy has auto ops (the statistics pass runs).
+    stats_on: bool,
     // Resident, uploaded once.
     policy: DeviceBuffer,
     subset: DeviceBuffer,
@@ -192,6 +214,10 @@ pub struct CudaBackend {
     // Per-step scratch, sized for `capacity` samples.
     params: DeviceBuffer,
     means: DeviceBuffer,
+    /// B auto-op statistics (`memory::AUTO_STATS_BYTES` each).
+    stats: DeviceBuffer,
+    /// B first-stage images (f32 × C·H·W each) with two auto ops per sample.
+    stage: Option<DeviceBuffer>,
     /// B × K synthetic coefficients (4 bytes when K = 0).
     coefficients: DeviceBuffer,
     capacity: u32,
@@ -304,6 +330,9 @@ impl CudaBackend {
             .map(SynthBuffers::upload)
             .transpose()?;
         let contrast_on = plan.kernel.jitter_ops & (1 << OP_CONTRAST) != 0;
+        let stats_on = plan.kernel.auto_mode != AUTO_OFF;
+        let stats = stats_buffer(stats_on, capacity)?;
+        let stage = stage_buffer(&plan.kernel, capacity)?;
         std::mem::forget(partial);
         Ok(Self {
             plan,
@@ -316,6 +345,7 @@ impl CudaBackend {
             module,
             functions,
             contrast_on,
+            stats_on,
             policy,
             subset,
             labels,
@@ -323,6 +353,8 @@ impl CudaBackend {
             gray_means,
             params,
             means,
+            stats,
+            stage,
             coefficients,
             capacity,
             synth,
@@ -371,6 +403,8 @@ impl CudaBackend {
             max_batch as usize * size_of::<SampleParams>(),
         )?;
         self.means = DeviceBuffer::upload("contrast means", &vec![0f32; max_batch as usize])?;
+        self.stats = stats_buffer(self.stats_on, max_batch)?;
+        self.stage = stage_buffer(&self.plan.kernel, max_batch)?;
         self.coefficients = coefficient_buffer(self.plan.kernel.synth_components, max_batch)?;
         self.capacity = max_batch;
         Ok(())
@@ -385,8 +419,9 @@ impl CudaBackend {
     }
 
     /// Runs one step into caller device memory, on the backend's stream:
-    /// checks, then three launches (two without contrast jitter). Returns as
-    /// soon as the launches are queued.
+    /// checks, then the launches (parameters, auto-op statistics with auto
+    /// ops, contrast means with contrast jitter, pixels). Returns as soon as
+    /// the launches are queued.
     ///
     /// # Safety
     /// `outputs.images` and `outputs.labels` are live device allocations of
@@ -504,11 +539,13 @@ impl Drop for CudaBackend {
             std::mem::replace(&mut self.gray_means, empty()),
             std::mem::replace(&mut self.params, empty()),
             std::mem::replace(&mut self.means, empty()),
+            std::mem::replace(&mut self.stats, empty()),
             std::mem::replace(&mut self.coefficients, empty()),
         ] {
             drop(buffer);
         }
         self.synth = None;
+        self.stage = None;
         self.own_images = None;
         self.own_labels = None;
         drop(Partial {

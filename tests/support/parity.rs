@@ -628,6 +628,86 @@ pub fn many_steps_and_seeds() -> Vec<Case> {
     cases
 }
 
+// ---------------------------------------------------------------- auto ops (host emulation, GPU)
+
+/// The auto ops' policies ([`auto_policy_matrix`]) and RandAugment with
+/// bilinear geometry at a high magnitude, alone and with every other
+/// technique (8 policies).
+pub fn auto_policies() -> Vec<(String, Policy)> {
+    let mut out: Vec<(String, Policy)> = auto_policy_matrix()
+        .into_iter()
+        .map(|(name, policy)| (name.to_string(), policy))
+        .collect();
+    let bilinear = Policy::from_toml_str(
+        "[rand_augment]\nnum_ops = 2\nmagnitude = 25\ninterpolation = \"bilinear\"\nfill = 0.5\n",
+    )
+    .unwrap();
+    let mut with_all = all_policy();
+    with_all.rand_augment = bilinear.rand_augment.clone();
+    out.push(("rand_augment_bilinear".into(), bilinear));
+    out.push(("rand_augment_bilinear+all".into(), with_all));
+    out
+}
+
+/// Each auto policy on 1- and 3-channel, odd and degenerate shapes (sides
+/// ≤ 2 leave Sharpness out), batch 65/7/33 and the format rotating (48
+/// cases).
+pub fn auto_ops_by_shape() -> Vec<Case> {
+    let shapes = [
+        (3, 32, 32),
+        (1, 28, 28),
+        (3, 17, 23),
+        (1, 31, 9),
+        (3, 2, 5),
+        (1, 3, 3),
+    ];
+    let mut cases = Vec::new();
+    for (p, (name, policy)) in auto_policies().into_iter().enumerate() {
+        for (s, &(c, h, w)) in shapes.iter().enumerate() {
+            let seed = 5000 + (p * 11 + s) as u64;
+            let (dtype, layout) = FORMATS[(p + s) % FORMATS.len()];
+            cases.push(case(
+                name.clone(),
+                &policy,
+                random_dataset(c, h, w, 90, 10, seed),
+                random_subset(90, 80, seed),
+                seed * 0x9e37_79b9,
+                vec![step(
+                    (p % 3) as u32,
+                    (s as u32 * 3) % 10,
+                    [65u32, 7, 33][(p + s) % 3],
+                )],
+                dtype,
+                layout,
+            ));
+        }
+    }
+    cases
+}
+
+/// Each auto policy in every dtype and layout, 1 and 3 channels
+/// alternating, batch 33 (48 cases).
+pub fn auto_ops_every_format() -> Vec<Case> {
+    let mut cases = Vec::new();
+    for (p, (name, policy)) in auto_policies().into_iter().enumerate() {
+        for (f, &(dtype, layout)) in FORMATS.iter().enumerate() {
+            let c = if (p + f) % 2 == 0 { 3 } else { 1 };
+            let seed = 7000 + (p * 13 + f) as u64;
+            cases.push(case(
+                name.clone(),
+                &policy,
+                random_dataset(c, 13, 21, 60, 5, seed),
+                random_subset(60, 50, seed),
+                seed,
+                vec![step(1, 9, 33)],
+                dtype,
+                layout,
+            ));
+        }
+    }
+    cases
+}
+
 // ---------------------------------------------------------------- synthetic samples
 
 /// A synthetic section: 60 % of samples synthetic, at most 5 components.

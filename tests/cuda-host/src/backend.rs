@@ -1,4 +1,5 @@
-//! The host emulation as a backend: the same three passes, in the order the
+//! The host emulation as a backend: the same passes (parameters, auto-op
+//! statistics, contrast means, pixels), in the order the
 //! CUDA backend launches them, behind [`DeviceBackend`] and [`Inspect`], so
 //! the one parity body (`tests/support/parity.rs`) runs on it as on a GPU.
 
@@ -50,6 +51,14 @@ impl EmuBackend {
             synth,
         );
         let (means, bits) = if pixels {
+            let auto = crate::auto_stats(
+                plan.kernel(),
+                args,
+                plan.dataset(),
+                synth,
+                &coefficients,
+                &params,
+            );
             let means = crate::contrast_means(
                 plan.kernel(),
                 args,
@@ -57,6 +66,7 @@ impl EmuBackend {
                 synth,
                 &coefficients,
                 &params,
+                &auto,
             );
             let (values, bits) = crate::pixels(
                 plan.kernel(),
@@ -65,6 +75,7 @@ impl EmuBackend {
                 synth,
                 &coefficients,
                 &params,
+                &auto,
                 &means,
                 plan.dtype(),
             );

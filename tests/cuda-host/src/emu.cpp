@@ -68,32 +68,41 @@ void emu_augment_params(const KernelPolicy* policy, StepArgs step, const u32* su
              [&] { augment_params(policy, step, subset, labels, synth, params, mix_labels); });
 }
 
+void emu_augment_stats(const KernelPolicy* policy, StepArgs step, const u8* pixels,
+                       SynthArgs synth, const SampleParams* params, AutoArgs auto_args) {
+    run_grid_with_barriers(step.batch_size, AK_STATS_THREADS,
+                           [&] { augment_stats(policy, step, pixels, synth, params, auto_args); });
+}
+
 void emu_augment_contrast(const KernelPolicy* policy, StepArgs step, const u8* pixels,
                           const float* gray_means, SynthArgs synth, const SampleParams* params,
-                          float* means) {
+                          AutoArgs auto_args, float* means) {
     run_grid_with_barriers(step.batch_size, AK_CONTRAST_THREADS, [&] {
-        augment_contrast(policy, step, pixels, gray_means, synth, params, means);
+        augment_contrast(policy, step, pixels, gray_means, synth, params, auto_args, means);
     });
 }
 
+/// Bytes of one sample's auto-op statistics (the buffer's stride).
+unsigned long long emu_auto_stats_bytes() { return sizeof(AutoStats); }
+
 /// dtype: 0 f32, 1 f16, 2 bf16 (out is then u16 bits).
 void emu_augment_pixels(const KernelPolicy* policy, StepArgs step, const u8* pixels,
-                        SynthArgs synth, const SampleParams* params, const float* means,
-                        unsigned dtype, void* out) {
+                        SynthArgs synth, const SampleParams* params, AutoArgs auto_args,
+                        const float* means, unsigned dtype, void* out) {
     const unsigned long long total =
         (unsigned long long)step.batch_size * policy->height * policy->width;
     const unsigned grid = blocks_for(total, AK_PIXELS_THREADS);
     if (dtype == 0) {
         run_grid(grid, AK_PIXELS_THREADS, [&] {
-            augment_pixels_f32(policy, step, pixels, synth, params, means, (float*)out);
+            augment_pixels_f32(policy, step, pixels, synth, params, auto_args, means, (float*)out);
         });
     } else if (dtype == 1) {
         run_grid(grid, AK_PIXELS_THREADS, [&] {
-            augment_pixels_f16(policy, step, pixels, synth, params, means, (ak_half*)out);
+            augment_pixels_f16(policy, step, pixels, synth, params, auto_args, means, (ak_half*)out);
         });
     } else {
         run_grid(grid, AK_PIXELS_THREADS, [&] {
-            augment_pixels_bf16(policy, step, pixels, synth, params, means, (ak_bfloat16*)out);
+            augment_pixels_bf16(policy, step, pixels, synth, params, auto_args, means, (ak_bfloat16*)out);
         });
     }
 }
@@ -200,6 +209,12 @@ static const FieldOffset synth_args_fields[] = {
     {nullptr, 0},
 };
 
+static const FieldOffset auto_args_fields[] = {
+    AK_FIELD(AutoArgs, stats), AK_FIELD(AutoArgs, stage),
+    {"(size)", sizeof(AutoArgs)},
+    {nullptr, 0},
+};
+
 static const FieldOffset mix_label_fields[] = {
     AK_FIELD(MixLabel, label_a), AK_FIELD(MixLabel, label_b), AK_FIELD(MixLabel, lambda),
     {"(size)", sizeof(MixLabel)},
@@ -229,19 +244,27 @@ static const FieldOffset kernel_constants[] = {
     AK_CONST(ERASE_TOP_SUB), AK_CONST(ERASE_LEFT_SUB), AK_CONST(SLOT_ERASE),
     AK_CONST(SLOT_ERASE_BOX), AK_CONST(SLOT_ERASE_VALUE),
     AK_CONST(CROP_RESIZED), AK_CONST(INTERP_BILINEAR), AK_CONST(INTERP_NEAREST_EXACT),
+    AK_CONST(FLAG_AUTO), AK_CONST(SLOT_AUTO_OP), AK_CONST(SLOT_AUTO_BIN), AK_CONST(SLOT_AUTO_SIGN),
+    AK_CONST(AUTO_OFF), AK_CONST(AUTO_TRIVIAL), AK_CONST(AUTO_RAND), AK_CONST(MAX_AUTO_OPS),
+    AK_CONST(AUTO_OP_IDENTITY), AK_CONST(AUTO_OP_SHEAR_X), AK_CONST(AUTO_OP_SHEAR_Y),
+    AK_CONST(AUTO_OP_TRANSLATE_X), AK_CONST(AUTO_OP_TRANSLATE_Y), AK_CONST(AUTO_OP_ROTATE),
+    AK_CONST(AUTO_OP_BRIGHTNESS), AK_CONST(AUTO_OP_COLOR), AK_CONST(AUTO_OP_CONTRAST),
+    AK_CONST(AUTO_OP_SHARPNESS), AK_CONST(AUTO_OP_POSTERIZE), AK_CONST(AUTO_OP_SOLARIZE),
+    AK_CONST(AUTO_OP_AUTOCONTRAST), AK_CONST(AUTO_OP_EQUALIZE), AK_CONST(AUTO_OP_COUNT),
     {nullptr, 0},
 };
 
 const FieldOffset* emu_constants() { return kernel_constants; }
 
 /// Field table of a struct (0 KernelPolicy, 1 StepArgs, 2 SampleParams,
-/// 3 MixLabel, 4 SynthArgs), ending with ("(size)", sizeof) and a null name.
+/// 3 MixLabel, 4 SynthArgs, 5 AutoArgs), ending with ("(size)", sizeof) and a null name.
 const FieldOffset* emu_layout(unsigned which) {
     switch (which) {
         case 0: return kernel_policy_fields;
         case 1: return step_args_fields;
         case 2: return sample_params_fields;
         case 4: return synth_args_fields;
+        case 5: return auto_args_fields;
         default: return mix_label_fields;
     }
 }

@@ -13,7 +13,7 @@ pub use backend::EmuBackend;
 
 use std::ffi::{CStr, c_char, c_void};
 
-use augkit::cuda::SynthArgs;
+use augkit::cuda::{AutoArgs, SynthArgs};
 use augkit::internals::kernel_args::{KernelPolicy, MixLabel, SampleParams, StepArgs};
 use augkit::internals::synthetic::SynthTables;
 use augkit::{DType, Dataset};
@@ -34,6 +34,15 @@ unsafe extern "C" {
         params: *mut SampleParams,
         mix_labels: *mut MixLabel,
     );
+    fn emu_augment_stats(
+        policy: *const KernelPolicy,
+        step: StepArgs,
+        pixels: *const u8,
+        synth: SynthArgs,
+        params: *const SampleParams,
+        auto_args: AutoArgs,
+    );
+    fn emu_auto_stats_bytes() -> u64;
     fn emu_augment_contrast(
         policy: *const KernelPolicy,
         step: StepArgs,
@@ -41,6 +50,7 @@ unsafe extern "C" {
         gray_means: *const f32,
         synth: SynthArgs,
         params: *const SampleParams,
+        auto_args: AutoArgs,
         means: *mut f32,
     );
     fn emu_augment_pixels(
@@ -49,6 +59,7 @@ unsafe extern "C" {
         pixels: *const u8,
         synth: SynthArgs,
         params: *const SampleParams,
+        auto_args: AutoArgs,
         means: *const f32,
         dtype: u32,
         out: *mut c_void,
@@ -117,7 +128,87 @@ pub fn params(
     (params, mix, coefficients)
 }
 
-/// The contrast reduction: one mean per sample.
+/// u32 words of one sample's auto-op statistics (`AutoStats` in augment.cu).
+pub fn auto_stats_words() -> usize {
+    // SAFETY: pure function.
+    let bytes = unsafe { emu_auto_stats_bytes() } as usize;
+    assert_eq!(bytes % 4, 0);
+    bytes / 4
+}
+
+/// What `augment_stats` writes for a step: per sample
+/// [`auto_stats_words`] words of statistics (zero where the sample has no
+/// reduction op) and, when the policy runs two auto ops per sample, the
+/// first stage's image (C·H·W f32; empty otherwise).
+pub struct AutoScratch {
+    pub stats: Vec<u32>,
+    pub stage: Vec<f32>,
+}
+
+impl AutoScratch {
+    fn args(&self) -> AutoArgs {
+        AutoArgs {
+            stats: self.stats.as_ptr() as u64,
+            stage: if self.stage.is_empty() {
+                0
+            } else {
+                self.stage.as_ptr() as u64
+            },
+        }
+    }
+}
+
+/// The auto-op statistics pass over the whole batch.
+pub fn auto_stats(
+    kernel: &KernelPolicy,
+    args: StepArgs,
+    dataset: &Dataset,
+    synth: Option<&SynthTables>,
+    coefficients: &[f32],
+    params: &[SampleParams],
+) -> AutoScratch {
+    assert_eq!(params.len(), args.batch_size as usize);
+    assert_eq!(
+        coefficients.len(),
+        params.len() * kernel.synth_components as usize
+    );
+    let synth = synth_args(synth, coefficients.as_ptr());
+    let two_stages = kernel.auto_mode != 0 && kernel.auto_num_ops >= 2;
+    let mut scratch = AutoScratch {
+        stats: vec![0u32; params.len() * auto_stats_words()],
+        stage: if two_stages {
+            vec![f32::NAN; params.len() * dataset.shape().elements()]
+        } else {
+            Vec::new()
+        },
+    };
+    // Written through: pointers from mutable borrows.
+    let auto_args = AutoArgs {
+        stats: scratch.stats.as_mut_ptr() as u64,
+        stage: if scratch.stage.is_empty() {
+            0
+        } else {
+            scratch.stage.as_mut_ptr() as u64
+        },
+    };
+    // SAFETY: reads images named by `params` (dataset indices in range) and
+    // the synthetic tables and coefficients (borrowed), writes the `b`
+    // samples' statistics and first stages (sized above).
+    unsafe {
+        emu_augment_stats(
+            kernel,
+            args,
+            dataset.pixels().as_ptr(),
+            synth,
+            params.as_ptr(),
+            auto_args,
+        )
+    };
+    scratch
+}
+
+/// The contrast reduction: one mean per sample (after the auto ops, whose
+/// statistics and first stages `auto` holds).
 pub fn contrast_means(
     kernel: &KernelPolicy,
     args: StepArgs,
@@ -125,16 +216,19 @@ pub fn contrast_means(
     synth: Option<&SynthTables>,
     coefficients: &[f32],
     params: &[SampleParams],
+    auto: &AutoScratch,
 ) -> Vec<f32> {
     assert_eq!(params.len(), args.batch_size as usize);
+    assert_eq!(auto.stats.len(), params.len() * auto_stats_words());
     assert_eq!(
         coefficients.len(),
         params.len() * kernel.synth_components as usize
     );
     let synth = synth_args(synth, coefficients.as_ptr());
     let mut means = vec![f32::NAN; params.len()];
-    // SAFETY: reads images named by `params` (dataset indices in range) and
-    // the synthetic tables and coefficients (borrowed), writes `b` means.
+    // SAFETY: reads images named by `params` (dataset indices in range), the
+    // synthetic tables and coefficients and the statistics (borrowed),
+    // writes `b` means.
     unsafe {
         emu_augment_contrast(
             kernel,
@@ -143,6 +237,7 @@ pub fn contrast_means(
             dataset.gray_means().as_ptr(),
             synth,
             params.as_ptr(),
+            auto.args(),
             means.as_mut_ptr(),
         )
     };
@@ -159,10 +254,12 @@ pub fn pixels(
     synth: Option<&SynthTables>,
     coefficients: &[f32],
     params: &[SampleParams],
+    auto: &AutoScratch,
     means: &[f32],
     dtype: DType,
 ) -> (Vec<f32>, Vec<u16>) {
     assert_eq!(params.len(), args.batch_size as usize);
+    assert_eq!(auto.stats.len(), params.len() * auto_stats_words());
     assert_eq!(means.len(), params.len());
     assert_eq!(
         coefficients.len(),
@@ -180,6 +277,7 @@ pub fn pixels(
                 dataset.pixels().as_ptr(),
                 synth,
                 params.as_ptr(),
+                auto.args(),
                 means.as_ptr(),
                 code,
                 out,
@@ -261,7 +359,7 @@ unsafe fn table(mut entry: *const FieldOffset) -> Vec<(String, usize)> {
 }
 
 /// The C++ field table of a struct: 0 KernelPolicy, 1 StepArgs,
-/// 2 SampleParams, 3 MixLabel, 4 SynthArgs; the last entry is `("(size)", sizeof)`.
+/// 2 SampleParams, 3 MixLabel, 4 SynthArgs, 5 AutoArgs; the last entry is `("(size)", sizeof)`.
 pub fn layout(which: u32) -> Vec<(String, usize)> {
     // SAFETY: emu_layout returns a static table ending with a null name.
     unsafe { table(emu_layout(which)) }

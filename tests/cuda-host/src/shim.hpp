@@ -6,6 +6,7 @@
 // (blocks run one at a time).
 #pragma once
 
+#include <atomic>
 #include <barrier>
 #include <bit>
 #include <cmath>
@@ -15,7 +16,7 @@
 #define __device__
 #define __forceinline__ inline
 #define __restrict__ __restrict
-#define __launch_bounds__(n)
+#define __launch_bounds__(...)
 #define __shared__ static
 
 struct dim3 {
@@ -31,6 +32,11 @@ inline thread_local dim3 gridDim;
 inline std::barrier<>* emu_block_barrier = nullptr;
 
 inline void __syncthreads() { emu_block_barrier->arrive_and_wait(); }
+
+/// Shared-memory atomics: the block's threads are real threads here.
+inline unsigned int atomicAdd(unsigned int* at, unsigned int v) {
+    return std::atomic_ref<unsigned int>(*at).fetch_add(v);
+}
 
 inline unsigned int __umulhi(unsigned int a, unsigned int b) {
     return (unsigned int)(((unsigned long long)a * b) >> 32);

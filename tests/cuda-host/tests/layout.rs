@@ -8,7 +8,7 @@ mod constants;
 
 use std::mem::{offset_of, size_of};
 
-use augkit::cuda::SynthArgs;
+use augkit::cuda::{AutoArgs, SynthArgs};
 use augkit::internals::kernel_args::{KernelPolicy, MixLabel, SampleParams, StepArgs};
 use augkit_cuda_host::layout;
 
@@ -75,6 +75,7 @@ fn struct_layouts_match() {
         rust_fields!(SynthArgs; present, offsets, members, means, basis, sigmas, class_gray,
             coefficients, present_len, _pad),
     );
+    check(5, "AutoArgs", rust_fields!(AutoArgs; stats, stage));
 }
 
 /// Every enum, flag and draw-slot `#define` of augment.cu that the host
@@ -83,4 +84,14 @@ fn struct_layouts_match() {
 fn kernel_constants_match_rust() {
     let compared = constants::check_kernel_constants("augment.cu", &augkit_cuda_host::constants());
     assert!(compared >= 40, "only {compared} CUDA constants compared");
+}
+
+/// The CUDA backend sizes the auto-op statistics scratch as the kernel's
+/// `AutoStats`.
+#[test]
+fn auto_stats_size_matches_the_kernel() {
+    assert_eq!(
+        augkit_cuda_host::auto_stats_words() * 4,
+        augkit::cuda::AUTO_STATS_BYTES
+    );
 }

@@ -1,6 +1,7 @@
 //! Host-emulated CUDA kernels vs the CPU reference, on fresh random inputs:
 //! every technique alone and together, every dtype and layout, awkward sizes,
-//! synthetic samples — the shared matrices of `tests/support/parity.rs` on
+//! synthetic samples, TrivialAugment-Wide / RandAugment (with the
+//! statistics pass checked on its own) — the shared matrices of `tests/support/parity.rs` on
 //! [`EmuBackend`](augkit_cuda_host::EmuBackend).
 //!
 //! Parameters: integers identical, floats within 1e-4 + 1e-5·|ref| (the
@@ -19,9 +20,11 @@
 #[path = "../../support/mod.rs"]
 mod support;
 
-use augkit::internals::kernel_args::flags;
+use augkit::internals::kernel_args::{
+    AUTO_OP_AUTOCONTRAST, AUTO_OP_CONTRAST, AUTO_OP_EQUALIZE, MAX_AUTO_OPS, flags,
+};
 use augkit::policy::{ClassChoice, SynthMode};
-use augkit::{DType, Plan, Policy, Step};
+use augkit::{DType, Plan, Policy, Step, cpu};
 use augkit_cuda_host::{self as emu, EmuBackend};
 use support::dtype_rtol;
 use support::parity::{self, Case, Tolerances, synthetic, synthetic_data};
@@ -57,7 +60,99 @@ parity_tests!("cuda-host", HOST, emulated;
     many_steps_and_seeds_of_the_all_policy => parity::many_steps_and_seeds,
     synthetic_matches_cpu => parity::synthetic_every_format,
     erasing_matches_cpu => parity::erasing_every_format,
+    auto_ops_by_shape => parity::auto_ops_by_shape,
+    auto_ops_every_format => parity::auto_ops_every_format,
 );
+
+/// The statistics pass itself against the CPU's reductions
+/// (`cpu::step_auto_stats`) on the emulated parameters: Contrast means
+/// within 1e-6, AutoContrast min/max and Equalize LUTs identical, for
+/// every reduction op of every sample (the pixel parity above sees them
+/// only through the pixels).
+#[test]
+fn auto_stats_match_cpu() {
+    let words = emu::auto_stats_words();
+    let slot_words = words / MAX_AUTO_OPS as usize;
+    let mut reductions = 0;
+    for case in parity::auto_ops_by_shape() {
+        let plan = Plan::new(
+            &case.policy,
+            case.seed,
+            case.dataset.clone(),
+            case.subset.clone(),
+        )
+        .unwrap();
+        let args = plan.step_args(case.steps[0]).unwrap();
+        let synth = plan.synth().map(|s| &**s);
+        let (params, _, coefficients) = emu::params(
+            plan.kernel(),
+            args,
+            plan.subset(),
+            plan.dataset().labels(),
+            synth,
+        );
+        let scratch = emu::auto_stats(
+            plan.kernel(),
+            args,
+            plan.dataset(),
+            synth,
+            &coefficients,
+            &params,
+        );
+        let src = cpu::plan_source(&plan, &coefficients);
+        let expected = cpu::step_auto_stats(plan.kernel(), &src, &params);
+        let channels = plan.kernel().channels as usize;
+        for (i, (p, e)) in params.iter().zip(&expected).enumerate() {
+            if p.flags & flags::AUTO == 0 {
+                continue;
+            }
+            for op_index in 0..MAX_AUTO_OPS as usize {
+                let op = (p.auto_ops >> (8 * op_index)) & 0xff;
+                let at = i * words + op_index * slot_words;
+                let got = &scratch.stats[at..at + slot_words];
+                let what = format!("{} sample {i} op {op_index} ({op})", case.name);
+                match op {
+                    AUTO_OP_CONTRAST => {
+                        let mean = f32::from_bits(got[0]);
+                        assert!(
+                            (mean - e.mean[op_index]).abs() <= 1e-6,
+                            "{what}: mean {mean} vs {}",
+                            e.mean[op_index]
+                        );
+                    }
+                    AUTO_OP_AUTOCONTRAST => {
+                        for c in 0..channels {
+                            assert_eq!(
+                                f32::from_bits(got[1 + c]),
+                                e.lo[op_index][c],
+                                "{what}: min {c}"
+                            );
+                            assert_eq!(
+                                f32::from_bits(got[4 + c]),
+                                e.hi[op_index][c],
+                                "{what}: max {c}"
+                            );
+                        }
+                    }
+                    AUTO_OP_EQUALIZE => {
+                        let lut: &[u8] = bytemuck::cast_slice(&got[8..]);
+                        for c in 0..channels {
+                            assert_eq!(
+                                &lut[c * 256..(c + 1) * 256],
+                                &e.lut[op_index][c][..],
+                                "{what}: LUT {c}"
+                            );
+                        }
+                    }
+                    _ => continue,
+                }
+                reductions += 1;
+            }
+        }
+    }
+    println!("auto-op statistics: {reductions} reductions identical to the CPU's");
+    assert!(reductions > 50, "only {reductions} reductions compared");
+}
 
 /// Uniform class choice never picks the class missing from the subset, and
 /// the coefficients of a PCA step are nonzero exactly for synthetic samples
