@@ -1984,22 +1984,19 @@ static __device__ __forceinline__ void augment_pixels(const KernelPolicy* __rest
     const bool cutmix = (p.flags & AK_FLAG_CUTMIX) != 0u;
     const bool in_box = cutmix && x >= p.cut_box[0] && x < p.cut_box[2] && y >= p.cut_box[1] &&
                         y < p.cut_box[3];
-    Rgb value;
-    if (in_box) {
-        const SampleParams partner = params[p.partner];
-        value = erased_pixel(k, step, src, partner, auto_args, p.partner, means[p.partner], x, y);
-    } else {
-        const Rgb own = erased_pixel(k, step, src, p, auto_args, i, means[i], x, y);
-        if (mixed && !cutmix) {
-            const SampleParams partner = params[p.partner];
-            const Rgb other =
-                erased_pixel(k, step, src, partner, auto_args, p.partner, means[p.partner], x, y);
+    // Two call sites of the fused chain, not three — the sample's own image
+    // (the partner's in the cutmix box), then the partner's when mixup
+    // blends — reading the parameters in place: with the auto ops and the
+    // resized crop, three inlined copies spill registers.
+    const u32 first = in_box ? p.partner : i;
+    Rgb value = erased_pixel(k, step, src, params[first], auto_args, first, means[first], x, y);
+    if (!in_box && mixed && !cutmix) {
+        const Rgb own = value;
+        const Rgb other =
+            erased_pixel(k, step, src, params[p.partner], auto_args, p.partner, means[p.partner], x, y);
 #pragma unroll
-            for (u32 c = 0; c < 3u; ++c)
-                value.v[c] = own.v[c] * p.lambda + other.v[c] * (1.0f - p.lambda);
-        } else {
-            value = own;
-        }
+        for (u32 c = 0; c < 3u; ++c)
+            value.v[c] = own.v[c] * p.lambda + other.v[c] * (1.0f - p.lambda);
     }
     const u32 channels = k.channels;
     const u64 base = (u64)i * channels * plane;
