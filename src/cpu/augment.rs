@@ -114,6 +114,26 @@ pub fn sample_point(p: &SampleParams, x: u32, y: u32) -> (f32, f32) {
     (m[0] * px + m[1] * py + m[2], m[3] * px + m[4] * py + m[5])
 }
 
+/// The four bilinear taps (pixel, weight) around a sampling point in
+/// pixel-corner coordinates (align_corners = False), in a fixed order.
+#[inline(always)]
+pub fn bilinear_taps(sx: f32, sy: f32) -> [(i32, i32, f32); 4] {
+    let fx = sx - 0.5;
+    let fy = sy - 0.5;
+    let x0f = fx.floor();
+    let y0f = fy.floor();
+    let ax = fx - x0f;
+    let ay = fy - y0f;
+    let x0 = x0f as i32;
+    let y0 = y0f as i32;
+    [
+        (x0, y0, (1.0 - ax) * (1.0 - ay)),
+        (x0 + 1, y0, ax * (1.0 - ay)),
+        (x0, y0 + 1, (1.0 - ax) * ay),
+        (x0 + 1, y0 + 1, ax * ay),
+    ]
+}
+
 #[inline(always)]
 fn in_window(p: &SampleParams, x: i32, y: i32) -> bool {
     x >= p.window[0] && x < p.window[2] && y >= p.window[1] && y < p.window[3]
@@ -242,20 +262,7 @@ fn resized_crop_pixel(
         }
         return resized_texel(k, src, p, &axes, jx, jy);
     }
-    let fx = cx - 0.5;
-    let fy = cy - 0.5;
-    let x0f = fx.floor();
-    let y0f = fy.floor();
-    let ax = fx - x0f;
-    let ay = fy - y0f;
-    let x0 = x0f as i32;
-    let y0 = y0f as i32;
-    let taps = [
-        (x0, y0, (1.0 - ax) * (1.0 - ay)),
-        (x0 + 1, y0, ax * (1.0 - ay)),
-        (x0, y0 + 1, (1.0 - ax) * ay),
-        (x0 + 1, y0 + 1, ax * ay),
-    ];
+    let taps = bilinear_taps(cx, cy);
     let mut out = [0.0f32; 3];
     let mut mask = 0.0f32;
     for (tx, ty, weight) in taps {
@@ -309,20 +316,7 @@ pub fn geometric_pixel(
     }
     // Bilinear over the window-extended image: value v (zero outside), mask m
     // (weight inside the window), then torchvision's v·m + (1 − m)·fill.
-    let fx = sx - 0.5;
-    let fy = sy - 0.5;
-    let x0f = fx.floor();
-    let y0f = fy.floor();
-    let ax = fx - x0f;
-    let ay = fy - y0f;
-    let x0 = x0f as i32;
-    let y0 = y0f as i32;
-    let taps = [
-        (x0, y0, (1.0 - ax) * (1.0 - ay)),
-        (x0 + 1, y0, ax * (1.0 - ay)),
-        (x0, y0 + 1, (1.0 - ax) * ay),
-        (x0 + 1, y0 + 1, ax * ay),
-    ];
+    let taps = bilinear_taps(sx, sy);
     let mut mask = 0.0f32;
     for (tx, ty, weight) in taps {
         if !in_window(p, tx, ty) {

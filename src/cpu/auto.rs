@@ -259,20 +259,7 @@ pub fn geometry_stage(
         }
         return read(tx, ty);
     }
-    let fx = jx - 0.5;
-    let fy = jy - 0.5;
-    let x0f = fx.floor();
-    let y0f = fy.floor();
-    let ax = fx - x0f;
-    let ay = fy - y0f;
-    let x0 = x0f as i32;
-    let y0 = y0f as i32;
-    let taps = [
-        (x0, y0, (1.0 - ax) * (1.0 - ay)),
-        (x0 + 1, y0, ax * (1.0 - ay)),
-        (x0, y0 + 1, (1.0 - ax) * ay),
-        (x0 + 1, y0 + 1, ax * ay),
-    ];
+    let taps = super::augment::bilinear_taps(jx, jy);
     let mut out = [0.0f32; 3];
     let mut mask = 0.0f32;
     for (tx, ty, weight) in taps {
