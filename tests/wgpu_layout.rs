@@ -186,6 +186,42 @@ fn wgsl_constants_match_rust() {
     assert!(compared >= 40, "only {compared} WGSL constants compared");
 }
 
+/// The shader's pipeline-overridable feature switches are the ones the host
+/// sets (`augkit::wgpu::pipeline_constants`), each a bool defaulting to
+/// true, so a name mismatch cannot silently leave a feature compiled in or
+/// out.
+#[test]
+fn wgsl_overrides_are_the_hosts_feature_switches() {
+    let m = module(false);
+    let mut declared = Vec::new();
+    for (_, o) in m.overrides.iter() {
+        let name = o.name.clone().expect("overrides are named");
+        assert_eq!(
+            m.types[o.ty].inner,
+            naga::TypeInner::Scalar(naga::Scalar::BOOL),
+            "{name} is not a bool"
+        );
+        let init = o.init.unwrap_or_else(|| panic!("{name} has no default"));
+        assert!(
+            matches!(
+                m.global_expressions[init],
+                naga::Expression::Literal(naga::Literal::Bool(true))
+            ),
+            "{name} does not default to true"
+        );
+        declared.push(name);
+    }
+    // A policy with every feature off switches every feature off.
+    let off = augkit::wgpu::pipeline_constants(&KernelPolicy::default());
+    assert!(off.iter().all(|&(_, v)| v == 0.0), "{off:?}");
+    let host: Vec<String> = off.iter().map(|(n, _)| n.to_string()).collect();
+    declared.sort();
+    let mut sorted = host.clone();
+    sorted.sort();
+    assert_eq!(declared, sorted);
+    assert!(host.len() >= 5, "{host:?}");
+}
+
 /// The backend's one binding table (`augkit::wgpu::SLOTS`, from which the
 /// layout and every bind group are built) is the WGSL's: each `@binding` of
 /// group 0 has the table's name, number and kind, and every slot is declared.

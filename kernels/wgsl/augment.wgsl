@@ -240,6 +240,17 @@ struct Resident {
 
 // ---------------------------------------------------------------- constants
 
+// Pipeline-overridable: whether the policy uses a feature at all. The host
+// builds each pipeline with its policy's values (`PipelineFeatures`), so a
+// pipeline for a policy without the feature carries none of its code:
+// lavapipe runs both sides of a branch under a lane mask, and a GPU still
+// allocates registers for code it never takes. The defaults keep everything.
+override HAS_AUTO: bool = true;
+override HAS_ERASING: bool = true;
+override HAS_RESIZED_CROP: bool = true;
+override HAS_JITTER: bool = true;
+override HAS_SYNTHETIC: bool = true;
+
 const CROP_NONE: u32 = 0u;
 const CROP_PAD: u32 = 1u;
 const CROP_RESIZED: u32 = 2u;
@@ -1115,7 +1126,7 @@ fn dataset_byte(image: u32, offset: u32) -> f32 {
 // or the synthetic image it stands for (SEMANTICS.md §9).
 fn texel(p: SampleParams, c: u32, x: i32, y: i32) -> f32 {
     let offset = (c * policy.height + u32(y)) * policy.width + u32(x);
-    if (p.flags & FLAG_SYNTHETIC) == 0u {
+    if !HAS_SYNTHETIC || (p.flags & FLAG_SYNTHETIC) == 0u {
         return dataset_byte(p.dataset_index, offset);
     }
     if policy.synth_mode == SYNTH_INTERPOLATE {
@@ -1137,7 +1148,7 @@ fn texel(p: SampleParams, c: u32, x: i32, y: i32) -> f32 {
 // The mean grayscale of the sample's source image (`source` contrast mode).
 fn source_gray_mean(p: SampleParams) -> f32 {
     let gray = resident.means_at;
-    if (p.flags & FLAG_SYNTHETIC) == 0u {
+    if !HAS_SYNTHETIC || (p.flags & FLAG_SYNTHETIC) == 0u {
         return bitcast<f32>(resident_meta[gray + p.dataset_index]);
     }
     if policy.synth_mode == SYNTH_INTERPOLATE {
@@ -1303,7 +1314,7 @@ fn resized_crop_pixel(p: SampleParams, x: u32, y: u32) -> vec3<f32> {
 }
 
 fn geometric_pixel(p: SampleParams, x: u32, y: u32) -> vec3<f32> {
-    if policy.crop_mode == CROP_RESIZED && (p.flags & FLAG_CROPPED) != 0u {
+    if HAS_RESIZED_CROP && policy.crop_mode == CROP_RESIZED && (p.flags & FLAG_CROPPED) != 0u {
         return resized_crop_pixel(p, x, y);
     }
     let s = sample_point(p, x, y);
@@ -1427,7 +1438,7 @@ fn adjust_hue(rgb: vec3<f32>, hue: f32) -> vec3<f32> {
 
 fn colour(p: SampleParams, contrast_mean: f32, rgb_in: vec3<f32>, until_contrast: bool) -> vec3<f32> {
     var rgb = rgb_in;
-    if (p.flags & FLAG_JITTER) == 0u {
+    if !HAS_JITTER || (p.flags & FLAG_JITTER) == 0u {
         return rgb;
     }
     let channels = policy.channels;
@@ -1786,6 +1797,9 @@ fn auto_stage(p: SampleParams, n: u32, x: i32, y: i32) -> vec3<f32> {
 
 // The sample's pixel after its auto ops (G itself when it has none).
 fn auto_pixel(p: SampleParams, x: u32, y: u32) -> vec3<f32> {
+    if !HAS_AUTO {
+        return geometric_pixel(p, x, y);
+    }
     return auto_stage(p, auto_op_count(p), i32(x), i32(y));
 }
 
@@ -1954,7 +1968,7 @@ fn augmented_pixel(p: SampleParams, mean: f32, x: u32, y: u32) -> vec3<f32> {
 // v (output units) becomes mean_c + std_c·v in pixel units.
 fn erase(p: SampleParams, x: u32, y: u32, rgb_in: vec3<f32>) -> vec3<f32> {
     var rgb = rgb_in;
-    if (p.flags & FLAG_ERASED) == 0u {
+    if !HAS_ERASING || (p.flags & FLAG_ERASED) == 0u {
         return rgb;
     }
     var boxes = p.erase_boxes;

@@ -67,7 +67,8 @@ use crate::backend::{
 use crate::dataset::Dataset;
 use crate::error::Error;
 use crate::kernel_args::{
-    AUTO_OFF, KernelPolicy, MAX_AUTO_OPS, MixLabel, OP_CONTRAST, SampleParams, StepArgs, entry,
+    AUTO_OFF, CROP_RESIZED, ERASE_OFF, KernelPolicy, MAX_AUTO_OPS, MixLabel, OP_CONTRAST,
+    SYNTH_OFF, SampleParams, StepArgs, entry,
 };
 use crate::policy::Policy;
 
@@ -130,6 +131,19 @@ pub fn shader_source(immediates: bool) -> String {
         )
     };
     SHADER_SOURCE.replace("//@STEP_ARGS", &decl)
+}
+
+/// The shader's pipeline-overridable feature switches for a policy: a
+/// feature the policy never uses is compiled out of every pipeline.
+pub fn pipeline_constants(kernel: &KernelPolicy) -> [(&'static str, f64); 5] {
+    let on = |used: bool| if used { 1.0 } else { 0.0 };
+    [
+        ("HAS_AUTO", on(kernel.auto_mode != AUTO_OFF)),
+        ("HAS_ERASING", on(kernel.erase_mode != ERASE_OFF)),
+        ("HAS_RESIZED_CROP", on(kernel.crop_mode == CROP_RESIZED)),
+        ("HAS_JITTER", on(kernel.jitter_ops != 0)),
+        ("HAS_SYNTHETIC", on(kernel.synth_mode != SYNTH_OFF)),
+    ]
 }
 
 /// Device buffers that grow with the batch.
@@ -345,13 +359,17 @@ impl WgpuBackend {
             label: Some("augment.wgsl"),
             source: wg::ShaderSource::Wgsl(shader_source(immediates).into()),
         });
+        let constants = pipeline_constants(&plan.kernel);
         let pipeline = |entry: &str| {
             device.create_compute_pipeline(&wg::ComputePipelineDescriptor {
                 label: Some(entry),
                 layout: Some(&pipeline_layout),
                 module: &module,
                 entry_point: Some(entry),
-                compilation_options: Default::default(),
+                compilation_options: wg::PipelineCompilationOptions {
+                    constants: &constants,
+                    ..Default::default()
+                },
                 cache: None,
             })
         };
