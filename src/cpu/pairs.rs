@@ -89,14 +89,14 @@ pub fn render_step_at<T: OutSample>(
         .zip(high.par_chunks_mut(e).rev())
         .enumerate()
         .for_each_init(
-            || Scratch::new(k),
+            || Scratch::lease(k),
             |scratch, (i, (a, b))| {
                 let j = batch - 1 - i;
                 render_pair(isa, k, src, params, means, [i, j], a, b, scratch);
             },
         );
     if !middle.is_empty() {
-        let mut scratch = Scratch::new(k);
+        let mut scratch = Scratch::lease(k);
         let (i, none) = (pairs, &mut [] as &mut [T]);
         render_pair(
             isa,
