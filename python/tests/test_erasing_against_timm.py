@@ -18,32 +18,24 @@ it; scripts/setup-python installs timm)."""
 
 import json
 import math
-import os
 import pathlib
 import subprocess
 
 import numpy as np
 import pytest
 
+import conftest
 from conftest import ROOT
 
 H = W = 32
 
 
 def missing(reason: str):
-    print(f"erasing against timm not run: {reason}")
-    if os.environ.get("AUGKIT_REQUIRE_HARNESS") == "1":
-        pytest.fail(f"AUGKIT_REQUIRE_HARNESS=1 but {reason}")
-    pytest.skip(reason)
+    conftest.missing_or_fail("erasing against timm", reason)
 
 
 def harness_binary() -> pathlib.Path:
-    env = os.environ.get("AUGKIT_HARNESS_BIN")
-    candidates = [pathlib.Path(env)] if env else [ROOT / "target" / "release" / "augkit", ROOT / "target" / "debug" / "augkit"]
-    for c in candidates:
-        if c.is_file():
-            return c
-    missing(f"no harness binary at {', '.join(map(str, candidates))} (cargo build -p augkit-harness)")
+    return conftest.harness_binary(missing)
 
 
 def dump(tmp: pathlib.Path, name: str, policy: str, batch: int, seed: int = 3):

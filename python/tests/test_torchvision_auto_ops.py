@@ -29,6 +29,7 @@ import numpy as np
 import pytest
 import torch
 
+import conftest
 from conftest import ROOT
 
 ONE_STEP = 1.0 / 255.0
@@ -38,19 +39,11 @@ FASHION = pathlib.Path(os.environ.get("AUGKIT_FASHION_MNIST", "/usr/share/datase
 
 
 def missing(reason: str):
-    print(f"torchvision auto-op exactness not run: {reason}")
-    if os.environ.get("AUGKIT_REQUIRE_HARNESS") == "1":
-        pytest.fail(f"AUGKIT_REQUIRE_HARNESS=1 but {reason}")
-    pytest.skip(reason)
+    conftest.missing_or_fail("torchvision auto-op exactness", reason)
 
 
 def harness_binary() -> pathlib.Path:
-    env = os.environ.get("AUGKIT_HARNESS_BIN")
-    candidates = [pathlib.Path(env)] if env else [ROOT / "target" / "debug" / "augkit", ROOT / "target" / "release" / "augkit"]
-    for c in candidates:
-        if c.is_file():
-            return c
-    missing(f"no harness binary at {', '.join(map(str, candidates))} (cargo build -p augkit-harness)")
+    return conftest.harness_binary(missing)
 
 
 def torchvision_or_missing():

@@ -28,6 +28,7 @@ import torch
 from torchvision.transforms import InterpolationMode
 from torchvision.transforms.v2 import functional as F
 
+import conftest
 from conftest import ROOT
 
 FASHION = pathlib.Path(os.environ.get("AUGKIT_FASHION_MNIST", "/usr/share/datasets/fashion-mnist"))
@@ -42,19 +43,11 @@ TOLERANCE = {"bilinear": 1e-5, "nearest": 0.0, "nearest_exact": 0.0}
 
 
 def missing(reason: str):
-    print(f"torchvision resized-crop check not run: {reason}")
-    if os.environ.get("AUGKIT_REQUIRE_HARNESS") == "1":
-        pytest.fail(f"AUGKIT_REQUIRE_HARNESS=1 but {reason}")
-    pytest.skip(reason)
+    conftest.missing_or_fail("torchvision resized-crop check", reason)
 
 
 def harness_binary() -> pathlib.Path:
-    env = os.environ.get("AUGKIT_HARNESS_BIN")
-    candidates = [pathlib.Path(env)] if env else [ROOT / "target" / "release" / "augkit", ROOT / "target" / "debug" / "augkit"]
-    for c in candidates:
-        if c.is_file():
-            return c
-    missing(f"no harness binary at {', '.join(map(str, candidates))} (cargo build -p augkit-harness)")
+    return conftest.harness_binary(missing)
 
 
 def write_idx(directory: pathlib.Path, images: np.ndarray, labels: np.ndarray) -> None:

@@ -14,8 +14,7 @@ import os
 import pathlib
 import subprocess
 
-import pytest
-
+import conftest
 from conftest import POLICIES, ROOT
 
 DATA = pathlib.Path(os.environ.get("AUGKIT_FASHION_MNIST", "/usr/share/datasets/fashion-mnist"))
@@ -23,19 +22,11 @@ RUN = dict(policy=str(POLICIES / "all.toml"), epochs=3, train_per_class=100, bat
 
 
 def missing(reason: str):
-    print(f"training parity not run: {reason}")
-    if os.environ.get("AUGKIT_REQUIRE_HARNESS") == "1":
-        pytest.fail(f"AUGKIT_REQUIRE_HARNESS=1 but {reason}")
-    pytest.skip(reason)
+    conftest.missing_or_fail("training parity", reason)
 
 
 def harness_binary() -> pathlib.Path:
-    env = os.environ.get("AUGKIT_HARNESS_BIN")
-    candidates = [pathlib.Path(env)] if env else [ROOT / "target" / "release" / "augkit", ROOT / "target" / "debug" / "augkit"]
-    for c in candidates:
-        if c.is_file():
-            return c
-    missing(f"no harness binary at {', '.join(map(str, candidates))} (cargo build -p augkit-harness)")
+    return conftest.harness_binary(missing)
 
 
 def load_example():
