@@ -1,8 +1,8 @@
 //! What augmentation costs, per backend × technique × batch size × image
 //! shape, beside each backend's floor for the same bytes (CPU: a plain
 //! u8 → f32 normalise; wgpu: a device buffer copy; CUDA: a device-to-device
-//! copy). Reports images/s and bytes/s, and prints each cell's ratio to its
-//! floor. Device timings wait for the device; without a device a backend's
+//! copy). Reports images/s, µs per image and bytes/s, and each cell's
+//! ratio to its floor. Device timings wait for the device; without a device a backend's
 //! group prints why and is skipped. `benches/cuda.rs` adds CUDA dtype and
 //! layout cases.
 //!
@@ -58,12 +58,13 @@ fn report(m: &Measurement) {
         .ratio_to_floor
         .map_or("no floor".to_string(), |r| format!("{r:.2}× the floor"));
     println!(
-        "{:>4} {:>11} b{:<5} {:>9}: {:>10.0} images/s {:>8.2} GB/s  {ratio}",
+        "{:>4} {:>11} b{:<5} {:>9}: {:>10.0} images/s {:>9.2} µs/image {:>8.2} GB/s  {ratio}",
         m.backend,
         format!("{}x{}x{}", m.shape[1], m.shape[2], m.shape[0]),
         m.batch,
         m.technique,
         m.images_per_s,
+        1e6 / m.images_per_s,
         m.bytes_per_s / 1e9
     );
 }

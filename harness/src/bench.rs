@@ -169,11 +169,12 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<BenchReport> {
                     match result {
                         Ok(m) => {
                             eprintln!(
-                                "{backend:>4} {}x{}x{} b{batch:<5} {technique:>9}: {:>10.0} images/s{}",
+                                "{backend:>4} {}x{}x{} b{batch:<5} {technique:>9}: {:>10.0} images/s, {:>9.2} µs/image{}",
                                 shape.height,
                                 shape.width,
                                 shape.channels,
                                 m.images_per_s,
+                                1e6 / m.images_per_s,
                                 m.ratio_to_floor
                                     .map_or(String::new(), |r| format!(", {r:.2}× the floor"))
                             );
