@@ -13,6 +13,8 @@ use crate::error::Error;
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct PassTimings {
     pub params_ns: Option<f64>,
+    /// The per-sample reductions between the parameters and the pixels:
+    /// `augment_stats` (auto ops) and `augment_contrast`, whichever run.
     pub contrast_ns: Option<f64>,
     pub pixel_ns: Option<f64>,
     pub total_ns: f64,
