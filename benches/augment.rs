@@ -2,9 +2,9 @@
 //! shape, beside each backend's floor for the same bytes (CPU: a plain
 //! u8 → f32 normalise; wgpu: a device buffer copy; CUDA: a device-to-device
 //! copy). Reports images/s, µs per image and bytes/s, and each cell's
-//! ratio to its floor. Device timings wait for the device; without a device a backend's
-//! group prints why and is skipped. `benches/cuda.rs` adds CUDA dtype and
-//! layout cases.
+//! ratio to its floor. Device timings wait for the device; without a
+//! device a backend's group prints why and is skipped. `benches/cuda.rs`
+//! adds CUDA dtype and layout cases.
 //!
 //! Run: `cargo bench --bench augment` (everything), `cargo bench -- cpu/`
 //! or `-- wgpu/32x32x3` (a filter). `cargo bench -- --test` runs each cell

@@ -241,10 +241,11 @@ struct Resident {
 // ---------------------------------------------------------------- constants
 
 // Pipeline-overridable: whether the policy uses a feature at all. The host
-// builds each pipeline with its policy's values (`PipelineFeatures`), so a
-// pipeline for a policy without the feature carries none of its code:
-// lavapipe runs both sides of a branch under a lane mask, and a GPU still
-// allocates registers for code it never takes. The defaults keep everything.
+// builds each pipeline with its policy's values (`pipeline_constants` in
+// src/wgpu/mod.rs), so a pipeline for a policy without the feature carries
+// none of its code: lavapipe runs both sides of a branch under a lane mask,
+// and a GPU still allocates registers for code it never takes. The
+// defaults keep everything.
 override HAS_AUTO: bool = true;
 override HAS_ERASING: bool = true;
 override HAS_RESIZED_CROP: bool = true;

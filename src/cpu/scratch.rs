@@ -12,13 +12,13 @@
 //! over the image (`auto_stages`).
 //! Tests: `cargo test -p augkit --lib cpu::fused_tests`.
 
+use std::cell::RefCell;
+
 use super::augment::{Source, contrast_mean, geometric_pixel, resizes_crop};
 use super::auto::{
     AutoStats, auto_op_count, auto_op_reduces, first_geometry_op, geometry_stage, point_op,
     reduce_stage, sharpen,
 };
-use std::cell::RefCell;
-
 use super::colour;
 use crate::kernel_args::*;
 use crate::params::erased_value;
