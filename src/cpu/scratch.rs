@@ -91,13 +91,15 @@ impl Drop for Lease {
 }
 
 impl Scratch {
-    /// This thread's spare scratch for `k`'s shape, or a new one.
+    /// This thread's spare scratch for `k`'s shape, or a new one. Spares of
+    /// other shapes are freed: rayon's threads outlive every backend, so a
+    /// thread keeps buffers only for the shape it last rendered.
     pub fn lease(k: &KernelPolicy) -> Lease {
         let reused = SPARE
             .try_with(|spare| {
                 let mut spare = spare.borrow_mut();
-                let at = spare.iter().position(|s| s.fits(k))?;
-                Some(spare.swap_remove(at))
+                spare.retain(|s| s.fits(k));
+                spare.pop()
             })
             .ok()
             .flatten();
@@ -266,7 +268,7 @@ fn geometry(
     }
     if k.interpolation != INTERP_NEAREST {
         for y in 0..h {
-            bilinear_taps(k, p, y as u32, offsets, weights);
+            bilinear_row_taps(k, p, y as u32, offsets, weights);
             for c in 0..channels {
                 let from = &units[c * (plane + 2)..][..plane + 2];
                 let row = &mut image[c * plane + y * w..][..w];
@@ -422,12 +424,13 @@ struct Taps<'a> {
 }
 
 /// For each pixel of row `y`, its four bilinear taps as
-/// `augment::geometric_pixel` orders them: offsets (`plane + TAP_PADDING`,
+/// `augment::bilinear_taps` computes and orders them (here a row at a time,
+/// so the loop vectorises): offsets (`plane + TAP_PADDING`,
 /// a 0, for a tap outside the image or the window), weights, and the
 /// window mass (the sum, in tap order, of the weights of taps inside the
 /// window). Tap t of pixel x is at `t·w + x`; the masses at `4·w + x`.
 #[inline(always)]
-fn bilinear_taps(
+fn bilinear_row_taps(
     k: &KernelPolicy,
     p: &SampleParams,
     y: u32,
@@ -619,8 +622,13 @@ mod tests {
         let other = Scratch::lease(&k);
         assert_ne!(other.images[0].as_ptr(), at);
         drop((again, other));
-        // Same element count, other width: not a fit.
+        // Same element count, other width: not a fit, and leasing it frees
+        // the spares of the old shape.
         let wide = Scratch::lease(&shape(3, 11, 9));
         assert!(wide.fits(&shape(3, 11, 9)) && !wide.fits(&k));
+        assert_eq!(SPARE.with(|s| s.borrow().len()), 0);
+        drop(wide);
+        let spares = SPARE.with(|s| s.borrow().iter().map(|s| s.fits(&k)).collect::<Vec<_>>());
+        assert_eq!(spares, [false]);
     }
 }
