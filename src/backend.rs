@@ -125,6 +125,20 @@ pub trait DeviceBackend: Backend + Inspect {
     ) -> Result<(), Error>;
 }
 
+/// [`Backend::augment_into`] as every device backend does it: the caller's
+/// buffers are checked before anything launches, then one
+/// [`run`](DeviceBackend::run) and one [`read_back`](DeviceBackend::read_back).
+pub fn augment_into_on_device<B: DeviceBackend + ?Sized>(
+    backend: &mut B,
+    step: Step,
+    mut images: HostImages<'_>,
+    labels: &mut [MixLabel],
+) -> Result<(), Error> {
+    backend.plan().check_outputs(step, &images, labels)?;
+    backend.run(step)?;
+    backend.read_back(&mut images, labels)
+}
+
 /// The last step's intermediate results, read back for tests and inspection
 /// (each waits for the step): what the parity tests compare with the CPU
 /// reference.

@@ -66,6 +66,9 @@ pub use policy::{DType, Layout, Policy};
 /// No stability promise; a user of the crate never needs these.
 #[doc(hidden)]
 pub mod internals {
+    /// How the device backends (and the CUDA host emulation) implement
+    /// `Backend::augment_into`.
+    pub use crate::backend::augment_into_on_device;
     /// The `#[repr(C)]` structs the kernels read, the shared constants and
     /// the kernel entry names.
     pub mod kernel_args {

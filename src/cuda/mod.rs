@@ -584,12 +584,10 @@ impl Backend for CudaBackend {
     fn augment_into(
         &mut self,
         step: Step,
-        mut images: HostImages<'_>,
+        images: HostImages<'_>,
         labels: &mut [MixLabel],
     ) -> Result<(), Error> {
-        self.plan.check_outputs(step, &images, labels)?;
-        self.run_own(step)?;
-        self.copy_own_outputs(&mut images, labels)
+        crate::backend::augment_into_on_device(self, step, images, labels)
     }
 }
 

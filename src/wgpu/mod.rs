@@ -514,12 +514,10 @@ impl Backend for WgpuBackend {
     fn augment_into(
         &mut self,
         step: Step,
-        mut images: HostImages<'_>,
+        images: HostImages<'_>,
         labels: &mut [MixLabel],
     ) -> Result<(), Error> {
-        self.plan.check_outputs(step, &images, labels)?;
-        self.run(step)?;
-        self.read_back(&mut images, labels)
+        crate::backend::augment_into_on_device(self, step, images, labels)
     }
 }
 

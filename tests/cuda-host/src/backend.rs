@@ -128,12 +128,10 @@ impl Backend for EmuBackend {
     fn augment_into(
         &mut self,
         step: Step,
-        mut images: HostImages<'_>,
+        images: HostImages<'_>,
         labels: &mut [MixLabel],
     ) -> Result<(), Error> {
-        self.plan.check_outputs(step, &images, labels)?;
-        self.run(step)?;
-        self.read_back(&mut images, labels)
+        augkit::internals::augment_into_on_device(self, step, images, labels)
     }
 }
 
