@@ -1609,6 +1609,12 @@ AK_FN Rgb auto_input(const AutoCtx& c, i32 x, i32 y) {
 /// Stage `stage` (0 or 1) of the chain at grid point (x, y), reading its
 /// input (the stage before) at the taps it needs: the pixel (pointwise),
 /// its 3×3 neighbourhood (sharpness) or the geometry stage's taps.
+///
+/// `auto_input` has one call site here: for the first stage it is the whole
+/// geometry, inlined for every texel source, and NVRTC's time grows faster
+/// than linearly with the inlined copies in a kernel (31 copies of the
+/// geometry across the passes took 270 s for sm_90 and 20 min for
+/// compute_121 on the 2-core CI machine).
 template <bool FROM_STAGE>
 AK_FN Rgb auto_stage(const AutoCtx& c, u32 stage, i32 x, i32 y) {
     const u32 op = stage == 0u ? c.ch.op0 : c.ch.op1;
@@ -1652,8 +1658,9 @@ AK_FN Rgb auto_stage(const AutoCtx& c, u32 stage, i32 x, i32 y) {
         taps = 9u;
     }
     // One read site: the taps in torchvision's order (the blur sums its 3×3
-    // row by row, as the CPU reference).
+    // row by row, as the CPU reference); sharpness keeps tap 4, the centre.
     Rgb acc = {{0.0f, 0.0f, 0.0f}};
+    Rgb centre = {{0.0f, 0.0f, 0.0f}};
     float mask = 0.0f;
 #pragma unroll 1
     for (u32 tap = 0; tap < taps; ++tap) {
@@ -1676,6 +1683,7 @@ AK_FN Rgb auto_stage(const AutoCtx& c, u32 stage, i32 x, i32 y) {
         }
         if (tx < 0 || tx >= w || ty < 0 || ty >= h) continue;
         const Rgb v = auto_input<FROM_STAGE>(c, tx, ty);
+        if (sharpen && tap == 4u) centre = v;
 #pragma unroll
         for (u32 ch = 0; ch < 3u; ++ch) acc.v[ch] += weight * v.v[ch];
         mask += weight;
@@ -1695,8 +1703,6 @@ AK_FN Rgb auto_stage(const AutoCtx& c, u32 stage, i32 x, i32 y) {
     }
     if (op == AK_AUTO_OP_SHARPNESS) {
         if (!sharpen) return acc;
-        // Read again rather than kept through the loop (registers).
-        const Rgb centre = auto_input<FROM_STAGE>(c, x, y);
         const float rest = -m;  // torchvision's 1 − f, f = 1 + m
 #pragma unroll
         for (u32 ch = 0; ch < 3u; ++ch)
@@ -1710,7 +1716,8 @@ AK_FN AutoCtx auto_ctx(const KernelPolicy& k, const Source& src, const SamplePar
                        AutoArgs a, u32 slot) {
     const float* stage =
         a.stage != nullptr ? a.stage + (u64)slot * k.channels * k.height * k.width : nullptr;
-    const AutoCtx c = {&k, &src, &p, a.stats[slot].op, stage, auto_chain(p)};
+    const AutoStat* stats = a.stats != nullptr ? a.stats[slot].op : nullptr;
+    const AutoCtx c = {&k, &src, &p, stats, stage, auto_chain(p)};
     return c;
 }
 
@@ -1718,9 +1725,11 @@ AK_FN AutoCtx auto_ctx(const KernelPolicy& k, const Source& src, const SamplePar
 /// (the sample in batch slot `slot`).
 AK_FN Rgb auto_pixel(const KernelPolicy& k, const Source& src, const SampleParams& p,
                      AutoArgs a, u32 slot, u32 x, u32 y) {
-    if ((p.flags & AK_FLAG_AUTO) == 0u) return geometric_pixel(k, src, p, x, y);
+    // One call site of the geometry for both "no auto op" cases (each site
+    // is another inlined copy; see auto_stage).
+    const bool has_auto = (p.flags & AK_FLAG_AUTO) != 0u;
     const AutoCtx c = auto_ctx(k, src, p, a, slot);
-    if (c.ch.count == 0u) return geometric_pixel(k, src, p, x, y);
+    if (!has_auto || c.ch.count == 0u) return geometric_pixel(k, src, p, x, y);
     if (c.ch.count == 1u) return auto_stage<false>(c, 0u, (i32)x, (i32)y);
     return auto_stage<true>(c, 1u, (i32)x, (i32)y);
 }
@@ -1987,7 +1996,9 @@ static __device__ __forceinline__ void augment_pixels(const KernelPolicy* __rest
     // Two call sites of the fused chain, not three — the sample's own image
     // (the partner's in the cutmix box), then the partner's when mixup
     // blends — reading the parameters in place: with the auto ops and the
-    // resized crop, three inlined copies spill registers.
+    // resized crop, three inlined copies spill registers. (One site in a
+    // loop compiles faster, but ptxas then caps the pass at 64 registers and
+    // spills 184 B.)
     const u32 first = in_box ? p.partner : i;
     Rgb value = erased_pixel(k, step, src, params[first], auto_args, first, means[first], x, y);
     if (!in_box && mixed && !cutmix) {
