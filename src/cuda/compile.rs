@@ -1,6 +1,6 @@
 //! NVRTC: `kernels/cuda/augment.cu` (embedded) compiled at run time, once per
 //! process and architecture, to a cubin for the device (or to PTX for the
-//! driver to JIT when the device is newer than this NVRTC).
+//! driver to JIT when the device is newer than sm_90: see [`NEWEST_OWN_ARCH`]).
 //!
 //! Raw NVRTC calls rather than cudarc's safe `compile_ptx`: that returns PTX
 //! only and drops the log on success, and we want the cubin and ptxas's
@@ -314,9 +314,19 @@ unsafe fn program_image(
     }
 }
 
+/// The newest architecture augkit compiles for itself; a newer device gets
+/// PTX for it, which the driver compiles for the device (PTX is forward
+/// compatible). NVRTC 13's NVVM is several times slower for compute_100 and
+/// later on this source — on the 2-core CI machine (2026-12-06) PTX for
+/// compute_121 took 628 s against 67 s for compute_90 (32 s against 6 s
+/// before the auto ops) — and the passes are memory-bound, so a device
+/// specific front end buys nothing that is worth that start-up.
+pub const NEWEST_OWN_ARCH: u32 = 90;
+
 /// The target for a device of compute capability `major.minor`: its own
-/// cubin when this NVRTC knows the arch, PTX for the newest arch it knows
-/// when the device is newer, an error when the device is older than all.
+/// cubin when this NVRTC knows the arch and it is not newer than
+/// [`NEWEST_OWN_ARCH`]; PTX for the newest arch up to that when the device
+/// is newer; an error when this NVRTC cannot compile for it.
 pub fn target_for(major: i32, minor: i32) -> Result<Target, Error> {
     let arch = (major * 10 + minor) as u32;
     let archs = supported_archs()?;
@@ -325,10 +335,16 @@ pub fn target_for(major: i32, minor: i32) -> Result<Target, Error> {
             "NVRTC reports no supported architectures".into(),
         ));
     };
-    if archs.contains(&arch) {
+    let ptx_arch = archs
+        .iter()
+        .copied()
+        .filter(|&a| a <= NEWEST_OWN_ARCH)
+        .max()
+        .unwrap_or(oldest);
+    if arch > ptx_arch {
+        Ok(Target::Ptx(ptx_arch))
+    } else if archs.contains(&arch) {
         Ok(Target::Cubin(arch))
-    } else if arch > newest {
-        Ok(Target::Ptx(newest))
     } else {
         Err(Error::UnsupportedArch {
             major,
@@ -341,8 +357,10 @@ pub fn target_for(major: i32, minor: i32) -> Result<Target, Error> {
 type Cache = Mutex<Vec<(Target, Arc<Compiled>)>>;
 static CACHE: OnceLock<Cache> = OnceLock::new();
 
-/// The module image for a device of compute capability `major.minor`,
-/// compiled on first use and cached for the life of the process.
+/// The module image for a device of compute capability `major.minor`:
+/// kept for the life of the process, and on disk between processes (see
+/// [`disk_cache`](super::disk_cache): `AUGKIT_CUDA_CACHE`); compiled when
+/// neither has it. An image from disk carries no NVRTC log.
 pub fn for_device(major: i32, minor: i32) -> Result<Arc<Compiled>, Error> {
     let target = target_for(major, minor)?;
     let cache = CACHE.get_or_init(|| Mutex::new(Vec::new()));
@@ -350,7 +368,27 @@ pub fn for_device(major: i32, minor: i32) -> Result<Arc<Compiled>, Error> {
     if let Some((_, compiled)) = entries.iter().find(|(t, _)| *t == target) {
         return Ok(compiled.clone());
     }
-    let compiled = Arc::new(compile(target, &[])?);
+    let on_disk = match super::disk_cache::dir() {
+        Some(dir) => Some(dir.join(super::disk_cache::file_name(target, nvrtc_version()?))),
+        None => None,
+    };
+    let compiled = match on_disk.as_deref().and_then(super::disk_cache::load) {
+        Some(image) => Compiled {
+            target,
+            image,
+            log: String::new(),
+        },
+        None => {
+            let compiled = compile(target, &[])?;
+            // A cache that cannot be written only costs the next process a
+            // compile.
+            if let Some(path) = &on_disk {
+                let _ = super::disk_cache::store(path, &compiled.image);
+            }
+            compiled
+        }
+    };
+    let compiled = Arc::new(compiled);
     entries.push((target, compiled.clone()));
     Ok(compiled)
 }

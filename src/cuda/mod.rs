@@ -63,6 +63,7 @@
 
 #[doc(hidden)]
 pub mod compile;
+mod disk_cache;
 pub mod events;
 mod launch;
 mod memory;
