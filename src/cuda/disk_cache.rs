@@ -1,7 +1,7 @@
 //! Compiled module images kept on disk between processes, so that only the
-//! first process on a machine pays NVRTC's compile (about a minute for sm_90
-//! on the 2-core CI machine); every later one loads the image in
-//! milliseconds. An entry is named by a SHA-256 over everything that decides
+//! first process on a machine pays NVRTC's compile (one to two minutes for
+//! sm_90 on the 2-core CI machine); every later one reads the image from
+//! disk. An entry is named by a SHA-256 over everything that decides
 //! the image (source, prelude, options, target, NVRTC version), written
 //! atomically and checked against its own digest when read: a damaged,
 //! truncated or foreign file is ignored and compiled again, never loaded.
