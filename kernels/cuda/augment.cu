@@ -1473,8 +1473,11 @@ struct AutoChain {
     float m0, m1;
 };
 
+/// The sample's chain; empty when the sample has no auto ops (flag AUTO
+/// clear).
 AK_FN AutoChain auto_chain(const SampleParams& p) {
     AutoChain ch = {0u, AK_AUTO_OP_NONE, AK_AUTO_OP_NONE, 0u, 0u, 0.0f, 0.0f};
+    if ((p.flags & AK_FLAG_AUTO) == 0u) return ch;
     bool geometry = false;
 #pragma unroll
     for (u32 j = 0; j < AK_MAX_AUTO_OPS; ++j) {
@@ -1713,11 +1716,10 @@ AK_FN Rgb auto_stage(const AutoCtx& c, u32 stage, i32 x, i32 y) {
 }
 
 AK_FN AutoCtx auto_ctx(const KernelPolicy& k, const Source& src, const SampleParams& p,
-                       AutoArgs a, u32 slot) {
+                       AutoArgs a, u32 slot, AutoChain ch) {
     const float* stage =
         a.stage != nullptr ? a.stage + (u64)slot * k.channels * k.height * k.width : nullptr;
-    const AutoStat* stats = a.stats != nullptr ? a.stats[slot].op : nullptr;
-    const AutoCtx c = {&k, &src, &p, stats, stage, auto_chain(p)};
+    const AutoCtx c = {&k, &src, &p, a.stats[slot].op, stage, ch};
     return c;
 }
 
@@ -1727,9 +1729,9 @@ AK_FN Rgb auto_pixel(const KernelPolicy& k, const Source& src, const SampleParam
                      AutoArgs a, u32 slot, u32 x, u32 y) {
     // One call site of the geometry for both "no auto op" cases (each site
     // is another inlined copy; see auto_stage).
-    const bool has_auto = (p.flags & AK_FLAG_AUTO) != 0u;
-    const AutoCtx c = auto_ctx(k, src, p, a, slot);
-    if (!has_auto || c.ch.count == 0u) return geometric_pixel(k, src, p, x, y);
+    const AutoChain ch = auto_chain(p);
+    if (ch.count == 0u) return geometric_pixel(k, src, p, x, y);
+    const AutoCtx c = auto_ctx(k, src, p, a, slot, ch);
     if (c.ch.count == 1u) return auto_stage<false>(c, 0u, (i32)x, (i32)y);
     return auto_stage<true>(c, 1u, (i32)x, (i32)y);
 }
@@ -1850,7 +1852,7 @@ extern "C" __global__ void __launch_bounds__(AK_STATS_THREADS, 2)
     const SampleParams p = params[i];
     if ((p.flags & AK_FLAG_AUTO) == 0u) return;
     const Source src = {pixels, synth};
-    const AutoCtx c = auto_ctx(k, src, p, auto_args, i);
+    const AutoCtx c = auto_ctx(k, src, p, auto_args, i, auto_chain(p));
     if (c.ch.count == 0u) return;
     AutoStat* out = auto_args.stats[i].op;
     if (auto_op_is_reduction(c.ch.op0))
