@@ -49,6 +49,12 @@ pub enum DataError {
         array: Option<String>,
         problem: NpzProblem,
     },
+    /// An image folder (`folder:PATH`) or its images are unusable.
+    #[error("{}: {problem}", path.display())]
+    Folder {
+        path: PathBuf,
+        problem: FolderProblem,
+    },
     /// A downloaded file's digest differs from the known one.
     #[error("{url}: {algorithm} checksum mismatch: expected {expected}, got {actual}")]
     Checksum {
@@ -126,4 +132,42 @@ pub enum NpzProblem {
         found: (u32, u32, u32),
         expected: (u32, u32, u32),
     },
+}
+
+/// What is wrong with an image folder ([`DataError::Folder`]).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum FolderProblem {
+    /// The path is not a directory.
+    #[error("not a directory")]
+    NotADirectory,
+    /// A directory could not be listed.
+    #[error("cannot read directory {}: {message}", dir.display())]
+    UnreadableDir { dir: PathBuf, message: String },
+    /// A symbolic link points back to one of its ancestors.
+    #[error("symbolic link loop: {} points back to {}", link.display(), target.display())]
+    SymlinkLoop { link: PathBuf, target: PathBuf },
+    /// A class folder holds no image file.
+    #[error("class folder {class:?} holds no images ({split})")]
+    EmptyClass { class: String, split: String },
+    /// Classification needs at least two classes.
+    #[error("{found} class folder(s) found; at least two are needed (one sub-folder per class)")]
+    TooFewClasses { found: usize },
+    /// `train/` and `test/` (or `val/`) name different classes.
+    #[error("train and {test_dir} hold different classes: only in train: [{}]; only in {test_dir}: [{}]", only_train.join(", "), only_test.join(", "))]
+    ClassSetsDiffer {
+        test_dir: String,
+        only_train: Vec<String>,
+        only_test: Vec<String>,
+    },
+    /// Images that could not be read or decoded (without `--skip-bad-images`).
+    #[error("{count} unreadable or corrupt image(s) (pass --skip-bad-images to skip them): {}", first.join("; "))]
+    BadImages { count: usize, first: Vec<String> },
+    /// A stratified split needs two images of every class.
+    #[error(
+        "class {class:?} has {images} image(s); splitting off a test set needs at least 2 per class"
+    )]
+    ClassTooSmall { class: String, images: usize },
+    /// `--test-fraction` outside (0, 1).
+    #[error("test fraction {0} is not in (0, 1)")]
+    BadTestFraction(f64),
 }

@@ -96,18 +96,35 @@ pub fn encode_png(w: u32, h: u32, color: png::ColorType, data: &[u8]) -> Vec<u8>
 /// A parquet file in Hugging Face's image layout: `{col}: struct{bytes, path}`, `label: int64`
 /// (both nullable, as `datasets` writes them), snappy-compressed.
 pub fn hf_parquet(col: &str, rows: &[(Option<Vec<u8>>, Option<i64>)]) -> Vec<u8> {
+    hf_parquet_with(col, "label", rows, None)
+}
+
+/// [`hf_parquet`] with the label column named `label_col` and, when given,
+/// the `huggingface` key-value metadata (a JSON string, as `datasets` writes it).
+pub fn hf_parquet_with(
+    col: &str,
+    label_col: &str,
+    rows: &[(Option<Vec<u8>>, Option<i64>)],
+    hf_meta: Option<String>,
+) -> Vec<u8> {
     use parquet::basic::Compression;
     use parquet::data_type::ByteArray;
     use parquet::file::properties::WriterProperties;
     use parquet::file::writer::SerializedFileWriter;
 
     let schema = format!(
-        "message schema {{ optional group {col} {{ optional binary bytes; optional binary path (STRING); }} optional int64 label; }}"
+        "message schema {{ optional group {col} {{ optional binary bytes; optional binary path (STRING); }} optional int64 {label_col}; }}"
     );
     let schema = Arc::new(parquet::schema::parser::parse_message_type(&schema).unwrap());
     let props = Arc::new(
         WriterProperties::builder()
             .set_compression(Compression::SNAPPY)
+            .set_key_value_metadata(hf_meta.map(|m| {
+                vec![parquet::file::metadata::KeyValue::new(
+                    "huggingface".into(),
+                    m,
+                )]
+            }))
             .build(),
     );
     let mut out = Vec::new();
