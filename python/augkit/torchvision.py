@@ -288,6 +288,8 @@ class _Builder:
         t, p = leaf.t, leaf.p
         if isinstance(t, (v2.Identity, v2.ToPureTensor, v2.ToImage)):
             return
+        if isinstance(t, (v2.ToDtype, v2.Normalize)) and p < 1.0:
+            self.refuse(t, f"wrapped in RandomApply(p={p}); augkit converts and normalises every sample")
         if isinstance(t, v2.ToDtype):
             return self.to_dtype(t)
         if isinstance(t, v2.Normalize):
@@ -332,7 +334,7 @@ class _Builder:
         self.order(t, _CROP)
         self.check_size(t, t.size)
         if t.padding is None:
-            if self.shape is not None or p < 1.0:
+            if self.shape is not None:
                 return  # a crop of the whole image: the identity
             self.refuse(t, "without padding it only crops when the images are larger, and augkit keeps the size")
         pads = list(t.padding)
@@ -448,7 +450,6 @@ class _Builder:
     def jitter(self, t: Any, p: float) -> None:
         self.once(t, "color_jitter")
         self.order(t, _JITTER)
-        self.dtype_check(t, "its colour ops")
         section: Dict[str, Any] = {}
         for key in ("brightness", "contrast", "saturation"):
             r = getattr(t, key)
@@ -462,6 +463,7 @@ class _Builder:
             section["hue"] = _short(hi) if _symmetric(lo, hi) and hi >= 0 else [_short(lo), _short(hi)]
         if not section:
             return  # ColorJitter() changes nothing
+        self.dtype_check(t, "its colour ops")
         if p < 1.0:
             section["p"] = _short(p)
         self.policy["color_jitter"] = section

@@ -101,6 +101,8 @@ def test_timm_transforms_are_unsupported():
         (v2.Compose([*FLOAT, v2.RandomApply([v2.ColorJitter(0.4), v2.RandomAffine(10)], p=0.8)]), "RandomApply", "one coin"),
         (v2.Compose([*FLOAT, v2.RandomChoice([v2.RandomHorizontalFlip(1.0), v2.RandomVerticalFlip(1.0)])]), "RandomChoice",
          "no choice"),
+        (v2.Compose([*FLOAT, v2.RandomApply([v2.Normalize([0.5] * 3, [0.2] * 3)], p=0.5)]), "Normalize", "RandomApply"),
+        (v2.Compose([v2.RandomCrop(32), *FLOAT]), None, None),
         (v2.Compose([*FLOAT, v2.MixUp(num_classes=10)]), "MixUp", "mix="),
         (v2.Compose([*FLOAT, v2.RandomChoice([v2.MixUp(num_classes=10), v2.CutMix(num_classes=10)])]), "RandomChoice",
          "mix="),
@@ -122,6 +124,12 @@ def test_timm_transforms_are_unsupported():
     ],
 )
 def test_not_equivalent(transform, name, reason):
+    if name is None:
+        # RandomCrop(32) on 32×32 images is the identity: converted, not refused.
+        assert augkit.from_torchvision(transform, image_shape=(3, 32, 32)) == {}
+        with pytest.raises(NotEquivalentError, match="without padding"):
+            augkit.from_torchvision(transform)
+        return
     msg = refused(NotEquivalentError, transform, name, image_shape=(3, 32, 32))
     assert reason in msg, msg
 
