@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import os
 import struct
+import types
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 __all__ = [
@@ -70,7 +71,7 @@ def _f32_equal(a: float, b: float) -> bool:
 
 def _name(t: Any) -> str:
     """How errors name a transform: its class and torchvision's repr."""
-    if isinstance(t, type(lambda: 0)) or (callable(t) and not hasattr(t, "__module__")):
+    if isinstance(t, types.FunctionType):
         return f"callable {getattr(t, '__qualname__', repr(t))}"
     r = repr(t).replace("\n", " ")
     r = " ".join(r.split())
@@ -148,7 +149,7 @@ class _Leaf:
         self.t, self.p = t, p
 
 
-def _flatten(t: Any, p: float, out: List[_Leaf], unsupported: List[str], inside_apply: bool) -> None:
+def _flatten(t: Any, p: float, out: List[_Leaf], unsupported: List[str]) -> None:
     import torch
     import torchvision.transforms as v1
 
@@ -156,12 +157,12 @@ def _flatten(t: Any, p: float, out: List[_Leaf], unsupported: List[str], inside_
     if isinstance(t, (v2.Compose, v1.Compose, torch.nn.Sequential)):
         items = t.transforms if hasattr(t, "transforms") else list(t)
         for child in items:
-            _flatten(child, p, out, unsupported, inside_apply)
+            _flatten(child, p, out, unsupported)
         return
     if isinstance(t, (v2.RandomApply, v1.RandomApply)):
         leaves: List[_Leaf] = []
         for child in t.transforms:
-            _flatten(child, p * float(t.p), leaves, unsupported, True)
+            _flatten(child, p * float(t.p), leaves, unsupported)
         real = [leaf for leaf in leaves if not isinstance(leaf.t, (v2.Identity, v2.ToPureTensor))]
         if len(real) > 1:
             raise NotEquivalentError(
@@ -179,7 +180,7 @@ def _flatten(t: Any, p: float, out: List[_Leaf], unsupported: List[str], inside_
         )
     if isinstance(t, v2.RandomChoice):
         if len(t.transforms) == 1:
-            _flatten(t.transforms[0], p, out, unsupported, inside_apply)
+            _flatten(t.transforms[0], p, out, unsupported)
             return
         if all(isinstance(c, (v2.MixUp, v2.CutMix)) for c in t.transforms):
             raise NotEquivalentError(
@@ -265,7 +266,9 @@ class _Builder:
             return None if _symmetric(*t.degrees) else "its rotation range is not symmetric about 0"
         if isinstance(t, v2.ColorJitter):
             return None  # pointwise ops; a flip keeps the contrast mean
-        return "augkit does not reorder these"
+        if isinstance(t, v2.RandomErasing):
+            return None  # the box position is uniform over a mirror-symmetric range
+        return "the two do not commute (augkit does not reorder a flip past it)"
 
     def dtype_check(self, t: Any, what: str) -> None:
         if not self.float and not self.allow_uint8:
@@ -300,10 +303,9 @@ class _Builder:
             if self.final_dtype:
                 self.refuse(t, "comes after the final ToDtype(float16/bfloat16); augkit converts last")
             for r, name, earlier in self.seen:
-                if r > _FLIP and r != _ERASE and not (r == _JITTER) and not (
-                    isinstance(earlier, (v2.RandomAffine, v2.RandomRotation)) and self.flip_commutes_with(earlier) is None
-                ):
-                    self.refuse(t, f"comes after {name}, which augkit runs after flips and which does not commute with a flip")
+                why = self.flip_commutes_with(earlier) if r > _FLIP else None
+                if why is not None:
+                    self.refuse(t, f"comes after {name}, which augkit runs after flips: {why}")
             self.policy[key] = _short(float(t.p) * p)
             self.seen.append((_FLIP, type(t).__name__, t))
             return
@@ -684,7 +686,7 @@ def from_torchvision(
         raise ValueError(f"image_shape must be (C, H, W), got {image_shape!r}")
     leaves: List[_Leaf] = []
     unsupported: List[str] = []
-    _flatten(transform, 1.0, leaves, unsupported, False)
+    _flatten(transform, 1.0, leaves, unsupported)
     if unsupported:
         raise UnsupportedTransformError(
             f"augkit has no equivalent for {len(unsupported)} transform(s) of this pipeline: "
@@ -865,8 +867,6 @@ def to_torchvision(
         if e["mode"] == "channel":
             refused.append(("erasing", "mode = \"channel\" (timm's \"rand\"); torchvision has const and per-pixel"))
         value = "random" if e["mode"] == "pixel" else float(e["value"])
-        if e["mode"] == "pixel" and not out["mean"]:
-            pass  # N(0, 1) noise in output units: with no Normalize, the output is pixel units
         steps.append(v2.RandomErasing(p=float(e["p"]), scale=_pair(e["scale"]), ratio=_pair(e["ratio"]), value=value))
     dtypes = {"f32": None, "f16": torch.float16, "bf16": torch.bfloat16}
     if dtypes.get(out["dtype"]) is not None:

@@ -70,7 +70,7 @@ def test_timm_transforms_are_unsupported():
         (v2.Compose([*FLOAT, v2.RandomAffine(10), v2.RandomCrop(32, padding=4)]), "RandomCrop", "comes after RandomAffine"),
         (v2.Compose([*FLOAT, v2.TrivialAugmentWide(), v2.RandomHorizontalFlip()]), "RandomHorizontalFlip",
          "comes after TrivialAugmentWide"),
-        (v2.Compose([*FLOAT, v2.RandomAffine((5, 20)), v2.RandomHorizontalFlip()]), "RandomHorizontalFlip", "does not commute"),
+        (v2.Compose([*FLOAT, v2.RandomAffine((5, 20)), v2.RandomHorizontalFlip()]), "RandomHorizontalFlip", "not symmetric"),
         (v2.Compose([*FLOAT, v2.RandomHorizontalFlip(), v2.RandomResizedCrop(32, interpolation=InterpolationMode.NEAREST)]),
          "RandomResizedCrop", "nearest resize"),
         (v2.Compose([*FLOAT, v2.Normalize([0.5] * 3, [0.2] * 3), v2.ColorJitter(0.4)]), "ColorJitter", "after Normalize"),
