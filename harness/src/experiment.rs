@@ -664,6 +664,7 @@ pub fn plan(args: &ExperimentArgs) -> anyhow::Result<(Experiment, Vec<CellConfig
                 let config = TrainConfig {
                     dataset: entry.name.clone(),
                     data_dir: args.data_dir.clone(),
+                    data_options: None,
                     model: entry.model,
                     policy_file: Some(technique.policy_file.clone()),
                     policy: technique.policy.clone(),

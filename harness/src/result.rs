@@ -88,6 +88,10 @@ pub struct DataSummary {
     pub train_per_class: Vec<u64>,
     pub test_samples: u64,
     pub method: String,
+    /// Where a `folder:`/`parquet:`/`npz:` data set came from and what was
+    /// done to it (absent for the named data sets).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<augkit_data::Provenance>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

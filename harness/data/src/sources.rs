@@ -79,8 +79,9 @@ impl std::fmt::Display for Source {
 
 /// How a user-supplied set is converted (the `--image-size`,
 /// `--test-fraction`, `--skip-bad-images`, `--image-column`,
-/// `--label-column` flags).
-#[derive(Clone, Debug, PartialEq)]
+/// `--label-column` flags). Recorded in a run's configuration (so it is
+/// part of an experiment cell's identity).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SourceOptions {
     pub image_size: Option<ImageSize>,
     pub test_fraction: f64,
