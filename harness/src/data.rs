@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use anyhow::Context;
-use augkit_data::{ImageSet, Limit, Provenance, Source, SourceOptions};
+use augkit_data::{ImageSet, Limit, Source, SourceOptions, SourceProvenance};
 use indicatif::{ProgressBar, ProgressStyle};
 use tch::{Device, Tensor};
 
@@ -27,7 +27,7 @@ pub fn cache_dir(data_dir: &Path) -> PathBuf {
 pub struct LoadedData {
     pub train: ImageSet,
     pub test: ImageSet,
-    pub provenance: Option<Provenance>,
+    pub provenance: Option<SourceProvenance>,
 }
 
 /// Loads (train, test) of `name` from `dir`. A missing data set fails with

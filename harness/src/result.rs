@@ -91,7 +91,7 @@ pub struct DataSummary {
     /// Where a `folder:`/`parquet:`/`npz:` data set came from and what was
     /// done to it (absent for the named data sets).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source: Option<augkit_data::Provenance>,
+    pub source: Option<augkit_data::SourceProvenance>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

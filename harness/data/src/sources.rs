@@ -23,7 +23,7 @@ use crate::hf_parquet::find_hf_shards;
 use crate::image_set::ImageSet;
 use crate::npz::{self, NpzLimits};
 use crate::parquet_images::{self, Columns, RawImages};
-use crate::provenance::{MAX_LISTED, Provenance};
+use crate::provenance::{MAX_LISTED, SourceProvenance};
 use crate::split::stratified_split;
 
 /// The prefixes that name a user-supplied data set.
@@ -133,10 +133,10 @@ impl SourceOptions {
 
 /// (train, test) and where they came from.
 #[derive(Clone, Debug)]
-pub struct Loaded {
+pub struct LoadedSource {
     pub train: ImageSet,
     pub test: ImageSet,
-    pub provenance: Provenance,
+    pub provenance: SourceProvenance,
 }
 
 /// Loads `src`; decoded sets are cached in `cache_dir` when one is given.
@@ -145,7 +145,7 @@ pub fn load_source(
     opts: &SourceOptions,
     cache_dir: Option<&Path>,
     progress: ProgressFn,
-) -> Result<Loaded> {
+) -> Result<LoadedSource> {
     let mut loaded = match src {
         Source::Folder(root) => {
             let scan = folder::scan(root, &opts.folder())?;
@@ -169,7 +169,7 @@ pub fn load_source(
             let (train, test, mut prov) = read_npz(path, opts)?;
             prov.input_digest = digest;
             prov.content_digest = cache::content_digest(&train, &test);
-            Loaded {
+            LoadedSource {
                 train,
                 test,
                 provenance: prov,
@@ -186,8 +186,8 @@ fn cached(
     src: &Source,
     digest: &str,
     cache_dir: Option<&Path>,
-    decode: impl FnOnce() -> Result<(ImageSet, ImageSet, Provenance)>,
-) -> Result<Loaded> {
+    decode: impl FnOnce() -> Result<(ImageSet, ImageSet, SourceProvenance)>,
+) -> Result<LoadedSource> {
     let path = cache_dir.map(|d| cache::cache_path(d, src.kind(), digest));
     let mut note = None;
     if let Some(p) = &path {
@@ -195,7 +195,7 @@ fn cached(
             Lookup::Hit(hit) => {
                 let (train, test, provenance) = *hit;
                 if provenance.input_digest == digest {
-                    return Ok(Loaded {
+                    return Ok(LoadedSource {
                         train,
                         test,
                         provenance,
@@ -225,7 +225,7 @@ fn cached(
     {
         prov.notes.push(format!("decoded set not cached: {e}"));
     }
-    Ok(Loaded {
+    Ok(LoadedSource {
         train,
         test,
         provenance: prov,
@@ -282,7 +282,7 @@ fn read_parquet(
     test_shards: Option<&[PathBuf]>,
     opts: &SourceOptions,
     progress: ProgressFn,
-) -> Result<(ImageSet, ImageSet, Provenance)> {
+) -> Result<(ImageSet, ImageSet, SourceProvenance)> {
     let train = parquet_images::read_raw(train_shards, &opts.columns)?;
     let test = test_shards
         .map(|s| parquet_images::read_raw(s, &opts.columns))
@@ -328,7 +328,7 @@ fn read_parquet(
             ));
         }
     }
-    let mut prov = Provenance {
+    let mut prov = SourceProvenance {
         split: match test_shards {
             Some(s) => format!(
                 "train and test shards ({} + {} files; columns {:?}, {:?})",
@@ -343,7 +343,7 @@ fn read_parquet(
             ),
         },
         class_names: class_names.clone(),
-        ..Provenance::default()
+        ..SourceProvenance::default()
     };
     if class_names.len() > 1000 {
         prov.notes.push(format!(
@@ -451,15 +451,15 @@ fn read_parquet(
     Ok((train_set, test_set, prov))
 }
 
-fn read_npz(path: &Path, opts: &SourceOptions) -> Result<(ImageSet, ImageSet, Provenance)> {
+fn read_npz(path: &Path, opts: &SourceOptions) -> Result<(ImageSet, ImageSet, SourceProvenance)> {
     let set = npz::read(path, &NpzLimits::default())?;
     let mut class_names = set.train.class_names.clone();
     if class_names.is_empty() {
         class_names = (0..set.train.num_classes).map(|c| c.to_string()).collect();
     }
-    let mut prov = Provenance {
+    let mut prov = SourceProvenance {
         class_names: class_names.clone(),
-        ..Provenance::default()
+        ..SourceProvenance::default()
     };
     let (mut train, mut test) = match set.test {
         Some(test) => {

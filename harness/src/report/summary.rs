@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::BASELINE;
 use super::converged::{self, Convergence};
 use super::cost::{self, Budget};
-use super::load::{Cell, Experiment};
+use super::load::{Cell, ExperimentDir};
 use super::row::{Row, Verdict};
 use super::rule::{self, Conclusion, RULE};
 use super::stats::{Stat, paired_t_test};
@@ -38,6 +38,9 @@ pub struct DataProvenance {
     pub dataset: String,
     pub source: Option<String>,
     pub sha256: BTreeMap<String, String>,
+    /// A `folder:`/`parquet:`/`npz:` set's provenance, one fact per line.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<String>,
 }
 
 /// Everything `summary.json` holds.
@@ -86,7 +89,7 @@ fn sort_techniques(names: &mut [String]) {
 }
 
 /// Data sets in the order `experiment.json` lists them, then any others by name.
-fn dataset_order(exp: &Experiment) -> Vec<String> {
+fn dataset_order(exp: &ExperimentDir) -> Vec<String> {
     let present: BTreeSet<&str> = exp.cells.iter().map(|c| c.dataset.as_str()).collect();
     let mut order: Vec<String> = exp
         .definition
@@ -276,7 +279,7 @@ fn compare_with_baseline(rows: &mut [Row], runs: &[Vec<&Cell>]) {
 }
 
 /// Aggregates the cells into rows, backend timings and conclusions.
-pub fn summarise(exp: &Experiment) -> Summary {
+pub fn summarise(exp: &ExperimentDir) -> Summary {
     let mut rows = Vec::new();
     let mut conclusions = Vec::new();
     let mut backend_timing = Vec::new();
@@ -346,6 +349,7 @@ pub fn summarise(exp: &Experiment) -> Summary {
             dataset: d.name.clone(),
             source: d.source.clone(),
             sha256: d.sha256.clone().unwrap_or_default(),
+            details: d.provenance.as_ref().map(|p| p.lines()).unwrap_or_default(),
         })
         .collect();
     Summary {
