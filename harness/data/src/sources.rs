@@ -38,7 +38,9 @@ pub enum Source {
 }
 
 impl Source {
-    /// `Some` when `name` starts with one of [`SOURCE_PREFIXES`]; an empty path is an error.
+    /// `Some` when `name` starts with one of [`SOURCE_PREFIXES`]; an empty
+    /// path is an error. A leading `~/` is the home directory (`$HOME`),
+    /// since a shell does not expand it after `folder:`.
     pub fn parse(name: &str) -> Option<Result<Source>> {
         let (kind, path) = name.split_once(':')?;
         let make: fn(PathBuf) -> Source = match kind {
@@ -47,13 +49,16 @@ impl Source {
             "parquet" => Source::Parquet,
             _ => return None,
         };
-        Some(if path.is_empty() {
-            Err(DataError::InvalidArgument(format!(
+        if path.is_empty() {
+            return Some(Err(DataError::InvalidArgument(format!(
                 "data set {name:?}: no path after {kind}:"
-            )))
-        } else {
-            Ok(make(PathBuf::from(path)))
-        })
+            ))));
+        }
+        let path = match (path.strip_prefix("~/"), std::env::var_os("HOME")) {
+            (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
+            _ => PathBuf::from(path),
+        };
+        Some(Ok(make(path)))
     }
 
     pub fn kind(&self) -> &'static str {
