@@ -23,5 +23,9 @@ fn main() {
         std::hint::black_box(decode::convert(&img, ImageSize::square(size)));
     }
     let conv = t.elapsed().as_secs_f64() / n as f64;
-    println!("decode {:.3} ms, convert to {size} {:.3} ms", dec * 1e3, conv * 1e3);
+    println!(
+        "decode {:.3} ms, convert to {size} {:.3} ms",
+        dec * 1e3,
+        conv * 1e3
+    );
 }
