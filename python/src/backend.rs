@@ -197,12 +197,15 @@ pub fn open(request: Request) -> Result<(Engine, Meta), BindError> {
             "subset index {index} at position {position} is out of range for {n} images"
         )));
     }
+    // The dataset first: its own refusals (no images, num_classes) come
+    // before the statistics' (an empty subset).
+    let mut dataset = augkit::Dataset::new(shape, pixels, labels, num_classes)?;
     if normalise && policy.output.mean.is_empty() && policy.output.std.is_empty() {
-        let stats = augkit::channel_statistics(&pixels, shape, &subset)?;
+        let stats = dataset.channel_statistics(&subset)?;
         policy.output.mean = stats.mean;
         policy.output.std = stats.std;
     }
-    let mut dataset = augkit::Dataset::new(shape, pixels, labels, num_classes)?;
+    // The pool after the statistics: they are the real training subset's.
     if let Some((pool_pixels, pool_labels)) = pool_for(&policy, pool)? {
         let pool = augkit::SyntheticPool::new(shape, pool_pixels, pool_labels, num_classes)?;
         dataset = dataset.with_pool(pool)?;
@@ -333,7 +336,9 @@ fn open_cpu(
     dataset: Arc<augkit::Dataset>,
     subset: Vec<u32>,
 ) -> Result<Inner, BindError> {
-    let backend = augkit::cpu::CpuBackend::new(policy, seed, dataset, subset)?;
+    // In this process's own pool (see fork.rs), as every later CPU call.
+    let backend =
+        crate::fork::in_pool(|| augkit::cpu::CpuBackend::new(policy, seed, dataset, subset))??;
     Ok(Inner::Host(Box::new(backend)))
 }
 
