@@ -963,7 +963,7 @@ fn recommended_policy_carries_its_evidence() {
     assert!(shapes.contains("`flips`"), "{shapes}");
     assert!(dir.join("recommended-mnist-4-per-class.toml").exists());
     // The policy parses, and it is the one the cell ran (normalisation filled in).
-    let policy = augkit::Policy::from_file(&dir.join("recommended.toml")).unwrap();
+    let policy = augkit::Policy::from_file(dir.join("recommended.toml")).unwrap();
     let ran: augkit::Policy =
         serde_json::from_value(template()["config"]["policy"].clone()).unwrap();
     assert_eq!(policy, ran);
