@@ -34,8 +34,12 @@ pub enum Command {
     Download(DownloadArgs),
     /// Run the matrix data set × technique × seed into a resumable directory.
     Experiment(crate::experiment::ExperimentArgs),
-    /// Summarise an experiment directory into report.md, summary.csv/json and charts.
+    /// Summarise an experiment directory into report.md, summary.csv/json,
+    /// recommended.toml and charts.
     Report(ReportArgs),
+    /// Print an experiment's recommended policy (as `report` writes it to
+    /// recommended.toml), with its evidence in comments.
+    Recommend(ReportArgs),
     /// Write a PNG grid of augmented samples, one row per technique.
     Preview(PreviewArgs),
     /// Write one augmented batch as .npy files plus per-sample parameters.
@@ -328,6 +332,10 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             for file in written.files {
                 println!("{}", file.display());
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Recommend(args) => {
+            print!("{}", crate::report::recommend_text(&args.dir)?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Preview(args) => {
