@@ -2,21 +2,31 @@
 //! [`ImageSet`]s — CIFAR-10 (binary batches or `.tar.gz`), MNIST and
 //! Fashion-MNIST (IDX, plain or `.gz`), the Hugging Face parquet exports of
 //! those, and the procedural `synthetic-shapes` set — plus stratified subsets
-//! and a verified downloader. Nothing here depends on tch.
+//! and a verified downloader; and the user's own sets named `folder:PATH`,
+//! `npz:PATH` or `parquet:PATH` ([`sources`]), decoded once into a verified
+//! cache with their provenance. Nothing here depends on tch.
 //!
 //! [`load`] is the entry point: `load("cifar10", dir)` returns (train, test).
 //! Every reader rejects malformed input with a [`DataError`] naming the file.
 
+pub mod cache;
 pub mod cifar;
 pub mod debian;
+pub mod decode;
 pub mod download;
 mod error;
+pub mod folder;
 pub mod hf_parquet;
 pub mod idx;
 mod image_set;
+pub mod npz;
+pub mod parquet_images;
+mod provenance;
 mod rng;
 #[cfg(test)]
 mod robustness;
+pub mod sources;
+pub mod split;
 pub mod subset;
 pub mod synthetic;
 #[cfg(test)]
@@ -26,8 +36,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub use download::download;
-pub use error::{DataError, Result};
+pub use error::{DataError, FolderProblem, NpzProblem, Result};
 pub use image_set::ImageSet;
+pub use provenance::Provenance;
+pub use sources::{Loaded, SOURCE_PREFIXES, Source, SourceOptions, load_source};
 pub use subset::{Limit, stratified_subset};
 
 /// Names [`load`] accepts.
