@@ -21,7 +21,7 @@ pub fn load(name: &str, dir: &Path) -> anyhow::Result<(ImageSet, ImageSet)> {
 
 /// [`load`], with the provenance of IDX data sets hashed from the bytes
 /// that were parsed (each file is read once).
-pub fn load_with_provenance(name: &str, dir: &Path) -> anyhow::Result<augkit_data::Loaded> {
+pub fn load_with_provenance(name: &str, dir: &Path) -> anyhow::Result<augkit_data::LoadedSet> {
     let loaded = augkit_data::load_with_provenance(name, dir)?;
     check_splits(name, &loaded.train, &loaded.test)?;
     Ok(loaded)

@@ -30,7 +30,7 @@ pub struct SharedData {
 
 /// Loads (train, test) of an experiment data set name, with the provenance
 /// of IDX files hashed from the bytes that were parsed.
-pub fn load_dataset(name: &str, data_dir: &Path) -> anyhow::Result<augkit_data::Loaded> {
+pub fn load_dataset(name: &str, data_dir: &Path) -> anyhow::Result<augkit_data::LoadedSet> {
     if name == SYNTHETIC_28 {
         let (seed_train, seed_test) = augkit_data::SYNTHETIC_SEEDS;
         let mut train =
@@ -39,7 +39,7 @@ pub fn load_dataset(name: &str, data_dir: &Path) -> anyhow::Result<augkit_data::
             augkit_data::synthetic::generate(1, 28, 28, SYNTHETIC_28_PER_CLASS.1, seed_test)?;
         train.name = format!("{SYNTHETIC_28}-train");
         test.name = format!("{SYNTHETIC_28}-test");
-        return Ok(augkit_data::Loaded {
+        return Ok(augkit_data::LoadedSet {
             train,
             test,
             provenance: None,
