@@ -222,10 +222,10 @@ impl TrainArgs {
     }
 }
 
-/// Everything `augkit train` does: check, load, train, write the result.
+/// Everything `augkit train` does with the configuration [`TrainArgs::to_config`]
+/// made: check the device and `--out`, load, train, write the result.
 /// Returns the result (also when the run failed; it is written either way).
 pub fn run_train(config: &TrainConfig, command_line: Vec<String>) -> anyhow::Result<RunResult> {
-    config.validate()?;
     let mut ctx = RunContext::now(command_line);
     // Refuse an unusable device before spending time on the data.
     crate::train::resolve_device(config.device)?;
@@ -243,8 +243,8 @@ pub fn run_train(config: &TrainConfig, command_line: Vec<String>) -> anyhow::Res
     let result = crate::train::train(
         config,
         TrainData {
-            train,
-            test,
+            train: train.into(),
+            test: test.into(),
             subset,
         },
         ctx,
