@@ -5,7 +5,7 @@
 // transcribes, line for line, the Rust file of the same name: abi.cuh ↔
 // src/kernel_args.rs, philox.cuh ↔ src/philox.rs, draws.cuh ↔ src/draws.rs,
 // shuffle.cuh ↔ src/shuffle.rs, params.cuh ↔ src/params.rs, pixel.cuh ↔
-// src/cpu/augment.rs, auto.cuh ↔ src/cpu/auto.rs; this file keeps the
+// src/cpu/pixel.rs, auto.cuh ↔ src/cpu/auto.rs; this file keeps the
 // composition (src/cpu/augment.rs `augmented_pixel`, `erase`), the mix, the
 // store and the entry points. The header list, in include order, is
 // kernels/cuda/sources.rs (NVRTC, the disk cache's digest, the host build).

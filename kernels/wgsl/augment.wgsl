@@ -6,7 +6,7 @@
 // per Rust twin, each transcribing it line for line: abi.wgsl ↔
 // `src/kernel_args.rs`, philox.wgsl ↔ `src/philox.rs`, draws.wgsl ↔
 // `src/draws.rs`, shuffle.wgsl ↔ `src/shuffle.rs`, params.wgsl ↔
-// `src/params.rs`, pixel.wgsl ↔ `src/cpu/augment.rs`, auto.wgsl ↔
+// `src/params.rs`, pixel.wgsl ↔ `src/cpu/pixel.rs`, auto.wgsl ↔
 // `src/cpu/auto.rs`; this file ↔ the composition in `src/cpu/augment.rs`.
 // Definition: `docs/SEMANTICS.md`. Host side: `src/wgpu/mod.rs`
 // (`augkit::wgpu`).
