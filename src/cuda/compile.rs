@@ -17,15 +17,9 @@ use crate::error::Error;
 
 pub use super::sources::{HEADERS, SOURCE, SOURCE_NAME};
 
-/// Every kernel the source defines, in launch order.
-pub const KERNELS: [&str; 6] = [
-    "augment_params",
-    "augment_stats",
-    "augment_contrast",
-    "augment_pixels_f32",
-    "augment_pixels_f16",
-    "augment_pixels_bf16",
-];
+/// Every kernel the source defines, in launch order (the one table,
+/// `kernel_args::entry`).
+pub use crate::kernel_args::entry::ALL as KERNELS;
 
 /// What NVRTC is asked to produce.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -115,9 +115,6 @@ fn auto_stats_words(kernel: &KernelPolicy) -> u64 {
     }
 }
 
-const PARAMS_WORKGROUP: u32 = 64;
-const PIXEL_WORKGROUP: u32 = 256;
-
 /// The shader's pipeline-overridable feature switches for a policy: a
 /// feature the policy never uses is compiled out of every pipeline.
 pub fn pipeline_constants(kernel: &KernelPolicy) -> [(&'static str, f64); 5] {
@@ -471,11 +468,6 @@ impl WgpuBackend {
     /// construction excluded).
     pub fn total_step_upload_bytes(&self) -> u64 {
         self.total_upload_bytes
-    }
-
-    /// The compiled policy the kernels read.
-    pub fn kernel_policy(&self) -> &KernelPolicy {
-        &self.plan.kernel
     }
 }
 
