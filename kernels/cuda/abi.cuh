@@ -1,6 +1,6 @@
 // abi.cuh — the kernels' argument structs and shared constants: mirrors of
 // `src/kernel_args.rs` (KernelPolicy, StepArgs, SampleParams, MixLabel, the
-// enums and flags) and of `src/cuda/mod.rs` (SynthArgs, AutoArgs), member
+// enums and flags) and of `src/cuda/args.rs` (SynthArgs, AutoArgs), member
 // for member. Checked by tests/cuda-host/tests/layout.rs (offsetof against
 // offset_of!) and the constants test (tests/support/constants.rs).
 // Included by augment.cu, after prelude.cuh.

@@ -200,6 +200,12 @@ override HAS_RESIZED_CROP: bool = true;
 override HAS_JITTER: bool = true;
 override HAS_SYNTHETIC: bool = true;
 
+// Invocations per workgroup of each pass (`kernel_args::block`).
+const PARAMS_WORKGROUP: u32 = 64u;
+const STATS_WORKGROUP: u32 = 256u;
+const CONTRAST_WORKGROUP: u32 = 256u;
+const PIXELS_WORKGROUP: u32 = 256u;
+
 const CROP_NONE: u32 = 0u;
 const CROP_PAD: u32 = 1u;
 const CROP_RESIZED: u32 = 2u;
