@@ -142,6 +142,9 @@ struct KernelPolicy {
     float erase_value;
     u32 erase_count_lo;
     u32 erase_count_hi;
+    u32 pool_first;
+    u32 pool_len;
+    u32 _pad_pool[2];
 };
 
 struct StepArgs {
@@ -236,6 +239,7 @@ struct SynthArgs {
 #define AK_FLAG_CUTMIX (1u << 6)
 #define AK_FLAG_SYNTHETIC (1u << 7)
 #define AK_FLAG_ERASED (1u << 9)
+#define AK_FLAG_POOL (1u << 10)
 
 #define AK_ERASE_OFF 0u
 #define AK_ERASE_CHANNEL 2u
@@ -247,6 +251,7 @@ struct SynthArgs {
 #define AK_SYNTH_OFF 0u
 #define AK_SYNTH_PCA 1u
 #define AK_SYNTH_INTERPOLATE 2u
+#define AK_SYNTH_POOL 3u
 #define AK_SYNTH_CLASS_UNIFORM 1u
 
 // TrivialAugment / RandAugment (the auto ops).
@@ -304,6 +309,7 @@ struct SynthArgs {
 #define AK_SLOT_AUTO_OP 24u
 #define AK_SLOT_AUTO_BIN 25u
 #define AK_SLOT_AUTO_SIGN 26u
+#define AK_SLOT_SYNTHETIC_POOL 27u
 #define AK_GAMMA_ATTEMPTS 16u
 
 struct Words {
@@ -498,15 +504,38 @@ struct SampleSource {
     bool synthetic;
     u32 synth_partner;
     float synth_t;
+    /// Drawn from the synthetic pool (dataset_index is past the real set).
+    bool pool;
 };
 
-/// The shuffled subset image, or a synthetic sample drawn in its place
-/// (SEMANTICS.md §9).
+/// The synthetic pool draw (src/params.rs `pool_draw`, SEMANTICS.md §9a): a
+/// coin of probability synth_p, then a uniform pool index; the resident
+/// index of the pool image, or ~0 when the source stays the data set's.
+AK_FN u32 pool_draw(const KernelPolicy& k, Key key, u32 position, u32 epoch) {
+    if (k.pool_len == 0u) return ~0u;
+    const Words w = words(key, position, epoch, AK_SLOT_SYNTHETIC_POOL, 0u);
+    if (!coin(k.synth_p, w.w[0])) return ~0u;
+    return k.pool_first +
+           bounded(k.pool_len, words(key, position, epoch, AK_SLOT_SYNTHETIC_POOL, 1u));
+}
+
+/// The shuffled subset image, or a synthetic sample (SEMANTICS.md §9) or a
+/// pool image (§9a) drawn in its place.
 AK_FN SampleSource sample_source(const StepContext& ctx, u32 i) {
     const KernelPolicy& k = *ctx.policy;
     const u32 index = dataset_index(ctx, i);
     const u32 label = ctx.labels[index];
-    SampleSource s = {index, label, false, index, 0.0f};
+    SampleSource s = {index, label, false, index, 0.0f, false};
+    if (k.synth_mode == AK_SYNTH_POOL) {
+        const u32 drawn = pool_draw(k, ctx.key, ctx.step.first_position + i, ctx.step.epoch);
+        if (drawn != ~0u) {
+            s.dataset_index = drawn;
+            s.synth_partner = drawn;
+            s.label = ctx.labels[drawn];
+            s.pool = true;
+        }
+        return s;
+    }
     if (k.synth_mode == AK_SYNTH_OFF) return s;
     const u32 position = ctx.step.first_position + i;
     const u32 epoch = ctx.step.epoch;
@@ -973,7 +1002,7 @@ AK_FN SampleParams sample_params(const StepContext& ctx, u32 i) {
     p.label_a = source.label;
     p.label_b = source.label;
     p.partner = i;
-    p.flags = source.synthetic ? AK_FLAG_SYNTHETIC : 0u;
+    p.flags = (source.synthetic ? AK_FLAG_SYNTHETIC : 0u) | (source.pool ? AK_FLAG_POOL : 0u);
     p.colour_order = 0u;
     p.lambda = 1.0f;
     p.hue = 0.0f;

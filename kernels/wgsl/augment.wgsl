@@ -136,6 +136,10 @@ struct KernelPolicy {
     erase_value: f32,
     erase_count_lo: u32,
     erase_count_hi: u32,
+    pool_first: u32,
+    pool_len: u32,
+    _pad_pool0: u32,
+    _pad_pool1: u32,
 }
 
 struct StepArgs {
@@ -279,6 +283,7 @@ const FLAG_MIXED: u32 = 32u;
 const FLAG_CUTMIX: u32 = 64u;
 const FLAG_SYNTHETIC: u32 = 128u;
 const FLAG_ERASED: u32 = 512u;
+const FLAG_POOL: u32 = 1024u;
 
 const ERASE_OFF: u32 = 0u;
 const ERASE_CHANNEL: u32 = 2u;
@@ -316,6 +321,7 @@ const STATS_PER_OP: u32 = 768u;
 const SYNTH_OFF: u32 = 0u;
 const SYNTH_PCA: u32 = 1u;
 const SYNTH_INTERPOLATE: u32 = 2u;
+const SYNTH_POOL: u32 = 3u;
 const SYNTH_CLASS_UNIFORM: u32 = 1u;
 
 const SLOT_SHUFFLE: u32 = 1u;
@@ -344,6 +350,7 @@ const SLOT_ERASE_VALUE: u32 = 23u;
 const SLOT_AUTO_OP: u32 = 24u;
 const SLOT_AUTO_BIN: u32 = 25u;
 const SLOT_AUTO_SIGN: u32 = 26u;
+const SLOT_SYNTHETIC_POOL: u32 = 27u;
 const GAMMA_ATTEMPTS: u32 = 16u;
 const SHUFFLE_ROUNDS: u32 = 6u;
 
@@ -567,14 +574,40 @@ struct SampleSource {
     synthetic: bool,
     synth_partner: u32,
     synth_t: f32,
+    // Drawn from the synthetic pool (dataset_index is past the real set).
+    pool: bool,
 }
 
-// The shuffled subset image, or a synthetic sample drawn in its place
-// (SEMANTICS.md §9).
+// The synthetic pool draw (`params.rs` `pool_draw`, SEMANTICS.md §9a): a
+// coin of probability synth_p, then a uniform pool index; the resident index
+// of the pool image, or 0xffffffff when the source stays the data set's.
+fn pool_draw(key: vec2<u32>, position: u32, epoch: u32) -> u32 {
+    if policy.pool_len == 0u {
+        return 0xffffffffu;
+    }
+    let w = words(key, position, epoch, SLOT_SYNTHETIC_POOL, 0u);
+    if !coin(policy.synth_p, w.x) {
+        return 0xffffffffu;
+    }
+    return policy.pool_first + bounded(policy.pool_len, words(key, position, epoch, SLOT_SYNTHETIC_POOL, 1u));
+}
+
+// The shuffled subset image, or a synthetic sample (SEMANTICS.md §9) or a
+// pool image (§9a) drawn in its place.
 fn sample_source(ctx: StepContext, i: u32) -> SampleSource {
     let image = dataset_index(ctx, i);
     let label = label_of(image);
-    var s = SampleSource(image, label, false, image, 0.0);
+    var s = SampleSource(image, label, false, image, 0.0, false);
+    if policy.synth_mode == SYNTH_POOL {
+        let drawn = pool_draw(ctx.key, ctx.first_position + i, ctx.epoch);
+        if drawn != 0xffffffffu {
+            s.dataset_index = drawn;
+            s.synth_partner = drawn;
+            s.label = label_of(drawn);
+            s.pool = true;
+        }
+        return s;
+    }
     if policy.synth_mode == SYNTH_OFF {
         return s;
     }
@@ -1081,6 +1114,9 @@ fn augment_params(
     p.synth_t = source.synth_t;
     if source.synthetic {
         p.flags |= FLAG_SYNTHETIC;
+    }
+    if source.pool {
+        p.flags |= FLAG_POOL;
     }
     p.lambda = 1.0;
     p.brightness = 1.0;

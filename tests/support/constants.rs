@@ -62,6 +62,7 @@ pub fn shared() -> Vec<(&'static str, u32)> {
         ("SYNTH_OFF", SYNTH_OFF),
         ("SYNTH_PCA", SYNTH_PCA),
         ("SYNTH_INTERPOLATE", SYNTH_INTERPOLATE),
+        ("SYNTH_POOL", SYNTH_POOL),
         ("SYNTH_CLASS_TRAINING", SYNTH_CLASS_TRAINING),
         ("SYNTH_CLASS_UNIFORM", SYNTH_CLASS_UNIFORM),
         ("MAX_SYNTH_COMPONENTS", MAX_SYNTH_COMPONENTS),
@@ -75,6 +76,7 @@ pub fn shared() -> Vec<(&'static str, u32)> {
         ("FLAG_SYNTHETIC", flags::SYNTHETIC),
         ("FLAG_AUTO", flags::AUTO),
         ("FLAG_ERASED", flags::ERASED),
+        ("FLAG_POOL", flags::POOL),
         ("SLOT_SHUFFLE", slot::SHUFFLE),
         ("SLOT_GEOMETRY_COINS", slot::GEOMETRY_COINS),
         ("SLOT_CROP_X", slot::CROP_X),
@@ -101,6 +103,7 @@ pub fn shared() -> Vec<(&'static str, u32)> {
         ("SLOT_AUTO_OP", slot::AUTO_OP),
         ("SLOT_AUTO_BIN", slot::AUTO_BIN),
         ("SLOT_AUTO_SIGN", slot::AUTO_SIGN),
+        ("SLOT_SYNTHETIC_POOL", slot::SYNTHETIC_POOL),
         ("GAMMA_ATTEMPTS", GAMMA_ATTEMPTS),
     ]
 }
