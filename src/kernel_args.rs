@@ -1,6 +1,6 @@
 //! The `#[repr(C)]` structs every backend shares with its kernels. Their
-//! layouts are mirrored in `kernels/wgsl/augment.wgsl` and
-//! `kernels/cuda/augment.cu`; tests check the mirrors member by member.
+//! layouts are mirrored in `kernels/wgsl/abi.wgsl` and
+//! `kernels/cuda/abi.cuh`; tests check the mirrors member by member.
 
 use bytemuck::{Pod, Zeroable};
 
