@@ -91,6 +91,9 @@ fn augment_params(
     if source.synthetic {
         p.flags |= FLAG_SYNTHETIC;
     }
+    if source.pool {
+        p.flags |= FLAG_POOL;
+    }
     p.lambda = 1.0;
     p.brightness = 1.0;
     p.contrast = 1.0;

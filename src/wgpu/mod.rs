@@ -69,8 +69,8 @@ use crate::backend::{
 use crate::dataset::Dataset;
 use crate::error::Error;
 use crate::kernel_args::{
-    AUTO_OFF, CROP_RESIZED, ERASE_OFF, KernelPolicy, MAX_AUTO_OPS, MixLabel, SYNTH_OFF,
-    SampleParams,
+    AUTO_OFF, CROP_RESIZED, ERASE_OFF, KernelPolicy, MAX_AUTO_OPS, MixLabel, SYNTH_INTERPOLATE,
+    SYNTH_PCA, SampleParams,
 };
 use crate::policy::Policy;
 
@@ -126,7 +126,12 @@ pub fn pipeline_constants(kernel: &KernelPolicy) -> [(&'static str, f64); 5] {
         ("HAS_ERASING", on(kernel.erase_mode != ERASE_OFF)),
         ("HAS_RESIZED_CROP", on(kernel.crop_mode == CROP_RESIZED)),
         ("HAS_JITTER", on(kernel.jitter_ops != 0)),
-        ("HAS_SYNTHETIC", on(kernel.synth_mode != SYNTH_OFF)),
+        // Generated on the device (PCA, interpolation); a pool sample is
+        // read like a real one and needs none of it.
+        (
+            "HAS_SYNTHETIC",
+            on(kernel.synth_mode == SYNTH_PCA || kernel.synth_mode == SYNTH_INTERPOLATE),
+        ),
     ]
 }
 

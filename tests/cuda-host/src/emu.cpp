@@ -166,6 +166,9 @@ static const FieldOffset kernel_policy_fields[] = {
     AK_FIELD(KernelPolicy, erase_value),
     AK_FIELD(KernelPolicy, erase_count_lo),
     AK_FIELD(KernelPolicy, erase_count_hi),
+    AK_FIELD(KernelPolicy, pool_first),
+    AK_FIELD(KernelPolicy, pool_len),
+    AK_FIELD(KernelPolicy, _pad_pool),
     {"(size)", sizeof(KernelPolicy)},
     {nullptr, 0},
 };
@@ -243,6 +246,7 @@ static const FieldOffset kernel_constants[] = {
     AK_CONST(FLAG_ERASED), AK_CONST(ERASE_OFF), AK_CONST(ERASE_CHANNEL), AK_CONST(ERASE_PIXEL),
     AK_CONST(ERASE_TOP_SUB), AK_CONST(ERASE_LEFT_SUB), AK_CONST(SLOT_ERASE),
     AK_CONST(SLOT_ERASE_BOX), AK_CONST(SLOT_ERASE_VALUE),
+    AK_CONST(SYNTH_POOL), AK_CONST(FLAG_POOL), AK_CONST(SLOT_SYNTHETIC_POOL),
     AK_CONST(CROP_RESIZED), AK_CONST(INTERP_BILINEAR), AK_CONST(INTERP_NEAREST_EXACT),
     AK_CONST(FLAG_AUTO), AK_CONST(SLOT_AUTO_OP), AK_CONST(SLOT_AUTO_BIN), AK_CONST(SLOT_AUTO_SIGN),
     AK_CONST(AUTO_OFF), AK_CONST(AUTO_TRIVIAL), AK_CONST(AUTO_RAND), AK_CONST(MAX_AUTO_OPS),
