@@ -13,7 +13,16 @@ use crate::config::{TrainConfig, TrainLimit};
 /// `augkit-data`'s message, which lists the expected files and suggests
 /// `augkit download NAME`.
 pub fn load(name: &str, dir: &Path) -> anyhow::Result<(ImageSet, ImageSet)> {
-    let (train, test) = augkit_data::load(name, dir)?;
+    load_with_source(name, dir).map(|(train, test, _)| (train, test))
+}
+
+/// [`load`], also saying where the files were read from.
+pub fn load_with_source(name: &str, dir: &Path) -> anyhow::Result<(ImageSet, ImageSet, String)> {
+    let augkit_data::Loaded {
+        train,
+        test,
+        source,
+    } = augkit_data::load_with_source(name, dir)?;
     ensure_not_empty(name, &train, &test)?;
     anyhow::ensure!(
         (train.channels, train.height, train.width) == (test.channels, test.height, test.width),
@@ -25,7 +34,7 @@ pub fn load(name: &str, dir: &Path) -> anyhow::Result<(ImageSet, ImageSet)> {
         test.height,
         test.width
     );
-    Ok((train, test))
+    Ok((train, test, source))
 }
 
 /// A split that holds no image: nothing to train on or nothing to test.

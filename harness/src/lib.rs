@@ -14,6 +14,7 @@
 //! - [`archive`]: named tensors in libtorch's archive format, in memory,
 //! - [`report`], [`plots`]: `augkit report` (summary files and charts),
 //! - [`atomic`]: the one atomic-write helper every output goes through,
+//! - [`read_limits`]: the size cap of every file read back, by kind,
 //! - [`preview`], [`npy`]: `augkit preview` and `augkit dump`.
 //!
 //! Build with `source scripts/setup-torch` first (libtorch from the PyTorch
@@ -37,6 +38,7 @@ pub mod outdir;
 pub mod plots;
 pub mod preview;
 pub mod progress;
+pub mod read_limits;
 pub mod report;
 pub mod result;
 pub mod schedule;
