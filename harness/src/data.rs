@@ -18,11 +18,7 @@ pub fn load(name: &str, dir: &Path) -> anyhow::Result<(ImageSet, ImageSet)> {
 
 /// [`load`], also saying where the files were read from.
 pub fn load_with_source(name: &str, dir: &Path) -> anyhow::Result<(ImageSet, ImageSet, String)> {
-    let augkit_data::Loaded {
-        train,
-        test,
-        source,
-    } = augkit_data::load_with_source(name, dir)?;
+    let (train, test, source) = augkit_data::load_described(name, dir)?;
     ensure_not_empty(name, &train, &test)?;
     anyhow::ensure!(
         (train.channels, train.height, train.width) == (test.channels, test.height, test.width),

@@ -45,7 +45,7 @@ pub struct RunContext {
     pub command_line: Vec<String>,
     /// Time already spent reading the data and choosing the subset.
     pub data_load_s: f64,
-    /// Where the data came from, in words ([`augkit_data::Loaded::source`]).
+    /// Where the data came from, in words ([`augkit_data::load_described`]).
     pub data_source: Option<String>,
     pub started: Instant,
     pub started_unix_s: u64,
