@@ -232,14 +232,17 @@ pub fn run_train(config: &TrainConfig, command_line: Vec<String>) -> anyhow::Res
     if config.backend == BackendChoice::Cuda && config.device == DeviceChoice::Cpu {
         return Err(crate::source::SourceError::NeedsCudaDevice.into());
     }
-    // …and an unwritable result path, so the run is not lost at the end.
+    // …and a result path that cannot take the result, so the run is not
+    // lost at the end.
     if let Some(out) = &config.out {
-        crate::outdir::ensure_writable_file("--out", out)?;
+        let bytes = crate::result::size_bound(config.epochs);
+        crate::outdir::ensure_writable_file_of("--out", out, bytes)?;
     }
     let t = Instant::now();
-    let (train, test) = crate::data::load(&config.dataset, &config.data_dir)?;
+    let (train, test, source) = crate::data::load_with_source(&config.dataset, &config.data_dir)?;
     let subset = crate::data::training_subset(&train, config.train_limit, config.seed)?;
     ctx.data_load_s = t.elapsed().as_secs_f64();
+    ctx.data_source = Some(source);
     let result = crate::train::train(
         config,
         TrainData {
@@ -339,6 +342,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Preview(args) => {
+            crate::preview::check_samples(args.samples)?;
             crate::outdir::ensure_writable_file("--out", &args.out)?;
             let dir = args
                 .policies_dir

@@ -27,6 +27,13 @@ pub fn load_with_provenance(name: &str, dir: &Path) -> anyhow::Result<augkit_dat
     Ok(loaded)
 }
 
+/// [`load`], also saying where the files were read from.
+pub fn load_with_source(name: &str, dir: &Path) -> anyhow::Result<(ImageSet, ImageSet, String)> {
+    let (train, test, source) = augkit_data::load_described(name, dir)?;
+    check_splits(name, &train, &test)?;
+    Ok((train, test, source))
+}
+
 /// Both splits hold images, of one shape.
 fn check_splits(name: &str, train: &ImageSet, test: &ImageSet) -> anyhow::Result<()> {
     ensure_not_empty(name, train, test)?;

@@ -19,6 +19,7 @@
 //!   files, shards) and the technique policy directory,
 //! - [`report`], [`plots`]: `augkit report` (summary files and charts),
 //! - [`atomic`]: the one atomic-write helper every output goes through,
+//! - [`read_limits`]: the size cap of every file read back, by kind,
 //! - [`preview`], [`npy`]: `augkit preview` and `augkit dump`,
 //! - [`bench`]: `augkit bench`.
 //!
@@ -44,6 +45,7 @@ pub mod plots;
 pub mod policies;
 pub mod preview;
 pub mod progress;
+pub mod read_limits;
 pub mod report;
 pub mod result;
 pub mod schedule;

@@ -87,6 +87,10 @@ pub struct DataSummary {
     /// Training-subset images per class.
     pub train_per_class: Vec<u64>,
     pub test_samples: u64,
+    /// Where the files were read from (folder or package and format), as
+    /// the log said it; `None` for data handed in by a caller.
+    #[serde(default)]
+    pub source: Option<String>,
     pub method: String,
 }
 
@@ -221,6 +225,14 @@ pub struct EpochRecord {
 
 /// Results are written atomically by the harness's one helper.
 pub use crate::atomic::write_json_atomic;
+
+/// More bytes than the `result.json` of a run of `epochs` epochs on one of
+/// the harness's 10-class data sets takes (≈ 12 KB plus ≈ 300 bytes per
+/// epoch): what `augkit train` checks `--out` can take before it loads
+/// anything, so a nearly full disk refuses the run instead of losing it.
+pub fn size_bound(epochs: u32) -> u64 {
+    (64 << 10) + 512 * u64::from(epochs)
+}
 
 #[cfg(test)]
 mod tests {

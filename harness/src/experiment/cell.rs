@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use super::datasets::SharedData;
 use super::schema::CellConfig;
+use crate::read_limits::{FileKind, read_text};
 use crate::result::{RunResult, Status, write_json_atomic};
 use crate::train::{RunContext, TrainData};
 
@@ -38,6 +39,7 @@ pub fn run_cell(
     let t = Instant::now();
     let subset = crate::data::training_subset(&data.train, cell.config.train_limit, cell.seed)?;
     ctx.data_load_s = data.load_s + t.elapsed().as_secs_f64();
+    ctx.data_source = Some(data.source.clone());
     let mut config = cell.config.clone();
     config.out = Some(cell_dir.join("result.json"));
     let result = crate::train::train_resumable(
@@ -130,7 +132,8 @@ pub fn read_status(cell_dir: &Path) -> Option<Status> {
     struct Head {
         status: Status,
     }
-    let text = std::fs::read_to_string(cell_dir.join("result.json")).ok()?;
+    // Bounded: an endless file is no result, and the cell trains again.
+    let text = read_text(&cell_dir.join("result.json"), FileKind::Result).ok()?;
     serde_json::from_str::<Head>(&text).ok().map(|h| h.status)
 }
 

@@ -268,8 +268,7 @@ impl Run {
     ) -> Result<(), checkpoint::CheckpointError> {
         let state = CheckpointState {
             epochs_done: epoch + 1,
-            model_file: String::new(),
-            optimizer_file: String::new(),
+            run_sha256: checkpoint::run_digest(&self.config),
             curves: tally.curves.clone(),
             augmentation_times_s: tally.aug_times.clone(),
             model_times_s: tally.model_times.clone(),
@@ -279,6 +278,7 @@ impl Run {
             samples: tally.samples,
             global_step: tally.global_step,
             total_wall_s: tally.wall_before_s + self.ctx.started.elapsed().as_secs_f64(),
+            ..CheckpointState::default()
         };
         checkpoint::save(dir, state, &self.vs, &self.optimizer)
     }

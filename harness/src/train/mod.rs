@@ -46,6 +46,8 @@ pub struct RunContext {
     pub command_line: Vec<String>,
     /// Time already spent reading the data and choosing the subset.
     pub data_load_s: f64,
+    /// Where the data came from, in words ([`augkit_data::load_described`]).
+    pub data_source: Option<String>,
     pub started: Instant,
     pub started_unix_s: u64,
 }
@@ -55,6 +57,7 @@ impl RunContext {
         Self {
             command_line,
             data_load_s: 0.0,
+            data_source: None,
             started: Instant::now(),
             started_unix_s: SystemTime::now()
                 .duration_since(UNIX_EPOCH)

@@ -54,6 +54,7 @@ impl Run {
             train_used: subset.len() as u64,
             train_per_class: per_class,
             test_samples: test.len() as u64,
+            source: ctx.data_source.clone(),
             method: "counted from the loaded splits; the training subset is augkit-data's stratified_subset \
                      (seeded with --seed) and every epoch visits it in a new augkit shuffle order"
                 .into(),
@@ -132,6 +133,9 @@ impl Run {
             device_name(device),
             steps
         ));
+        if let Some(source) = &ctx.data_source {
+            progress.log(&format!("data: {source}"));
+        }
 
         let rss_before = crate::memory::current_rss_bytes();
         let events = if device.is_cuda() {
@@ -169,7 +173,8 @@ impl Run {
     }
 
     /// Restores the checkpoint in `dir`, if there is one. One that cannot be
-    /// read back (a file cut short or corrupted by something outside augkit)
+    /// read back or fails [`checkpoint::verify`] (a file cut short, a
+    /// flipped bit, an edited `checkpoint.json`, another run's checkpoint)
     /// is discarded with a warning, and the run starts from scratch: a
     /// checkpoint only saves time, so losing it loses nothing else.
     pub(super) fn resume(&mut self, dir: &Path, tally: &mut Tally) -> anyhow::Result<()> {
@@ -178,13 +183,9 @@ impl Run {
             Ok(None) => return Ok(()),
             Err(e) => return self.discard_checkpoint(dir, &format!("{e:#}")),
         };
-        anyhow::ensure!(
-            state.epochs_done < self.config.epochs,
-            "{}: checkpoint after epoch {} does not fit a {}-epoch run",
-            dir.display(),
-            state.epochs_done,
-            self.config.epochs
-        );
+        if let Err(why) = checkpoint::verify(dir, &state, &self.config) {
+            return self.discard_checkpoint(dir, &why);
+        }
         let model_path = dir.join(&state.model_file);
         if let Err(e) = self.vs.load(&model_path) {
             return self.discard_checkpoint(dir, &format!("{}: {e}", model_path.display()));
