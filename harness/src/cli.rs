@@ -9,6 +9,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{DeviceChoice, OptimizerKind, TrainConfig, TrainLimit};
+use crate::data_source_args::DataSourceArgs;
 use crate::models::ModelKind;
 use crate::result::{RunResult, Status};
 use crate::schedule::Schedule;
@@ -51,12 +52,16 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct TrainArgs {
-    /// cifar10 | fashion-mnist | mnist | synthetic-shapes
+    /// cifar10 | fashion-mnist | mnist | synthetic-shapes, or your own:
+    /// folder:PATH | npz:PATH | parquet:PATH
     #[arg(long)]
     pub dataset: String,
-    /// Directory holding the data set's files (or a NAME subdirectory).
+    /// Directory holding the data set's files (or a NAME subdirectory), and
+    /// the decoded-set cache of folder:/parquet: sets (DIR/augkit-cache).
     #[arg(long, default_value = "data")]
     pub data_dir: PathBuf,
+    #[command(flatten)]
+    pub data_source: DataSourceArgs,
     #[arg(long, value_enum)]
     pub model: ModelKind,
     /// Augmentation policy (.toml or .json); without it only normalisation (identity policy).
@@ -129,11 +134,14 @@ pub struct ReportArgs {
 
 #[derive(Debug, Args)]
 pub struct PreviewArgs {
-    /// cifar10 | fashion-mnist | mnist | synthetic-shapes
+    /// cifar10 | fashion-mnist | mnist | synthetic-shapes, or your own:
+    /// folder:PATH | npz:PATH | parquet:PATH
     #[arg(long)]
     pub dataset: String,
     #[arg(long, default_value = "data")]
     pub data_dir: PathBuf,
+    #[command(flatten)]
+    pub data_source: DataSourceArgs,
     /// Policy files, one row each (named by the file stem).
     #[arg(long, num_args = 1..)]
     pub policy: Vec<PathBuf>,
@@ -157,11 +165,14 @@ pub struct PreviewArgs {
 
 #[derive(Debug, Args)]
 pub struct DumpArgs {
-    /// cifar10 | fashion-mnist | mnist | synthetic-shapes
+    /// cifar10 | fashion-mnist | mnist | synthetic-shapes, or your own:
+    /// folder:PATH | npz:PATH | parquet:PATH
     #[arg(long)]
     pub dataset: String,
     #[arg(long, default_value = "data")]
     pub data_dir: PathBuf,
+    #[command(flatten)]
+    pub data_source: DataSourceArgs,
     /// Augmentation policy (.toml or .json); its dtype and layout are kept.
     #[arg(long)]
     pub policy: PathBuf,
@@ -196,6 +207,7 @@ impl TrainArgs {
         let config = TrainConfig {
             dataset: self.dataset.clone(),
             data_dir: self.data_dir.clone(),
+            data_options: self.data_source.options_for(&self.dataset),
             model: self.model,
             policy_file: self.policy.clone(),
             policy,
@@ -239,11 +251,21 @@ pub fn run_train(config: &TrainConfig, command_line: Vec<String>) -> anyhow::Res
         crate::outdir::ensure_writable_file_of("--out", out, bytes)?;
     }
     let t = Instant::now();
-    let (train, test, source) = crate::data::load_with_source(&config.dataset, &config.data_dir)?;
+    let crate::data::LoadedData {
+        train,
+        test,
+        provenance,
+        source,
+    } = crate::data::load_config(config)?;
+    if let Some(p) = &provenance {
+        for line in p.lines() {
+            eprintln!("{}: {line}", config.dataset);
+        }
+    }
     let subset = crate::data::training_subset(&train, config.train_limit, config.seed)?;
     ctx.data_load_s = t.elapsed().as_secs_f64();
     ctx.data_source = Some(source);
-    let result = crate::train::train(
+    let mut result = crate::train::train(
         config,
         TrainData {
             train: train.into(),
@@ -252,6 +274,7 @@ pub fn run_train(config: &TrainConfig, command_line: Vec<String>) -> anyhow::Res
         },
         ctx,
     )?;
+    result.data.provenance = provenance;
     if let Some(out) = &config.out {
         crate::result::write_json_atomic(out, &result)
             .with_context(|| format!("writing {}", out.display()))?;
@@ -352,6 +375,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             let (w, h) = crate::preview::run_preview(
                 &args.dataset,
                 &args.data_dir,
+                &args.data_source.options(),
                 &policies,
                 args.samples,
                 args.seed,
@@ -378,6 +402,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             let files = crate::preview::run_dump(
                 &args.dataset,
                 &args.data_dir,
+                &args.data_source.options(),
                 &args.policy,
                 &args.out,
                 args.batch,

@@ -51,6 +51,10 @@ pub enum TrainLimit {
 pub struct TrainConfig {
     pub dataset: String,
     pub data_dir: PathBuf,
+    /// How a `folder:`, `parquet:` or `npz:` data set is converted (absent
+    /// for the named data sets, so their records and cell ids are unchanged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_options: Option<augkit_data::SourceOptions>,
     pub model: ModelKind,
     /// Where the policy came from (`None`: the identity policy).
     pub policy_file: Option<PathBuf>,
@@ -86,6 +90,7 @@ impl TrainConfig {
         Self {
             dataset: dataset.into(),
             data_dir: PathBuf::from("data"),
+            data_options: None,
             model,
             policy_file: None,
             policy: augkit::Policy::identity(),

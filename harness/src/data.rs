@@ -1,22 +1,129 @@
-//! The harness's side of the data: loading through `augkit-data`, the
-//! stratified training subset, and the tensors/datasets built from them.
+//! The harness's side of the data: loading through `augkit-data` (named
+//! data sets, and `folder:` / `parquet:` / `npz:` ones with their decoded-set
+//! cache and provenance), the stratified training subset, and the
+//! tensors/datasets built from them.
 
-use std::path::Path;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 use anyhow::Context;
-use augkit_data::{ImageSet, Limit};
+use augkit_data::{ImageSet, Limit, Source, SourceOptions, SourceProvenance};
+use indicatif::{ProgressBar, ProgressStyle};
 use tch::{Device, Tensor};
 
 use crate::config::{TrainConfig, TrainLimit};
+use crate::models::ModelKind;
+
+/// The decoded-set cache of user-supplied data sets: `<data dir>/augkit-cache`.
+pub const CACHE_SUBDIR: &str = "augkit-cache";
+
+/// Where the decoded sets of `--data-dir DIR` are cached.
+pub fn cache_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join(CACHE_SUBDIR)
+}
+
+/// A loaded data set; `provenance` is there for user-supplied sets.
+#[derive(Debug)]
+pub struct LoadedData {
+    pub train: ImageSet,
+    pub test: ImageSet,
+    pub provenance: Option<SourceProvenance>,
+    /// Where the files were read from, in words (the log and `data.source_description`).
+    pub source: String,
+}
 
 /// Loads (train, test) of `name` from `dir`. A missing data set fails with
 /// `augkit-data`'s message, which lists the expected files and suggests
-/// `augkit download NAME`.
+/// `augkit download NAME`. `folder:`/`parquet:`/`npz:` names load with the
+/// default options ([`load_with`] takes others).
 pub fn load(name: &str, dir: &Path) -> anyhow::Result<(ImageSet, ImageSet)> {
-    let (train, test) = augkit_data::load(name, dir)?;
+    let l = load_with(name, dir, None)?;
+    Ok((l.train, l.test))
+}
+
+/// The data set a run's configuration names, with its conversion options.
+pub fn load_config(config: &TrainConfig) -> anyhow::Result<LoadedData> {
+    load_with(
+        &config.dataset,
+        &config.data_dir,
+        config.data_options.as_ref(),
+    )
+}
+
+/// [`load`] with the options of a user-supplied set (ignored for named
+/// sets); decoded sets are cached under [`cache_dir`]`(dir)`, and decoding
+/// draws a progress bar on a terminal.
+pub fn load_with(
+    name: &str,
+    dir: &Path,
+    options: Option<&SourceOptions>,
+) -> anyhow::Result<LoadedData> {
+    let (train, test, source, provenance) = match Source::parse(name) {
+        Some(src) => {
+            let src = src?;
+            let opts = options.cloned().unwrap_or_default();
+            let bar: OnceLock<ProgressBar> = OnceLock::new();
+            let progress = |done: u64, total: u64| {
+                let b = bar.get_or_init(|| {
+                    let b = ProgressBar::new(total);
+                    b.set_style(
+                        ProgressStyle::with_template(
+                            "decoding {prefix} [{bar:30.cyan/blue}] {pos}/{len} [{elapsed_precise} < {eta_precise}]",
+                        )
+                        .expect("a valid template")
+                        .progress_chars("=> "),
+                    );
+                    b.set_prefix(src.to_string());
+                    b
+                });
+                b.set_position(done);
+            };
+            let loaded = augkit_data::load_source(&src, &opts, Some(&cache_dir(dir)), &progress)
+                .with_context(|| format!("data set {name}"))?;
+            if let Some(b) = bar.get() {
+                b.finish_and_clear();
+            }
+            (loaded.train, loaded.test, None, Some(loaded.provenance))
+        }
+        None => {
+            let (train, test, source) = augkit_data::load_described(name, dir)?;
+            (train, test, Some(source), None)
+        }
+    };
     check_splits(name, &train, &test)?;
-    Ok((train, test))
+    let source = match (source, &provenance) {
+        (Some(s), _) => s,
+        (None, Some(p)) => p.source.clone(),
+        (None, None) => name.to_string(),
+    };
+    Ok(LoadedData {
+        train,
+        test,
+        provenance,
+        source,
+    })
+}
+
+/// The model a data set gets unless one is named, and why: the simple CNN
+/// for grayscale images of at most 64×64, ResNet-18 (CIFAR form) otherwise.
+pub fn model_for(set: &ImageSet) -> (ModelKind, String) {
+    if set.channels == 1 && set.height <= 64 && set.width <= 64 {
+        (
+            ModelKind::SimpleCnn,
+            format!(
+                "simple CNN: grayscale {}×{} images (at most 64×64)",
+                set.height, set.width
+            ),
+        )
+    } else {
+        (
+            ModelKind::Resnet18,
+            format!(
+                "ResNet-18: {}-channel {}×{} images (the simple CNN is for grayscale up to 64×64)",
+                set.channels, set.height, set.width
+            ),
+        )
+    }
 }
 
 /// [`load`], with the provenance of IDX data sets hashed from the bytes

@@ -34,6 +34,7 @@ pub mod cli;
 pub mod config;
 pub mod cuda_timing;
 pub mod data;
+pub mod data_source_args;
 pub mod experiment;
 pub mod memory;
 pub mod metrics;

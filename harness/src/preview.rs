@@ -79,8 +79,9 @@ pub fn resolve_policies(
 fn training_set(
     dataset: &str,
     data_dir: &Path,
+    options: &augkit_data::SourceOptions,
 ) -> anyhow::Result<(Arc<augkit::Dataset>, Vec<String>)> {
-    let (train, _test) = crate::data::load(dataset, data_dir)?;
+    let train = crate::data::load_with(dataset, data_dir, Some(options))?.train;
     let names = crate::data::class_names(&train);
     Ok((Arc::new(crate::data::to_augkit_dataset(train)?), names))
 }
@@ -293,9 +294,11 @@ pub fn grid_rgb(
 }
 
 /// `augkit preview`: writes the grid PNG to `out`; returns its size.
+#[allow(clippy::too_many_arguments)]
 pub fn run_preview(
     dataset: &str,
     data_dir: &Path,
+    options: &augkit_data::SourceOptions,
     policies: &[(String, Policy)],
     samples: u32,
     seed: u64,
@@ -303,7 +306,7 @@ pub fn run_preview(
     out: &Path,
 ) -> anyhow::Result<(u32, u32)> {
     check_samples(samples)?;
-    let (data, class_names) = training_set(dataset, data_dir)?;
+    let (data, class_names) = training_set(dataset, data_dir, options)?;
     let shape = data.shape();
     let g = GridLayout::new(policies.len() as u32, samples, shape.height, shape.width);
     let pixels = u64::from(g.width) * u64::from(g.height);
@@ -441,6 +444,7 @@ pub fn batch_npy(batch: &Batch) -> (&'static str, Vec<u8>) {
 pub fn run_dump(
     dataset: &str,
     data_dir: &Path,
+    options: &augkit_data::SourceOptions,
     policy_file: &Path,
     out: &Path,
     batch: u32,
@@ -449,7 +453,7 @@ pub fn run_dump(
 ) -> anyhow::Result<Vec<PathBuf>> {
     let mut policy = Policy::from_file(policy_file)
         .with_context(|| format!("--policy {}", policy_file.display()))?;
-    let (train, _test) = crate::data::load(dataset, data_dir)?;
+    let train = crate::data::load_with(dataset, data_dir, Some(options))?.train;
     // As `augkit train` does: a policy without output mean and std gets the
     // training data's per-channel statistics (here of the whole split).
     let normalisation = if policy.output.mean.is_empty() && policy.output.std.is_empty() {

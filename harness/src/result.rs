@@ -92,6 +92,10 @@ pub struct DataSummary {
     #[serde(default)]
     pub source: Option<String>,
     pub method: String,
+    /// Where a `folder:`/`parquet:`/`npz:` data set came from and what was
+    /// done to it (absent for the named data sets).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<augkit_data::SourceProvenance>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -42,6 +42,7 @@ __all__ = [
     "Augmenter",
     "Batch",
     "channel_statistics",
+    "load_images",
     "mixed_cross_entropy",
     "from_torchvision",
     "to_torchvision",
@@ -125,6 +126,61 @@ def channel_statistics(images: Any, subset: Optional[Any] = None) -> Tuple[List[
     if subset is not None:
         subset = _as_cpu_array(subset, "subset")
     return _native.channel_statistics(images, subset)
+
+
+def load_images(
+    path: Union[str, "os.PathLike[str]"],
+    image_size: Union[None, int, Tuple[int, int], str] = None,
+    *,
+    split: str = "train",
+    test_fraction: float = 0.2,
+    skip_bad_images: bool = False,
+    image_column: Optional[str] = None,
+    label_column: Optional[str] = None,
+    cache_dir: Union[None, bool, str, "os.PathLike[str]"] = None,
+) -> Tuple[Any, Any, List[str]]:
+    """Your own data set as ``(images, labels, class_names)``: ``images``
+    uint8 numpy ``[N, C, H, W]``, ``labels`` int64 numpy ``[N]``.
+
+    ``path`` is ``folder:PATH``, ``npz:PATH`` or ``parquet:PATH`` (a bare
+    directory is a folder, ``*.npz`` and ``*.parquet`` files by their
+    suffix) and is read by the same Rust reader as ``augkit train --dataset``
+    (docs/HARNESS.md, "Your own data"), so the pixels are the harness's.
+    ``image_size`` is ``S``, ``(H, W)`` or ``"HxW"``. ``split`` is
+    ``"train"``, ``"test"`` or ``"all"``: a set without a test split is split
+    by class with ``test_fraction`` (seed 0). Decoded sets are cached in
+    ``cache_dir`` (default ``$XDG_CACHE_HOME/augkit/datasets``, else
+    ``~/.cache/augkit/datasets``; ``False``: no cache)."""
+    import numpy as np
+
+    text = os.fspath(path)
+    if not text.startswith(("folder:", "npz:", "parquet:")):
+        suffix = pathlib.Path(text).suffix.lower()
+        kind = {".npz": "npz", ".parquet": "parquet"}.get(suffix, "folder")
+        text = f"{kind}:{text}"
+    if isinstance(image_size, tuple):
+        image_size = f"{int(image_size[0])}x{int(image_size[1])}"
+    elif image_size is not None:
+        image_size = str(image_size)
+    if split not in ("train", "test", "all"):
+        raise ValueError(f"split must be 'train', 'test' or 'all', got {split!r}")
+    if cache_dir is None or cache_dir is True:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        cache: Optional[str] = os.path.join(base, "augkit", "datasets")
+    elif cache_dir is False:
+        cache = None
+    else:
+        cache = os.fspath(cache_dir)
+    train_px, train_y, test_px, test_y, (c, h, w), names, _prov = _native.load_images(
+        text, image_size, float(test_fraction), bool(skip_bad_images), image_column, label_column, cache
+    )
+    parts = {"train": [(train_px, train_y)], "test": [(test_px, test_y)]}
+    chosen = parts["train"] + parts["test"] if split == "all" else parts[split]
+    # frombuffer over the native bytearray: writable, no copy for one split.
+    arrays = [np.frombuffer(p, dtype=np.uint8).reshape(-1, c, h, w) for p, _ in chosen]
+    images = arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
+    labels = np.concatenate([np.asarray(y, dtype=np.int64) for _, y in chosen])
+    return images, labels, list(names)
 
 
 def mixed_cross_entropy(

@@ -29,6 +29,17 @@ def to_torchvision(
 ) -> Tuple[Any, Any]: ...
 
 def channel_statistics(images: Any, subset: Optional[Any] = None) -> Tuple[List[float], List[float]]: ...
+def load_images(
+    path: Union[str, "os.PathLike[str]"],
+    image_size: Union[None, int, Tuple[int, int], str] = None,
+    *,
+    split: str = "train",
+    test_fraction: float = 0.2,
+    skip_bad_images: bool = False,
+    image_column: Optional[str] = None,
+    label_column: Optional[str] = None,
+    cache_dir: Union[None, bool, str, "os.PathLike[str]"] = None,
+) -> Tuple[Any, Any, List[str]]: ...
 def mixed_cross_entropy(
     logits: torch.Tensor,
     y_a: torch.Tensor,

@@ -59,3 +59,12 @@ class Engine:
     def params(self, epoch: int, first_position: int, batch_size: int) -> bytes: ...
 
 def channel_statistics(images: Any, subset: Optional[Any] = None) -> Tuple[List[float], List[float]]: ...
+def load_images(
+    source: str,
+    image_size: Optional[str] = None,
+    test_fraction: float = 0.2,
+    skip_bad_images: bool = False,
+    image_column: Optional[str] = None,
+    label_column: Optional[str] = None,
+    cache_dir: Optional[str] = None,
+) -> Tuple[bytearray, List[int], bytearray, List[int], Tuple[int, int, int], List[str], str]: ...

@@ -3,11 +3,13 @@
 //! host batch's own memory out as a DLPack capsule (`pool.rs`) — and maps
 //! the library's errors to Python exceptions (`ValueError`, `TypeError`,
 //! `RuntimeError`); the sampling, sharding and tensor plumbing live in
-//! `python/augkit/__init__.py`, every augkit call in `backend.rs`.
+//! `python/augkit/__init__.py`, every augkit call in `backend.rs`, the
+//! user-data reader (`augkit-data`) in `images.rs`.
 
 mod backend;
 mod dlpack;
 mod fork;
+mod images;
 mod pool;
 
 use std::mem::ManuallyDrop;
@@ -641,6 +643,7 @@ fn channel_statistics(
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Engine>()?;
     m.add_function(wrap_pyfunction!(channel_statistics, m)?)?;
+    m.add_function(wrap_pyfunction!(images::load_images, m)?)?;
     m.add("param_words", backend::PARAM_WORDS)?;
     m.add("param_fields", backend::param_fields())?;
     Ok(())

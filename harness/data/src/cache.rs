@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 use crate::error::{DataError, Result};
 use crate::folder::hex;
 use crate::image_set::ImageSet;
-use crate::provenance::Provenance;
+use crate::provenance::SourceProvenance;
 
 const MAGIC: &[u8; 8] = b"AUGKITDS";
 const VERSION: u32 = 1;
@@ -51,14 +51,14 @@ struct Header {
     test: Shape,
     num_classes: u32,
     class_names: Vec<String>,
-    provenance: Provenance,
+    provenance: SourceProvenance,
     payload_sha256: String,
 }
 
 /// What a lookup found.
 #[derive(Debug)]
 pub enum Lookup {
-    Hit(Box<(ImageSet, ImageSet, Provenance)>),
+    Hit(Box<(ImageSet, ImageSet, SourceProvenance)>),
     Miss,
     /// The file exists but fails its checks (the reason in words).
     Corrupt(String),
@@ -89,7 +89,12 @@ pub fn content_digest(train: &ImageSet, test: &ImageSet) -> String {
 }
 
 /// Writes the pair atomically; `prov.content_digest` should already be set.
-pub fn store(path: &Path, train: &ImageSet, test: &ImageSet, prov: &Provenance) -> Result<()> {
+pub fn store(
+    path: &Path,
+    train: &ImageSet,
+    test: &ImageSet,
+    prov: &SourceProvenance,
+) -> Result<()> {
     let io = |e| DataError::io(path, e);
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(io)?;
@@ -99,7 +104,7 @@ pub fn store(path: &Path, train: &ImageSet, test: &ImageSet, prov: &Provenance) 
         test: shape(test),
         num_classes: train.num_classes,
         class_names: train.class_names.clone(),
-        provenance: Provenance {
+        provenance: SourceProvenance {
             from_cache: false,
             ..prov.clone()
         },
@@ -139,7 +144,7 @@ pub fn load(path: &Path) -> Lookup {
     }
 }
 
-fn parse(bytes: &[u8]) -> std::result::Result<(ImageSet, ImageSet, Provenance), String> {
+fn parse(bytes: &[u8]) -> std::result::Result<(ImageSet, ImageSet, SourceProvenance), String> {
     if bytes.len() < 20 || &bytes[..8] != MAGIC {
         return Err("not a decoded-set cache file".into());
     }
@@ -231,9 +236,9 @@ mod tests {
         let p = cache_path(tmp.path(), "folder", &"ab".repeat(32));
         assert!(matches!(load(&p), Lookup::Miss));
         let (train, test) = pair();
-        let prov = Provenance {
+        let prov = SourceProvenance {
             source: "folder:x".into(),
-            ..Provenance::default()
+            ..SourceProvenance::default()
         };
         store(&p, &train, &test, &prov).unwrap();
         let Lookup::Hit(hit) = load(&p) else {

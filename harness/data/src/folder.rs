@@ -10,7 +10,7 @@
 //! it; symbolic links are followed. Class names are the folder names, sorted
 //! (byte order), and label k is the k-th name.
 //!
-//! Decisions, each counted in the [`Provenance`]: files whose extension is
+//! Decisions, each counted in the [`SourceProvenance`]: files whose extension is
 //! not jpg/jpeg/png/webp/bmp/gif are ignored (files at the top of a tree and
 //! hidden entries, `.name`, too); images smaller than the size are upscaled;
 //! grayscale is kept as one channel only when every image is grayscale,
@@ -35,7 +35,7 @@ use sha2::{Digest, Sha256};
 use crate::decode::{self, Converted, DEFAULT_MAX_PIXELS, ImageSize};
 use crate::error::{DataError, FolderProblem, Result};
 use crate::image_set::ImageSet;
-use crate::provenance::{MAX_LISTED, Provenance};
+use crate::provenance::{MAX_LISTED, SourceProvenance};
 use crate::split::stratified_split;
 
 /// Extensions read as images (case-insensitive).
@@ -143,7 +143,7 @@ pub fn read(
     root: &Path,
     opts: &FolderOptions,
     progress: ProgressFn,
-) -> Result<(ImageSet, ImageSet, Provenance)> {
+) -> Result<(ImageSet, ImageSet, SourceProvenance)> {
     let scan = scan(root, opts)?;
     decode_scan(&scan, opts, progress)
 }
@@ -435,7 +435,7 @@ pub fn decode_scan(
     scan: &Scan,
     opts: &FolderOptions,
     progress: ProgressFn,
-) -> Result<(ImageSet, ImageSet, Provenance)> {
+) -> Result<(ImageSet, ImageSet, SourceProvenance)> {
     let (size, reason) = choose_size(scan, opts);
     let total = (scan.train.len() + scan.test.len()) as u64;
     let done = AtomicU64::new(0);
@@ -474,7 +474,7 @@ pub fn decode_scan(
         ("train", collect_ok(&scan.train, train)),
         ("test", collect_ok(&scan.test, test)),
     ];
-    let mut prov = Provenance {
+    let mut prov = SourceProvenance {
         source: format!("folder:{}", scan.root.display()),
         split: scan.split.clone(),
         image_size: Some(size),
@@ -484,7 +484,7 @@ pub fn decode_scan(
         skipped_count: bad.len(),
         skipped: bad.into_iter().take(MAX_LISTED).collect(),
         notes: scan.notes.clone(),
-        ..Provenance::default()
+        ..SourceProvenance::default()
     };
     let set_name = scan
         .root
@@ -519,7 +519,7 @@ pub(crate) fn assemble(
     class_names: &[String],
     size: ImageSize,
     set_name: &str,
-    prov: &mut Provenance,
+    prov: &mut SourceProvenance,
     require_every_class: bool,
 ) -> std::result::Result<([ImageSet; 2], u32), FolderProblem> {
     let all = || splits.iter().flat_map(|(_, v)| v.iter().map(|(_, c)| c));

@@ -44,7 +44,7 @@ fn opts(size: u32) -> FolderOptions {
     }
 }
 
-fn problem(r: Result<(ImageSet, ImageSet, Provenance)>) -> FolderProblem {
+fn problem(r: Result<(ImageSet, ImageSet, SourceProvenance)>) -> FolderProblem {
     match r {
         Err(DataError::Folder { problem, .. }) => problem,
         Err(e) => panic!("not a folder error: {e}"),

@@ -38,10 +38,8 @@ use std::path::{Path, PathBuf};
 pub use download::download;
 pub use error::{DataError, FolderProblem, NpzProblem, Result};
 pub use image_set::ImageSet;
-// Aliased by rel-h only so that the tree builds: main (b12de6d) defines
-// `Provenance` and `Loaded` here as well; the lead resolves which stays.
-pub use provenance::Provenance as SourceProvenance;
-pub use sources::{Loaded as SourceLoaded, SOURCE_PREFIXES, Source, SourceOptions, load_source};
+pub use provenance::SourceProvenance;
+pub use sources::{LoadedSource, SOURCE_PREFIXES, Source, SourceOptions, load_source};
 pub use subset::{Limit, stratified_subset};
 
 /// Names [`load`] accepts.

@@ -28,7 +28,7 @@ use crate::error::{DataError, Result};
 pub const MAX_ROWS: i64 = 10_000_000;
 
 /// Column names chosen by the user (`--image-column`, `--label-column`).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Columns {
     pub image: Option<String>,
     pub label: Option<String>,

@@ -10,7 +10,7 @@ use crate::decode::ImageSize;
 pub const MAX_LISTED: usize = 100;
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Provenance {
+pub struct SourceProvenance {
     /// The data set as named: `folder:PATH`, `parquet:PATH`, `npz:PATH`.
     pub source: String,
     /// SHA-256 (hex) of the input files' list with sizes and modification
@@ -47,7 +47,7 @@ pub struct Provenance {
     pub from_cache: bool,
 }
 
-impl Provenance {
+impl SourceProvenance {
     /// One line per fact, for reports and logs.
     pub fn lines(&self) -> Vec<String> {
         let mut out = vec![format!(

@@ -23,7 +23,7 @@ use crate::hf_parquet::find_hf_shards;
 use crate::image_set::ImageSet;
 use crate::npz::{self, NpzLimits};
 use crate::parquet_images::{self, Columns, RawImages};
-use crate::provenance::{MAX_LISTED, Provenance};
+use crate::provenance::{MAX_LISTED, SourceProvenance};
 use crate::split::stratified_split;
 
 /// The prefixes that name a user-supplied data set.
@@ -38,7 +38,9 @@ pub enum Source {
 }
 
 impl Source {
-    /// `Some` when `name` starts with one of [`SOURCE_PREFIXES`]; an empty path is an error.
+    /// `Some` when `name` starts with one of [`SOURCE_PREFIXES`]; an empty
+    /// path is an error. A leading `~/` is the home directory (`$HOME`),
+    /// since a shell does not expand it after `folder:`.
     pub fn parse(name: &str) -> Option<Result<Source>> {
         let (kind, path) = name.split_once(':')?;
         let make: fn(PathBuf) -> Source = match kind {
@@ -47,13 +49,16 @@ impl Source {
             "parquet" => Source::Parquet,
             _ => return None,
         };
-        Some(if path.is_empty() {
-            Err(DataError::InvalidArgument(format!(
+        if path.is_empty() {
+            return Some(Err(DataError::InvalidArgument(format!(
                 "data set {name:?}: no path after {kind}:"
-            )))
-        } else {
-            Ok(make(PathBuf::from(path)))
-        })
+            ))));
+        }
+        let path = match (path.strip_prefix("~/"), std::env::var_os("HOME")) {
+            (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
+            _ => PathBuf::from(path),
+        };
+        Some(Ok(make(path)))
     }
 
     pub fn kind(&self) -> &'static str {
@@ -79,8 +84,9 @@ impl std::fmt::Display for Source {
 
 /// How a user-supplied set is converted (the `--image-size`,
 /// `--test-fraction`, `--skip-bad-images`, `--image-column`,
-/// `--label-column` flags).
-#[derive(Clone, Debug, PartialEq)]
+/// `--label-column` flags). Recorded in a run's configuration (so it is
+/// part of an experiment cell's identity).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SourceOptions {
     pub image_size: Option<ImageSize>,
     pub test_fraction: f64,
@@ -132,10 +138,10 @@ impl SourceOptions {
 
 /// (train, test) and where they came from.
 #[derive(Clone, Debug)]
-pub struct Loaded {
+pub struct LoadedSource {
     pub train: ImageSet,
     pub test: ImageSet,
-    pub provenance: Provenance,
+    pub provenance: SourceProvenance,
 }
 
 /// Loads `src`; decoded sets are cached in `cache_dir` when one is given.
@@ -144,7 +150,7 @@ pub fn load_source(
     opts: &SourceOptions,
     cache_dir: Option<&Path>,
     progress: ProgressFn,
-) -> Result<Loaded> {
+) -> Result<LoadedSource> {
     let mut loaded = match src {
         Source::Folder(root) => {
             let scan = folder::scan(root, &opts.folder())?;
@@ -168,7 +174,7 @@ pub fn load_source(
             let (train, test, mut prov) = read_npz(path, opts)?;
             prov.input_digest = digest;
             prov.content_digest = cache::content_digest(&train, &test);
-            Loaded {
+            LoadedSource {
                 train,
                 test,
                 provenance: prov,
@@ -185,8 +191,8 @@ fn cached(
     src: &Source,
     digest: &str,
     cache_dir: Option<&Path>,
-    decode: impl FnOnce() -> Result<(ImageSet, ImageSet, Provenance)>,
-) -> Result<Loaded> {
+    decode: impl FnOnce() -> Result<(ImageSet, ImageSet, SourceProvenance)>,
+) -> Result<LoadedSource> {
     let path = cache_dir.map(|d| cache::cache_path(d, src.kind(), digest));
     let mut note = None;
     if let Some(p) = &path {
@@ -194,7 +200,7 @@ fn cached(
             Lookup::Hit(hit) => {
                 let (train, test, provenance) = *hit;
                 if provenance.input_digest == digest {
-                    return Ok(Loaded {
+                    return Ok(LoadedSource {
                         train,
                         test,
                         provenance,
@@ -224,7 +230,7 @@ fn cached(
     {
         prov.notes.push(format!("decoded set not cached: {e}"));
     }
-    Ok(Loaded {
+    Ok(LoadedSource {
         train,
         test,
         provenance: prov,
@@ -281,7 +287,7 @@ fn read_parquet(
     test_shards: Option<&[PathBuf]>,
     opts: &SourceOptions,
     progress: ProgressFn,
-) -> Result<(ImageSet, ImageSet, Provenance)> {
+) -> Result<(ImageSet, ImageSet, SourceProvenance)> {
     let train = parquet_images::read_raw(train_shards, &opts.columns)?;
     let test = test_shards
         .map(|s| parquet_images::read_raw(s, &opts.columns))
@@ -327,7 +333,7 @@ fn read_parquet(
             ));
         }
     }
-    let mut prov = Provenance {
+    let mut prov = SourceProvenance {
         split: match test_shards {
             Some(s) => format!(
                 "train and test shards ({} + {} files; columns {:?}, {:?})",
@@ -342,7 +348,7 @@ fn read_parquet(
             ),
         },
         class_names: class_names.clone(),
-        ..Provenance::default()
+        ..SourceProvenance::default()
     };
     if class_names.len() > 1000 {
         prov.notes.push(format!(
@@ -450,15 +456,15 @@ fn read_parquet(
     Ok((train_set, test_set, prov))
 }
 
-fn read_npz(path: &Path, opts: &SourceOptions) -> Result<(ImageSet, ImageSet, Provenance)> {
+fn read_npz(path: &Path, opts: &SourceOptions) -> Result<(ImageSet, ImageSet, SourceProvenance)> {
     let set = npz::read(path, &NpzLimits::default())?;
     let mut class_names = set.train.class_names.clone();
     if class_names.is_empty() {
         class_names = (0..set.train.num_classes).map(|c| c.to_string()).collect();
     }
-    let mut prov = Provenance {
+    let mut prov = SourceProvenance {
         class_names: class_names.clone(),
-        ..Provenance::default()
+        ..SourceProvenance::default()
     };
     let (mut train, mut test) = match set.test {
         Some(test) => {

@@ -36,6 +36,12 @@ fn parses_source_names() {
         "npz:x.npz"
     );
     assert!(Source::parse("parquet:").unwrap().is_err());
+    if let Some(home) = std::env::var_os("HOME") {
+        assert_eq!(
+            Source::parse("folder:~/pics").unwrap().unwrap(),
+            Source::Folder(PathBuf::from(home).join("pics"))
+        );
+    }
     assert!(Source::parse("cifar10").is_none());
     assert!(Source::parse("http://x").is_none());
 }

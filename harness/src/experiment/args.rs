@@ -63,9 +63,12 @@ pub struct ExperimentArgs {
     #[arg(long, value_enum)]
     pub preset: Option<Preset>,
     /// Data sets, comma-separated: cifar10, fashion-mnist, mnist,
-    /// synthetic-shapes (3×32×32), synthetic-shapes-28 (1×28×28).
+    /// synthetic-shapes (3×32×32), synthetic-shapes-28 (1×28×28), or your
+    /// own: folder:PATH, npz:PATH, parquet:PATH.
     #[arg(long, value_delimiter = ',')]
     pub datasets: Vec<String>,
+    #[command(flatten)]
+    pub data_source: crate::data_source_args::DataSourceArgs,
     /// Techniques (policy file stems in --policy-dir), comma-separated;
     /// default: every *.toml there.
     #[arg(long, value_delimiter = ',')]

@@ -42,7 +42,7 @@ pub fn run_cell(
     ctx.data_source = Some(data.source.clone());
     let mut config = cell.config.clone();
     config.out = Some(cell_dir.join("result.json"));
-    let result = crate::train::train_resumable(
+    let mut result = crate::train::train_resumable(
         &config,
         TrainData {
             train: data.train.clone(),
@@ -52,6 +52,7 @@ pub fn run_cell(
         ctx,
         Some(cell_dir),
     )?;
+    result.data.provenance = data.provenance.clone();
     write_json_atomic(&cell_dir.join("result.json"), &result)
         .with_context(|| format!("writing {}", cell_dir.join("result.json").display()))?;
     crate::checkpoint::clear(cell_dir)?;

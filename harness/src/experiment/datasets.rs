@@ -29,6 +29,9 @@ pub struct SharedData {
     /// Where the files were read from, in words (each cell's log and
     /// `data.source`).
     pub source: String,
+    /// The provenance of a `folder:`/`parquet:`/`npz:` set (`None` for
+    /// the named ones, whose provenance is the experiment's `sha256`).
+    pub provenance: Option<augkit_data::SourceProvenance>,
 }
 
 /// Loads (train, test) of an experiment data set name, with the provenance
@@ -60,8 +63,29 @@ pub fn load_dataset(name: &str, data_dir: &Path) -> anyhow::Result<augkit_data::
 pub fn prepare(
     entry: &mut DatasetEntry,
     data_dir: &Path,
+    options: Option<&augkit_data::SourceOptions>,
     needed: bool,
 ) -> Option<Result<SharedData, String>> {
+    if augkit_data::Source::parse(&entry.name).is_some() {
+        // A user-supplied set: decoded at planning into the cache, read from
+        // it here (its provenance is already in `entry`).
+        if !needed {
+            return None;
+        }
+        let t = Instant::now();
+        return Some(
+            match crate::data::load_with(&entry.name, data_dir, options) {
+                Ok(l) => Ok(SharedData {
+                    source: l.source,
+                    provenance: l.provenance,
+                    train: Arc::new(l.train),
+                    test: Arc::new(l.test),
+                    load_s: t.elapsed().as_secs_f64(),
+                }),
+                Err(e) => Err(format!("{e:#}")),
+            },
+        );
+    }
     if !needed {
         if let Some((_, source, sha256)) = augkit_data::idx_provenance(&entry.name, data_dir) {
             entry.source = Some(source);
@@ -78,6 +102,7 @@ pub fn prepare(
             }
             Ok(SharedData {
                 source: loaded.described,
+                provenance: None,
                 train: Arc::new(loaded.train),
                 test: Arc::new(loaded.test),
                 load_s: t.elapsed().as_secs_f64(),

@@ -103,7 +103,12 @@ pub fn run(
     }
     for entry in &mut experiment.datasets {
         let needed = cells_left.contains_key(entry.name.as_str());
-        if let Some(loaded) = datasets::prepare(entry, &args.data_dir, needed) {
+        if let Some(loaded) = datasets::prepare(
+            entry,
+            &args.data_dir,
+            args.data_source.options_for(&entry.name).as_ref(),
+            needed,
+        ) {
             data.insert(entry.name.clone(), loaded);
         }
     }
@@ -145,7 +150,12 @@ pub fn run(
                 .find(|d| d.name == cell.dataset)
                 .cloned()
                 .expect("every cell's data set is in the matrix");
-            let loaded = datasets::prepare(&mut entry, &args.data_dir, true);
+            let loaded = datasets::prepare(
+                &mut entry,
+                &args.data_dir,
+                args.data_source.options_for(&cell.dataset).as_ref(),
+                true,
+            );
             data.insert(cell.dataset.clone(), loaded.expect("prepared when needed"));
         }
         let outcome = match &data[&cell.dataset] {

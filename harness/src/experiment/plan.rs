@@ -176,10 +176,12 @@ pub fn plan(args: &ExperimentArgs) -> anyhow::Result<(Experiment, Vec<CellConfig
     let mut notices = Vec::new();
     let mut entries = Vec::new();
     for name in &datasets {
-        let known = augkit_data::DATASETS.contains(&name.as_str()) || name == SYNTHETIC_28;
+        let own = augkit_data::Source::parse(name).is_some();
+        let known = augkit_data::DATASETS.contains(&name.as_str()) || name == SYNTHETIC_28 || own;
         anyhow::ensure!(
             known,
-            "--datasets {name}: unknown; expected one of {}, {SYNTHETIC_28}",
+            "--datasets {name}: unknown; expected one of {}, {SYNTHETIC_28}, or folder:PATH, \
+             npz:PATH, parquet:PATH",
             augkit_data::DATASETS.join(", ")
         );
         let mut entry = DatasetEntry {
@@ -189,7 +191,26 @@ pub fn plan(args: &ExperimentArgs) -> anyhow::Result<(Experiment, Vec<CellConfig
             notice: None,
             source: None,
             sha256: None,
+            provenance: None,
         };
+        if own {
+            // Decoded now (into the cache every cell then reads): the model
+            // depends on the images, and the provenance goes into experiment.json.
+            let loaded =
+                crate::data::load_with(name, &args.data_dir, Some(&args.data_source.options()))?;
+            let mut prov = loaded
+                .provenance
+                .expect("a user-supplied set has provenance");
+            if args.model.is_none() {
+                let (model, why) = crate::data::model_for(&loaded.train);
+                eprintln!("augkit experiment: {name}: {why}");
+                prov.notes
+                    .push(format!("model chosen by the images: {why}"));
+                entry.model = model;
+            }
+            entry.source = Some(prov.source.clone());
+            entry.provenance = Some(prov);
+        }
         if quick && name != SYNTHETIC_28 && !dataset_present(name, &args.data_dir) {
             eprintln!(
                 "augkit experiment: {name} is not in {}; trying `augkit download {name}` (at most {} s)",
@@ -231,6 +252,7 @@ pub fn plan(args: &ExperimentArgs) -> anyhow::Result<(Experiment, Vec<CellConfig
                 let config = TrainConfig {
                     dataset: entry.name.clone(),
                     data_dir: args.data_dir.clone(),
+                    data_options: args.data_source.options_for(&entry.name),
                     model: entry.model,
                     policy_file: Some(technique.policy_file.clone()),
                     policy: technique.policy.clone(),

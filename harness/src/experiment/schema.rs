@@ -48,6 +48,10 @@ pub struct DatasetEntry {
     /// File → SHA-256 of its uncompressed content (IDX data sets).
     #[serde(default)]
     pub sha256: Option<BTreeMap<String, String>>,
+    /// A `folder:`/`parquet:`/`npz:` set: what was read and what was done
+    /// to it (classes, counts, conversions, digests).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<augkit_data::SourceProvenance>,
 }
 
 /// Settings every cell shares.

@@ -181,6 +181,9 @@ pub fn markdown(exp: &ExperimentDir, summary: &Summary, use_it: &str) -> String 
                 let _ = write!(s, " SHA-256: {}.", list.join(", "));
             }
             s.push('\n');
+            for line in &d.details {
+                let _ = writeln!(s, "  - {line}");
+            }
         }
         s.push('\n');
     }

@@ -40,6 +40,9 @@ pub struct DataProvenance {
     pub dataset: String,
     pub source: Option<String>,
     pub sha256: BTreeMap<String, String>,
+    /// A `folder:`/`parquet:`/`npz:` set's provenance, one fact per line.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<String>,
 }
 
 /// Everything `summary.json` holds.
@@ -474,6 +477,7 @@ pub fn summarise(exp: &ExperimentDir) -> Summary {
             dataset: d.name.clone(),
             source: d.source.clone(),
             sha256: d.sha256.clone().unwrap_or_default(),
+            details: d.provenance.as_ref().map(|p| p.lines()).unwrap_or_default(),
         })
         .collect();
     Summary {

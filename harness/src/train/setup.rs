@@ -58,6 +58,7 @@ impl Run {
             method: "counted from the loaded splits; the training subset is augkit-data's stratified_subset \
                      (seeded with --seed) and every epoch visits it in a new augkit shuffle order"
                 .into(),
+            provenance: None,
         };
         let mut fixed = FixedCosts {
             data_load_s: ctx.data_load_s,
