@@ -1,5 +1,5 @@
 //! The WGSL mirrors of the `#[repr(C)]` kernel structs have the Rust layout,
-//! member by member (naga's reflection of `kernels/wgsl/augment.wgsl`), and
+//! member by member (naga's reflection of the joined `kernels/wgsl/*.wgsl`), and
 //! the shader parses and validates in both step-argument variants, and its
 //! shared constants equal Rust's. Needs no adapter. Run: `cargo test --test wgpu_layout`.
 

@@ -6,7 +6,7 @@
 //! `resize` under the affine's taps), colour ops in the sample's order, mixup blend or
 //! cutmix paste with the partner, normalisation, dtype conversion, NCHW or
 //! NHWC. Definition: `docs/SEMANTICS.md` §4–§7. Same passes as
-//! `kernels/wgsl/augment.wgsl` and `kernels/cuda/augment.cu`.
+//! `kernels/wgsl/{pixel,augment}.wgsl` and `kernels/cuda/{pixel.cuh,augment.cu}`.
 //! Tests: `cargo test --test cpu_semantics`; bench: `cargo bench -- cpu`.
 
 use super::auto::{AutoStats, auto_pixel, auto_stats};

@@ -1,4 +1,5 @@
-//! NVRTC: `kernels/cuda/augment.cu` (embedded) compiled at run time, once per
+//! NVRTC: `kernels/cuda/augment.cu` and its headers (embedded, listed in
+//! [`sources`](super::sources)) compiled at run time, once per
 //! process and architecture, to a cubin for the device (or to PTX for the
 //! driver to JIT when the device is newer than sm_90: see [`NEWEST_OWN_ARCH`]).
 //!
@@ -14,10 +15,7 @@ use cudarc::nvrtc::sys;
 
 use crate::error::Error;
 
-/// The kernel source, as compiled by NVRTC (and by g++ in tests/cuda-host).
-pub const SOURCE: &str = include_str!("../../kernels/cuda/augment.cu");
-/// Our half / bfloat16 prelude, handed to NVRTC as the header `prelude.cuh`.
-pub const PRELUDE: &str = include_str!("../../kernels/cuda/prelude.cuh");
+pub use super::sources::{HEADERS, SOURCE, SOURCE_NAME};
 
 /// Every kernel the source defines, in launch order.
 pub const KERNELS: [&str; 6] = [
@@ -214,10 +212,12 @@ pub fn compile(target: Target, extra: &[&str]) -> Result<Compiled, Error> {
         log,
     };
     let source = CString::new(SOURCE).expect("the kernel source has no NUL");
-    let prelude = CString::new(PRELUDE).expect("the prelude has no NUL");
-    let header_name = c"prelude.cuh";
-    let headers = [prelude.as_ptr()];
-    let include_names = [header_name.as_ptr()];
+    let cstring = |s: &str| CString::new(s).expect("the kernel headers have no NUL");
+    let header_texts: Vec<CString> = HEADERS.iter().map(|(_, text)| cstring(text)).collect();
+    let header_names: Vec<CString> = HEADERS.iter().map(|(name, _)| cstring(name)).collect();
+    let headers: Vec<*const c_char> = header_texts.iter().map(|h| h.as_ptr()).collect();
+    let include_names: Vec<*const c_char> = header_names.iter().map(|h| h.as_ptr()).collect();
+    let source_name = cstring(SOURCE_NAME);
     let mut option_strings: Vec<CString> = options(target)
         .into_iter()
         .map(|o| CString::new(o).expect("options have no NUL"))
@@ -231,8 +231,8 @@ pub fn compile(target: Target, extra: &[&str]) -> Result<Compiled, Error> {
         let r = sys::nvrtcCreateProgram(
             &mut program,
             source.as_ptr(),
-            c"augment.cu".as_ptr(),
-            1,
+            source_name.as_ptr(),
+            headers.len() as c_int,
             headers.as_ptr(),
             include_names.as_ptr(),
         );

@@ -2,7 +2,7 @@
 //! first process on a machine pays NVRTC's compile (one to two minutes for
 //! sm_90 on the 2-core CI machine); every later one reads the image from
 //! disk. An entry is named by a SHA-256 over everything that decides
-//! the image (source, prelude, options, target, NVRTC version), written
+//! the image (source, headers, options, target, NVRTC version), written
 //! atomically and checked against its own digest when read: a damaged,
 //! truncated or foreign file is ignored and compiled again, never loaded.
 
@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use super::compile::{PRELUDE, SOURCE, Target, options};
+use super::compile::{Target, options};
+use super::sources::{HEADERS, SOURCE};
 
 /// Environment variable naming the cache directory; `off` (or empty)
 /// turns the disk cache off.
@@ -50,8 +51,12 @@ fn dir_from(
 /// The entry's file name for `target` built by NVRTC `nvrtc` (major, minor).
 pub fn file_name(target: Target, nvrtc: (i32, i32)) -> String {
     let mut h = Sha256::new();
-    for part in [SOURCE.as_bytes(), b"\0", PRELUDE.as_bytes(), b"\0"] {
-        h.update(part);
+    h.update(SOURCE.as_bytes());
+    h.update(b"\0");
+    for (name, text) in HEADERS {
+        for part in [name.as_bytes(), b"\0", text.as_bytes(), b"\0"] {
+            h.update(part);
+        }
     }
     for option in options(target) {
         h.update(option.as_bytes());

@@ -13,7 +13,7 @@ use crate::error::Error;
 use crate::kernel_args::{StepArgs, entry};
 use crate::policy::DType;
 
-/// Threads per block of each kernel (the `AK_*_THREADS` of augment.cu).
+/// Threads per block of each kernel (the `AK_*_THREADS` of kernels/cuda/abi.cuh).
 const PARAMS_THREADS: u32 = 128;
 const STATS_THREADS: u32 = 256;
 const CONTRAST_THREADS: u32 = 256;

@@ -92,7 +92,7 @@ impl SynthBuffers {
     }
 }
 
-/// Bytes of one sample's auto-op statistics: `AutoStats` of augment.cu
+/// Bytes of one sample's auto-op statistics: `AutoStats` of abi.cuh
 /// (two op slots of a mean, per-channel min/max and a 3 × 256-byte
 /// Equalize LUT; checked against the kernel by tests/cuda-host).
 pub const AUTO_STATS_BYTES: usize = 1600;

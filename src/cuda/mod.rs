@@ -1,6 +1,7 @@
-//! The CUDA backend: `kernels/cuda/augment.cu` compiled by NVRTC at run time,
-//! the dataset uploaded once, two to four launches per step on a
-//! caller-chosen stream, written straight into caller device memory.
+//! The CUDA backend: `kernels/cuda/augment.cu` and its headers compiled by
+//! NVRTC at run time, the dataset uploaded once, two to four launches per
+//! step on a caller-chosen stream, written straight into caller device
+//! memory.
 //!
 //! Built on cudarc's driver and NVRTC bindings, loaded at run time: with no
 //! `libcuda` / `libnvrtc` present every constructor returns a typed
@@ -68,6 +69,7 @@ pub mod events;
 mod launch;
 mod memory;
 mod readback;
+pub mod sources;
 
 use std::sync::Arc;
 
@@ -127,7 +129,7 @@ pub struct DeviceOutputs {
 }
 
 /// The synthetic tables and the step's coefficient scratch as every kernel
-/// receives them (by value): mirrors `SynthArgs` in `kernels/cuda/augment.cu`
+/// receives them (by value): mirrors `SynthArgs` in `kernels/cuda/abi.cuh`
 /// (device addresses, 0 when the policy makes no synthetic samples; the host
 /// emulation passes host addresses).
 #[doc(hidden)]
@@ -155,7 +157,7 @@ pub struct SynthArgs {
 }
 
 /// The auto-op scratch every pass after the parameters receives (by
-/// value): mirrors `AutoArgs` in `kernels/cuda/augment.cu` (device
+/// value): mirrors `AutoArgs` in `kernels/cuda/abi.cuh` (device
 /// addresses; the host emulation passes host addresses).
 #[doc(hidden)]
 #[repr(C)]

@@ -1,4 +1,4 @@
-//! The wgpu backend: `kernels/wgsl/augment.wgsl` on any Vulkan, Metal or
+//! The wgpu backend: `kernels/wgsl/*.wgsl` (joined by `shader.rs`) on any Vulkan, Metal or
 //! DX12 adapter (a hardware GPU first, else a CPU adapter such as Mesa's
 //! lavapipe; never the OpenGL fallback).
 //!
@@ -51,7 +51,8 @@
 //! resident data's offsets), `bindings.rs` (the one binding table, the
 //! layout and bind groups built from it, buffers grown with the batch),
 //! `windows.rs` (output windows), `submit.rs` (one step's dispatches),
-//! `timestamps.rs`, `readback.rs` (the device→host copies); this file
+//! `timestamps.rs`, `readback.rs` (the device→host copies), `shader.rs`
+//! (the WGSL module); this file
 //! uploads the dataset and builds the pipelines.
 //!
 //! Tests: `cargo test --test wgpu_parity --test wgpu_layout`.
@@ -76,6 +77,7 @@ mod bindings;
 mod device;
 mod readback;
 mod resident;
+mod shader;
 mod submit;
 mod timestamps;
 mod windows;
@@ -86,13 +88,10 @@ pub use device::{AdapterReport, WgpuDevice, WgpuOptions};
 #[doc(hidden)]
 pub use resident::Resident;
 use resident::append_synth_tables;
+pub use shader::{SHADER_SOURCE, shader_source};
 pub use timestamps::PassTimings;
 use timestamps::{TIMESTAMP_COUNT, Timestamps};
 use windows::Window;
-
-/// The kernel source, embedded.
-#[doc(hidden)]
-pub const SHADER_SOURCE: &str = include_str!("../../kernels/wgsl/augment.wgsl");
 
 /// Dataset bindings the shader declares (`data0`…`data2`).
 #[doc(hidden)]
@@ -118,20 +117,6 @@ fn auto_stats_words(kernel: &KernelPolicy) -> u64 {
 
 const PARAMS_WORKGROUP: u32 = 64;
 const PIXEL_WORKGROUP: u32 = 256;
-
-/// The WGSL source with the step-arguments declaration filled in.
-#[doc(hidden)]
-pub fn shader_source(immediates: bool) -> String {
-    let decl = if immediates {
-        "var<immediate> step_args: StepArgs;".to_string()
-    } else {
-        format!(
-            "@group(0) @binding({}) var<uniform> step_args: StepArgs;",
-            bindings::STEP_ARGS.binding
-        )
-    };
-    SHADER_SOURCE.replace("//@STEP_ARGS", &decl)
-}
 
 /// The shader's pipeline-overridable feature switches for a policy: a
 /// feature the policy never uses is compiled out of every pipeline.

@@ -1,9 +1,19 @@
-//! Compiles `kernels/cuda/augment.cu` for the host behind `src/shim.hpp`.
+//! Compiles `kernels/cuda/augment.cu` and its headers for the host behind
+//! `src/shim.hpp`. The header list is the one NVRTC gets
+//! (`src/cuda/sources.rs`, included here).
+
+#[allow(dead_code)]
+mod sources {
+    include!("../../src/cuda/sources.rs");
+}
 
 fn main() {
     let kernels = "../../kernels/cuda";
-    println!("cargo:rerun-if-changed={kernels}/augment.cu");
-    println!("cargo:rerun-if-changed={kernels}/prelude.cuh");
+    println!("cargo:rerun-if-changed=../../src/cuda/sources.rs");
+    println!("cargo:rerun-if-changed={kernels}/{}", sources::SOURCE_NAME);
+    for (name, _) in sources::HEADERS {
+        println!("cargo:rerun-if-changed={kernels}/{name}");
+    }
     println!("cargo:rerun-if-changed=src/shim.hpp");
     println!("cargo:rerun-if-changed=src/emu.cpp");
     cc::Build::new()

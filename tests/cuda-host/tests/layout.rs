@@ -1,4 +1,4 @@
-//! The C++ mirrors in kernels/cuda/augment.cu have the Rust structs' layout:
+//! The C++ mirrors in kernels/cuda/abi.cuh have the Rust structs' layout:
 //! every field at the same offset, the same sizes (g++ `offsetof` vs Rust
 //! `offset_of!`). NVRTC uses the same natural alignment rules for these
 //! all-4-byte members. And the kernel's shared constants equal Rust's.
