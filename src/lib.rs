@@ -56,7 +56,7 @@ pub mod wgpu;
 pub use backend::{
     Backend, BackendInfo, BackendKind, DeviceBackend, HostImages, Inspect, Plan, Step,
 };
-pub use dataset::{ChannelStatistics, Dataset, ImageShape, channel_statistics};
+pub use dataset::{ChannelStatistics, Dataset, ImageShape, MAX_CLASSES, channel_statistics};
 pub use error::{Error, PolicyError, PoolError};
 pub use kernel_args::{MixLabel, SampleParams};
 pub use policy::{DType, Layout, Policy};

@@ -26,8 +26,8 @@ fn data() -> TrainData {
     let test = synthetic::generate(1, 28, 28, 10, 12).unwrap();
     let subset = (0..train.len() as u32).collect();
     TrainData {
-        train,
-        test,
+        train: train.into(),
+        test: test.into(),
         subset,
     }
 }
@@ -162,7 +162,7 @@ fn a_small_run_after_a_hungry_one_reports_its_own_peak() {
     hungry.eval_batch_size = 1000;
     let hungry_data = || {
         let mut d = data();
-        d.test = synthetic::generate(1, 28, 28, 100, 12).unwrap();
+        d.test = synthetic::generate(1, 28, 28, 100, 12).unwrap().into();
         d
     };
     let peak = |r: &RunResult| r.memory.peak_host_rss_bytes.unwrap();

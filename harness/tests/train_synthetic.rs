@@ -17,8 +17,8 @@ fn data(per_class_train: usize, per_class_test: usize) -> TrainData {
     let test = synthetic::generate(1, 28, 28, per_class_test, 12).unwrap();
     let subset = (0..train.len() as u32).collect();
     TrainData {
-        train,
-        test,
+        train: train.into(),
+        test: test.into(),
         subset,
     }
 }

@@ -64,9 +64,9 @@ pub fn load(name: &str, dir: &Path) -> Result<(ImageSet, ImageSet)> {
     load_in(name, dir, true)
 }
 
-/// Where a data set's files were found, and where they came from.
+/// Where a named IDX data set's files were found, and where they came from.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Provenance {
+pub struct IdxProvenance {
     /// The directory the files were read from.
     pub dir: PathBuf,
     /// Their origin in words ([`debian::describe_source`]), e.g. the Debian
@@ -77,26 +77,26 @@ pub struct Provenance {
     pub sha256: BTreeMap<String, String>,
 }
 
-/// A data set as [`load_with_provenance`] reads it.
-pub struct Loaded {
+/// A named data set as [`load_with_provenance`] reads it.
+pub struct LoadedSet {
     pub train: ImageSet,
     pub test: ImageSet,
     /// For IDX data sets (MNIST, Fashion-MNIST): hashed from the very bytes
     /// that were parsed. `None` for other layouts and generated sets.
-    pub provenance: Option<Provenance>,
+    pub provenance: Option<IdxProvenance>,
 }
 
 /// [`load`], also recording the provenance of IDX data sets: each file is
 /// read once, and that one read is both hashed and parsed.
-pub fn load_with_provenance(name: &str, dir: &Path) -> Result<Loaded> {
+pub fn load_with_provenance(name: &str, dir: &Path) -> Result<LoadedSet> {
     match locate(name, dir, true)? {
         Some(Found::Idx(found)) => {
             let (train, test, sha256) = idx::read_idx_dir_hashed(&found, name, class_names(name))?;
             let source = idx_source(name, &found, &sha256);
-            Ok(Loaded {
+            Ok(LoadedSet {
                 train,
                 test,
-                provenance: Some(Provenance {
+                provenance: Some(IdxProvenance {
                     dir: found,
                     source,
                     sha256,
@@ -105,7 +105,7 @@ pub fn load_with_provenance(name: &str, dir: &Path) -> Result<Loaded> {
         }
         found => {
             let (train, test) = read_found(name, dir, found)?;
-            Ok(Loaded {
+            Ok(LoadedSet {
                 train,
                 test,
                 provenance: None,
@@ -415,7 +415,7 @@ mod tests {
         let (dir, source, sha256) = idx_provenance("mnist", tmp.path()).unwrap();
         assert_eq!(
             provenance,
-            Provenance {
+            IdxProvenance {
                 dir,
                 source,
                 sha256
