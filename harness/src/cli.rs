@@ -69,6 +69,10 @@ pub struct TrainArgs {
     pub policy: Option<PathBuf>,
     #[arg(long, default_value_t = 50)]
     pub epochs: u32,
+    /// Stop after exactly N optimiser steps (the last epoch possibly partial);
+    /// replaces --epochs, schedules run over the N steps.
+    #[arg(long)]
+    pub steps: Option<u64>,
     #[arg(long, default_value_t = 64)]
     pub batch_size: u32,
     /// Base learning rate.
@@ -107,6 +111,10 @@ pub struct TrainArgs {
     /// Evaluate the test set every N epochs for the curves (0: only after the last).
     #[arg(long, default_value_t = 1)]
     pub eval_every: u32,
+    /// Evaluate the per-epoch curve on a fixed stratified subset of N test
+    /// images (the same for every seed); the whole test set after the last epoch.
+    #[arg(long)]
+    pub eval_subset: Option<u32>,
     /// libtorch intra-op threads (default: libtorch's choice).
     #[arg(long)]
     pub threads: Option<u32>,
@@ -212,6 +220,7 @@ impl TrainArgs {
             policy_file: self.policy.clone(),
             policy,
             epochs: self.epochs,
+            steps: self.steps,
             batch_size: self.batch_size,
             lr: self.lr,
             weight_decay: self.weight_decay,
@@ -225,6 +234,7 @@ impl TrainArgs {
             device: self.device,
             eval_batch_size: self.eval_batch_size,
             eval_every: self.eval_every,
+            eval_subset: self.eval_subset,
             threads: self.threads,
             out: Some(self.out.clone()),
             quiet: self.quiet,

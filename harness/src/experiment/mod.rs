@@ -19,11 +19,13 @@
 //!
 //! The matrix is data set × technique × seed × training-set size (the
 //! `--train-per-class` / `--train-fraction` axis); cells of different sizes
-//! differ by `config.train_limit`, so by their hash.
+//! differ by `config.train_limit`, so by their hash. `--baseline-sizes` adds
+//! baseline-only cells at multiples of each size, all at one step budget
+//! (`baseline_sizes.rs`).
 //!
-//! Expect the `quick` preset (8 techniques × 3 seeds on real Fashion-MNIST,
-//! simple CNN, 300 images per class, 12 epochs) to take ≈ 15–25 minutes on 2
-//! CPU cores (docs/HARNESS.md, "Presets").
+//! The `quick` preset (11 techniques × 3 seeds on real Fashion-MNIST, simple
+//! CNN, 300 images per class, 12 epochs' worth of steps, plus the baseline at
+//! ½×, 2× and 4× the size): docs/HARNESS.md, "Presets", sizes it.
 //!
 //! The pieces: flags and presets in `args.rs`, the files' types in
 //! `schema.rs`, the matrix in `plan.rs`, ids in `cell_id.rs`, `--shard` in
@@ -31,6 +33,7 @@
 //! `cell.rs`; the run over this shard's cells and the command here.
 
 mod args;
+mod baseline_sizes;
 mod cell;
 mod cell_id;
 mod datasets;
@@ -44,8 +47,10 @@ use anyhow::Context;
 
 pub use args::{
     ExperimentArgs, LIMITED_DATA_EPOCHS, LIMITED_DATA_PER_CLASS, LIMITED_DATA_TECHNIQUES, Preset,
-    QUICK_EPOCHS, QUICK_PER_CLASS, QUICK_TECHNIQUES,
+    QUICK_BASELINE_SIZES, QUICK_EPOCHS, QUICK_EVAL_SUBSET, QUICK_PER_CLASS, QUICK_SYNTHETIC,
+    QUICK_TECHNIQUES,
 };
+pub use baseline_sizes::BASELINE_TECHNIQUE;
 pub use cell::{CellOutcome, read_status, run_cell};
 pub use cell_id::{canonical_json, cell_id, hashed_config};
 pub use datasets::{

@@ -10,8 +10,10 @@ use anyhow::Context;
 
 use super::args::{
     ExperimentArgs, LIMITED_DATA_EPOCHS, LIMITED_DATA_PER_CLASS, LIMITED_DATA_TECHNIQUES, Preset,
-    QUICK_EPOCHS, QUICK_PER_CLASS, QUICK_TECHNIQUES,
+    QUICK_BASELINE_SIZES, QUICK_EPOCHS, QUICK_EVAL_SUBSET, QUICK_PER_CLASS, QUICK_SYNTHETIC,
+    QUICK_TECHNIQUES,
 };
+use super::baseline_sizes::{self, BASELINE_TECHNIQUE};
 use super::cell_id::{cell_id, slug};
 use super::datasets::{
     DOWNLOAD_TIMEOUT, SYNTHETIC_28, dataset_present, download_with_timeout, loud,
@@ -157,21 +159,39 @@ pub fn plan(args: &ExperimentArgs) -> anyhow::Result<(Experiment, Vec<CellConfig
         eval_every: args.eval_every.unwrap_or(1),
         backend: args.backend,
         device: args.device,
+        eval_subset: args.eval_subset.or(quick.then_some(QUICK_EVAL_SUBSET)),
+        baseline_sizes: if !args.baseline_sizes.is_empty() {
+            args.baseline_sizes.clone()
+        } else if quick {
+            QUICK_BASELINE_SIZES.to_vec()
+        } else {
+            Vec::new()
+        },
     };
     let policy_dir = args
         .policy_dir
         .clone()
         .unwrap_or_else(crate::policies::default_dir);
+    let mut extras = args.extra_techniques.clone();
     let preset_techniques: Vec<String> = match preset {
         _ if !args.techniques.is_empty() => args.techniques.clone(),
-        Some(Preset::Quick) => QUICK_TECHNIQUES.iter().map(|t| t.to_string()).collect(),
+        Some(Preset::Quick) => {
+            // The PCA pool under a name that says so (synthetic.toml).
+            let pca = policy_dir.join("synthetic.toml");
+            extras.insert(0, format!("{QUICK_SYNTHETIC}={}", pca.display()));
+            QUICK_TECHNIQUES
+                .iter()
+                .filter(|&&t| t != QUICK_SYNTHETIC)
+                .map(|t| t.to_string())
+                .collect()
+        }
         Some(Preset::LimitedData) => LIMITED_DATA_TECHNIQUES
             .iter()
             .map(|t| t.to_string())
             .collect(),
         _ => Vec::new(),
     };
-    let techniques = techniques(&policy_dir, &preset_techniques, &args.extra_techniques)?;
+    let techniques = techniques(&policy_dir, &preset_techniques, &extras)?;
 
     let mut notices = Vec::new();
     let mut entries = Vec::new();
@@ -242,46 +262,91 @@ pub fn plan(args: &ExperimentArgs) -> anyhow::Result<(Experiment, Vec<CellConfig
         }
     }
 
+    let budgets = step_budgets(&training, &entries, &techniques)?;
     let mut cells = Vec::new();
+    let mut push = |entry: &DatasetEntry,
+                    technique: &Technique,
+                    seed: u64,
+                    train_limit: TrainLimit,
+                    steps: Option<u64>,
+                    warmup_epochs: f64|
+     -> anyhow::Result<()> {
+        let config = TrainConfig {
+            dataset: entry.name.clone(),
+            data_dir: args.data_dir.clone(),
+            data_options: args.data_source.options_for(&entry.name),
+            model: entry.model,
+            policy_file: Some(technique.policy_file.clone()),
+            policy: technique.policy.clone(),
+            epochs: training.epochs,
+            steps,
+            batch_size: training.batch_size,
+            lr: training.lr,
+            weight_decay: training.weight_decay,
+            optimizer: training.optimizer,
+            schedule: training.schedule,
+            warmup_epochs,
+            train_limit,
+            seed,
+            backend: training.backend,
+            device: training.device,
+            eval_every: training.eval_every,
+            eval_subset: training.eval_subset,
+            threads: args.threads,
+            quiet: args.quiet,
+            out: None,
+            ..TrainConfig::new(entry.name.clone(), entry.model)
+        };
+        config
+            .validate()
+            .with_context(|| format!("{} × {}", entry.name, technique.name))?;
+        cells.push(CellConfig {
+            id: cell_id(&technique.name, &config),
+            dataset: entry.name.clone(),
+            technique: technique.name.clone(),
+            seed,
+            config,
+        });
+        Ok(())
+    };
+    let warmup = TrainConfig::new("", ModelKind::SimpleCnn).warmup_epochs;
     for entry in &entries {
         for technique in &techniques {
             for (&seed, &train_limit) in seeds
                 .iter()
                 .flat_map(|s| training.train_limits.iter().map(move |l| (s, l)))
             {
-                let config = TrainConfig {
-                    dataset: entry.name.clone(),
-                    data_dir: args.data_dir.clone(),
-                    data_options: args.data_source.options_for(&entry.name),
-                    model: entry.model,
-                    policy_file: Some(technique.policy_file.clone()),
-                    policy: technique.policy.clone(),
-                    epochs: training.epochs,
-                    batch_size: training.batch_size,
-                    lr: training.lr,
-                    weight_decay: training.weight_decay,
-                    optimizer: training.optimizer,
-                    schedule: training.schedule,
-                    train_limit,
-                    seed,
-                    backend: training.backend,
-                    device: training.device,
-                    eval_every: training.eval_every,
-                    threads: args.threads,
-                    quiet: args.quiet,
-                    out: None,
-                    ..TrainConfig::new(entry.name.clone(), entry.model)
-                };
-                config
-                    .validate()
-                    .with_context(|| format!("{} × {}", entry.name, technique.name))?;
-                cells.push(CellConfig {
-                    id: cell_id(&technique.name, &config),
-                    dataset: entry.name.clone(),
-                    technique: technique.name.clone(),
-                    seed,
-                    config,
-                });
+                let steps = budgets.iter().find(|b| b.0 == train_limit).map(|b| b.1);
+                push(entry, technique, seed, train_limit, steps, warmup)?;
+            }
+        }
+        // The baseline at the other sizes, with the main size's steps.
+        let Some(none) = techniques.iter().find(|t| t.name == BASELINE_TECHNIQUE) else {
+            continue;
+        };
+        let classes = baseline_sizes::class_count(&entry.name).unwrap_or(0);
+        for &(limit, steps) in &budgets {
+            let TrainLimit::PerClass(main) = limit else {
+                continue;
+            };
+            for n in baseline_sizes::sizes(main, &training.baseline_sizes)? {
+                if let Some(available) = baseline_sizes::available_per_class(&entry.name)
+                    && n > available
+                {
+                    let notice = format!(
+                        "--baseline-sizes: {} has {available} training images per class; the \
+                         baseline at {n} per class ({}× {main}) is left out",
+                        entry.name,
+                        f64::from(n) / f64::from(main)
+                    );
+                    loud(std::slice::from_ref(&notice));
+                    notices.push(notice);
+                    continue;
+                }
+                let w = baseline_sizes::equal_warmup(warmup, main, n, classes, training.batch_size);
+                for &seed in &seeds {
+                    push(entry, none, seed, TrainLimit::PerClass(n), Some(steps), w)?;
+                }
             }
         }
     }
@@ -311,6 +376,55 @@ pub fn plan(args: &ExperimentArgs) -> anyhow::Result<(Experiment, Vec<CellConfig
             .collect(),
     };
     Ok((experiment, cells))
+}
+
+/// With `--baseline-sizes`, each main training-set size's step budget
+/// (`epochs` epochs of it), which every cell of that size and every baseline
+/// cell derived from it runs; empty without. Needs per-class sizes, data sets
+/// of known class count and the `none` technique.
+fn step_budgets(
+    training: &Training,
+    entries: &[DatasetEntry],
+    techniques: &[Technique],
+) -> anyhow::Result<Vec<(TrainLimit, u64)>> {
+    if training.baseline_sizes.is_empty() {
+        return Ok(Vec::new());
+    }
+    anyhow::ensure!(
+        techniques.iter().any(|t| t.name == BASELINE_TECHNIQUE),
+        "--baseline-sizes runs the `{BASELINE_TECHNIQUE}` technique at other sizes; add it to \
+         --techniques"
+    );
+    let mut classes = None;
+    for entry in entries {
+        let c = baseline_sizes::class_count(&entry.name).ok_or_else(|| {
+            anyhow::anyhow!(
+                "--baseline-sizes: the class count of {} is not known before loading it, so \
+                 the step budget cannot be planned",
+                entry.name
+            )
+        })?;
+        anyhow::ensure!(
+            classes.is_none_or(|k| k == c),
+            "--baseline-sizes: the data sets have different class counts"
+        );
+        classes = Some(c);
+    }
+    let classes = classes.unwrap_or(0);
+    training
+        .train_limits
+        .iter()
+        .map(|&limit| match limit {
+            TrainLimit::PerClass(n) => Ok((
+                limit,
+                baseline_sizes::step_budget(n, classes, training.batch_size, training.epochs),
+            )),
+            _ => anyhow::bail!(
+                "--baseline-sizes needs the training-set size in images per class \
+                 (--train-per-class)"
+            ),
+        })
+        .collect()
 }
 
 /// `values` with repeats removed (first occurrence kept), saying so: a
@@ -411,11 +525,83 @@ mod tests {
         assert_eq!(experiment.seeds, vec![0, 1, 2]);
         assert_eq!(experiment.training.as_ref().unwrap().eval_every, 1);
         assert_eq!(experiment.training.as_ref().unwrap().epochs, QUICK_EPOCHS);
-        assert_eq!(cells.len(), QUICK_TECHNIQUES.len() * 3);
+        // 11 techniques × 3 seeds, and the baseline at ½× (2× and 4× are
+        // more than the generated set's 500 per class: left out, loudly).
+        assert_eq!(cells.len(), QUICK_TECHNIQUES.len() * 3 + 3);
+        assert_eq!(experiment.notices.len(), 2, "{:?}", experiment.notices);
         let limited = plan(&args(&["--preset", "limited-data"])).unwrap().1;
         assert_eq!(
             limited.len(),
             LIMITED_DATA_TECHNIQUES.len() * 3 * LIMITED_DATA_PER_CLASS.len()
         );
+    }
+
+    /// The quick preset: every technique, the baseline also at ½×, 2× and
+    /// 4× the size, every cell with the same optimiser-step budget (12 epochs
+    /// of the main size) and the same warm-up in steps, curves on 2000 test
+    /// images.
+    #[test]
+    fn quick_preset_has_baseline_sizes_at_equal_steps() {
+        use crate::train::steps_per_epoch;
+        let (experiment, cells) =
+            plan(&args(&["--preset", "quick", "--train-per-class", "100"])).unwrap();
+        let training = experiment.training.as_ref().unwrap();
+        assert_eq!(training.baseline_sizes, vec![0.5, 2.0, 4.0]);
+        assert_eq!(training.eval_subset, Some(2000));
+        let names: BTreeSet<&str> = experiment
+            .techniques
+            .iter()
+            .map(|t| t.name.as_str())
+            .collect();
+        let expected: BTreeSet<&str> = QUICK_TECHNIQUES.into_iter().collect();
+        assert_eq!(names, expected);
+        let pca = experiment
+            .techniques
+            .iter()
+            .find(|t| t.name == "synthetic-pca")
+            .unwrap();
+        assert!(pca.policy.synthetic.is_some() && pca.policy_file.ends_with("synthetic.toml"));
+        // 1000 images in batches of 64: 16 steps an epoch, 12 epochs.
+        let budget = 16 * 12;
+        let main_warmup = steps_per_epoch(1000, 64);
+        let mut sizes = BTreeSet::new();
+        for cell in &cells {
+            let c = &cell.config;
+            assert_eq!(c.steps, Some(budget), "{}", cell.id);
+            assert_eq!(c.eval_subset, Some(2000), "{}", cell.id);
+            let TrainLimit::PerClass(n) = c.train_limit else {
+                panic!()
+            };
+            let warmup = (c.warmup_epochs * f64::from(steps_per_epoch(n * 10, 64))).round();
+            assert_eq!(warmup, f64::from(main_warmup), "{}", cell.id);
+            if n != 100 {
+                assert_eq!(cell.technique, "none", "{}", cell.id);
+                sizes.insert(n);
+            }
+        }
+        assert_eq!(sizes, BTreeSet::from([50, 200, 400]));
+        assert_eq!(cells.len(), QUICK_TECHNIQUES.len() * 3 + 3 * 3);
+        // Without the flag (and outside the preset) nothing changes.
+        let plain = plan(&args(&["--techniques", "none", "--train-per-class", "100"]))
+            .unwrap()
+            .1;
+        assert_eq!(plain.len(), 1);
+        assert_eq!(
+            (plain[0].config.steps, plain[0].config.eval_subset),
+            (None, None)
+        );
+        // Sizes need the baseline and per-class sizes.
+        let e = plan(&args(&["--techniques", "crop", "--baseline-sizes", "2"])).unwrap_err();
+        assert!(e.to_string().contains("none"), "{e}");
+        let e = plan(&args(&[
+            "--techniques",
+            "none",
+            "--train-fraction",
+            "0.1",
+            "--baseline-sizes",
+            "2",
+        ]))
+        .unwrap_err();
+        assert!(e.to_string().contains("--train-per-class"), "{e}");
     }
 }

@@ -12,8 +12,11 @@
 //! evaluation and checkpoints in `epochs.rs`, the result in `assemble.rs`.
 
 mod assemble;
+mod curve_set;
 mod epochs;
 mod setup;
+
+pub use curve_set::EVAL_SUBSET_SEED;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -252,7 +255,9 @@ pub fn train_resumable(
 /// number, [`TrainConfig::validate`]) with the data's normalisation filled
 /// in, the image shape, the splits and the step budget. The one place a
 /// run is validated; the policy is compiled against the shape once, when
-/// set-up builds the backend's [`augkit::Plan`] ([`policy_plan`]).
+/// set-up builds the backend's [`augkit::Plan`] ([`policy_plan`]). With
+/// `steps` set, the returned configuration's `epochs` is the number of
+/// epochs the budget spans.
 fn check(
     config: &TrainConfig,
     train: &ImageSet,
@@ -269,14 +274,27 @@ fn check(
         subset.len()
     );
     let epoch_len = u32::try_from(subset.len()).unwrap_or(u32::MAX);
-    let total_steps =
-        u64::from(steps_per_epoch(epoch_len, config.batch_size)) * u64::from(config.epochs);
+    let per_epoch = steps_per_epoch(epoch_len, config.batch_size);
+    let mut config = config;
+    if let Some(steps) = config.steps {
+        // A step budget: as many epochs as it takes, the last possibly partial.
+        let epochs = steps.div_ceil(u64::from(per_epoch.max(1)));
+        anyhow::ensure!(
+            epochs <= u64::from(crate::config::MAX_EPOCHS),
+            "--steps {steps} at {per_epoch} steps per epoch is {epochs} epochs; at most {} are \
+             allowed (every epoch's curve is kept and checkpointed)",
+            crate::config::MAX_EPOCHS
+        );
+        config.epochs = epochs as u32;
+        return Ok((config, shape));
+    }
+    let total_steps = u64::from(per_epoch) * u64::from(config.epochs);
     anyhow::ensure!(
         total_steps <= MAX_TOTAL_STEPS,
         "--epochs {} × {} steps per epoch is {total_steps} steps; at most {MAX_TOTAL_STEPS} are \
          allowed (every step's timings are kept and checkpointed)",
         config.epochs,
-        steps_per_epoch(epoch_len, config.batch_size)
+        per_epoch
     );
     Ok((config, shape))
 }
@@ -327,6 +345,8 @@ struct Run {
     optimizer: Optimizer,
     model_summary: ModelSummary,
     test_images: Tensor,
+    /// The curve's fixed test subset (`--eval-subset`), if any.
+    curve_set: Option<curve_set::CurveSet>,
     epoch_len: u32,
     steps: u32,
     total_steps: u64,
@@ -334,6 +354,8 @@ struct Run {
     smoothing: f64,
     progress: Progress,
     rss_before: Option<u64>,
+    /// The per-run memory figures gathered during set-up and the first batch.
+    memory: MemoryProbe,
     /// On a GPU the augmentation / model split is read from CUDA events.
     events: Option<crate::cuda_timing::StepEvents>,
 }
@@ -369,6 +391,17 @@ impl Tally {
             ..Self::default()
         }
     }
+}
+
+/// Per-run memory: whether the peak was reset at the start, the resident
+/// size then, and the augmentation's own bytes (`first_batch_bytes` filled
+/// in by the first step this process runs).
+#[derive(Default)]
+struct MemoryProbe {
+    peak_is_per_run: bool,
+    rss_at_start: Option<u64>,
+    augmentation: AugmentationMemory,
+    first_batch_pending: bool,
 }
 
 /// One epoch's running sums.

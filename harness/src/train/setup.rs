@@ -26,6 +26,13 @@ impl Run {
         data: TrainData,
         ctx: RunContext,
     ) -> anyhow::Result<Self> {
+        // This run's peak starts here, whatever ran before it in the process.
+        let mut memory = super::MemoryProbe {
+            peak_is_per_run: crate::memory::reset_peak(),
+            rss_at_start: crate::memory::current_rss_bytes(),
+            first_batch_pending: true,
+            ..Default::default()
+        };
         let TrainData {
             train,
             test,
@@ -73,16 +80,25 @@ impl Run {
 
         let t = Instant::now();
         let num_classes = train.num_classes;
+        // Counted, not measured: augkit's copy of the split (moved, or copied
+        // from a shared set) is made before the backend's growth is read;
+        // labels (u32) and grey means (f32) are 8 bytes an image.
+        memory.augmentation.dataset_bytes =
+            (train.pixels.len() + 8 * train.labels.len() + 4 * subset.len()) as u64;
         let train_name = train.name.clone();
         let dataset = Arc::new(crate::data::to_augkit_dataset(train)?);
         fixed.dataset_upload_s = t.elapsed().as_secs_f64();
 
+        let live_before_backend = crate::memory::live_rss_bytes();
         let t = Instant::now();
         let plan = policy_plan(&config, &train_name, dataset, subset)?;
         let (source, note) = source::open(config.backend, device, plan).with_context(|| {
             format!("opening the {} augmentation backend", config.backend.name())
         })?;
         fixed.backend_construction_s = t.elapsed().as_secs_f64();
+        memory.augmentation.backend_bytes = crate::memory::live_rss_bytes()
+            .zip(live_before_backend)
+            .map(|(after, before)| after.saturating_sub(before));
         let info = source.info();
         let selection = BackendSelection {
             requested: config.backend.name().into(),
@@ -110,11 +126,17 @@ impl Run {
 
         let t = clock.now();
         let test_images = crate::data::test_tensor(&test, &config.policy.output, device);
+        let curve_set = match config.eval_subset {
+            Some(n) => super::curve_set::CurveSet::choose(&test, &test_images, n)?,
+            None => None,
+        };
         fixed.test_set_upload_s = clock.now().duration_since(t).as_secs_f64();
 
         let epoch_len = source.epoch_len();
         let steps = steps_per_epoch(epoch_len, config.batch_size);
-        let total_steps = u64::from(steps) * u64::from(config.epochs);
+        let total_steps = config
+            .steps
+            .unwrap_or(u64::from(steps) * u64::from(config.epochs));
         let warmup_steps = (config.warmup_epochs * f64::from(steps)).round() as u64;
         let smoothing = config.label_smoothing();
 
@@ -162,6 +184,7 @@ impl Run {
             optimizer,
             model_summary,
             test_images,
+            curve_set,
             epoch_len,
             steps,
             total_steps,
@@ -169,6 +192,7 @@ impl Run {
             smoothing,
             progress,
             rss_before,
+            memory,
             events,
         })
     }
