@@ -14,7 +14,8 @@
 //! - [`archive`]: named tensors in libtorch's archive format, in memory,
 //! - [`report`], [`plots`]: `augkit report` (summary files and charts),
 //! - [`atomic`]: the one atomic-write helper every output goes through,
-//! - [`preview`], [`npy`]: `augkit preview` and `augkit dump`.
+//! - [`preview`], [`npy`]: `augkit preview` and `augkit dump`,
+//! - [`generate`]: learned generators (cVAE, DDPM), their cached pools, CAS.
 //!
 //! Build with `source scripts/setup-torch` first (libtorch from the PyTorch
 //! 2.11.0 wheel); the binary then runs with no environment set.
@@ -28,6 +29,7 @@ pub mod config;
 pub mod cuda_timing;
 pub mod data;
 pub mod experiment;
+pub mod generate;
 pub mod memory;
 pub mod metrics;
 pub mod models;

@@ -7,8 +7,10 @@
 //! [`load`] reads (typed) and [`validate`] checks what it reads; [`stats`]
 //! (mean, CI, paired t-test), [`cost`] (augmentation cost, equal compute) and
 //! [`converged`] compute; [`summary`] aggregates into [`row`]s; [`rule`] judges;
-//! [`markdown`], [`csv`] and [`charts`] write.
+//! [`markdown`], [`csv`] and [`charts`] write; [`cas`] adds the synthetic
+//! pools' CAS and generator cost.
 
+pub mod cas;
 pub mod charts;
 pub mod converged;
 pub mod cost;
@@ -49,7 +51,9 @@ pub struct Written {
 /// Cells left out (unfinished, failed, invalid figures) are listed in the
 /// report and returned in `summary.skipped`.
 pub fn run(dir: &Path) -> anyhow::Result<Written> {
-    let exp = load(dir)?;
+    let mut exp = load(dir)?;
+    // CAS cells are not techniques: their own section, not the comparison.
+    let cas_cells = cas::take_cas_cells(&mut exp);
     anyhow::ensure!(
         !exp.cells.is_empty(),
         "{}: no completed result under cells/*/result.json{}",
@@ -72,7 +76,11 @@ pub fn run(dir: &Path) -> anyhow::Result<Written> {
             j
         }),
         ("summary.csv", csv::csv(&summary).into_bytes()),
-        ("report.md", markdown::markdown(&exp, &summary).into_bytes()),
+        ("report.md", {
+            let mut md = markdown::markdown(&exp, &summary);
+            md += &cas::section(&cas_cells, &exp.cells);
+            md.into_bytes()
+        }),
     ];
     for (name, bytes) in outputs {
         let path = dir.join(name);

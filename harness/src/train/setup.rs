@@ -58,8 +58,11 @@ impl Run {
                      (seeded with --seed) and every epoch visits it in a new augkit shuffle order"
                 .into(),
         };
+        let mut ctx = ctx;
+        let pool = ctx.pool.take();
         let mut fixed = FixedCosts {
             data_load_s: ctx.data_load_s,
+            generator: ctx.generator.clone(),
             ..Default::default()
         };
 
@@ -71,7 +74,11 @@ impl Run {
 
         let t = Instant::now();
         let num_classes = train.num_classes;
-        let dataset = Arc::new(crate::data::to_augkit_dataset(train)?);
+        let dataset = crate::data::to_augkit_dataset(train)?;
+        let dataset = Arc::new(match pool {
+            Some(pool) => crate::generate::attach::with_pool(dataset, pool)?,
+            None => dataset,
+        });
         fixed.dataset_upload_s = t.elapsed().as_secs_f64();
 
         let t = Instant::now();
