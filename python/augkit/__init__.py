@@ -30,12 +30,24 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 import torch
 
 from . import _native
+from .torchvision import (
+    NotEquivalentError,
+    TorchvisionConversionError,
+    UnsupportedTransformError,
+    from_torchvision,
+    to_torchvision,
+)
 
 __all__ = [
     "Augmenter",
     "Batch",
     "channel_statistics",
     "mixed_cross_entropy",
+    "from_torchvision",
+    "to_torchvision",
+    "TorchvisionConversionError",
+    "UnsupportedTransformError",
+    "NotEquivalentError",
 ]
 
 Batch = Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
@@ -78,6 +90,14 @@ def _policy_source(policy: Any) -> Tuple[str, str]:
     raise TypeError(
         f"policy must be a path, a dict or a TOML string, got {type(policy).__name__}"
     )
+
+
+def _is_transform(policy: Any) -> bool:
+    """A torchvision transform (or a (transform, mix) pair) rather than a
+    path, dict or TOML string."""
+    if isinstance(policy, tuple) and len(policy) == 2:
+        policy = policy[0]
+    return policy is not None and not isinstance(policy, (str, bytes, os.PathLike, Mapping)) and callable(policy)
 
 
 def _as_cpu_array(value: Any, what: str, dtype: Optional[torch.dtype] = None) -> Any:
@@ -154,7 +174,9 @@ class Augmenter:
     Args:
         policy: the augmentation policy — a ``.toml``/``.json`` path, a dict
             (the same fields as the TOML; see docs/SEMANTICS.md) or a TOML
-            string. ``None`` only normalises.
+            string. ``None`` only normalises. A ``torchvision.transforms.v2``
+            pipeline, or a ``(pipeline, mix)`` pair, is converted with
+            ``from_torchvision`` (exactly, or refused with the reason).
         images: uint8 ``[N, C, H, W]`` (C = 1 or 3), a torch tensor or any
             array with ``__dlpack__`` (numpy…); copied once.
         labels: ``N`` class indices (tensor, array or sequence).
@@ -204,6 +226,15 @@ class Augmenter:
         normalise: bool = True,
         batch_size: Optional[int] = None,
     ) -> None:
+        if _is_transform(policy):
+            # A torchvision pipeline (or (pipeline, mix), as to_torchvision
+            # returns it): converted exactly or refused; one without
+            # Normalize returns torchvision's [0, 1] pixels, so no
+            # data-set normalisation is added.
+            transform, mix = policy if isinstance(policy, tuple) else (policy, None)
+            shape = tuple(images.shape[1:]) if len(getattr(images, "shape", ())) == 4 else None
+            policy = from_torchvision(transform, mix, image_shape=shape)
+            normalise = normalise and "mean" in policy.get("output", {})
         if not isinstance(backend, str):
             raise TypeError(f"backend must be a str, got {type(backend).__name__}")
         if device is None:

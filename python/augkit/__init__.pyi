@@ -1,12 +1,32 @@
 """Type stubs of the `augkit` package (see __init__.py for the docs)."""
 
 import os
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple, Union
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 import torch
 
 Batch = Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
-PolicyLike = Union[str, os.PathLike, Mapping[str, Any], None]
+PolicyLike = Union[str, os.PathLike, Mapping[str, Any], None, Any]
+"""A path, a dict, a TOML string, None, or a torchvision v2 transform / (transform, mix) pair."""
+
+class TorchvisionConversionError(ValueError):
+    transforms: List[str]
+    def __init__(self, message: str, transforms: Sequence[str]) -> None: ...
+
+class UnsupportedTransformError(TorchvisionConversionError): ...
+class NotEquivalentError(TorchvisionConversionError): ...
+
+def from_torchvision(
+    transform: Any,
+    mix: Any = None,
+    *,
+    mix_mode: Optional[str] = None,
+    image_shape: Optional[Sequence[int]] = None,
+    allow_uint8_rounding: bool = False,
+) -> Dict[str, Any]: ...
+def to_torchvision(
+    policy: Any, *, image_size: Optional[Sequence[int]] = None, num_classes: Optional[int] = None
+) -> Tuple[Any, Any]: ...
 
 def channel_statistics(images: Any, subset: Optional[Any] = None) -> Tuple[List[float], List[float]]: ...
 def mixed_cross_entropy(

@@ -393,5 +393,20 @@ pub fn param_fields() -> Vec<(&'static str, usize, usize, &'static str)> {
         ("slot", w(offset_of!(P, slot)), 1, "u32"),
         ("window", w(offset_of!(P, window)), 4, "i32"),
         ("cut_box", w(offset_of!(P, cut_box)), 4, "u32"),
+        ("auto_ops", w(offset_of!(P, auto_ops)), 1, "u32"),
+        ("erase_count", w(offset_of!(P, erase_count)), 1, "u32"),
+        (
+            "auto_magnitudes",
+            w(offset_of!(P, auto_magnitudes)),
+            4,
+            "f32",
+        ),
+        ("auto_affine", w(offset_of!(P, auto_affine)), 6, "f32"),
+        (
+            "erase_boxes",
+            w(offset_of!(P, erase_boxes)),
+            4 * augkit::internals::kernel_args::MAX_ERASE_BOXES as usize,
+            "u32",
+        ),
     ]
 }
