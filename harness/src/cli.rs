@@ -342,7 +342,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             let dir = args
                 .policies_dir
                 .clone()
-                .unwrap_or_else(crate::preview::default_policies_dir);
+                .unwrap_or_else(crate::policies::default_dir);
             let policies = crate::preview::resolve_policies(&args.policy, &args.techniques, &dir)?;
             let (w, h) = crate::preview::run_preview(
                 &args.dataset,

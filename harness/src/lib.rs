@@ -6,15 +6,21 @@
 //! - [`config`]: a run's configuration and its validation,
 //! - [`data`]: loading through `augkit-data`, subsets, test tensors,
 //! - [`source`]: backend selection and batches written in place,
-//! - [`models`]: ResNet-18 (CIFAR form) and the simple CNN,
+//! - [`models`], [`optim`]: ResNet-18 (CIFAR form), the simple CNN, and
+//!   their optimisers with state that checkpoints,
 //! - [`schedule`]: learning-rate schedules as pure functions,
 //! - [`train`]: the loop, the soft-label loss, the clocks,
-//! - [`metrics`], [`memory`], [`result`]: the figures and the result JSON,
+//! - [`metrics`], [`memory`], [`cuda_timing`], [`result`]: the figures and
+//!   the result JSON,
+//! - [`progress`]: progress bars or plain log lines,
 //! - [`checkpoint`], [`outdir`]: checkpoints, output checks, the experiment lock,
 //! - [`archive`]: named tensors in libtorch's archive format, in memory,
+//! - [`experiment`], [`policies`]: `augkit experiment` (the matrix, its
+//!   files, shards) and the technique policy directory,
 //! - [`report`], [`plots`]: `augkit report` (summary files and charts),
 //! - [`atomic`]: the one atomic-write helper every output goes through,
 //! - [`preview`], [`npy`]: `augkit preview` and `augkit dump`,
+//! - [`bench`]: `augkit bench`,
 //! - [`generate`]: learned generators (cVAE, DDPM), their cached pools, CAS.
 //!
 //! Build with `source scripts/setup-torch` first (libtorch from the PyTorch
@@ -37,6 +43,7 @@ pub mod npy;
 pub mod optim;
 pub mod outdir;
 pub mod plots;
+pub mod policies;
 pub mod preview;
 pub mod progress;
 pub mod report;

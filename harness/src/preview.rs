@@ -17,18 +17,6 @@ use crate::atomic::write_atomic;
 use crate::npy;
 use crate::plots::{FONT, encode_png, register_font};
 
-/// Where `--techniques NAME` looks for `NAME.toml` by default: the
-/// `harness/policies` directory of the source tree the binary was built
-/// from when it is still there, else `policies` in the working directory.
-pub fn default_policies_dir() -> PathBuf {
-    let built = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
-    if built.is_dir() {
-        built
-    } else {
-        PathBuf::from("policies")
-    }
-}
-
 /// The `(name, policy)` pairs to preview: every `--policy FILE` (named by
 /// its stem), then every `--techniques NAME` (`<dir>/NAME.toml`; `none`
 /// without a file is the identity). With neither: every `.toml` in `dir`,
@@ -41,12 +29,10 @@ pub fn resolve_policies(
     let mut out = Vec::new();
     let mut names: Vec<String> = techniques.to_vec();
     if files.is_empty() && techniques.is_empty() {
-        let read = std::fs::read_dir(dir)
-            .with_context(|| format!("listing policies in {}", dir.display()))?;
-        names = read
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-            .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        names = crate::policies::list(dir)
+            .with_context(|| format!("listing policies in {}", dir.display()))?
+            .into_iter()
+            .map(|(stem, _)| stem)
             .collect();
         names.sort_by_key(|n| (n != "none", n.clone()));
     }

@@ -8,8 +8,11 @@
 //! byte, image and label counts that differ, labels not below the class
 //! count, corrupt gzip, and decompressed sizes above 1 GiB.
 
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
 
 use crate::error::{DataError, Result};
 use crate::image_set::ImageSet;
@@ -233,6 +236,30 @@ pub fn find_idx_file(dir: &Path, stem: &str) -> Option<PathBuf> {
 
 /// Reads (train, test) for MNIST-layout data in `dir` (`fashion` picks the class names).
 pub fn read_idx_dir(dir: &Path, name: &str, class_names: &[&str]) -> Result<(ImageSet, ImageSet)> {
+    let files = read_idx_files(dir, name)?;
+    idx_sets(&files, name, class_names)
+}
+
+/// [`read_idx_dir`], also returning each file's SHA-256 (hex, of its
+/// uncompressed content, keyed by its stem in [`IDX_FILES`]), computed from
+/// the bytes that were parsed: the files are read once.
+pub fn read_idx_dir_hashed(
+    dir: &Path,
+    name: &str,
+    class_names: &[&str],
+) -> Result<(ImageSet, ImageSet, BTreeMap<String, String>)> {
+    let files = read_idx_files(dir, name)?;
+    let digests = IDX_FILES
+        .iter()
+        .zip(&files)
+        .map(|(stem, (_, bytes))| (stem.to_string(), format!("{:x}", Sha256::digest(bytes))))
+        .collect();
+    let (train, test) = idx_sets(&files, name, class_names)?;
+    Ok((train, test, digests))
+}
+
+/// The four [`IDX_FILES`] of `dir`: each path and its uncompressed bytes.
+fn read_idx_files(dir: &Path, name: &str) -> Result<Vec<(PathBuf, Vec<u8>)>> {
     let found: Vec<Option<PathBuf>> = IDX_FILES.iter().map(|f| find_idx_file(dir, f)).collect();
     if found.iter().any(Option::is_none) {
         return Err(DataError::MissingFiles {
@@ -241,14 +268,29 @@ pub fn read_idx_dir(dir: &Path, name: &str, class_names: &[&str]) -> Result<(Ima
             expected: idx_expected_files(),
         });
     }
-    let p: Vec<PathBuf> = found.into_iter().flatten().collect();
+    found
+        .into_iter()
+        .flatten()
+        .map(|p| read_maybe_gz(&p).map(|bytes| (p, bytes)))
+        .collect()
+}
+
+/// (train, test) from the four files [`read_idx_files`] returns.
+fn idx_sets(
+    files: &[(PathBuf, Vec<u8>)],
+    name: &str,
+    class_names: &[&str],
+) -> Result<(ImageSet, ImageSet)> {
     let names: Vec<String> = class_names.iter().map(|s| s.to_string()).collect();
     let n = names.len() as u32;
-    let train = read_idx_pair(&format!("{name}-train"), &p[0], &p[1], n, names.clone())?;
-    let test = read_idx_pair(&format!("{name}-test"), &p[2], &p[3], n, names)?;
+    let pair = |set: String, images: &(PathBuf, Vec<u8>), labels: &(PathBuf, Vec<u8>), names| {
+        idx_pair_from_bytes(&set, &images.1, &images.0, &labels.1, &labels.0, n, names)
+    };
+    let train = pair(format!("{name}-train"), &files[0], &files[1], names.clone())?;
+    let test = pair(format!("{name}-test"), &files[2], &files[3], names)?;
     if (train.height, train.width) != (test.height, test.width) {
         return Err(DataError::format(
-            &p[2],
+            &files[2].0,
             format!(
                 "test images are {}×{} but training images are {}×{}",
                 test.height, test.width, train.height, train.width

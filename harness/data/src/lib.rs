@@ -52,40 +52,160 @@ pub fn load(name: &str, dir: &Path) -> Result<(ImageSet, ImageSet)> {
     load_in(name, dir, true)
 }
 
-/// [`load`], with or without the system directories (Debian's).
-fn load_in(name: &str, dir: &Path, system: bool) -> Result<(ImageSet, ImageSet)> {
-    if name == "synthetic-shapes" {
-        let (c, h, w) = SYNTHETIC_SHAPE;
-        let mut train = synthetic::generate(c, h, w, SYNTHETIC_PER_CLASS.0, SYNTHETIC_SEEDS.0)?;
-        let mut test = synthetic::generate(c, h, w, SYNTHETIC_PER_CLASS.1, SYNTHETIC_SEEDS.1)?;
-        train.name = "synthetic-shapes-train".into();
-        test.name = "synthetic-shapes-test".into();
-        return Ok((train, test));
-    }
-    let (spec, expected) = match name {
-        "cifar10" => (hf_parquet::HF_CIFAR10, cifar::expected_files()),
-        "fashion-mnist" => (hf_parquet::HF_FASHION_MNIST, idx::idx_expected_files()),
-        "mnist" => (hf_parquet::HF_MNIST, idx::idx_expected_files()),
-        _ => {
-            return Err(DataError::UnknownDataset {
-                name: name.into(),
-                known: DATASETS.join(", "),
-            });
+/// Where a data set's files were found, and where they came from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Provenance {
+    /// The directory the files were read from.
+    pub dir: PathBuf,
+    /// Their origin in words ([`debian::describe_source`]), e.g. the Debian
+    /// package and version, with whether Fashion-MNIST matches the official
+    /// checksums.
+    pub source: String,
+    /// File stem → SHA-256 (hex) of its uncompressed content.
+    pub sha256: BTreeMap<String, String>,
+}
+
+/// A data set as [`load_with_provenance`] reads it.
+pub struct Loaded {
+    pub train: ImageSet,
+    pub test: ImageSet,
+    /// For IDX data sets (MNIST, Fashion-MNIST): hashed from the very bytes
+    /// that were parsed. `None` for other layouts and generated sets.
+    pub provenance: Option<Provenance>,
+}
+
+/// [`load`], also recording the provenance of IDX data sets: each file is
+/// read once, and that one read is both hashed and parsed.
+pub fn load_with_provenance(name: &str, dir: &Path) -> Result<Loaded> {
+    match locate(name, dir, true)? {
+        Some(Found::Idx(found)) => {
+            let (train, test, sha256) = idx::read_idx_dir_hashed(&found, name, class_names(name))?;
+            let source = idx_source(name, &found, &sha256);
+            Ok(Loaded {
+                train,
+                test,
+                provenance: Some(Provenance {
+                    dir: found,
+                    source,
+                    sha256,
+                }),
+            })
         }
-    };
+        found => {
+            let (train, test) = read_found(name, dir, found)?;
+            Ok(Loaded {
+                train,
+                test,
+                provenance: None,
+            })
+        }
+    }
+}
+
+/// Whether [`load`] would find `name`'s files in `dir`: the same search,
+/// without reading or decoding anything (generated sets are always there).
+pub fn is_present(name: &str, dir: &Path) -> bool {
+    name == "synthetic-shapes" || matches!(locate(name, dir, true), Ok(Some(_)))
+}
+
+/// The files [`load`] reads, once found.
+enum Found {
+    /// Generated, not read.
+    Synthetic,
+    CifarBatches(PathBuf),
+    Idx(PathBuf),
+    Parquet {
+        train: Vec<PathBuf>,
+        test: Vec<PathBuf>,
+    },
+    CifarArchive(PathBuf),
+}
+
+/// Finds `name`'s files: the one search behind [`load`] and [`is_present`].
+/// `Ok(None)` when nothing is there.
+fn locate(name: &str, dir: &Path, system: bool) -> Result<Option<Found>> {
+    if name == "synthetic-shapes" {
+        return Ok(Some(Found::Synthetic));
+    }
+    if !DATASETS.contains(&name) {
+        return Err(DataError::UnknownDataset {
+            name: name.into(),
+            known: DATASETS.join(", "),
+        });
+    }
     for d in &search_dirs(name, dir, system) {
         match name {
             "cifar10" if cifar::batch_dir(d).is_some() => {
-                return cifar::read_cifar10_dir(d, Some(cifar::CIFAR10_RECORDS_PER_FILE));
+                return Ok(Some(Found::CifarBatches(d.clone())));
             }
             "fashion-mnist" | "mnist" if idx::idx_present(d) => {
-                return idx::read_idx_dir(d, name, spec.class_names);
+                return Ok(Some(Found::Idx(d.clone())));
             }
             _ => {}
         }
         let train = hf_parquet::find_hf_shards(d, "train");
         let test = hf_parquet::find_hf_shards(d, "test");
         if !train.is_empty() && !test.is_empty() {
+            return Ok(Some(Found::Parquet { train, test }));
+        }
+        if name == "cifar10" {
+            let archive = d.join(cifar::CIFAR10_ARCHIVE);
+            if archive.is_file() {
+                return Ok(Some(Found::CifarArchive(archive)));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// The parquet spec of a named data set (`name` is one of [`DATASETS`]).
+fn parquet_spec(name: &str) -> hf_parquet::HfSpec {
+    match name {
+        "cifar10" => hf_parquet::HF_CIFAR10,
+        "fashion-mnist" => hf_parquet::HF_FASHION_MNIST,
+        _ => hf_parquet::HF_MNIST,
+    }
+}
+
+fn class_names(name: &str) -> &'static [&'static str] {
+    parquet_spec(name).class_names
+}
+
+/// [`load`], with or without the system directories (Debian's).
+fn load_in(name: &str, dir: &Path, system: bool) -> Result<(ImageSet, ImageSet)> {
+    let found = locate(name, dir, system)?;
+    read_found(name, dir, found)
+}
+
+/// Reads what [`locate`] found; `None` is the error listing the files expected.
+fn read_found(name: &str, dir: &Path, found: Option<Found>) -> Result<(ImageSet, ImageSet)> {
+    let Some(found) = found else {
+        let expected = if name == "cifar10" {
+            cifar::expected_files()
+        } else {
+            idx::idx_expected_files()
+        };
+        return Err(DataError::MissingFiles {
+            name: name.into(),
+            dir: dir.to_path_buf(),
+            expected,
+        });
+    };
+    match found {
+        Found::Synthetic => {
+            let (c, h, w) = SYNTHETIC_SHAPE;
+            let mut train = synthetic::generate(c, h, w, SYNTHETIC_PER_CLASS.0, SYNTHETIC_SEEDS.0)?;
+            let mut test = synthetic::generate(c, h, w, SYNTHETIC_PER_CLASS.1, SYNTHETIC_SEEDS.1)?;
+            train.name = "synthetic-shapes-train".into();
+            test.name = "synthetic-shapes-test".into();
+            Ok((train, test))
+        }
+        Found::CifarBatches(d) => {
+            cifar::read_cifar10_dir(&d, Some(cifar::CIFAR10_RECORDS_PER_FILE))
+        }
+        Found::Idx(d) => idx::read_idx_dir(&d, name, class_names(name)),
+        Found::Parquet { train, test } => {
+            let spec = parquet_spec(name);
             let tr = hf_parquet::read_hf_parquet(&train, &spec, &format!("{name}-train"))?;
             let te = hf_parquet::read_hf_parquet(&test, &spec, &format!("{name}-test"))?;
             if (tr.height, tr.width) != (te.height, te.width) {
@@ -97,23 +217,12 @@ fn load_in(name: &str, dir: &Path, system: bool) -> Result<(ImageSet, ImageSet)>
                     ),
                 ));
             }
-            return Ok((tr, te));
+            Ok((tr, te))
         }
-        if name == "cifar10" {
-            let archive = d.join(cifar::CIFAR10_ARCHIVE);
-            if archive.is_file() {
-                return cifar::read_cifar10_archive(
-                    &archive,
-                    Some(cifar::CIFAR10_RECORDS_PER_FILE),
-                );
-            }
+        Found::CifarArchive(archive) => {
+            cifar::read_cifar10_archive(&archive, Some(cifar::CIFAR10_RECORDS_PER_FILE))
         }
     }
-    Err(DataError::MissingFiles {
-        name: name.into(),
-        dir: dir.to_path_buf(),
-        expected,
-    })
 }
 
 /// The directories [`load`] searches for `name`, in order: `dir`,
@@ -133,6 +242,8 @@ fn search_dirs(name: &str, dir: &Path, system: bool) -> Vec<PathBuf> {
 /// Where [`load`] finds the IDX files of `name` (MNIST, Fashion-MNIST):
 /// the directory, its origin in words ([`debian::describe_source`]) and the
 /// SHA-256 of each file's uncompressed content. `None` for other layouts.
+/// Reads every file once to hash it; [`load_with_provenance`] hashes the
+/// bytes it parses instead.
 pub fn idx_provenance(
     name: &str,
     dir: &Path,
@@ -140,11 +251,18 @@ pub fn idx_provenance(
     if !matches!(name, "fashion-mnist" | "mnist") {
         return None;
     }
-    let found = candidate_dirs(name, dir)
-        .into_iter()
-        .find(|d| idx::idx_present(d))?;
+    let Ok(Some(Found::Idx(found))) = locate(name, dir, true) else {
+        return None;
+    };
     let digests = debian::idx_digests(&found)?;
-    let mut source = debian::describe_source(&found);
+    let source = idx_source(name, &found, &digests);
+    Some((found, source, digests))
+}
+
+/// The origin of IDX files in `found`, in words; for Fashion-MNIST also
+/// whether `digests` are the official content.
+fn idx_source(name: &str, found: &Path, digests: &BTreeMap<String, String>) -> String {
+    let mut source = debian::describe_source(found);
     if name == "fashion-mnist" {
         let official = debian::FASHION_MNIST_SHA256
             .iter()
@@ -155,7 +273,7 @@ pub fn idx_provenance(
             "; content DIFFERS from the official Fashion-MNIST"
         });
     }
-    Some((found, source, digests))
+    source
 }
 
 #[cfg(test)]
@@ -255,6 +373,48 @@ mod tests {
         );
         assert_eq!(sha.len(), 4);
         assert!(load_in("mnist", tmp.path(), true).is_err());
+    }
+
+    /// The presence check finds what `load` would read without decoding it
+    /// (a corrupt file is "present"), and the provenance `load_with_provenance`
+    /// hashes from the bytes it parses equals a separate read's.
+    #[test]
+    fn presence_and_provenance_follow_the_one_search() {
+        let tmp = TempDir::new("load-provenance");
+        assert!(!is_present("mnist", tmp.path()));
+        assert!(is_present("synthetic-shapes", tmp.path()));
+        let d = tmp.path().join("mnist");
+        std::fs::create_dir_all(&d).unwrap();
+        for (file, bytes) in [
+            (
+                "train-images-idx3-ubyte.gz",
+                gz(&idx_images(2, 3, 4, &[1; 24])),
+            ),
+            ("train-labels-idx1-ubyte", idx_labels(&[0, 7])),
+            ("t10k-images-idx3-ubyte", idx_images(1, 3, 4, &[2; 12])),
+            ("t10k-labels-idx1-ubyte", idx_labels(&[5])),
+        ] {
+            std::fs::write(d.join(file), bytes).unwrap();
+        }
+        assert!(is_present("mnist", tmp.path()));
+        let loaded = load_with_provenance("mnist", tmp.path()).unwrap();
+        assert_eq!((loaded.train.len(), loaded.test.len()), (2, 1));
+        let provenance = loaded.provenance.unwrap();
+        let (dir, source, sha256) = idx_provenance("mnist", tmp.path()).unwrap();
+        assert_eq!(
+            provenance,
+            Provenance {
+                dir,
+                source,
+                sha256
+            }
+        );
+        assert_eq!(provenance.sha256.len(), 4);
+        std::fs::write(d.join("t10k-labels-idx1-ubyte"), b"not idx").unwrap();
+        assert!(is_present("mnist", tmp.path()));
+        assert!(load_with_provenance("mnist", tmp.path()).is_err());
+        let synthetic = load_with_provenance("synthetic-shapes", tmp.path()).unwrap();
+        assert!(synthetic.provenance.is_none());
     }
 
     #[test]

@@ -1,11 +1,10 @@
-//! Reads an experiment directory for the report: `experiment.json` (optional)
-//! as the typed [`Definition`] — the part of `experiment::Experiment` the
-//! report uses, every field optional so that older and newer files both
-//! read — and every `cells/<id>/result.json` as a typed [`RunResult`], each
-//! checked by [`super::validate`]. Cells that did not finish, failed, or hold
-//! figures that make no sense are left out with the reason.
+//! Reads an experiment directory for the report: `experiment.json`
+//! (optional) as the experiment's own type, [`crate::experiment::Experiment`]
+//! (its serde defaults let older files read), and every
+//! `cells/<id>/result.json` as a typed [`RunResult`], each checked by
+//! [`super::validate`]. Cells that did not finish, failed, or hold figures
+//! that make no sense are left out with the reason.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -14,137 +13,12 @@ use serde_json::Value;
 
 use super::BASELINE;
 use crate::config::TrainLimit;
+use crate::experiment::Experiment;
 use crate::result::{RunResult, Status};
 
-/// One data set as `experiment.json`'s `datasets[]` describes it.
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct DatasetInfo {
-    pub name: String,
-    /// The data set asked for, when this one replaced it.
-    pub fallback_from: Option<String>,
-    pub notice: Option<String>,
-    /// Where the files came from (e.g. a mirror, a package), when recorded.
-    pub source: Option<String>,
-    /// SHA-256 (hex) of each data file, when recorded.
-    #[serde(deserialize_with = "sha256_field")]
-    pub sha256: Option<BTreeMap<String, String>>,
-}
-
-/// `sha256` as an object (file → hex), or a single hex string (kept under
-/// the key `""`), so that either form reads.
-fn sha256_field<'de, D: serde::Deserializer<'de>>(
-    d: D,
-) -> Result<Option<BTreeMap<String, String>>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Field {
-        Files(BTreeMap<String, String>),
-        One(String),
-    }
-    Ok(match Option::<Field>::deserialize(d)? {
-        None => None,
-        Some(Field::Files(m)) => Some(m),
-        Some(Field::One(hex)) => Some(BTreeMap::from([(String::new(), hex)])),
-    })
-}
-
-/// A `datasets[]` entry: an object, or (in hand-written files) a bare name.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum DatasetItem {
-    Name(String),
-    Info(DatasetInfo),
-}
-
-/// A cell as `experiment.json`'s `cells[]` lists it.
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct CellInfo {
-    pub id: String,
-    pub technique: Option<String>,
-}
-
-/// What the report reads of `experiment.json`.
-#[derive(Clone, Debug, Default)]
-pub struct Definition {
-    pub datasets: Vec<DatasetInfo>,
-    pub notices: Vec<String>,
-    pub cells: Vec<CellInfo>,
-    /// Every other top-level field, for the legacy `*fallback*` notices.
-    pub other: BTreeMap<String, Value>,
-}
-
-#[derive(Deserialize)]
-struct RawDefinition {
-    #[serde(default)]
-    datasets: Vec<DatasetItem>,
-    #[serde(default)]
-    notices: Vec<String>,
-    #[serde(default)]
-    cells: Vec<CellInfo>,
-    #[serde(flatten)]
-    other: BTreeMap<String, Value>,
-}
-
-impl Definition {
-    /// Parses `experiment.json`'s text; `file` names it in errors.
-    pub fn parse(text: &str, file: &Path) -> anyhow::Result<Self> {
-        let raw: RawDefinition =
-            serde_json::from_str(text).with_context(|| format!("parsing {}", file.display()))?;
-        Ok(Self {
-            datasets: raw
-                .datasets
-                .into_iter()
-                .map(|d| match d {
-                    DatasetItem::Name(name) => DatasetInfo {
-                        name,
-                        ..DatasetInfo::default()
-                    },
-                    DatasetItem::Info(i) => i,
-                })
-                .collect(),
-            notices: raw.notices,
-            cells: raw.cells,
-            other: raw.other,
-        })
-    }
-
-    /// The loud notices (e.g. synthetic-shapes replacing a missing data
-    /// set): every string of `notices`, every data set's `notice` (or
-    /// `fallback_from`), and any other top-level key whose name contains
-    /// `fallback` with a non-empty value (`false`/`null`/empty mean none).
-    pub fn fallback_notice(&self) -> Option<String> {
-        let mut notices: Vec<String> = Vec::new();
-        let mut push = |n: String| {
-            if !n.trim().is_empty() && !notices.contains(&n) {
-                notices.push(n);
-            }
-        };
-        for n in &self.notices {
-            push(n.clone());
-        }
-        for d in &self.datasets {
-            if let Some(n) = &d.notice {
-                push(n.clone());
-            } else if let Some(from) = &d.fallback_from {
-                push(format!("{} replaced {from}", d.name));
-            }
-        }
-        for (key, value) in &self.other {
-            if !key.to_ascii_lowercase().contains("fallback") {
-                continue;
-            }
-            match value {
-                Value::Null | Value::Bool(false) => {}
-                Value::Array(a) if a.is_empty() => {}
-                Value::Object(o) if o.is_empty() => {}
-                Value::String(s) => push(s.clone()),
-                other => push(format!("{key}: {other}")),
-            }
-        }
-        (!notices.is_empty()).then(|| notices.join("; "))
-    }
+/// Parses `experiment.json`'s text; `file` names it in errors.
+pub fn parse_definition(text: &str, file: &Path) -> anyhow::Result<Experiment> {
+    serde_json::from_str(text).with_context(|| format!("parsing {}", file.display()))
 }
 
 /// What a cell's `config.json` tells the report (every field optional).
@@ -177,10 +51,10 @@ pub struct Cell {
 
 /// What `DIR` holds, as far as the report is concerned.
 #[derive(Debug)]
-pub struct Experiment {
+pub struct ExperimentDir {
     pub dir: PathBuf,
     /// `experiment.json`, if present.
-    pub definition: Option<Definition>,
+    pub definition: Option<Experiment>,
     /// The loud notice that synthetic-shapes replaced missing data, if any.
     pub fallback_notice: Option<String>,
     /// Completed cells with valid figures.
@@ -217,7 +91,7 @@ fn read_cell_config(cell_dir: &Path) -> CellConfigView {
 }
 
 /// One cell's `result.json`: the cell, or why it is left out.
-fn read_cell(definition: Option<&Definition>, cell_dir: &Path, id: &str) -> Result<Cell, String> {
+fn read_cell(definition: Option<&Experiment>, cell_dir: &Path, id: &str) -> Result<Cell, String> {
     let path = cell_dir.join("result.json");
     let file = format!("cells/{id}/result.json");
     let text = match std::fs::read_to_string(&path) {
@@ -247,7 +121,7 @@ fn read_cell(definition: Option<&Definition>, cell_dir: &Path, id: &str) -> Resu
     let cell_config = read_cell_config(cell_dir);
     let listed = definition
         .and_then(|d| d.cells.iter().find(|c| c.id == id))
-        .and_then(|c| c.technique.clone());
+        .map(|c| c.technique.clone());
     Ok(Cell {
         technique: listed
             .or(cell_config.technique)
@@ -264,14 +138,14 @@ fn read_cell(definition: Option<&Definition>, cell_dir: &Path, id: &str) -> Resu
 }
 
 /// Reads `DIR/experiment.json` (optional) and every `DIR/cells/*/result.json`.
-pub fn load(dir: &Path) -> anyhow::Result<Experiment> {
+pub fn load(dir: &Path) -> anyhow::Result<ExperimentDir> {
     let definition_path = dir.join("experiment.json");
     let definition = match std::fs::read_to_string(&definition_path) {
-        Ok(text) => Some(Definition::parse(&text, &definition_path)?),
+        Ok(text) => Some(parse_definition(&text, &definition_path)?),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => return Err(e).with_context(|| format!("reading {}", definition_path.display())),
     };
-    let fallback_notice = definition.as_ref().and_then(Definition::fallback_notice);
+    let fallback_notice = definition.as_ref().and_then(Experiment::fallback_notice);
     let cells_dir = dir.join("cells");
     let mut entries: Vec<PathBuf> = std::fs::read_dir(&cells_dir)
         .with_context(|| {
@@ -296,7 +170,7 @@ pub fn load(dir: &Path) -> anyhow::Result<Experiment> {
             Err(why) => skipped.push((id, why)),
         }
     }
-    Ok(Experiment {
+    Ok(ExperimentDir {
         dir: dir.to_path_buf(),
         definition,
         fallback_notice,
@@ -309,43 +183,27 @@ pub fn load(dir: &Path) -> anyhow::Result<Experiment> {
 mod tests {
     use super::*;
 
-    fn parse(v: Value) -> Definition {
-        Definition::parse(&v.to_string(), Path::new("experiment.json")).unwrap()
+    fn parse(v: Value) -> Experiment {
+        parse_definition(&v.to_string(), Path::new("experiment.json")).unwrap()
     }
 
     #[test]
     fn fallback_notice_found() {
         let v = serde_json::json!({"notices": ["fashion-mnist missing: synthetic-shapes-28 used"],
-            "datasets": [{"name": "synthetic-shapes-28", "fallback_from": "fashion-mnist",
+            "datasets": [{"name": "synthetic-shapes-28", "model": "simple-cnn", "fallback_from": "fashion-mnist",
                           "notice": "fashion-mnist missing: synthetic-shapes-28 used"}]});
         assert_eq!(
             parse(v).fallback_notice().unwrap(),
             "fashion-mnist missing: synthetic-shapes-28 used"
         );
-        let v = serde_json::json!({"notices": [], "datasets": [{"name": "mnist", "fallback_from": null, "notice": null}]});
+        let v = serde_json::json!({"notices": [], "datasets": [{"name": "mnist", "model": "simple-cnn", "fallback_from": null, "notice": null}]});
         assert_eq!(parse(v).fallback_notice(), None);
-        let v = serde_json::json!({"preset": "x", "fallback": "cifar10 missing: synthetic-shapes used"});
-        assert!(
-            parse(v)
-                .fallback_notice()
-                .unwrap()
-                .contains("cifar10 missing")
-        );
-        let v = serde_json::json!({"fallback_notice": null, "data_fallback": false});
-        assert_eq!(parse(v).fallback_notice(), None);
-        let v = serde_json::json!({"fallback": {"requested": "mnist", "used": "synthetic-shapes"}});
-        assert!(
-            parse(v)
-                .fallback_notice()
-                .unwrap()
-                .contains("synthetic-shapes")
-        );
     }
 
     #[test]
-    fn provenance_and_bare_names_read() {
+    fn provenance_reads() {
         let d = parse(serde_json::json!({"datasets": [
-            "mnist",
+            {"name": "mnist", "model": "simple-cnn"},
             {"name": "fashion-mnist", "model": "simple-cnn", "source": "debian package",
              "sha256": {"train-images-idx3-ubyte": "ab12"}, "something_new": 3}
         ]}));
@@ -355,18 +213,13 @@ mod tests {
             d.datasets[1].sha256.as_ref().unwrap()["train-images-idx3-ubyte"],
             "ab12"
         );
-        let d = parse(
-            serde_json::json!({"datasets": [{"name": "x", "sha256": "cd34"},
-                                                      {"name": "y", "sha256": null}]}),
-        );
-        assert_eq!(d.datasets[0].sha256.as_ref().unwrap()[""], "cd34");
-        assert_eq!(d.datasets[1].sha256, None);
+        assert_eq!(d.datasets[0].sha256, None);
     }
 
     #[test]
     fn a_malformed_definition_names_the_file() {
         let err =
-            Definition::parse("{\"datasets\": 3}", Path::new("x/experiment.json")).unwrap_err();
+            parse_definition("{\"datasets\": 3}", Path::new("x/experiment.json")).unwrap_err();
         assert!(format!("{err:#}").contains("x/experiment.json"), "{err:#}");
     }
 }

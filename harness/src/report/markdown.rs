@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use super::BASELINE;
 use super::charts::plot_stem;
-use super::load::Experiment;
+use super::load::ExperimentDir;
 use super::row::{Row, Verdict};
 use super::rule::{RULE, p_text};
 use super::summary::Summary;
@@ -127,7 +127,7 @@ fn cost_table(s: &mut String, rows: &[&Row]) {
 }
 
 /// `report.md`.
-pub fn markdown(exp: &Experiment, summary: &Summary) -> String {
+pub fn markdown(exp: &ExperimentDir, summary: &Summary) -> String {
     let mut s = String::from("# augkit experiment report\n\n");
     if let Some(notice) = &summary.fallback_notice {
         let _ = writeln!(

@@ -29,7 +29,7 @@ use anyhow::Context;
 
 pub use charts::plot_stem;
 pub use cost::FREE_OVERHEAD_PCT;
-pub use load::{Cell, Experiment, load, technique_of};
+pub use load::{Cell, ExperimentDir, load, technique_of};
 pub use row::{Row, Verdict};
 pub use rule::{Conclusion, RULE, pareto_set, rank_tradeoffs};
 pub use stats::{PairedTest, Stat};

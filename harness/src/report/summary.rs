@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::BASELINE;
 use super::converged::{self, Convergence};
 use super::cost::{self, Budget};
-use super::load::{Cell, Experiment};
+use super::load::{Cell, ExperimentDir};
 use super::row::{Row, Verdict};
 use super::rule::{self, Conclusion, RULE};
 use super::stats::{Stat, paired_t_test};
@@ -86,7 +86,7 @@ fn sort_techniques(names: &mut [String]) {
 }
 
 /// Data sets in the order `experiment.json` lists them, then any others by name.
-fn dataset_order(exp: &Experiment) -> Vec<String> {
+fn dataset_order(exp: &ExperimentDir) -> Vec<String> {
     let present: BTreeSet<&str> = exp.cells.iter().map(|c| c.dataset.as_str()).collect();
     let mut order: Vec<String> = exp
         .definition
@@ -276,7 +276,7 @@ fn compare_with_baseline(rows: &mut [Row], runs: &[Vec<&Cell>]) {
 }
 
 /// Aggregates the cells into rows, backend timings and conclusions.
-pub fn summarise(exp: &Experiment) -> Summary {
+pub fn summarise(exp: &ExperimentDir) -> Summary {
     let mut rows = Vec::new();
     let mut conclusions = Vec::new();
     let mut backend_timing = Vec::new();
