@@ -196,6 +196,14 @@ impl Plan {
         }
         let synth = match &policy.synthetic {
             None => None,
+            Some(s) if s.mode == SynthMode::Pool => {
+                if dataset.pool_len() == 0 {
+                    return Err(Error::NoPool);
+                }
+                kernel.pool_first = dataset.len() as u32;
+                kernel.pool_len = dataset.pool_len() as u32;
+                None
+            }
             Some(s) => {
                 let pca = (s.mode == SynthMode::Pca).then_some((s.components, s.variance_kept));
                 let tables = SynthTables::build(&dataset, &subset, pca)?;

@@ -1,7 +1,13 @@
 //! The resident dataset: u8 images, planar CHW, with their labels, validated
-//! once, plus the per-image statistics some modes need.
+//! once, plus the per-image statistics some modes need. A synthetic pool, when
+//! attached, is appended after the real images.
 
-use crate::error::Error;
+use crate::error::{Error, PoolError};
+use crate::pool::SyntheticPool;
+
+/// Most images (real plus pool) augkit indexes: keeps every index and
+/// position sum inside u32.
+pub const MAX_RESIDENT_IMAGES: usize = u32::MAX as usize / 2;
 
 /// Channels × height × width of one image.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -58,6 +64,13 @@ impl ImageShape {
 }
 
 /// A labelled image set as every backend uploads it.
+///
+/// With a synthetic pool attached ([`with_pool`](Self::with_pool)) the
+/// resident images are the real ones followed by the pool's:
+/// [`len`](Self::len) counts the real images (what a subset may name),
+/// [`pool_len`](Self::pool_len) the pool's, and [`pixels`](Self::pixels),
+/// [`labels`](Self::labels) and [`gray_means`](Self::gray_means) cover both
+/// (what the backends upload).
 #[derive(Clone, Debug)]
 pub struct Dataset {
     shape: ImageShape,
@@ -65,6 +78,8 @@ pub struct Dataset {
     labels: Vec<u32>,
     num_classes: u32,
     gray_means: Vec<f32>,
+    /// Images past the real ones that came from a synthetic pool.
+    pool_len: usize,
 }
 
 impl Dataset {
@@ -81,7 +96,7 @@ impl Dataset {
         if n == 0 {
             return Err(Error::Dataset("the dataset has no images".into()));
         }
-        if n > u32::MAX as usize / 2 {
+        if n > MAX_RESIDENT_IMAGES {
             return Err(Error::Dataset(format!(
                 "{n} images is more than augkit indexes"
             )));
@@ -114,21 +129,79 @@ impl Dataset {
             labels,
             num_classes,
             gray_means,
+            pool_len: 0,
         })
+    }
+
+    /// The dataset with `pool` appended after its real images (one upload,
+    /// the same chunking, so a pool image is read like any other). The
+    /// pool's shape and class count must equal the dataset's; a dataset
+    /// takes one pool.
+    pub fn with_pool(mut self, pool: SyntheticPool) -> Result<Self, Error> {
+        if self.pool_len > 0 {
+            return Err(PoolError::AlreadyAttached.into());
+        }
+        let dims = |s: ImageShape| (s.channels, s.height, s.width);
+        if pool.shape() != self.shape {
+            return Err(PoolError::ShapeMismatch {
+                pool: dims(pool.shape()),
+                dataset: dims(self.shape),
+            }
+            .into());
+        }
+        if pool.num_classes() != self.num_classes {
+            return Err(PoolError::ClassCountMismatch {
+                pool: pool.num_classes(),
+                dataset: self.num_classes,
+            }
+            .into());
+        }
+        let real = self.labels.len();
+        if real + pool.len() > MAX_RESIDENT_IMAGES {
+            return Err(PoolError::TooManyResident {
+                real,
+                pool: pool.len(),
+                limit: MAX_RESIDENT_IMAGES,
+            }
+            .into());
+        }
+        let shape = self.shape;
+        let pool_len = pool.len();
+        let (pixels, labels) = pool.into_parts();
+        self.gray_means.extend(
+            pixels
+                .chunks_exact(shape.elements())
+                .map(|image| source_gray_mean(image, shape)),
+        );
+        self.pixels.extend_from_slice(&pixels);
+        self.labels.extend_from_slice(&labels);
+        self.pool_len = pool_len;
+        Ok(self)
     }
 
     pub fn shape(&self) -> ImageShape {
         self.shape
     }
+    /// Real images (the pool's are not counted: a subset names real images).
     pub fn len(&self) -> usize {
-        self.labels.len()
+        self.labels.len() - self.pool_len
     }
     pub fn is_empty(&self) -> bool {
-        self.labels.is_empty()
+        self.len() == 0
     }
+    /// Synthetic pool images appended after the real ones (0: no pool).
+    pub fn pool_len(&self) -> usize {
+        self.pool_len
+    }
+    /// Real plus pool images: what the backends upload.
+    pub fn resident_len(&self) -> usize {
+        self.labels.len()
+    }
+    /// Every resident image (real, then pool), planar CHW.
     pub fn pixels(&self) -> &[u8] {
         &self.pixels
     }
+    /// Every resident image's label (real, then pool).
     pub fn labels(&self) -> &[u32] {
         &self.labels
     }
@@ -144,7 +217,8 @@ impl Dataset {
         &self.gray_means
     }
 
-    /// [`channel_statistics`] of the images `subset` names.
+    /// [`channel_statistics`] of the images `subset` names (pool images
+    /// included when it names them).
     pub fn channel_statistics(&self, subset: &[u32]) -> Result<ChannelStatistics, Error> {
         channel_statistics(&self.pixels, self.shape, subset)
     }

@@ -56,6 +56,9 @@ pub mod slot {
     pub const AUTO_BIN: u32 = 25;
     /// Auto op k's sign (sub-draw = k, word 0).
     pub const AUTO_SIGN: u32 = 26;
+    /// Synthetic pool: the coin (sub-draw 0, word 0) and the bounded draw
+    /// of the pool image (sub-draw 1).
+    pub const SYNTHETIC_POOL: u32 = 27;
 }
 
 /// Sub-draw offsets of slot `ERASE_BOX`: box b, attempt t draws its area

@@ -51,6 +51,70 @@ pub enum PolicyError {
         other: &'static str,
         reason: &'static str,
     },
+    #[error("policy field `{field}` is missing: {reason}")]
+    Missing {
+        field: &'static str,
+        reason: &'static str,
+    },
+    #[error("policy field `{field}` must not be given: {reason}")]
+    Unexpected {
+        field: &'static str,
+        reason: &'static str,
+    },
+}
+
+/// A synthetic pool ([`SyntheticPool`](crate::SyntheticPool)) that cannot be
+/// used, or that does not fit the dataset it is attached to.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum PoolError {
+    #[error("the synthetic pool has no images")]
+    Empty,
+    #[error(
+        "the synthetic pool holds {images} images, more than the limit of {limit} (MAX_POOL_IMAGES)"
+    )]
+    TooManyImages { images: usize, limit: usize },
+    #[error(
+        "the synthetic pool holds {bytes} pixel bytes, more than the limit of {limit} (MAX_POOL_BYTES)"
+    )]
+    TooManyBytes { bytes: u64, limit: u64 },
+    #[error(
+        "the synthetic pool has {pixels} pixel bytes for {images} labels of {channels}×{height}×{width} images (expected {expected})"
+    )]
+    Length {
+        pixels: usize,
+        images: usize,
+        channels: u32,
+        height: u32,
+        width: u32,
+        expected: usize,
+    },
+    #[error(
+        "label {label} of synthetic pool image {index} is not below num_classes = {num_classes}"
+    )]
+    LabelOutOfRange {
+        index: usize,
+        label: u32,
+        num_classes: u32,
+    },
+    #[error("the synthetic pool's num_classes must be at least 1")]
+    NoClasses,
+    #[error(
+        "the synthetic pool's images are {pool:?} but the dataset's are {dataset:?} (channels, height, width)"
+    )]
+    ShapeMismatch {
+        pool: (u32, u32, u32),
+        dataset: (u32, u32, u32),
+    },
+    #[error("the synthetic pool has {pool} classes but the dataset has {dataset}")]
+    ClassCountMismatch { pool: u32, dataset: u32 },
+    #[error("the dataset already has a synthetic pool")]
+    AlreadyAttached,
+    #[error("{real} dataset images plus {pool} pool images is more than augkit indexes ({limit})")]
+    TooManyResident {
+        real: usize,
+        pool: usize,
+        limit: usize,
+    },
 }
 
 /// Everything the library can refuse or fail at.
@@ -67,6 +131,12 @@ pub enum Error {
     },
     #[error("invalid dataset: {0}")]
     Dataset(String),
+    #[error("invalid synthetic pool: {0}")]
+    Pool(#[from] PoolError),
+    #[error(
+        "the policy has `synthetic.mode = \"pool\"` but the dataset has no synthetic pool (attach one with Dataset::with_pool)"
+    )]
+    NoPool,
     #[error(
         "subset index {index} at position {position} is out of range for a dataset of {len} images"
     )]

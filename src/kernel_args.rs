@@ -121,11 +121,19 @@ pub struct KernelPolicy {
     /// Boxes per erased sample, drawn uniformly in [lo, hi].
     pub erase_count_lo: u32,
     pub erase_count_hi: u32,
+    /// `SYNTH_POOL`: resident index of the first pool image (the number of
+    /// real images; set by the plan).
+    pub pool_first: u32,
+    /// `SYNTH_POOL`: pool images after `pool_first` (set by the plan).
+    pub pool_len: u32,
+    pub _pad_pool: [u32; 2],
 }
 
 pub const SYNTH_OFF: u32 = 0;
 pub const SYNTH_PCA: u32 = 1;
 pub const SYNTH_INTERPOLATE: u32 = 2;
+/// The source image is drawn from the synthetic pool appended to the dataset.
+pub const SYNTH_POOL: u32 = 3;
 
 pub const SYNTH_CLASS_TRAINING: u32 = 0;
 pub const SYNTH_CLASS_UNIFORM: u32 = 1;
@@ -272,6 +280,9 @@ pub mod flags {
     pub const AUTO: u32 = 1 << 8;
     /// Random erasing wrote `SampleParams::erase_count` boxes.
     pub const ERASED: u32 = 1 << 9;
+    /// The source image was drawn from the synthetic pool
+    /// (`SampleParams::dataset_index` ≥ `KernelPolicy::pool_first`).
+    pub const POOL: u32 = 1 << 10;
 }
 
 /// Everything random about one output sample, drawn by the parameters pass.
@@ -280,7 +291,8 @@ pub mod flags {
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Pod, Zeroable)]
 pub struct SampleParams {
-    /// Image index in the resident dataset.
+    /// Image index in the resident dataset (past the real images for a
+    /// pool sample: `pool_first` + the drawn pool index).
     pub dataset_index: u32,
     pub label_a: u32,
     /// The partner's label when mixed, else `label_a`.
@@ -356,7 +368,7 @@ mod tests {
             assert_eq!(size % 16, 0, "{name} is {size} bytes");
         }
         assert_eq!(size_of::<SampleParams>(), 240);
-        assert_eq!(size_of::<KernelPolicy>(), 320);
+        assert_eq!(size_of::<KernelPolicy>(), 336);
         assert_eq!(size_of::<MixLabel>(), 12);
     }
 }

@@ -26,9 +26,9 @@
 //!
 //! The documented surface is what a trainer needs: [`Policy`] and the types
 //! in [`policy`], [`Dataset`] / [`ImageShape`], [`Step`], [`HostImages`],
-//! [`MixLabel`], [`SampleParams`] (for inspection), the [`Backend`],
+//! [`MixLabel`], [`SyntheticPool`], [`SampleParams`] (for inspection), the [`Backend`],
 //! [`DeviceBackend`] and [`Inspect`] traits, [`BackendInfo`] /
-//! [`BackendKind`], [`Error`] / [`PolicyError`], [`Plan`] (an opaque,
+//! [`BackendKind`], [`Error`] / [`PolicyError`] / [`PoolError`], [`Plan`] (an opaque,
 //! validated run description with read accessors) and the three backends
 //! with their options ([`cpu`], `wgpu`, `cuda`). Everything else — the
 //! kernel ABI, the draw slots, Philox, the shuffle, the parameter
@@ -47,6 +47,7 @@ mod kernel_args;
 mod params;
 mod philox;
 pub mod policy;
+mod pool;
 mod shuffle;
 mod synthetic;
 #[cfg(feature = "wgpu")]
@@ -56,9 +57,10 @@ pub use backend::{
     Backend, BackendInfo, BackendKind, DeviceBackend, HostImages, Inspect, Plan, Step,
 };
 pub use dataset::{ChannelStatistics, Dataset, ImageShape, channel_statistics};
-pub use error::{Error, PolicyError};
+pub use error::{Error, PolicyError, PoolError};
 pub use kernel_args::{MixLabel, SampleParams};
 pub use policy::{DType, Layout, Policy};
+pub use pool::{MAX_POOL_BYTES, MAX_POOL_IMAGES, SyntheticPool};
 
 /// Not API: the kernel ABI and the pieces of the computation that the
 /// project's own tests (layout, constants, parity, semantics), the host

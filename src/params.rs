@@ -56,13 +56,16 @@ impl<'a> StepContext<'a> {
 pub struct SampleSource {
     pub dataset_index: u32,
     pub label: u32,
+    /// Generated on the device (PCA, interpolation).
     pub synthetic: bool,
+    /// Drawn from the synthetic pool (`dataset_index` is past the real set).
+    pub pool: bool,
     pub synth_partner: u32,
     pub synth_t: f32,
 }
 
 /// The sample's source: the shuffled subset image, or a synthetic sample
-/// (SEMANTICS.md §9) drawn in its place.
+/// (SEMANTICS.md §9) or a pool image (§9a) drawn in its place.
 pub fn sample_source(ctx: &StepContext<'_>, i: u32) -> SampleSource {
     let k = ctx.policy;
     let dataset_index = ctx.dataset_index(i);
@@ -71,9 +74,19 @@ pub fn sample_source(ctx: &StepContext<'_>, i: u32) -> SampleSource {
         dataset_index,
         label,
         synthetic: false,
+        pool: false,
         synth_partner: dataset_index,
         synth_t: 0.0,
     };
+    if k.synth_mode == SYNTH_POOL {
+        if let Some(index) = pool_draw(k, ctx.key, ctx.step.first_position + i, ctx.step.epoch) {
+            source.dataset_index = index;
+            source.synth_partner = index;
+            source.label = ctx.labels[index as usize];
+            source.pool = true;
+        }
+        return source;
+    }
     let Some(tables) = ctx.synth else {
         return source;
     };
@@ -107,6 +120,25 @@ pub fn sample_source(ctx: &StepContext<'_>, i: u32) -> SampleSource {
         source.synth_t = draws::unit(w[2]);
     }
     source
+}
+
+/// The synthetic pool draw of the sample at epoch position `position`: the
+/// resident index of its pool image, or `None` when its source stays the
+/// data set's (SEMANTICS.md §9a). A coin of probability `synth_p`, then a
+/// uniform index below `pool_len`.
+pub fn pool_draw(k: &KernelPolicy, key: [u32; 2], position: u32, epoch: u32) -> Option<u32> {
+    if k.pool_len == 0 {
+        return None;
+    }
+    let w = words(key, position, epoch, slot::SYNTHETIC_POOL, 0);
+    if !coin(k.synth_p, w[0]) {
+        return None;
+    }
+    let pick = bounded(
+        k.pool_len,
+        words(key, position, epoch, slot::SYNTHETIC_POOL, 1),
+    );
+    Some(k.pool_first + pick)
 }
 
 /// The σ_j·z_j of a synthetic PCA sample (zeros otherwise), one per model
@@ -165,6 +197,9 @@ pub fn sample_params(ctx: &StepContext<'_>, i: u32) -> SampleParams {
     };
     if source.synthetic {
         p.flags |= flags::SYNTHETIC;
+    }
+    if source.pool {
+        p.flags |= flags::POOL;
     }
 
     geometry(k, key, position, epoch, &mut p);

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use augkit::cpu::CpuBackend;
 use augkit::{Backend, BackendKind, DeviceBackend, HostImages, Step};
-use augkit::{Dataset, ImageShape, MixLabel, Policy};
+use augkit::{Dataset, ImageShape, MixLabel, Policy, SyntheticPool};
 
 /// Batch sizes of the matrix.
 pub const BATCHES: [u32; 4] = [64, 256, 1024, 4096];
@@ -37,7 +37,8 @@ pub fn shapes() -> [ImageShape; 3] {
 /// The techniques, from `benches/pipelines/technique_*.toml` (embedded, so
 /// the `augkit` binary needs no files): each alone, crop + flip (pipeline A),
 /// then the full pipeline (pipeline E with rotation and translation), then
-/// crop + flip + TrivialAugment-Wide and + RandAugment(2, 9).
+/// crop + flip + TrivialAugment-Wide and + RandAugment(2, 9), then crop +
+/// flip drawing half its sources from the synthetic pool.
 /// Normalised with per-channel statistics.
 pub fn techniques(channels: u32) -> Vec<(&'static str, Policy)> {
     let norm = if channels == 3 {
@@ -101,25 +102,43 @@ pub fn techniques(channels: u32) -> Vec<(&'static str, Policy)> {
             "randaugment",
             include_str!("../../benches/pipelines/technique_randaugment.toml"),
         ),
+        (
+            "pool",
+            include_str!("../../benches/pipelines/technique_pool.toml"),
+        ),
     ]
     .into_iter()
     .map(|(name, body)| (name, with(body)))
     .collect()
 }
 
-/// A seeded random dataset of `n` images (xorshift bytes, ten classes).
+/// A seeded random dataset of `n` images (xorshift bytes, ten classes),
+/// carrying a synthetic pool of `max(n / 2, 1)` more (for the `pool`
+/// technique; the others never read it). Half, so the 224×224 set of 512
+/// stays within one 128 MiB wgpu binding as it did without a pool.
 pub fn bench_dataset(shape: ImageShape, n: usize) -> Arc<Dataset> {
     let mut state = 0x2545_f491_4f6c_dd1du64;
-    let pixels = (0..n * shape.elements())
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state as u8
-        })
-        .collect();
+    let mut bytes = |count: usize| -> Vec<u8> {
+        (0..count)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state as u8
+            })
+            .collect()
+    };
+    let pixels = bytes(n * shape.elements());
     let labels = (0..n as u32).map(|i| i % 10).collect();
-    Arc::new(Dataset::new(shape, pixels, labels, 10).expect("bench dataset is valid"))
+    let pool_n = (n / 2).max(1);
+    let pool_pixels = bytes(pool_n * shape.elements());
+    let pool_labels = (0..pool_n as u32).map(|i| (i * 7) % 10).collect();
+    let pool =
+        SyntheticPool::new(shape, pool_pixels, pool_labels, 10).expect("bench pool is valid");
+    let data = Dataset::new(shape, pixels, labels, 10)
+        .and_then(|d| d.with_pool(pool))
+        .expect("bench dataset is valid");
+    Arc::new(data)
 }
 
 /// An epoch of `len` positions over a dataset of `n` images (indices repeat

@@ -36,7 +36,7 @@ fn every_technique_is_valid_for_every_shape() {
             .collect();
         assert!(names.contains(&"full") && names.contains(&"synthetic"));
         assert!(names.contains(&"trivialaugment") && names.contains(&"randaugment"));
-        assert!(names.contains(&"erasing"));
+        assert!(names.contains(&"erasing") && names.contains(&"pool"));
     }
 }
 

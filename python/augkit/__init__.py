@@ -197,6 +197,11 @@ class Augmenter:
             harness does).
         batch_size: the default for ``epoch()``, ``steps_per_epoch()`` and
             ``len()``.
+        synthetic_pool: ``(images, labels)`` of generated images (uint8
+            ``[P, C, H, W]``, the data set's C, H, W; labels below
+            ``num_classes``) for a policy with ``[synthetic] mode = "pool"``:
+            each sample's source image is drawn from the pool with
+            probability ``synthetic.fraction`` (docs/SEMANTICS.md §9a).
 
     Sharding (``world_size > 1``): the epoch's batches at ``batch_size`` —
     exactly a single process's batches, positions ``[k·B, (k+1)·B)`` — are
@@ -225,6 +230,7 @@ class Augmenter:
         subset: Optional[Any] = None,
         normalise: bool = True,
         batch_size: Optional[int] = None,
+        synthetic_pool: Optional[Tuple[Any, Any]] = None,
     ) -> None:
         if _is_transform(policy):
             # A torchvision pipeline (or (pipeline, mix), as to_torchvision
@@ -260,6 +266,12 @@ class Augmenter:
         kind, text = _policy_source(policy)
         images = _as_cpu_array(images, "images")
         labels = _as_cpu_array(labels, "labels")
+        pool_images = pool_labels = None
+        if synthetic_pool is not None:
+            if not isinstance(synthetic_pool, (tuple, list)) or len(synthetic_pool) != 2:
+                raise TypeError("synthetic_pool must be a pair (images, labels)")
+            pool_images = _as_cpu_array(synthetic_pool[0], "synthetic_pool images")
+            pool_labels = _as_cpu_array(synthetic_pool[1], "synthetic_pool labels")
         if num_classes is None:
             as_tensor = torch.from_dlpack(labels) if not isinstance(labels, torch.Tensor) else labels
             if as_tensor.numel() == 0:
@@ -272,7 +284,8 @@ class Augmenter:
         if backend in ("auto", "cuda") and cuda_index is not None:
             _nvrtc_hint()
         self._engine = _native.Engine(
-            kind, text, images, labels, num_classes, self.seed, backend, cuda_index, subset, bool(normalise)
+            kind, text, images, labels, num_classes, self.seed, backend, cuda_index, subset, bool(normalise),
+            pool_images, pool_labels,
         )
         if self._engine.kind == "cuda" and self.device.type != "cuda":
             raise ValueError("the CUDA backend writes CUDA tensors: pass device='cuda[:N]'")

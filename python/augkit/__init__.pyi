@@ -62,6 +62,7 @@ class Augmenter:
         subset: Optional[Any] = None,
         normalise: bool = True,
         batch_size: Optional[int] = None,
+        synthetic_pool: Optional[Tuple[Any, Any]] = None,
     ) -> None: ...
     @property
     def backend(self) -> str: ...

@@ -19,6 +19,8 @@ class Engine:
         cuda_device: Optional[int] = None,
         subset: Optional[Any] = None,
         normalise: bool = True,
+        pool_images: Optional[Any] = None,
+        pool_labels: Optional[Any] = None,
     ) -> None: ...
     @property
     def epoch_len(self) -> int: ...

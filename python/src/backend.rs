@@ -5,7 +5,8 @@
 //! Library items used: `Policy::{from_toml_str, from_json_str, from_file,
 //! to_toml_string}`, `Policy::output.{mean, std, dtype, layout}`,
 //! `Policy::mix.label_smoothing`,
-//! `DType`, `Layout`, `ImageShape::{new, pixels}`, `Dataset::new`, `Step`,
+//! `DType`, `Layout`, `ImageShape::{new, pixels}`, `Dataset::{new, with_pool}`,
+//! `SyntheticPool::new`, `policy::{SynthMode, PoolSource}`, `Step`,
 //! `HostImages`, `MixLabel`, `SampleParams`, `Backend::{info, epoch_len,
 //! sample_params, augment_into}`, `BackendInfo::{kind, device}`, `BackendKind`,
 //! `cpu::CpuBackend::new`,
@@ -41,7 +42,9 @@ impl From<augkit::Error> for BindError {
             | E::EmptySubset
             | E::ZeroBatch
             | E::StepOutOfRange { .. }
-            | E::BufferSize { .. } => BindError::Value(message),
+            | E::BufferSize { .. }
+            | E::Pool(_)
+            | E::NoPool => BindError::Value(message),
             E::DType { .. } => BindError::Type(message),
             _ => BindError::Runtime(message),
         }
@@ -107,7 +110,12 @@ pub struct Request {
     /// Fill in the subset's per-channel mean and std when the policy sets
     /// neither (as the harness does).
     pub normalise: bool,
+    /// A synthetic pool given by the caller.
+    pub pool: Option<PoolArrays>,
 }
+
+/// A synthetic pool's images (planar CHW, the dataset's shape) and labels.
+pub type PoolArrays = (Vec<u8>, Vec<u32>);
 
 /// What the Python layer needs to know about an open engine.
 #[derive(Clone, Debug)]
@@ -179,6 +187,7 @@ pub fn open(request: Request) -> Result<(Engine, Meta), BindError> {
         choice,
         cuda_device,
         normalise,
+        pool,
     } = request;
     let shape = augkit::ImageShape::new(c, h, w)?;
     let n = labels.len();
@@ -193,7 +202,12 @@ pub fn open(request: Request) -> Result<(Engine, Meta), BindError> {
         policy.output.mean = stats.mean;
         policy.output.std = stats.std;
     }
-    let dataset = Arc::new(augkit::Dataset::new(shape, pixels, labels, num_classes)?);
+    let mut dataset = augkit::Dataset::new(shape, pixels, labels, num_classes)?;
+    if let Some((pool_pixels, pool_labels)) = pool_for(&policy, pool)? {
+        let pool = augkit::SyntheticPool::new(shape, pool_pixels, pool_labels, num_classes)?;
+        dataset = dataset.with_pool(pool)?;
+    }
+    let dataset = Arc::new(dataset);
     let mut note = String::new();
     let inner = match choice {
         Choice::Auto => match cuda_device {
@@ -258,6 +272,59 @@ pub fn open(request: Request) -> Result<(Engine, Meta), BindError> {
     };
     let engine = Engine { inner };
     Ok((engine, meta))
+}
+
+/// The pool to attach: the caller's, checked against what the policy's
+/// `[synthetic]` section says the pool is.
+fn pool_for(policy: &Policy, given: Option<PoolArrays>) -> Result<Option<PoolArrays>, BindError> {
+    use augkit::policy::{PoolSource, SynthMode};
+    let pool_mode = policy
+        .synthetic
+        .as_ref()
+        .filter(|s| s.mode == SynthMode::Pool);
+    let Some(s) = pool_mode else {
+        return match given {
+            Some(_) => Err(BindError::Value(
+                "synthetic_pool was given but the policy has no `[synthetic] mode = \"pool\"` \
+                 section to draw from it"
+                    .into(),
+            )),
+            None => Ok(None),
+        };
+    };
+    match (s.source, given) {
+        (Some(PoolSource::File), Some(_)) => Err(BindError::Value(
+            "the policy names a pool file (`synthetic.source = \"file\"`) and synthetic_pool \
+             was given too: use one"
+                .into(),
+        )),
+        (Some(PoolSource::File), None) => Err(BindError::Value(format!(
+            "`synthetic.source = \"file\"` ({}): reading a pool file is not in this build; \
+             load the .npz and pass synthetic_pool=(images, labels)",
+            s.path
+                .as_deref()
+                .unwrap_or(std::path::Path::new(""))
+                .display()
+        ))),
+        (Some(source @ (PoolSource::Cvae | PoolSource::Ddpm)), None) => {
+            Err(BindError::Value(format!(
+                "`synthetic.source = \"{}\"`: the Python package does not train generators; \
+                 pass the generated pool as synthetic_pool=(images, labels) \
+                 (the augkit harness fits and samples them)",
+                if source == PoolSource::Cvae {
+                    "cvae"
+                } else {
+                    "ddpm"
+                }
+            )))
+        }
+        (None, None) => Err(BindError::Value(
+            "`synthetic.mode = \"pool\"` needs a pool: pass synthetic_pool=(images, labels) \
+             or name a file (`source = \"file\"`, `path`)"
+                .into(),
+        )),
+        (_, Some(pool)) => Ok(Some(pool)),
+    }
 }
 
 fn open_cpu(

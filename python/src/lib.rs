@@ -103,6 +103,30 @@ fn read_indices(object: &Bound<'_, PyAny>, what: &str) -> Result<Vec<u32>, BindE
     }
 }
 
+/// A uint8 [N, C, H, W] CPU array: its dims and a copy of its bytes (empty
+/// when N is 0: the library refuses an empty set with its own error).
+fn read_images(object: &Bound<'_, PyAny>, what: &str) -> Result<([i64; 4], Vec<u8>), BindError> {
+    let view = dlpack::import(object, what, None, false)?;
+    view.expect_elem(what, &[Elem::U8])?;
+    view.expect_place(what, Place::Cpu)?;
+    let dims = match view.shape.as_slice() {
+        &[n, c, h, w] => [n, c, h, w],
+        other => {
+            return Err(BindError::Value(format!(
+                "{what} must be uint8 [N, C, H, W], got shape {other:?}"
+            )));
+        }
+    };
+    let pixels = if view.len == 0 {
+        Vec::new()
+    } else {
+        // SAFETY: a compact CPU u8 array of `len` elements, kept alive by
+        // `view` while it is copied (the one copy of the images).
+        unsafe { std::slice::from_raw_parts(view.address as *const u8, view.len) }.to_vec()
+    };
+    Ok((dims, pixels))
+}
+
 /// An open backend with the dataset uploaded; one call per step.
 #[pyclass(module = "augkit._native", name = "Engine")]
 struct Engine {
@@ -115,7 +139,7 @@ struct Engine {
 #[pymethods]
 impl Engine {
     #[new]
-    #[pyo3(signature = (policy_source, policy_text, images, labels, num_classes, seed, backend, cuda_device=None, subset=None, normalise=true))]
+    #[pyo3(signature = (policy_source, policy_text, images, labels, num_classes, seed, backend, cuda_device=None, subset=None, normalise=true, pool_images=None, pool_labels=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         policy_source: &str,
@@ -128,6 +152,8 @@ impl Engine {
         cuda_device: Option<usize>,
         subset: Option<&Bound<'_, PyAny>>,
         normalise: bool,
+        pool_images: Option<&Bound<'_, PyAny>>,
+        pool_labels: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let source = match policy_source {
             "toml" => PolicySource::Toml,
@@ -151,17 +177,7 @@ impl Engine {
             }
         };
         let policy = backend::parse_policy(source, policy_text).map_err(py_err)?;
-        let view = dlpack::import(images, "images", None, false).map_err(py_err)?;
-        view.expect_elem("images", &[Elem::U8]).map_err(py_err)?;
-        view.expect_place("images", Place::Cpu).map_err(py_err)?;
-        let dims = match view.shape.as_slice() {
-            &[n, c, h, w] => [n, c, h, w],
-            other => {
-                return Err(PyValueError::new_err(format!(
-                    "images must be uint8 [N, C, H, W], got shape {other:?}"
-                )));
-            }
-        };
+        let (dims, pixels) = read_images(images, "images").map_err(py_err)?;
         let to_u32 = |v: i64, what: &str| {
             u32::try_from(v)
                 .map_err(|_| PyValueError::new_err(format!("images: {what} = {v} is too large")))
@@ -171,14 +187,6 @@ impl Engine {
             to_u32(dims[2], "H")?,
             to_u32(dims[3], "W")?,
         );
-        let pixels = if view.len == 0 {
-            Vec::new() // the library refuses an empty dataset
-        } else {
-            // SAFETY: a compact CPU u8 array of `len` elements, kept alive
-            // by `view` while it is copied (the one copy of the dataset).
-            unsafe { std::slice::from_raw_parts(view.address as *const u8, view.len) }.to_vec()
-        };
-        drop(view);
         let labels = read_indices(labels, "labels").map_err(py_err)?;
         if labels.len() as i64 != dims[0] {
             return Err(PyValueError::new_err(format!(
@@ -187,6 +195,33 @@ impl Engine {
                 dims[0]
             )));
         }
+        let pool = match (pool_images, pool_labels) {
+            (None, None) => None,
+            (Some(images), Some(labels)) => {
+                let (pool_dims, pool_pixels) =
+                    read_images(images, "synthetic_pool images").map_err(py_err)?;
+                if pool_dims[1..] != dims[1..] {
+                    return Err(PyValueError::new_err(format!(
+                        "synthetic_pool images are [N, C, H, W] = {pool_dims:?} but the data set's \
+                         images are {dims:?}: the pool must have the same channels, height and width"
+                    )));
+                }
+                let pool_labels = read_indices(labels, "synthetic_pool labels").map_err(py_err)?;
+                if pool_labels.len() as i64 != pool_dims[0] {
+                    return Err(PyValueError::new_err(format!(
+                        "synthetic_pool has {} labels for {} images",
+                        pool_labels.len(),
+                        pool_dims[0]
+                    )));
+                }
+                Some((pool_pixels, pool_labels))
+            }
+            _ => {
+                return Err(PyValueError::new_err(
+                    "a synthetic pool needs both its images and its labels",
+                ));
+            }
+        };
         let subset = subset
             .map(|s| read_indices(s, "subset"))
             .transpose()
@@ -202,6 +237,7 @@ impl Engine {
             choice,
             cuda_device,
             normalise,
+            pool,
         };
         let (engine, meta) = backend::open(request).map_err(py_err)?;
         Ok(Self {

@@ -143,12 +143,16 @@ pub enum EraseCount {
     Range([u32; 2]),
 }
 
-/// Synthetic samples generated on the device in place of real ones.
+/// Synthetic samples in place of real ones: from a generated pool (`mode =
+/// "pool"`, what researchers mean by synthetic data), or made on the device
+/// by the classical baselines (`"pca"`, `"interpolate"`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Synthetic {
     pub mode: SynthMode,
-    /// Probability that a sample is synthetic (the expected share of a batch).
+    /// Probability that a sample is synthetic (the expected share of a
+    /// batch). Pool: the probability that the sample's source image is
+    /// drawn from the pool instead of the data set.
     pub fraction: f32,
     /// PCA: at most this many components per class.
     pub components: u32,
@@ -156,7 +160,24 @@ pub struct Synthetic {
     pub variance_kept: f32,
     /// PCA: how a synthetic sample's class is chosen.
     pub class_choice: ClassChoice,
+    /// Pool: where the pool comes from. Absent: the caller attaches it
+    /// ([`Dataset::with_pool`](crate::Dataset::with_pool), Python's
+    /// `synthetic_pool=`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<PoolSource>,
+    /// Pool, `source = "file"`: an `.npz` with `images` (uint8 `[N, C, H, W]`
+    /// or `[N, H, W, C]`) and `labels`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<std::path::PathBuf>,
+    /// Pool, `source = "cvae" | "ddpm"`: pool size as a multiple of the real
+    /// training subset (the generator samples this many; default 1,
+    /// at most [`MAX_POOL_SIZE`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<f32>,
 }
+
+/// Largest `synthetic.size` (pool images per real training image).
+pub const MAX_POOL_SIZE: f32 = 64.0;
 
 impl Default for Synthetic {
     fn default() -> Self {
@@ -166,18 +187,46 @@ impl Default for Synthetic {
             components: 8,
             variance_kept: 0.95,
             class_choice: ClassChoice::Training,
+            source: None,
+            path: None,
+            size: None,
         }
+    }
+}
+
+impl Synthetic {
+    /// The pool size as a multiple of the real training subset (`size`, or
+    /// 1 when absent).
+    pub fn pool_size(&self) -> f32 {
+        self.size.unwrap_or(1.0)
     }
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SynthMode {
-    /// mean_c + Σ_j σ_j·z_j·u_j from the per-class PCA model.
+    /// mean_c + Σ_j σ_j·z_j·u_j from the per-class PCA model (a classical
+    /// baseline).
     #[default]
     Pca,
-    /// A random convex combination of two training images of one class.
+    /// A random convex combination of two training images of one class (a
+    /// classical baseline).
     Interpolate,
+    /// An image drawn uniformly from a synthetic pool attached to the
+    /// dataset, augmented like a real one.
+    Pool,
+}
+
+/// Where a `mode = "pool"` pool comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PoolSource {
+    /// The harness's class-conditional VAE, fitted on the training subset.
+    Cvae,
+    /// The harness's class-conditional DDPM, fitted on the training subset.
+    Ddpm,
+    /// An `.npz` file (`path`).
+    File,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

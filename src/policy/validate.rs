@@ -339,8 +339,10 @@ pub(crate) fn compile(policy: &Policy, shape: ImageShape) -> Result<KernelPolicy
         k.synth_mode = match s.mode {
             SynthMode::Pca => SYNTH_PCA,
             SynthMode::Interpolate => SYNTH_INTERPOLATE,
+            SynthMode::Pool => SYNTH_POOL,
         };
         k.synth_p = probability("synthetic.fraction", s.fraction)?;
+        pool_fields(s)?;
         if s.components == 0 || s.components > MAX_SYNTH_COMPONENTS {
             return Err(PolicyError::OutOfRange {
                 field: "synthetic.components",
@@ -367,6 +369,70 @@ pub(crate) fn compile(policy: &Policy, shape: ImageShape) -> Result<KernelPolicy
         erasing(e, &mut k)?;
     }
     Ok(k)
+}
+
+/// `source`, `path` and `size`: only a pool takes them, and each source
+/// takes its own.
+fn pool_fields(s: &Synthetic) -> Result<(), PolicyError> {
+    if s.mode != SynthMode::Pool {
+        for (field, given) in [
+            ("synthetic.source", s.source.is_some()),
+            ("synthetic.path", s.path.is_some()),
+            ("synthetic.size", s.size.is_some()),
+        ] {
+            if given {
+                return Err(PolicyError::Unexpected {
+                    field,
+                    reason: "only `mode = \"pool\"` takes a pool source, path or size",
+                });
+            }
+        }
+        return Ok(());
+    }
+    if let Some(size) = s.size {
+        finite("synthetic.size", size)?;
+        if !(size > 0.0 && size <= MAX_POOL_SIZE) {
+            return Err(PolicyError::OutOfRange {
+                field: "synthetic.size",
+                value: size,
+                expected: "(0, 64] (pool images per real training image)",
+            });
+        }
+    }
+    match s.source {
+        Some(PoolSource::File) => {
+            match &s.path {
+                None => {
+                    return Err(PolicyError::Missing {
+                        field: "synthetic.path",
+                        reason: "`source = \"file\"` reads its pool from an .npz file",
+                    });
+                }
+                Some(p) if p.as_os_str().is_empty() => {
+                    return Err(PolicyError::Missing {
+                        field: "synthetic.path",
+                        reason: "`source = \"file\"` needs a non-empty path",
+                    });
+                }
+                Some(_) => {}
+            }
+            if s.size.is_some() {
+                return Err(PolicyError::Unexpected {
+                    field: "synthetic.size",
+                    reason: "a file's pool is the file's images; `size` sizes a generator's pool",
+                });
+            }
+        }
+        Some(PoolSource::Cvae | PoolSource::Ddpm) | None => {
+            if s.path.is_some() {
+                return Err(PolicyError::Unexpected {
+                    field: "synthetic.path",
+                    reason: "only `source = \"file\"` reads a path; a generator's pool is sampled by the harness",
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The magnitude ranges of torchvision's two augmentation spaces.

@@ -718,6 +718,9 @@ pub fn synthetic(mode: SynthMode, class_choice: ClassChoice) -> Synthetic {
         components: 5,
         variance_kept: 0.95,
         class_choice,
+        source: None,
+        path: None,
+        size: None,
     }
 }
 
