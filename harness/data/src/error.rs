@@ -41,6 +41,14 @@ pub enum DataError {
     /// An HTTP transfer failed or was cut off.
     #[error("download {url}: {problem}")]
     Download { url: String, problem: String },
+    /// An `.npz` archive (or one of its arrays) is unusable: the file and,
+    /// where one is at fault, the array are named.
+    #[error("{}: {}{problem}", path.display(), array.as_ref().map(|a| format!("array {a:?}: ")).unwrap_or_default())]
+    Npz {
+        path: PathBuf,
+        array: Option<String>,
+        problem: NpzProblem,
+    },
     /// A downloaded file's digest differs from the known one.
     #[error("{url}: {algorithm} checksum mismatch: expected {expected}, got {actual}")]
     Checksum {
@@ -65,4 +73,57 @@ impl DataError {
             problem: problem.into(),
         }
     }
+}
+
+/// What is wrong with an `.npz` file ([`DataError::Npz`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NpzProblem {
+    /// Not a zip archive, or its directory is damaged (e.g. cut off).
+    #[error("not an .npz (zip) archive: {0}")]
+    NotNpz(String),
+    /// The array's data ends early or fails its checksum.
+    #[error("truncated or corrupt: {0}")]
+    Truncated(String),
+    /// A required array is absent.
+    #[error("missing (the file holds: {present})")]
+    MissingArray { present: String },
+    /// `test_images` without `test_labels` or the reverse.
+    #[error("present without {other:?}")]
+    Unpaired { other: String },
+    /// The `.npy` header cannot be parsed.
+    #[error("bad .npy header: {0}")]
+    BadHeader(String),
+    /// Fortran-ordered arrays are not read (save with `np.ascontiguousarray`).
+    #[error("stored in Fortran order; save a C-ordered array (np.ascontiguousarray)")]
+    FortranOrder,
+    /// The element type is not the one required.
+    #[error("dtype {found}, expected {expected}")]
+    Dtype {
+        found: String,
+        expected: &'static str,
+    },
+    /// The array's shape is not one the reader accepts.
+    #[error("shape {shape:?}, expected {expected}")]
+    Shape { shape: Vec<u64>, expected: String },
+    /// No images.
+    #[error("holds zero images")]
+    Empty,
+    /// The header declares more data than the stated limit (checked before allocating).
+    #[error("{bytes} bytes declared, more than the limit of {limit} bytes")]
+    TooLarge { bytes: u64, limit: u64 },
+    /// Labels and images differ in number.
+    #[error("{labels} labels for {images} images")]
+    LengthMismatch { images: u64, labels: u64 },
+    /// A label is negative or not below the number of classes.
+    #[error("label {label} of image {index} is not in 0..{bound}")]
+    LabelOutOfRange { index: u64, label: i128, bound: u64 },
+    /// The array holds more bytes than its header declares.
+    #[error("data continues past the end its header declares")]
+    TrailingData,
+    /// The images are not of the shape the caller needs (`NpzSet::expect_shape`).
+    #[error("images are {found:?} (C, H, W), expected {expected:?}")]
+    WrongImageShape {
+        found: (u32, u32, u32),
+        expected: (u32, u32, u32),
+    },
 }

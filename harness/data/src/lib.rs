@@ -14,6 +14,7 @@ mod error;
 pub mod hf_parquet;
 pub mod idx;
 mod image_set;
+pub mod npz;
 mod rng;
 #[cfg(test)]
 mod robustness;
@@ -26,7 +27,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub use download::download;
-pub use error::{DataError, Result};
+pub use error::{DataError, NpzProblem, Result};
 pub use image_set::ImageSet;
 pub use subset::{Limit, stratified_subset};
 

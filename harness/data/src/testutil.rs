@@ -152,3 +152,73 @@ pub fn hf_parquet(col: &str, rows: &[(Option<Vec<u8>>, Option<i64>)]) -> Vec<u8>
     w.close().unwrap();
     out
 }
+
+/// One array of a test `.npz`: a NumPy dtype string, a shape and raw data
+/// bytes (which need not match the shape, to build bad files).
+pub struct NpzArray {
+    pub name: String,
+    pub descr: String,
+    pub shape: Vec<u64>,
+    pub data: Vec<u8>,
+}
+
+impl NpzArray {
+    pub fn new(name: &str, descr: &str, shape: &[u64], data: Vec<u8>) -> Self {
+        NpzArray {
+            name: name.into(),
+            descr: descr.into(),
+            shape: shape.to_vec(),
+            data,
+        }
+    }
+
+    /// A `<U{max}` string array, as `np.array(["a", "bc"])` saves it.
+    pub fn names(name: &str, names: &[&str]) -> Self {
+        let width = names.iter().map(|n| n.chars().count()).max().unwrap_or(1);
+        let mut data = Vec::new();
+        for n in names {
+            let mut chars: Vec<u32> = n.chars().map(|c| c as u32).collect();
+            chars.resize(width, 0);
+            data.extend(chars.iter().flat_map(|c| c.to_le_bytes()));
+        }
+        NpzArray::new(name, &format!("<U{width}"), &[names.len() as u64], data)
+    }
+
+    /// The `.npy` bytes: version 1.0 header padded to 64 bytes, then the data.
+    pub fn npy(&self) -> Vec<u8> {
+        let dims: Vec<String> = self.shape.iter().map(|d| d.to_string()).collect();
+        let shape = match dims.len() {
+            1 => format!("({},)", dims[0]),
+            _ => format!("({})", dims.join(", ")),
+        };
+        let mut dict = format!(
+            "{{'descr': '{}', 'fortran_order': False, 'shape': {shape}, }}",
+            self.descr
+        );
+        while (10 + dict.len() + 1) % 64 != 0 {
+            dict.push(' ');
+        }
+        dict.push('\n');
+        let mut out = b"\x93NUMPY\x01\x00".to_vec();
+        out.extend_from_slice(&(dict.len() as u16).to_le_bytes());
+        out.extend_from_slice(dict.as_bytes());
+        out.extend_from_slice(&self.data);
+        out
+    }
+}
+
+/// An `.npz` (zip of `NAME.npy`), stored or deflated like `np.savez[_compressed]`.
+pub fn write_npz(arrays: &[NpzArray], compressed: bool) -> Vec<u8> {
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let method = if compressed {
+        zip::CompressionMethod::Deflated
+    } else {
+        zip::CompressionMethod::Stored
+    };
+    let opts = zip::write::FileOptions::default().compression_method(method);
+    for a in arrays {
+        zip.start_file(format!("{}.npy", a.name), opts).unwrap();
+        zip.write_all(&a.npy()).unwrap();
+    }
+    zip.finish().unwrap().into_inner()
+}
