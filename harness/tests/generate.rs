@@ -38,7 +38,7 @@ fn small_cvae(epochs: u32) -> GeneratorConfig {
         latent: 8,
         width: 16,
         hidden: 128,
-        beta: 1.0,
+        beta: 8.0,
     })
 }
 

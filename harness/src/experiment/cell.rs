@@ -39,18 +39,17 @@ pub fn run_cell(
     let (train, test) = (data.0.clone(), data.1.clone());
     let subset = crate::data::training_subset(&train, cell.config.train_limit, cell.seed)?;
     ctx.data_load_s = data_load_s + t.elapsed().as_secs_f64();
-    let mut config = cell.config.clone();
+    // A generated pool (fitted or loaded from DIR/generators), attached or,
+    // for a CAS cell, trained on alone.
+    let root = cell_dir.parent().and_then(Path::parent).unwrap_or(cell_dir);
+    let data = TrainData {
+        train,
+        test,
+        subset,
+    };
+    let (mut config, data, ctx) = crate::generate::cells::prepare(root, cell, data, ctx)?;
     config.out = Some(cell_dir.join("result.json"));
-    let result = crate::train::train_resumable(
-        &config,
-        TrainData {
-            train,
-            test,
-            subset,
-        },
-        ctx,
-        Some(cell_dir),
-    )?;
+    let result = crate::train::train_resumable(&config, data, ctx, Some(cell_dir))?;
     write_json_atomic(&cell_dir.join("result.json"), &result)
         .with_context(|| format!("writing {}", cell_dir.join("result.json").display()))?;
     crate::checkpoint::clear(cell_dir)?;

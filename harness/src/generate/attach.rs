@@ -6,9 +6,7 @@ use super::pool::GeneratedPool;
 
 /// `dataset` with `pool` beside it (shape and classes checked by augkit).
 pub fn with_pool(dataset: augkit::Dataset, pool: GeneratedPool) -> anyhow::Result<augkit::Dataset> {
-    let _ = pool;
-    anyhow::bail!(
-        "this build of augkit has no synthetic pool (augkit::SyntheticPool); cannot attach {} images",
-        dataset.len()
-    )
+    let shape = augkit::ImageShape::new(pool.channels, pool.height, pool.width)?;
+    let pool = augkit::SyntheticPool::new(shape, pool.pixels, pool.labels, pool.num_classes)?;
+    Ok(dataset.with_pool(pool)?)
 }

@@ -11,7 +11,7 @@
 
 use std::path::{Path, PathBuf};
 
-use augkit::policy::Synthetic;
+use augkit::policy::{PoolSource as PolicySource, Synthetic};
 use augkit_data::ImageSet;
 use tch::Device;
 
@@ -51,15 +51,22 @@ pub fn pool_spec(policy: &augkit::Policy) -> Option<PoolSpec> {
             size: 1.0,
         }),
         augkit::policy::SynthMode::Interpolate => None,
-        #[allow(unreachable_patterns)]
-        _ => learned_spec(s),
+        augkit::policy::SynthMode::Pool => {
+            let source = match s.source? {
+                PolicySource::Cvae => {
+                    PoolSource::Generator(GeneratorConfig::Cvae(Default::default()))
+                }
+                PolicySource::Ddpm => {
+                    PoolSource::Generator(GeneratorConfig::Ddpm(Default::default()))
+                }
+                PolicySource::File => PoolSource::File(s.path.clone()?),
+            };
+            Some(PoolSpec {
+                source,
+                size: f64::from(s.pool_size()),
+            })
+        }
     }
-}
-
-/// The pool-mode part of [`pool_spec`] (`mode = "pool"`).
-fn learned_spec(s: &Synthetic) -> Option<PoolSpec> {
-    let _ = s;
-    None
 }
 
 /// Whether `policy` uses a pool the harness must build (a generator or a
@@ -123,30 +130,28 @@ pub fn make_pool(ctx: &PoolContext, spec: &PoolSpec) -> anyhow::Result<Generated
     }
 }
 
-/// A pool read from an `.npz` file (the data set's shape and classes).
+/// A pool read from an `.npz` file (`augkit_data::npz`, which checks the
+/// dtype, layout, lengths and label range), of the data set's shape.
 pub fn file_pool(path: &Path, train: &ImageSet) -> anyhow::Result<GeneratedPool> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| anyhow::anyhow!("reading the pool file {}: {e}", path.display()))?;
-    let pool = super::pool::decode_npz(&bytes, train.num_classes)
-        .map_err(|e| e.context(format!("the pool file {}", path.display())))?;
-    anyhow::ensure!(
-        [pool.channels, pool.height, pool.width] == [train.channels, train.height, train.width],
-        "the pool file {} holds {}×{}×{} images; the data set's are {}×{}×{}",
-        path.display(),
-        pool.channels,
-        pool.height,
-        pool.width,
-        train.channels,
-        train.height,
-        train.width
-    );
+    let limits = augkit_data::npz::NpzLimits {
+        num_classes: Some(train.num_classes),
+        ..Default::default()
+    };
+    let set = augkit_data::npz::read(path, &limits)?;
+    set.expect_shape(train.channels, train.height, train.width)?;
+    let pool = set.train;
     Ok(GeneratedPool {
         cost: GeneratorCost {
             generator: "file".into(),
             pool_images: pool.len() as u64,
             ..GeneratorCost::default()
         },
-        ..pool
+        pixels: pool.pixels,
+        labels: pool.labels,
+        channels: pool.channels,
+        height: pool.height,
+        width: pool.width,
+        num_classes: train.num_classes,
     })
 }
 

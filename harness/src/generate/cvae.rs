@@ -2,16 +2,16 @@
 //! 2015), the default generator: small enough to fit on a CPU.
 //!
 //! Encoder: conv4×4/2 (w) · ReLU · conv4×4/2 (2w) · ReLU · flatten ‖ one-hot
-//! class · fc 512 · ReLU · (μ, log σ²) of a `latent`-dimensional Gaussian.
-//! Decoder: z ‖ one-hot class · fc 512 · ReLU · fc (2w·H/4·W/4) · ReLU ·
-//! deconv4×4/2 (w) · ReLU · deconv4×4/2 (C) → Bernoulli logits per pixel.
+//! class · fc 256 · ReLU · (μ, log σ²) of a `latent`-dimensional Gaussian.
+//! Decoder: z ‖ one-hot class · fc 256 · ReLU · fc (2w·H/4·W/4) · ReLU ‖
+//! one-hot class as constant maps · deconv4×4/2 (w) · ReLU · deconv4×4/2 (C)
+//! → Bernoulli logits per pixel.
 //! Loss per image: BCE(x, decoder(z)) summed over pixels + β·KL(q(z|x,y) ‖
 //! N(0, I)). A sample of class y is sigmoid(decoder(z, y)) with z ~ N(0, I).
 //! Images whose sides are not multiples of 4 are zero-padded at the bottom
 //! and right and cropped back.
 //!
-//! Expect on 2 CPU threads: 3,000 Fashion-MNIST images, 30 epochs, ≈ 1–2
-//! minutes (docs/HARNESS.md, "Learned generators", has the measured figure).
+//! docs/HARNESS.md, "Learned generators", has the measured fit time.
 
 use serde::{Deserialize, Serialize};
 use tch::{Kind, Reduction, Tensor, nn};
@@ -31,7 +31,11 @@ pub struct CvaeConfig {
     pub width: u32,
     /// Units of the fully connected hidden layers.
     pub hidden: u32,
-    /// Weight of the KL term (1: the ELBO).
+    /// Weight of the KL term (1: the ELBO). Above 1 (a β-VAE, Higgins et al.
+    /// 2017) the latent code is pushed to leave the class to the label: with
+    /// β = 1 the code carried the class and samples ignored their label (on
+    /// 1,000 Fashion-MNIST images, 8 epochs: 33.8 % of samples recognised as
+    /// their class, against 55.4 % with β = 4 and 68.8 % with β = 8).
     pub beta: f64,
 }
 
@@ -40,11 +44,11 @@ impl Default for CvaeConfig {
         Self {
             epochs: 30,
             batch_size: 64,
-            lr: 1e-3,
+            lr: 2e-3,
             latent: 16,
-            width: 32,
-            hidden: 512,
-            beta: 1.0,
+            width: 16,
+            hidden: 256,
+            beta: 8.0,
         }
     }
 }
@@ -112,7 +116,7 @@ impl Cvae {
             logvar: nn::linear(vs / "logvar", hidden, latent, Default::default()),
             dec_fc1: nn::linear(vs / "dec_fc1", latent + k, hidden, Default::default()),
             dec_fc2: nn::linear(vs / "dec_fc2", hidden, flat, Default::default()),
-            dec1: nn::conv_transpose2d(vs / "dec1", 2 * w, w, 4, up),
+            dec1: nn::conv_transpose2d(vs / "dec1", 2 * w + k, w, 4, up),
             dec2: nn::conv_transpose2d(vs / "dec2", w, data.channels, 4, up),
             classes: k,
             latent,
@@ -151,7 +155,16 @@ impl Cvae {
             .apply(&self.dec_fc2)
             .relu()
             .view([-1, 2 * self.width, hp / 4, wp / 4]);
-        let out = h.apply(&self.dec1).relu().apply(&self.dec2);
+        // The class again as constant feature maps: the decoder cannot
+        // route around it through z.
+        let maps = self
+            .one_hot(y)
+            .view([-1, self.classes, 1, 1])
+            .expand([-1, -1, hp / 4, wp / 4], false);
+        let out = Tensor::cat(&[h, maps], 1)
+            .apply(&self.dec1)
+            .relu()
+            .apply(&self.dec2);
         out.narrow(2, 0, self.height).narrow(3, 0, self.image_width)
     }
 

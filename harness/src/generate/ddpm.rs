@@ -89,7 +89,7 @@ impl DdpmConfig {
         if self.batch_size < 2 {
             return range("ddpm.batch_size", self.batch_size.to_string(), "[2, ∞)");
         }
-        if self.width % 8 != 0 {
+        if !self.width.is_multiple_of(8) {
             return range(
                 "ddpm.width",
                 self.width.to_string(),

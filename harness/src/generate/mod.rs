@@ -215,9 +215,10 @@ impl GenData {
 }
 
 /// A fitted generator, ready to sample.
+#[allow(clippy::large_enum_variant)] // One per fit; the size does not matter.
 pub enum Fitted {
     Cvae(cvae::Cvae),
-    Ddpm(ddpm::Ddpm),
+    Ddpm(Box<ddpm::Ddpm>),
 }
 
 impl Fitted {

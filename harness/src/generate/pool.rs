@@ -271,7 +271,10 @@ pub fn obtain(req: &PoolRequest) -> anyhow::Result<GeneratedPool> {
         height: h,
         width: w,
         num_classes: req.train.num_classes,
-        cost: GeneratorCost::default(),
+        cost: GeneratorCost {
+            generator: req.config.name().into(),
+            ..GeneratorCost::default()
+        },
     };
     let pool_file = format!("pool-n{n}.npz");
     let preview_file = format!("pool-n{n}.png");
@@ -326,7 +329,7 @@ pub fn present_classes(train: &ImageSet, subset: &[u32]) -> Vec<u32> {
 pub fn build(vs: &nn::Path, config: &GeneratorConfig, data: &GenData) -> Fitted {
     match config {
         GeneratorConfig::Cvae(c) => Fitted::Cvae(super::cvae::Cvae::new(vs, c, data)),
-        GeneratorConfig::Ddpm(c) => Fitted::Ddpm(super::ddpm::Ddpm::new(vs, c, data)),
+        GeneratorConfig::Ddpm(c) => Fitted::Ddpm(Box::new(super::ddpm::Ddpm::new(vs, c, data))),
     }
 }
 

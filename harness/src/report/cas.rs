@@ -10,13 +10,13 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use super::load::{Cell, Experiment};
+use super::load::{Cell, ExperimentDir};
 use super::stats::Stat;
 use super::summary::limit_label;
 use crate::generate::cas::CAS_PREFIX;
 
 /// Removes the CAS cells from `exp.cells` and returns them.
-pub fn take_cas_cells(exp: &mut Experiment) -> Vec<Cell> {
+pub fn take_cas_cells(exp: &mut ExperimentDir) -> Vec<Cell> {
     let (cas, rest): (Vec<Cell>, Vec<Cell>) = std::mem::take(&mut exp.cells)
         .into_iter()
         .partition(|c| c.technique.starts_with(CAS_PREFIX));
