@@ -45,6 +45,9 @@ pub enum Command {
     Preview(PreviewArgs),
     /// Write one augmented batch as .npy files plus per-sample parameters.
     Dump(DumpArgs),
+    /// Fit a class-conditional generator (cVAE, DDPM) on a training subset and
+    /// write its pool (.npz), preview grid and timings.
+    Generate(crate::generate::cli::GenerateArgs),
     /// Time augmentation per backend × technique × batch × shape (JSON), and
     /// with --step its share of a training step.
     Bench(crate::bench::BenchArgs),
@@ -353,6 +356,10 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Experiment(args) => crate::experiment::main(&args),
+        Command::Generate(args) => {
+            crate::generate::cli::main(&args)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Download(args) => {
             let files = augkit_data::download(&args.dataset, &args.data_dir, None)?;
             for file in files {

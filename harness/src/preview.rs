@@ -71,6 +71,16 @@ pub fn resolve_policies(
         };
         out.push((name, policy));
     }
+    if files.is_empty() && techniques.is_empty() {
+        // A pool policy needs a fitted generator's pool; preview has none.
+        out.retain(|(name, policy)| {
+            let keep = !crate::generate::cas::needs_pool(policy);
+            if !keep {
+                eprintln!("augkit preview: leaving out {name} (its synthetic pool comes from a generator an experiment fits)");
+            }
+            keep
+        });
+    }
     anyhow::ensure!(!out.is_empty(), "no policy to preview");
     Ok(out)
 }

@@ -191,6 +191,12 @@ pub struct FixedCosts {
     /// policy has `[synthetic]`; not part of `backend_construction_s`.
     #[serde(default)]
     pub synthetic_fit_s: Option<f64>,
+    /// The learned generator (or PCA / file pool) the cell's synthetic pool
+    /// came from, with its fit and sampling time as first measured: charged
+    /// to every cell that uses the pool, whether this run fitted it or found
+    /// it cached (`crate::generate`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generator: Option<crate::generate::pool::GeneratorCost>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

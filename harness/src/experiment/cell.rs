@@ -40,19 +40,19 @@ pub fn run_cell(
     let subset = crate::data::training_subset(&data.train, cell.config.train_limit, cell.seed)?;
     ctx.data_load_s = data.load_s + t.elapsed().as_secs_f64();
     ctx.data_source = Some(data.source.clone());
-    let mut config = cell.config.clone();
+    let provenance = data.provenance.clone();
+    // A generated pool (fitted or loaded from DIR/generators), attached or,
+    // for a CAS cell, trained on alone.
+    let root = cell_dir.parent().and_then(Path::parent).unwrap_or(cell_dir);
+    let data = TrainData {
+        train: data.train.clone(),
+        test: data.test.clone(),
+        subset,
+    };
+    let (mut config, data, ctx) = crate::generate::cells::prepare(root, cell, data, ctx)?;
     config.out = Some(cell_dir.join("result.json"));
-    let mut result = crate::train::train_resumable(
-        &config,
-        TrainData {
-            train: data.train.clone(),
-            test: data.test.clone(),
-            subset,
-        },
-        ctx,
-        Some(cell_dir),
-    )?;
-    result.data.provenance = data.provenance.clone();
+    let mut result = crate::train::train_resumable(&config, data, ctx, Some(cell_dir))?;
+    result.data.provenance = provenance;
     write_json_atomic(&cell_dir.join("result.json"), &result)
         .with_context(|| format!("writing {}", cell_dir.join("result.json").display()))?;
     crate::checkpoint::clear(cell_dir)?;

@@ -63,6 +63,11 @@ pub fn techniques(
         .into_iter()
         .map(|(name, path)| {
             anyhow::ensure!(seen.insert(slug(&name)), "technique {name} is given twice");
+            anyhow::ensure!(
+                !crate::generate::cells::is_cas(&name),
+                "technique {name}: names starting with {} are the CAS cells'",
+                crate::generate::cas::CAS_PREFIX
+            );
             let policy = augkit::Policy::from_file(&path)
                 .with_context(|| format!("technique {name}: {}", path.display()))?;
             Ok(Technique {
@@ -350,6 +355,9 @@ pub fn plan(args: &ExperimentArgs) -> anyhow::Result<(Experiment, Vec<CellConfig
             }
         }
     }
+    // Every technique with a synthetic pool gets its CAS cells.
+    let cas = crate::generate::cells::cas_cells(&cells);
+    cells.extend(cas);
     cells.sort_by(|a, b| a.id.cmp(&b.id));
     // Shards count positions in this list: a repeated cell would be trained
     // by two shards.

@@ -8,8 +8,10 @@
 //! (mean, CI, paired t-test), [`holm`] (the multiple-comparison adjustment),
 //! [`worth`] (real-image equivalents), [`cost`] (augmentation cost, equal
 //! compute) and [`converged`] compute; [`summary`] aggregates into [`row`]s; [`rule`] judges;
-//! [`markdown`], [`csv`] and [`charts`] write.
+//! [`markdown`], [`csv`] and [`charts`] write; [`cas`] adds the synthetic
+//! pools' CAS and generator cost.
 
+pub mod cas;
 pub mod charts;
 pub mod converged;
 pub mod cost;
@@ -53,7 +55,9 @@ pub struct Written {
 /// Cells left out (unfinished, failed, invalid figures) are listed in the
 /// report and returned in `summary.skipped`.
 pub fn run(dir: &Path) -> anyhow::Result<Written> {
-    let exp = load(dir)?;
+    let mut exp = load(dir)?;
+    // CAS cells are not techniques: their own section, not the comparison.
+    let cas_cells = cas::take_cas_cells(&mut exp);
     anyhow::ensure!(
         !exp.cells.is_empty(),
         "{}: no completed result under cells/*/result.json{}",
@@ -78,10 +82,11 @@ pub fn run(dir: &Path) -> anyhow::Result<Written> {
             j
         }),
         ("summary.csv".to_string(), csv::csv(&summary).into_bytes()),
-        (
-            "report.md".to_string(),
-            markdown::markdown(&exp, &summary, &use_it).into_bytes(),
-        ),
+        ("report.md".to_string(), {
+            let mut md = markdown::markdown(&exp, &summary, &use_it);
+            md += &cas::section(&cas_cells, &exp.cells);
+            md.into_bytes()
+        }),
     ];
     outputs.extend(
         recommend::files(&recs)

@@ -49,7 +49,8 @@ pub struct Row {
     pub verdict: Verdict,
     /// Augmentation time over all steps + technique-specific fixed costs (s).
     pub augmentation_cost_s: Stat,
-    /// `timing.fixed.synthetic_fit_s` (0 when absent).
+    /// `timing.fixed.synthetic_fit_s` plus `timing.fixed.generator`'s fit and
+    /// sampling seconds (0 when absent).
     pub fixed_cost_s: Stat,
     /// Mean cost minus the baseline's mean cost, in percent of the
     /// baseline's mean `timing.step.total_s`.

@@ -53,6 +53,11 @@ pub struct RunContext {
     pub data_source: Option<String>,
     pub started: Instant,
     pub started_unix_s: u64,
+    /// The synthetic pool to attach to the training set (`[synthetic] mode =
+    /// "pool"`), built by the caller ([`crate::generate`]).
+    pub pool: Option<crate::generate::pool::GeneratedPool>,
+    /// The generator's cost, recorded in `timing.fixed.generator`.
+    pub generator: Option<crate::generate::pool::GeneratorCost>,
 }
 
 impl RunContext {
@@ -65,6 +70,8 @@ impl RunContext {
             started_unix_s: SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs()),
+            pool: None,
+            generator: None,
         }
     }
 }

@@ -67,8 +67,11 @@ impl Run {
                 .into(),
             provenance: None,
         };
+        let mut ctx = ctx;
+        let pool = ctx.pool.take();
         let mut fixed = FixedCosts {
             data_load_s: ctx.data_load_s,
+            generator: ctx.generator.clone(),
             ..Default::default()
         };
 
@@ -86,7 +89,11 @@ impl Run {
         memory.augmentation.dataset_bytes =
             (train.pixels.len() + 8 * train.labels.len() + 4 * subset.len()) as u64;
         let train_name = train.name.clone();
-        let dataset = Arc::new(crate::data::to_augkit_dataset(train)?);
+        let dataset = crate::data::to_augkit_dataset(train)?;
+        let dataset = Arc::new(match pool {
+            Some(pool) => crate::generate::attach::with_pool(dataset, pool)?,
+            None => dataset,
+        });
         fixed.dataset_upload_s = t.elapsed().as_secs_f64();
 
         let live_before_backend = crate::memory::live_rss_bytes();
