@@ -60,7 +60,7 @@ pub use backend::{
     Backend, BackendInfo, BackendKind, DeviceBackend, HostImages, Inspect, Plan, Step,
 };
 pub use bounded_read::read_file_bounded;
-pub use dataset::{ChannelStatistics, Dataset, ImageShape, channel_statistics};
+pub use dataset::{ChannelStatistics, Dataset, ImageShape, MAX_CLASSES, channel_statistics};
 pub use error::{Error, PolicyError, PoolError};
 pub use kernel_args::{MixLabel, SampleParams};
 pub use policy::{DType, Layout, Policy};

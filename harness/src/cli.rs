@@ -34,8 +34,12 @@ pub enum Command {
     Download(DownloadArgs),
     /// Run the matrix data set × technique × seed into a resumable directory.
     Experiment(crate::experiment::ExperimentArgs),
-    /// Summarise an experiment directory into report.md, summary.csv/json and charts.
+    /// Summarise an experiment directory into report.md, summary.csv/json,
+    /// recommended.toml and charts.
     Report(ReportArgs),
+    /// Print an experiment's recommended policy (as `report` writes it to
+    /// recommended.toml), with its evidence in comments.
+    Recommend(ReportArgs),
     /// Write a PNG grid of augmented samples, one row per technique.
     Preview(PreviewArgs),
     /// Write one augmented batch as .npy files plus per-sample parameters.
@@ -218,10 +222,10 @@ impl TrainArgs {
     }
 }
 
-/// Everything `augkit train` does: check, load, train, write the result.
+/// Everything `augkit train` does with the configuration [`TrainArgs::to_config`]
+/// made: check the device and `--out`, load, train, write the result.
 /// Returns the result (also when the run failed; it is written either way).
 pub fn run_train(config: &TrainConfig, command_line: Vec<String>) -> anyhow::Result<RunResult> {
-    config.validate()?;
     let mut ctx = RunContext::now(command_line);
     // Refuse an unusable device before spending time on the data.
     crate::train::resolve_device(config.device)?;
@@ -242,8 +246,8 @@ pub fn run_train(config: &TrainConfig, command_line: Vec<String>) -> anyhow::Res
     let result = crate::train::train(
         config,
         TrainData {
-            train,
-            test,
+            train: train.into(),
+            test: test.into(),
             subset,
         },
         ctx,
@@ -331,6 +335,10 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             for file in written.files {
                 println!("{}", file.display());
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Recommend(args) => {
+            print!("{}", crate::report::recommend_text(&args.dir)?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Preview(args) => {

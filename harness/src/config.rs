@@ -1,6 +1,9 @@
 //! A training run's full configuration: what the CLI flags become, what the
 //! result JSON records under `config`, and what [`TrainConfig::validate`]
-//! checks before any data is read or any model is built.
+//! checks. Where flags become a configuration (`augkit train`'s
+//! `TrainArgs::to_config`, the experiment's plan) it runs before any data is
+//! read; every run is then validated once more, with the data's
+//! normalisation filled in, by `train::check` before anything is built.
 
 use std::path::PathBuf;
 
@@ -106,7 +109,7 @@ impl TrainConfig {
         }
     }
 
-    /// Checks every number before anything is loaded or built.
+    /// Checks every number (see the module comment for where it runs).
     pub fn validate(&self) -> Result<(), ConfigError> {
         let bad = |flag: &'static str, value: String, expected: &'static str| {
             Err(ConfigError::Invalid {

@@ -2,6 +2,7 @@
 //! stratified training subset, and the tensors/datasets built from them.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::Context;
 use augkit_data::{ImageSet, Limit};
@@ -13,13 +14,29 @@ use crate::config::{TrainConfig, TrainLimit};
 /// `augkit-data`'s message, which lists the expected files and suggests
 /// `augkit download NAME`.
 pub fn load(name: &str, dir: &Path) -> anyhow::Result<(ImageSet, ImageSet)> {
-    load_with_source(name, dir).map(|(train, test, _)| (train, test))
+    let (train, test) = augkit_data::load(name, dir)?;
+    check_splits(name, &train, &test)?;
+    Ok((train, test))
+}
+
+/// [`load`], with the provenance of IDX data sets hashed from the bytes
+/// that were parsed (each file is read once).
+pub fn load_with_provenance(name: &str, dir: &Path) -> anyhow::Result<augkit_data::LoadedSet> {
+    let loaded = augkit_data::load_with_provenance(name, dir)?;
+    check_splits(name, &loaded.train, &loaded.test)?;
+    Ok(loaded)
 }
 
 /// [`load`], also saying where the files were read from.
 pub fn load_with_source(name: &str, dir: &Path) -> anyhow::Result<(ImageSet, ImageSet, String)> {
     let (train, test, source) = augkit_data::load_described(name, dir)?;
-    ensure_not_empty(name, &train, &test)?;
+    check_splits(name, &train, &test)?;
+    Ok((train, test, source))
+}
+
+/// Both splits hold images, of one shape.
+fn check_splits(name: &str, train: &ImageSet, test: &ImageSet) -> anyhow::Result<()> {
+    ensure_not_empty(name, train, test)?;
     anyhow::ensure!(
         (train.channels, train.height, train.width) == (test.channels, test.height, test.width),
         "data set {name}: training images are {}×{}×{} but test images are {}×{}×{}",
@@ -30,7 +47,7 @@ pub fn load_with_source(name: &str, dir: &Path) -> anyhow::Result<(ImageSet, Ima
         test.height,
         test.width
     );
-    Ok((train, test, source))
+    Ok(())
 }
 
 /// A split that holds no image: nothing to train on or nothing to test.
@@ -93,15 +110,21 @@ pub fn image_shape(set: &ImageSet) -> anyhow::Result<augkit::ImageShape> {
     )?)
 }
 
-/// The training split as the augkit backend holds it (moves the pixels).
-pub fn to_augkit_dataset(set: ImageSet) -> anyhow::Result<augkit::Dataset> {
+/// The training split as the augkit backend holds it: the pixels are moved
+/// when the caller held the only reference (`augkit train`), copied once
+/// when others share the set (an experiment's cells).
+pub fn to_augkit_dataset(set: impl Into<Arc<ImageSet>>) -> anyhow::Result<augkit::Dataset> {
+    let set = set.into();
     let shape = image_shape(&set)?;
-    Ok(augkit::Dataset::new(
-        shape,
-        set.pixels,
-        set.labels,
-        set.num_classes,
-    )?)
+    let (pixels, labels, num_classes) = match Arc::try_unwrap(set) {
+        Ok(set) => (set.pixels, set.labels, set.num_classes),
+        Err(shared) => (
+            shared.pixels.clone(),
+            shared.labels.clone(),
+            shared.num_classes,
+        ),
+    };
+    Ok(augkit::Dataset::new(shape, pixels, labels, num_classes)?)
 }
 
 /// The test split as an NCHW f32 tensor on `device`, normalised exactly as the
@@ -162,10 +185,4 @@ pub fn channel_statistics(set: &ImageSet, subset: &[u32]) -> anyhow::Result<(Vec
     let shape = augkit::ImageShape::new(set.channels, set.height, set.width)?;
     let s = augkit::channel_statistics(&set.pixels, shape, subset)?;
     Ok((s.mean, s.std))
-}
-
-/// Test labels as an i64 tensor on `device`.
-pub fn label_tensor(set: &ImageSet, device: Device) -> Tensor {
-    let labels: Vec<i64> = set.labels.iter().map(|&l| i64::from(l)).collect();
-    Tensor::from_slice(&labels).to_device(device)
 }

@@ -565,8 +565,8 @@ fn corrupt_checkpoint_is_discarded_not_fatal() {
         let test = augkit_data::synthetic::generate(1, 28, 28, 2, 12).unwrap();
         let subset = (0..train.len() as u32).collect();
         TrainData {
-            train,
-            test,
+            train: train.into(),
+            test: test.into(),
             subset,
         }
     };
@@ -618,8 +618,8 @@ fn damaged_or_edited_checkpoint_is_discarded() {
         let test = augkit_data::synthetic::generate(1, 28, 28, 2, 12).unwrap();
         let subset = (0..train.len() as u32).collect();
         TrainData {
-            train,
-            test,
+            train: train.into(),
+            test: test.into(),
             subset,
         }
     };

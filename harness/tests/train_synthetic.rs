@@ -17,8 +17,8 @@ fn data(per_class_train: usize, per_class_test: usize) -> TrainData {
     let test = synthetic::generate(1, 28, 28, per_class_test, 12).unwrap();
     let subset = (0..train.len() as u32).collect();
     TrainData {
-        train,
-        test,
+        train: train.into(),
+        test: test.into(),
         subset,
     }
 }
@@ -176,8 +176,8 @@ fn nhwc_batches_train_both_models_in_every_dtype() {
                 c.backend = augkit_harness::source::BackendChoice::Cpu;
                 let what = format!("{} on {channels}×12×12 {dtype} NHWC", model.name());
                 let data = TrainData {
-                    train: train_set,
-                    test,
+                    train: train_set.into(),
+                    test: test.into(),
                     subset,
                 };
                 let result = train(&c, data, RunContext::now(vec![]))

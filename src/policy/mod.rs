@@ -14,6 +14,12 @@ use crate::kernel_args::KernelPolicy;
 pub const MAX_POLICY_FILE_BYTES: u64 = 1 << 20;
 /// Most entries a per-channel array (`output.mean`, `output.std`) may hold.
 pub const MAX_POLICY_CHANNELS: usize = 16;
+/// Largest magnitude a policy may make the output reach: a normalised pixel
+/// `(x − mean) / std` for `x` in [0, 1], or an erased element. Real
+/// normalisations stay within ±10; far beyond this a model's first layers
+/// overflow and the loss is NaN whatever the learning rate. An f16 output
+/// is held to its own largest finite value, 65504.
+pub const MAX_OUTPUT_MAGNITUDE: f32 = 1e6;
 
 mod validate;
 

@@ -86,9 +86,9 @@ fn load_described_in(name: &str, dir: &Path, system: bool) -> Result<(ImageSet, 
     Ok((train, test, source))
 }
 
-/// Where a data set's files were found, and where they came from.
+/// Where a named IDX data set's files were found, and where they came from.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Provenance {
+pub struct IdxProvenance {
     /// The directory the files were read from.
     pub dir: PathBuf,
     /// Their origin in words ([`debian::describe_source`]), e.g. the Debian
@@ -99,38 +99,44 @@ pub struct Provenance {
     pub sha256: BTreeMap<String, String>,
 }
 
-/// A data set as [`load_with_provenance`] reads it.
-pub struct Loaded {
+/// A named data set as [`load_with_provenance`] reads it.
+pub struct LoadedSet {
     pub train: ImageSet,
     pub test: ImageSet,
     /// For IDX data sets (MNIST, Fashion-MNIST): hashed from the very bytes
     /// that were parsed. `None` for other layouts and generated sets.
-    pub provenance: Option<Provenance>,
+    pub provenance: Option<IdxProvenance>,
+    /// Where the files were read from, in words ([`load_described`]).
+    pub described: String,
 }
 
 /// [`load`], also recording the provenance of IDX data sets: each file is
 /// read once, and that one read is both hashed and parsed.
-pub fn load_with_provenance(name: &str, dir: &Path) -> Result<Loaded> {
-    match locate(name, dir, true)? {
+pub fn load_with_provenance(name: &str, dir: &Path) -> Result<LoadedSet> {
+    let found = locate(name, dir, true)?;
+    let described = found.as_ref().map(Found::describe).unwrap_or_default();
+    match found {
         Some(Found::Idx(found)) => {
             let (train, test, sha256) = idx::read_idx_dir_hashed(&found, name, class_names(name))?;
             let source = idx_source(name, &found, &sha256);
-            Ok(Loaded {
+            Ok(LoadedSet {
                 train,
                 test,
-                provenance: Some(Provenance {
+                provenance: Some(IdxProvenance {
                     dir: found,
                     source,
                     sha256,
                 }),
+                described,
             })
         }
         found => {
             let (train, test) = read_found(name, dir, found)?;
-            Ok(Loaded {
+            Ok(LoadedSet {
                 train,
                 test,
                 provenance: None,
+                described,
             })
         }
     }
@@ -480,7 +486,7 @@ mod tests {
         let (dir, source, sha256) = idx_provenance("mnist", tmp.path()).unwrap();
         assert_eq!(
             provenance,
-            Provenance {
+            IdxProvenance {
                 dir,
                 source,
                 sha256

@@ -105,7 +105,7 @@ impl Run {
             schema_version: SCHEMA_VERSION,
             status,
             error: tally.failure,
-            provenance: provenance(&config, &ctx, device, selection),
+            provenance: provenance(&ctx, device, selection),
             config,
             data: data_summary,
             model: model_summary,

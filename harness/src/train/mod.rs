@@ -16,9 +16,9 @@ mod epochs;
 mod setup;
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use anyhow::Context;
 use augkit::Step;
 use augkit_data::ImageSet;
 use tch::nn;
@@ -31,10 +31,11 @@ use crate::progress::Progress;
 use crate::result::*;
 use crate::source;
 
-/// The data one run trains and tests on.
+/// The data one run trains and tests on. The splits are shared, not
+/// copied: an experiment's cells all hold the one loaded set.
 pub struct TrainData {
-    pub train: ImageSet,
-    pub test: ImageSet,
+    pub train: Arc<ImageSet>,
+    pub test: Arc<ImageSet>,
     /// Indices into `train` that make up an epoch (the stratified subset).
     pub subset: Vec<u32>,
 }
@@ -132,6 +133,11 @@ pub fn torch_version() -> &'static str {
     option_env!("AUGKIT_TORCH_VERSION").unwrap_or("unknown")
 }
 
+/// The tch version baked in by build.rs from `Cargo.lock`.
+pub fn tch_version() -> &'static str {
+    option_env!("AUGKIT_TCH_VERSION").unwrap_or("unknown")
+}
+
 fn git(args: &[&str]) -> Option<String> {
     let out = std::process::Command::new("git")
         .arg("-C")
@@ -145,24 +151,18 @@ fn git(args: &[&str]) -> Option<String> {
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
-fn provenance(
-    config: &TrainConfig,
-    ctx: &RunContext,
-    device: Device,
-    backend: BackendSelection,
-) -> Provenance {
+fn provenance(ctx: &RunContext, device: Device, backend: BackendSelection) -> Provenance {
     let git_commit = git(&["rev-parse", "HEAD"]);
     let git_dirty = git_commit
         .as_ref()
         .and_then(|_| git(&["status", "--porcelain", "--untracked-files=no"]))
         .map(|s| !s.is_empty());
-    let _ = config;
     Provenance {
         augkit_version: env!("CARGO_PKG_VERSION").to_string(),
         git_commit,
         git_dirty,
         torch_version: torch_version().to_string(),
-        tch_version: "0.24.0".to_string(),
+        tch_version: tch_version().to_string(),
         device: device_name(device),
         torch_threads: tch::get_num_threads(),
         backend,
@@ -248,9 +248,11 @@ pub fn train_resumable(
     Ok(run.into_result(tally))
 }
 
-/// Everything checked before anything is built: the configuration with the
-/// data's normalisation, the image shape, the policy against it, the splits
-/// and the step budget. The one place a run is validated.
+/// Everything checked before anything is built: the configuration (every
+/// number, [`TrainConfig::validate`]) with the data's normalisation filled
+/// in, the image shape, the splits and the step budget. The one place a
+/// run is validated; the policy is compiled against the shape once, when
+/// set-up builds the backend's [`augkit::Plan`] ([`policy_plan`]).
 fn check(
     config: &TrainConfig,
     train: &ImageSet,
@@ -261,14 +263,6 @@ fn check(
     config.validate()?;
     crate::data::ensure_not_empty(&config.dataset, train, test)?;
     let shape = crate::data::image_shape(train)?;
-    let policy_name = config.policy_file.as_ref().map_or_else(
-        || "the identity policy".to_string(),
-        |p| p.display().to_string(),
-    );
-    config
-        .policy
-        .compile(shape)
-        .with_context(|| format!("policy {policy_name} does not fit {} images", train.name))?;
     anyhow::ensure!(
         subset.len() >= 2,
         "the training subset has {} image(s); at least 2 are needed",
@@ -287,13 +281,41 @@ fn check(
     Ok((config, shape))
 }
 
+/// The backend's plan: the policy compiled against the data set's shape
+/// (the one compilation of a run), the seed and the subset. A policy that
+/// does not fit the images is named with the data set.
+fn policy_plan(
+    config: &TrainConfig,
+    set_name: &str,
+    dataset: Arc<augkit::Dataset>,
+    subset: Vec<u32>,
+) -> anyhow::Result<augkit::Plan> {
+    augkit::Plan::new(&config.policy, config.seed, dataset, subset).map_err(|e| match e {
+        augkit::Error::Policy(e) => {
+            let policy_name = config.policy_file.as_ref().map_or_else(
+                || "the identity policy".to_string(),
+                |p| p.display().to_string(),
+            );
+            anyhow::Error::new(e).context(format!(
+                "policy {policy_name} does not fit {set_name} images"
+            ))
+        }
+        other => anyhow::Error::new(other).context(format!(
+            "opening the {} augmentation backend",
+            config.backend.name()
+        )),
+    })
+}
+
 /// A run, set up: data, backend, model, optimiser, clocks.
 struct Run {
     config: TrainConfig,
     ctx: RunContext,
     device: Device,
+    /// The images' shape (what the model is built for).
+    shape: augkit::ImageShape,
     clock: SyncClock,
-    test: ImageSet,
+    test: Arc<ImageSet>,
     num_classes: u32,
     class_names: Vec<String>,
     data_summary: DataSummary,

@@ -9,12 +9,12 @@ use anyhow::Context;
 use tch::nn;
 
 use super::{
-    Run, RunContext, SyncClock, Tally, TrainData, check, device_name, resolve_device,
+    Run, RunContext, SyncClock, Tally, TrainData, check, device_name, policy_plan, resolve_device,
     steps_per_epoch,
 };
 use crate::checkpoint;
 use crate::config::TrainConfig;
-use crate::models::{self, InputShape};
+use crate::models::{self, InputShape, Model};
 use crate::optim::Optimizer;
 use crate::progress::Progress;
 use crate::result::*;
@@ -72,19 +72,15 @@ impl Run {
 
         let t = Instant::now();
         let num_classes = train.num_classes;
+        let train_name = train.name.clone();
         let dataset = Arc::new(crate::data::to_augkit_dataset(train)?);
         fixed.dataset_upload_s = t.elapsed().as_secs_f64();
 
         let t = Instant::now();
-        let (source, note) = source::open(
-            config.backend,
-            device,
-            &config.policy,
-            config.seed,
-            dataset,
-            subset,
-        )
-        .with_context(|| format!("opening the {} augmentation backend", config.backend.name()))?;
+        let plan = policy_plan(&config, &train_name, dataset, subset)?;
+        let (source, note) = source::open(config.backend, device, plan).with_context(|| {
+            format!("opening the {} augmentation backend", config.backend.name())
+        })?;
         fixed.backend_construction_s = t.elapsed().as_secs_f64();
         let info = source.info();
         let selection = BackendSelection {
@@ -95,20 +91,7 @@ impl Run {
         };
 
         let t = clock.now();
-        let vs = nn::VarStore::new(device);
-        let input = InputShape {
-            channels: i64::from(shape.channels),
-            height: i64::from(shape.height),
-            width: i64::from(shape.width),
-        };
-        let model = models::build(&vs.root(), config.model, input, i64::from(num_classes))?;
-        let optimizer = Optimizer::new(
-            config.optimizer,
-            &vs,
-            config.lr,
-            config.weight_decay,
-            config.momentum,
-        );
+        let (vs, model, optimizer) = build_model(&config, device, shape, num_classes)?;
         fixed.model_construction_s = clock.now().duration_since(t).as_secs_f64();
         let model_summary = ModelSummary {
             kind: config.model,
@@ -164,6 +147,7 @@ impl Run {
             config,
             ctx,
             device,
+            shape,
             clock,
             test,
             num_classes,
@@ -246,26 +230,38 @@ impl Run {
         checkpoint::clear(dir)
             .with_context(|| format!("removing the checkpoint in {}", dir.display()))?;
         tch::manual_seed(self.config.seed as i64);
-        let vs = nn::VarStore::new(self.device);
-        let input = InputShape {
-            channels: i64::from(self.data_summary.channels),
-            height: i64::from(self.data_summary.height),
-            width: i64::from(self.data_summary.width),
-        };
-        self.model = models::build(
-            &vs.root(),
-            self.config.model,
-            input,
-            i64::from(self.num_classes),
-        )?;
-        self.optimizer = Optimizer::new(
-            self.config.optimizer,
-            &vs,
-            self.config.lr,
-            self.config.weight_decay,
-            self.config.momentum,
-        );
+        let (vs, model, optimizer) =
+            build_model(&self.config, self.device, self.shape, self.num_classes)?;
+        self.model = model;
+        self.optimizer = optimizer;
         self.vs = vs;
         Ok(())
     }
+}
+
+/// The model, its `VarStore` and optimiser as a fresh run has them: the one
+/// place they are built (set-up, and again when an unreadable checkpoint
+/// may have written into them). libtorch's generator is seeded by the
+/// caller, so both builds draw the same initial weights.
+fn build_model(
+    config: &TrainConfig,
+    device: tch::Device,
+    shape: augkit::ImageShape,
+    num_classes: u32,
+) -> anyhow::Result<(nn::VarStore, Model, Optimizer)> {
+    let vs = nn::VarStore::new(device);
+    let input = InputShape {
+        channels: i64::from(shape.channels),
+        height: i64::from(shape.height),
+        width: i64::from(shape.width),
+    };
+    let model = models::build(&vs.root(), config.model, input, i64::from(num_classes))?;
+    let optimizer = Optimizer::new(
+        config.optimizer,
+        &vs,
+        config.lr,
+        config.weight_decay,
+        config.momentum,
+    );
+    Ok((vs, model, optimizer))
 }
