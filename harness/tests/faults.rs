@@ -10,6 +10,10 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
+/// libtorch's generator and thread count are process-wide: the tests that
+/// train in this process (not through the binary) hold this lock.
+static IN_PROCESS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn policy_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("policies")
 }
@@ -555,6 +559,7 @@ fn corrupt_checkpoint_is_discarded_not_fatal() {
     use augkit_harness::models::ModelKind;
     use augkit_harness::train::{RunContext, TrainData, train_resumable};
 
+    let _serial = IN_PROCESS.lock().unwrap_or_else(|e| e.into_inner());
     let data = || {
         let train = augkit_data::synthetic::generate(1, 28, 28, 4, 11).unwrap();
         let test = augkit_data::synthetic::generate(1, 28, 28, 2, 12).unwrap();
@@ -607,6 +612,7 @@ fn damaged_or_edited_checkpoint_is_discarded() {
     use augkit_harness::models::ModelKind;
     use augkit_harness::train::{RunContext, TrainData, train_resumable};
 
+    let _serial = IN_PROCESS.lock().unwrap_or_else(|e| e.into_inner());
     let data = || {
         let train = augkit_data::synthetic::generate(1, 28, 28, 4, 11).unwrap();
         let test = augkit_data::synthetic::generate(1, 28, 28, 2, 12).unwrap();

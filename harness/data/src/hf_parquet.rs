@@ -3,9 +3,10 @@
 //! path: string}` holding an encoded PNG, and a `label` int64 column —
 //! `uoft-cs/cifar10` (`img`, RGB 32×32) and `zalando-datasets/fashion_mnist` /
 //! `ylecun/mnist` (`image`, grayscale 28×28). Shards named `train-*.parquet`
-//! and `test-*.parquet` are found in one directory ([`crate::load`] says
-//! which directories it tries: those named for the data set, never a
-//! sibling named for another).
+//! and `test-*.parquet` are found in one directory ([`find_hf_shards_in`]:
+//! [`crate::load`] tries those named for the data set, never a sibling
+//! named for another), or in a directory the user named and the folders
+//! just below it ([`find_hf_shards`]).
 //!
 //! Rejects: files that are not parquet or whose decoding fails (a panic inside
 //! the parquet crate on malformed input is caught, silently, and reported as
@@ -135,11 +136,26 @@ pub fn decode_png(bytes: &[u8], channels: u32, origin: &Path) -> Result<(u32, u3
     Ok((h as u32, w as u32, out))
 }
 
-/// Shards for `split` (`train` or `test`): `{split}-*.parquet` (also
-/// `{split}.parquet`) in `dir` itself — not below it: the folders beside
-/// may hold other data sets' exports, which must never be merged in —
-/// sorted by path.
+/// Shards for `split` (`train` or `test`): `{split}-*.parquet` (also `{split}.parquet`)
+/// in `dir` or its immediate subdirectories, sorted by path — for a
+/// directory the user named as one data set (`parquet:PATH`).
 pub fn find_hf_shards(dir: &Path, split: &str) -> Vec<PathBuf> {
+    let mut dirs = vec![dir.to_path_buf()];
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        dirs.extend(rd.flatten().map(|e| e.path()).filter(|p| p.is_dir()));
+    }
+    let mut out: Vec<PathBuf> = dirs
+        .iter()
+        .flat_map(|d| find_hf_shards_in(d, split))
+        .collect();
+    out.sort();
+    out
+}
+
+/// Shards for `split` in `dir` itself, not below it — for the search of a
+/// named data set ([`crate::load`]), where the folders beside may hold
+/// other data sets' exports that must never be merged in. Sorted by path.
+pub fn find_hf_shards_in(dir: &Path, split: &str) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let Ok(rd) = std::fs::read_dir(dir) else {
         return out;
@@ -455,8 +471,9 @@ mod tests {
             hf_parquet("img", &rows[..1]),
         )
         .unwrap();
-        assert!(find_hf_shards(tmp.path(), "train").is_empty());
-        let shards = find_hf_shards(&sub, "train");
+        assert!(find_hf_shards_in(tmp.path(), "train").is_empty());
+        assert_eq!(find_hf_shards_in(&sub, "train").len(), 2);
+        let shards = find_hf_shards(tmp.path(), "train");
         assert_eq!(shards.len(), 2);
         let set = read_hf_parquet(&shards, &HF_CIFAR10, "cifar10-train").unwrap();
         assert_eq!(

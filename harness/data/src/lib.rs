@@ -199,8 +199,8 @@ fn locate(name: &str, dir: &Path, system: bool) -> Result<Option<Found>> {
             }
             _ => {}
         }
-        let train = hf_parquet::find_hf_shards(d, "train");
-        let test = hf_parquet::find_hf_shards(d, "test");
+        let train = hf_parquet::find_hf_shards_in(d, "train");
+        let test = hf_parquet::find_hf_shards_in(d, "test");
         if !train.is_empty() && !test.is_empty() {
             return Ok(Some(Found::Parquet { train, test }));
         }
