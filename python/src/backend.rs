@@ -286,6 +286,8 @@ fn pool_for(
     num_classes: u32,
 ) -> Result<Option<PoolArrays>, BindError> {
     use augkit::policy::{PoolSource, SynthMode};
+    // A bad policy is named first (the plan validates it again).
+    policy.compile(shape)?;
     let pool_mode = policy
         .synthetic
         .as_ref()
