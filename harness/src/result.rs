@@ -288,7 +288,7 @@ pub struct EpochRecord {
 pub use crate::atomic::write_json_atomic;
 
 /// More bytes than the `result.json` of a run of `epochs` epochs on one of
-/// the harness's 10-class data sets takes (≈ 12 KB plus ≈ 300 bytes per
+/// the harness's 10-class data sets takes (≈ 10 KB plus ≈ 300 bytes per
 /// epoch): what `augkit train` checks `--out` can take before it loads
 /// anything, so a nearly full disk refuses the run instead of losing it.
 pub fn size_bound(epochs: u32) -> u64 {
