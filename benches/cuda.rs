@@ -1,13 +1,19 @@
-//! CUDA backend throughput: steps timed with CUDA events on the backend's
-//! stream (synchronised before the clock stops), beside a device-to-device
-//! copy of the same output bytes (the floor a memory-bound pass can reach).
+//! CUDA backend throughput through criterion: each case's step, and a
+//! device-to-device copy of the same output bytes (the floor a memory-bound
+//! pass can reach), timed with CUDA events on the backend's stream
+//! (`iter_custom`; the end event is synchronised before the clock is read).
+//! Throughput is bytes read + written, so criterion's GB/s for the step
+//! reads beside the copy's.
 //!
 //! Run: `cargo bench --bench cuda` (on a GPU; prints why it skips otherwise;
-//! `-- --test` runs one step per case). Results go in docs/PERFORMANCE.md.
+//! `-- --test` runs each case once). Results go in docs/PERFORMANCE.md.
 
-use augkit::cuda::{CudaBackend, CudaOptions, DeviceOutputs, compile, events};
-use augkit::{DType, DeviceBackend, ImageShape, Layout, MixLabel, Policy, Step};
-use cudarc::driver::result as cu;
+use std::time::Duration;
+
+use augkit::cuda::{CudaBackend, CudaOptions, compile, events};
+use augkit::{DType, DeviceBackend, ImageShape, Layout, Policy, Step};
+use augkit_measure::cuda_buffers::StepBuffers;
+use criterion::{Criterion, Throughput};
 
 fn policy(text: &str, dtype: DType, layout: Layout) -> Policy {
     let mut p = Policy::from_toml_str(text).unwrap();
@@ -25,22 +31,17 @@ const IMAGENET: &str = "horizontal_flip = 0.5\n[crop]\nkind = \"resized\"\ninter
     [color_jitter]\nbrightness = 0.4\ncontrast = 0.4\nsaturation = 0.4\n";
 const FLIP_CROP: &str = "horizontal_flip = 0.5\n[crop]\nkind = \"pad\"\npadding = 4\n";
 
-/// Milliseconds per iteration of `f` over `iters` on the legacy default
-/// stream, timed with CUDA events.
-fn time_ms(iters: u32, mut f: impl FnMut()) -> f64 {
-    // SAFETY: stream 0 of the backend's current context; `f` queues only
-    // work valid on it.
-    let seconds = unsafe {
-        events::time_per_call(0, iters, || {
-            f();
-            Ok(())
-        })
-    };
-    seconds.unwrap() * 1e3
+/// The time of `iters` calls of `f` on `stream`, measured by CUDA events
+/// (synchronised before it is read).
+fn event_time(stream: u64, iters: u64, f: impl FnMut() -> Result<(), augkit::Error>) -> Duration {
+    let iters = u32::try_from(iters).expect("criterion asks for fewer than 2^32 iterations");
+    // SAFETY: the backend's live stream of its current context; `f` queues
+    // only work valid on it.
+    let per_call = unsafe { events::time_per_call(stream, iters, f) }.unwrap();
+    Duration::from_secs_f64(per_call * f64::from(iters))
 }
 
 fn main() {
-    let quick = std::env::args().any(|a| a == "--test");
     if !augkit::cuda::driver_present() {
         println!("cuda bench: SKIPPED (no libcuda)");
         return;
@@ -48,6 +49,7 @@ fn main() {
     if let Ok(dir) = std::env::var("AUGKIT_NVRTC_LIB") {
         let _ = compile::use_nvrtc_from(std::path::Path::new(&dir));
     }
+    let mut c = Criterion::default().configure_from_args();
     let cases = [
         (
             "cifar all f32 nchw",
@@ -94,12 +96,8 @@ fn main() {
             Layout::Nchw,
         ),
     ];
-    println!(
-        "{:<26} {:>6} {:>10} {:>12} {:>10} {:>10}",
-        "case", "batch", "µs/step", "images/s", "GB/s", "copy GB/s"
-    );
-    for (name, c, h, w, n, batch, text, dtype, layout) in cases {
-        let data = augkit_measure::bench_dataset(ImageShape::new(c, h, w).unwrap(), n);
+    for (name, c_, h, w, n, batch, text, dtype, layout) in cases {
+        let data = augkit_measure::bench_dataset(ImageShape::new(c_, h, w).unwrap(), n);
         let subset: Vec<u32> = (0..n as u32).collect();
         let options = CudaOptions {
             max_batch: batch,
@@ -118,23 +116,12 @@ fn main() {
                 return;
             }
         };
-        let elements = batch as usize * data.shape().elements();
-        let out_bytes = elements * dtype.size_bytes();
+        let stream = backend.stream();
         // SAFETY: the backend's context is current after construction.
-        let (images, labels, copy_src) = unsafe {
-            (
-                cu::malloc_sync(out_bytes).unwrap(),
-                cu::malloc_sync(batch as usize * size_of::<MixLabel>()).unwrap(),
-                cu::malloc_sync(out_bytes).unwrap(),
-            )
-        };
-        let outputs = DeviceOutputs {
-            images,
-            images_len: elements,
-            dtype,
-            labels,
-            labels_len: batch as usize,
-        };
+        let buffers = unsafe { StepBuffers::new(batch, data.shape().elements(), dtype) }.unwrap();
+        let outputs = buffers.outputs;
+        // Bytes a step must move: the u8 source read, the output written.
+        let moved = (batch as usize * data.shape().elements() + buffers.image_bytes) as u64;
         let steps_per_epoch = n as u32 / batch;
         let mut k = 0u32;
         let mut step = || {
@@ -145,33 +132,25 @@ fn main() {
             };
             k += 1;
             // SAFETY: live allocations of the stated sizes, used only here.
-            unsafe { backend.run_into(s, outputs) }.unwrap();
+            unsafe { backend.run_into(s, outputs) }
         };
-        let (warmup, iters) = if quick { (1, 1) } else { (10, 100) };
-        for _ in 0..warmup {
-            step();
-        }
-        let ms = time_ms(iters, &mut step);
-        let copy_ms = time_ms(iters, || {
-            // SAFETY: two live allocations of `out_bytes`.
-            unsafe { cu::memcpy_dtod_async(images, copy_src, out_bytes, std::ptr::null_mut()) }
-                .unwrap();
+        let mut group = c.benchmark_group(format!("cuda/{name}"));
+        group.sample_size(20);
+        group.warm_up_time(Duration::from_millis(500));
+        group.throughput(Throughput::Bytes(moved));
+        group.bench_function("step", |b| {
+            b.iter_custom(|iters| event_time(stream, iters, &mut step))
         });
-        // Bytes a step must move: u8 source read (twice when mixed) + output written.
-        let moved = (batch as usize * data.shape().elements()) as f64 + out_bytes as f64;
-        println!(
-            "{name:<26} {batch:>6} {:>10.1} {:>12.0} {:>10.1} {:>10.1}",
-            ms * 1e3,
-            f64::from(batch) / (ms * 1e-3),
-            moved / (ms * 1e-3) / 1e9,
-            2.0 * out_bytes as f64 / (copy_ms * 1e-3) / 1e9,
-        );
-        // SAFETY: the stream is idle after the timed event synchronised.
-        unsafe {
-            backend.wait().unwrap();
-            cu::free_sync(images).unwrap();
-            cu::free_sync(labels).unwrap();
-            cu::free_sync(copy_src).unwrap();
-        }
+        group.throughput(Throughput::Bytes(2 * buffers.image_bytes as u64));
+        group.bench_function("copy floor", |b| {
+            b.iter_custom(|iters| {
+                // SAFETY: the backend's live stream of its current context.
+                event_time(stream, iters, || unsafe { buffers.copy_floor(stream) })
+            })
+        });
+        group.finish();
+        // The buffers drop after the stream is idle.
+        backend.wait().unwrap();
     }
+    c.final_summary();
 }

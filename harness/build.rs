@@ -10,6 +10,7 @@
 use std::path::{Path, PathBuf};
 
 fn main() {
+    tch_version();
     println!("cargo:rerun-if-env-changed=DEP_TCH_LIBTORCH_LIB");
     let Ok(lib) = std::env::var("DEP_TCH_LIBTORCH_LIB") else {
         println!(
@@ -55,4 +56,31 @@ fn cuda_lib_dir(torch_lib: &Path) -> Option<PathBuf> {
     let site_packages = torch_lib.parent()?.parent()?;
     let dir = site_packages.join("nvidia").join("cu13").join("lib");
     dir.is_dir().then_some(dir)
+}
+
+/// The tch version the harness is built with, from the workspace's
+/// `Cargo.lock` (the resolved version, not the requirement): recorded in
+/// every result's provenance.
+fn tch_version() {
+    let Some(lock) = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(|dir| PathBuf::from(dir).join("..").join("Cargo.lock"))
+    else {
+        return;
+    };
+    println!("cargo:rerun-if-changed={}", lock.display());
+    let Ok(text) = std::fs::read_to_string(&lock) else {
+        return;
+    };
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        if line == "name = \"tch\""
+            && let Some(version) = lines
+                .next()
+                .and_then(|l| l.strip_prefix("version = \""))
+                .and_then(|v| v.strip_suffix('"'))
+        {
+            println!("cargo:rustc-env=AUGKIT_TCH_VERSION={version}");
+            return;
+        }
+    }
 }

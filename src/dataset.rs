@@ -63,6 +63,12 @@ impl ImageShape {
     }
 }
 
+/// Most classes a dataset may declare: per-class tables (the synthetic
+/// modes' class index, the harness's classifier) grow with `num_classes`
+/// whether or not a class has images, so a typo such as 2³² − 1 must fail
+/// here rather than as a multi-gigabyte allocation.
+pub const MAX_CLASSES: u32 = 1 << 20;
+
 /// A labelled image set as every backend uploads it.
 ///
 /// With a synthetic pool attached ([`with_pool`](Self::with_pool)) the
@@ -111,8 +117,10 @@ impl Dataset {
                 n * shape.elements()
             )));
         }
-        if num_classes == 0 {
-            return Err(Error::Dataset("num_classes must be at least 1".into()));
+        if num_classes == 0 || num_classes > MAX_CLASSES {
+            return Err(Error::Dataset(format!(
+                "num_classes = {num_classes} is outside [1, {MAX_CLASSES}] (MAX_CLASSES)"
+            )));
         }
         if let Some((i, &l)) = labels.iter().enumerate().find(|&(_, &l)| l >= num_classes) {
             return Err(Error::Dataset(format!(
@@ -236,7 +244,8 @@ pub struct ChannelStatistics {
 /// The dataset normalisation statistics of the images `subset` names in
 /// `pixels` (N images of `shape`, planar CHW): sums in f64 in image, channel,
 /// pixel order, so every caller (the harness, the Python package) normalises
-/// bit for bit alike. An index past the images is an error.
+/// bit for bit alike. An index past the images, or an empty subset (no
+/// statistics to take), is an error.
 pub fn channel_statistics(
     pixels: &[u8],
     shape: ImageShape,
@@ -253,6 +262,9 @@ pub fn channel_statistics(
             shape.height,
             shape.width
         )));
+    }
+    if subset.is_empty() {
+        return Err(Error::EmptySubset);
     }
     if let Some(&i) = subset.iter().find(|&&i| i as usize >= images) {
         return Err(Error::Dataset(format!(
@@ -332,5 +344,7 @@ mod tests {
         assert!(err.to_string().contains("subset index 2"), "{err}");
         let err = channel_statistics(&[0u8; 7], shape, &[0]).unwrap_err();
         assert!(err.to_string().contains("whole number"), "{err}");
+        let err = channel_statistics(&[0u8; 8], shape, &[]).unwrap_err();
+        assert!(matches!(err, Error::EmptySubset), "{err}");
     }
 }

@@ -19,6 +19,30 @@ pub enum PolicyError {
         value: f32,
         expected: &'static str,
     },
+    /// A count (ops, bins, boxes, components) outside its range; the value
+    /// is kept as the integer it was written as (an f32 would print
+    /// 4294967295 as 4294967300).
+    #[error("policy field `{field}` is {value}, outside {expected}")]
+    CountOutOfRange {
+        field: &'static str,
+        value: u64,
+        expected: &'static str,
+    },
+    /// A value the policy writes into the output (a normalised pixel, an
+    /// erasing constant) that is not finite in the output dtype or beyond
+    /// [`MAX_OUTPUT_MAGNITUDE`](crate::policy::MAX_OUTPUT_MAGNITUDE).
+    #[error(
+        "policy field `{field}` makes channel {channel} of the output reach ±{largest:e}, beyond \
+         the ±{limit:e} a {dtype} output allows ({reason})"
+    )]
+    OutputRange {
+        field: &'static str,
+        channel: u32,
+        largest: f32,
+        dtype: &'static str,
+        limit: f32,
+        reason: &'static str,
+    },
     #[error("policy field `{field}` is the inverted range [{lo}, {hi}]")]
     Inverted {
         field: &'static str,

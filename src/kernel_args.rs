@@ -233,7 +233,8 @@ pub struct StepArgs {
 }
 
 /// The kernel entry points: one name per pass, the same in
-/// `kernels/cuda/augment.cu` and `kernels/wgsl/augment.wgsl`
+/// `kernels/cuda/augment.cu` and `kernels/wgsl/augment.wgsl` (and the one
+/// list NVRTC's report and the launchers use)
 /// (`augment_pixels_<dtype>` by output dtype).
 pub mod entry {
     use super::{DTYPE_BF16, DTYPE_F16};
@@ -263,6 +264,22 @@ pub mod entry {
             _ => PIXELS_F32,
         }
     }
+}
+
+/// Launch shapes shared with the kernels: threads per block of each CUDA
+/// pass (`AK_*_THREADS` in `kernels/cuda/abi.cuh`) and invocations per
+/// workgroup of each WGSL pass (`*_WORKGROUP` in `kernels/wgsl/abi.wgsl`).
+/// The block-per-sample reductions need powers of two. Checked against both
+/// kernels by the constants test (`tests/support/constants.rs`).
+pub mod block {
+    pub const PARAMS_THREADS: u32 = 128;
+    pub const STATS_THREADS: u32 = 256;
+    pub const CONTRAST_THREADS: u32 = 256;
+    pub const PIXELS_THREADS: u32 = 256;
+    pub const PARAMS_WORKGROUP: u32 = 64;
+    pub const STATS_WORKGROUP: u32 = 256;
+    pub const CONTRAST_WORKGROUP: u32 = 256;
+    pub const PIXELS_WORKGROUP: u32 = 256;
 }
 
 /// `SampleParams::flags` bits.

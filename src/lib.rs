@@ -30,13 +30,16 @@
 //! [`DeviceBackend`] and [`Inspect`] traits, [`BackendInfo`] /
 //! [`BackendKind`], [`Error`] / [`PolicyError`] / [`PoolError`], [`Plan`] (an opaque,
 //! validated run description with read accessors) and the three backends
-//! with their options ([`cpu`], `wgpu`, `cuda`). Everything else — the
+//! with their options ([`cpu`], `wgpu`, `cuda`), and [`read_file_bounded`] (the
+//! size-capped file reader behind [`Policy::from_file`], shared with the
+//! harness). Everything else — the
 //! kernel ABI, the draw slots, Philox, the shuffle, the parameter
 //! computation, the synthetic tables — is an implementation detail, reachable
 //! only through the hidden `augkit::internals` module for the project's own tests
 //! and bench crate (`docs/ARCHITECTURE.md`, "Public API").
 
 mod backend;
+mod bounded_read;
 pub mod cpu;
 #[cfg(feature = "cuda")]
 pub mod cuda;
@@ -56,7 +59,8 @@ pub mod wgpu;
 pub use backend::{
     Backend, BackendInfo, BackendKind, DeviceBackend, HostImages, Inspect, Plan, Step,
 };
-pub use dataset::{ChannelStatistics, Dataset, ImageShape, channel_statistics};
+pub use bounded_read::read_file_bounded;
+pub use dataset::{ChannelStatistics, Dataset, ImageShape, MAX_CLASSES, channel_statistics};
 pub use error::{Error, PolicyError, PoolError};
 pub use kernel_args::{MixLabel, SampleParams};
 pub use policy::{DType, Layout, Policy};

@@ -66,6 +66,28 @@ pub struct SyntheticModel {
     pub fit_seconds: f64,
 }
 
+/// Largest per-class tables `synthetic.mode = "pca"` may build: a mean and
+/// `components` directions of C·H·W f32 values for every class up to
+/// `num_classes`, with images or not (the kernels index them by label).
+pub const MAX_SYNTH_TABLE_BYTES: u64 = 1 << 30;
+
+/// Refuses, before anything is allocated, a PCA model whose tables would
+/// exceed [`MAX_SYNTH_TABLE_BYTES`].
+fn check_table_size(classes: u32, components: u32, shape: ImageShape) -> Result<(), Error> {
+    let values = u64::from(classes) * (u64::from(components) + 1) * shape.elements() as u64;
+    let bytes = values.saturating_mul(4);
+    if bytes > MAX_SYNTH_TABLE_BYTES {
+        return Err(Error::Dataset(format!(
+            "synthetic mode \"pca\" needs {bytes} bytes of per-class tables (num_classes {classes} \
+             × (components {components} + 1) × {} values × 4 bytes), over the limit of \
+             {MAX_SYNTH_TABLE_BYTES} (MAX_SYNTH_TABLE_BYTES); num_classes counts classes without \
+             images too: pass the real number of classes, or fewer components",
+            shape.elements()
+        )));
+    }
+    Ok(())
+}
+
 /// Fits the per-class model to the subset of `dataset`, keeping per class
 /// the fewest components (at most `components`) that explain
 /// `variance_kept` of its variance. Classes with fewer than two images, or
@@ -81,6 +103,7 @@ pub fn fit(
             "synthetic variance_kept = {variance_kept} is outside (0, 1]"
         )));
     }
+    check_table_size(dataset.num_classes(), components, dataset.shape())?;
     let start = Instant::now();
     let shape = dataset.shape();
     let d = shape.elements();
@@ -321,6 +344,9 @@ impl SynthTables {
         subset: &[u32],
         pca: Option<(u32, f32)>,
     ) -> Result<Self, Error> {
+        if let Some((components, _)) = pca {
+            check_table_size(dataset.num_classes(), components, dataset.shape())?;
+        }
         let classes = dataset.num_classes() as usize;
         let mut members: Vec<Vec<u32>> = vec![Vec::new(); classes];
         for &i in subset {

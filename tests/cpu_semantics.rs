@@ -5,7 +5,7 @@ mod support;
 
 use std::sync::Arc;
 
-use augkit::cpu::{self, CpuBackend, augment};
+use augkit::cpu::{self, CpuBackend, augment, pixel};
 use augkit::internals::kernel_args::flags;
 use augkit::{
     Backend, DType, Dataset, HostImages, ImageShape, Layout, MixLabel, Plan, Policy, SampleParams,
@@ -254,12 +254,12 @@ fn hue_by_a_whole_turn_is_an_identity_up_to_rounding() {
     for _ in 0..10_000 {
         let rgb = [0, 1, 2].map(|_| (rng.below(256) as f32) / 255.0);
         for turn in [1.0f32, -1.0, 0.0] {
-            let back = augment::adjust_hue(rgb, turn);
+            let back = pixel::adjust_hue(rgb, turn);
             for c in 0..3 {
                 assert!((back[c] - rgb[c]).abs() <= 2e-6, "{rgb:?} → {back:?}");
             }
         }
-        let half = augment::adjust_hue(augment::adjust_hue(rgb, 0.5), -0.5);
+        let half = pixel::adjust_hue(pixel::adjust_hue(rgb, 0.5), -0.5);
         for c in 0..3 {
             assert!((half[c] - rgb[c]).abs() <= 2e-6, "{rgb:?} → {half:?}");
         }
@@ -270,15 +270,15 @@ fn hue_by_a_whole_turn_is_an_identity_up_to_rounding() {
 fn golden_colour_cases_from_torchvision_definitions() {
     // adjust_hue: red shifted by a third of a turn is green, by half is cyan.
     let red = [1.0f32, 0.0, 0.0];
-    let g = augment::adjust_hue(red, 1.0 / 3.0);
+    let g = pixel::adjust_hue(red, 1.0 / 3.0);
     assert!(
         (g[0]).abs() < 1e-6 && (g[1] - 1.0).abs() < 1e-6 && g[2].abs() < 1e-6,
         "{g:?}"
     );
-    assert_eq!(augment::adjust_hue(red, 0.5), [0.0, 1.0, 1.0]);
+    assert_eq!(pixel::adjust_hue(red, 0.5), [0.0, 1.0, 1.0]);
     // Grayscale weights.
     assert!(
-        (augment::grayscale([0.2, 0.4, 0.6]) - (0.2989 * 0.2 + 0.587 * 0.4 + 0.114 * 0.6)).abs()
+        (pixel::grayscale([0.2, 0.4, 0.6]) - (0.2989 * 0.2 + 0.587 * 0.4 + 0.114 * 0.6)).abs()
             < 1e-7
     );
 

@@ -152,6 +152,7 @@ fn for_case(case: &Case) -> Option<CudaBackend> {
 parity_tests!("cuda", GPU, for_case;
     gpu_parity_every_technique_dtype_layout_and_size => parity::techniques_by_shape_and_format,
     gpu_parity_synthetic => parity::synthetic_every_format_larger,
+    gpu_parity_pool => parity::pool_every_format,
     gpu_parity_auto_ops_by_shape => parity::auto_ops_by_shape,
     gpu_parity_auto_ops_every_format => parity::auto_ops_every_format,
 );

@@ -333,7 +333,13 @@ fn auto_augment_fields_are_validated() {
     ];
     for (text, field, value) in cases {
         let err = rejects(text, field, value);
-        assert!(matches!(err, PolicyError::OutOfRange { .. }), "{err:?}");
+        assert!(
+            matches!(
+                err,
+                PolicyError::OutOfRange { .. } | PolicyError::CountOutOfRange { .. }
+            ),
+            "{err:?}"
+        );
     }
     let err = rejects("[rand_augment]\nfill = nan", "rand_augment.fill", "NaN");
     assert!(matches!(err, PolicyError::NotFinite { .. }), "{err:?}");
@@ -402,7 +408,10 @@ fn erasing_fields_are_validated() {
     ];
     for (text, field, value) in out_of_range {
         assert!(
-            matches!(rejects(text, field, value), PolicyError::OutOfRange { .. }),
+            matches!(
+                rejects(text, field, value),
+                PolicyError::OutOfRange { .. } | PolicyError::CountOutOfRange { .. }
+            ),
             "{text}"
         );
     }
@@ -472,4 +481,126 @@ fn the_resized_crop_keeps_its_own_interpolation() {
     assert!(
         Policy::from_toml_str("[crop]\nkind = \"resized\"\ninterpolation = \"bicubic\"").is_err()
     );
+}
+
+#[test]
+fn counts_are_printed_as_the_integers_written() {
+    // Through f32, 4294967295 printed as 4294967300.
+    let err = rejects(
+        "[rand_augment]\nnum_ops = 4294967295",
+        "rand_augment.num_ops",
+        "4294967295",
+    );
+    assert!(
+        matches!(
+            err,
+            PolicyError::CountOutOfRange {
+                value: 4_294_967_295,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(!err.to_string().contains("4294967300"), "{err}");
+    rejects(
+        "[rand_augment]\nnum_magnitude_bins = 16777217",
+        "rand_augment.num_magnitude_bins",
+        "16777217",
+    );
+    rejects(
+        "[erasing]\ncount = 4294967295",
+        "erasing.count",
+        "4294967295",
+    );
+}
+
+/// Every value a policy can write must be finite in its output dtype and
+/// within `MAX_OUTPUT_MAGNITUDE`: normalised pixels and erased elements.
+#[test]
+fn values_the_policy_writes_must_fit_the_output_dtype() {
+    let output_range = |text: &str, field: &str| {
+        let err = compile(text).expect_err(text);
+        assert!(
+            matches!(err, PolicyError::OutputRange { .. }),
+            "{text}: {err:?}"
+        );
+        let msg = err.to_string();
+        assert!(msg.contains(&format!("`{field}`")), "{text}: {msg}");
+        msg
+    };
+    // An erasing constant that no output can hold sensibly (it "completed"
+    // at loss 4.7e28), and one that overflows f16.
+    let msg = output_range("[erasing]\nvalue = 1e30", "erasing.value");
+    assert!(msg.contains("1e30") && msg.contains("f32"), "{msg}");
+    let msg = output_range(
+        "[erasing]\nvalue = 70000.0\n[output]\ndtype = \"f16\"",
+        "erasing.value",
+    );
+    assert!(msg.contains("6.5504e4") && msg.contains("f16"), "{msg}");
+    // Normalisations that overflow f16 (std 1e-5 gave ±inf) or anything.
+    let msg = output_range(
+        "[output]\nstd = [1e-5, 1e-5, 1e-5]\ndtype = \"f16\"",
+        "output",
+    );
+    assert!(msg.contains("channel 0") && msg.contains("f16"), "{msg}");
+    output_range("[output]\nstd = [1.0, 1.0, 1e-45]", "output");
+    output_range(
+        "[output]\nmean = [0.0, 1e38, 0.0]\ndtype = \"bf16\"",
+        "output",
+    );
+    // Random erasing writes N(0, 1) draws (up to ±6.7) through the std.
+    output_range(
+        "[erasing]\nmode = \"pixel\"\n[output]\nstd = [1e38, 1.0, 1.0]",
+        "erasing.mode",
+    );
+    // What real policies use passes, f16 included, up to the limits.
+    for ok in [
+        "[erasing]\nvalue = 3.0\n[output]\ndtype = \"f16\"\nmean = [0.5, 0.5, 0.5]\nstd = [0.25, 0.25, 0.25]",
+        "[erasing]\nvalue = 65504.0\n[output]\ndtype = \"f16\"",
+        "[erasing]\nvalue = -1e6",
+        "[erasing]\nmode = \"channel\"\n[output]\ndtype = \"f16\"\nstd = [0.01, 0.01, 0.01]",
+        "[output]\nstd = [1e-5, 1.0, 1.0]",
+    ] {
+        compile(ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
+    }
+    assert_eq!(augkit::policy::MAX_OUTPUT_MAGNITUDE, 1e6);
+}
+
+#[test]
+fn num_classes_is_bounded_before_anything_is_allocated() {
+    let shape = ImageShape::new(1, 2, 2).unwrap();
+    for classes in [u32::MAX, augkit::MAX_CLASSES + 1] {
+        let err = Dataset::new(shape, vec![0; 4], vec![0], classes).unwrap_err();
+        let msg = err.to_string();
+        assert!(matches!(err, Error::Dataset(_)), "{err:?}");
+        assert!(
+            msg.contains(&classes.to_string()) && msg.contains("MAX_CLASSES"),
+            "{msg}"
+        );
+    }
+    Dataset::new(shape, vec![0; 4], vec![0], augkit::MAX_CLASSES).unwrap();
+}
+
+#[test]
+fn synthetic_tables_are_bounded_before_they_are_built() {
+    // 16 images of 1×8×8 and 10^6 classes asked 2.3 GB of per-class tables.
+    let shape = ImageShape::new(1, 8, 8).unwrap();
+    let labels: Vec<u32> = (0..16).map(|i| i % 4).collect();
+    let data = Arc::new(Dataset::new(shape, vec![7; 16 * 64], labels.clone(), 1_000_000).unwrap());
+    let policy = Policy::from_toml_str("[synthetic]\nmode = \"pca\"\ncomponents = 8").unwrap();
+    let Err(err) = CpuBackend::new(&policy, 0, data, (0..16).collect()) else {
+        panic!("10^6 classes of PCA tables were built");
+    };
+    let msg = err.to_string();
+    assert!(matches!(err, Error::Dataset(_)), "{err:?}");
+    assert!(
+        msg.contains("num_classes 1000000") && msg.contains("MAX_SYNTH_TABLE_BYTES"),
+        "{msg}"
+    );
+    // The interpolate mode keeps only a class index, and few classes fit.
+    let data = Arc::new(Dataset::new(shape, vec![7; 16 * 64], labels.clone(), 1_000_000).unwrap());
+    let interpolate = Policy::from_toml_str("[synthetic]\nmode = \"interpolate\"").unwrap();
+    CpuBackend::new(&interpolate, 0, data, (0..16).collect()).unwrap();
+    let data = Arc::new(Dataset::new(shape, vec![7; 16 * 64], labels, 4).unwrap());
+    CpuBackend::new(&policy, 0, data, (0..16).collect()).unwrap();
 }

@@ -91,6 +91,7 @@ fn wgsl_structs_match_rust_layouts() {
                 synth_class_choice, synth_components, num_classes,
                 crop_interpolation, auto_mode, auto_num_ops, auto_num_bins, auto_magnitude_bin, auto_interpolation, auto_fill,
                 auto_shear_max, auto_translate_max_x, auto_translate_max_y, auto_rotate_max, auto_enhance_max, auto_posterize_range, erase_p, erase_area_lo, erase_area_hi, erase_log_ratio_lo, erase_log_ratio_hi, erase_mode, erase_value, erase_count_lo, erase_count_hi,
+                pool_first, pool_len, _pad_pool[2],
             ),
             size_of::<KernelPolicy>(),
         );

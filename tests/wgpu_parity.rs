@@ -106,6 +106,7 @@ parity_tests!("wgpu", WGPU, for_case;
     policy_matrix_matches_cpu => parity::techniques_rotating,
     all_techniques_every_format => parity::all_every_format,
     synthetic_matches_cpu => parity::synthetic_rotating,
+    pool_matches_cpu => parity::pool_rotating,
     erasing_matches_cpu => parity::erasing_every_format,
 );
 
@@ -278,6 +279,33 @@ fn chunked_dataset_matches_unchunked() {
         Err(e) => panic!("expected TooLarge, got {e}"),
         Ok(_) => panic!("a 16 KB dataset cannot fit three 4 KB bindings"),
     }
+}
+
+/// A pool past the first dataset chunk: real images and pool images in
+/// different bindings, read by index like any other (SEMANTICS.md §9a).
+#[test]
+fn pool_in_later_chunks_matches_cpu() {
+    // 1×13×21 = 273 bytes per image; 30 real + 20 pool = 13,650 B in three
+    // 6,000-byte bindings: every pool image lies in chunk 2 or 3.
+    let (dataset, subset) = parity::pool_data(1, 13, 21, 30, 20, 77);
+    let mut policy = output_policy(&support::all_policy(), 1, DType::F32, Layout::Nchw);
+    policy.synthetic = Some(parity::pool_synthetic(0.7));
+    let small = WgpuOptions {
+        max_binding_bytes: Some(6000),
+        ..WgpuOptions::default()
+    };
+    let Some(mut chunked) = backend(&policy, 5, dataset, subset, &small) else {
+        return;
+    };
+    assert_eq!(chunked.dataset_chunks(), 3);
+    let step = Step {
+        epoch: 2,
+        first_position: 0,
+        batch_size: 24,
+    };
+    let seen = check_step("pool, chunked 1×13×21", &mut chunked, step, &WGPU);
+    assert!(seen.synthetic > 0, "no pool sample");
+    seen.print("wgpu pool chunked");
 }
 
 /// Images larger than one storage binding (`max_binding_bytes` forced to

@@ -3,6 +3,11 @@
 //! there is no cargo (the `scripts/gpu-check` bundle) — and, with `--step`,
 //! the augmentation share of a training step at batch 64 for ResNet-18 and
 //! the simple CNN per backend.
+//!
+//! Everything that can be wrong is checked before the first measurement:
+//! backend, technique and device names, the shapes and batch sizes against
+//! the memory bounds below, and that `--out` and `--chart` can be written —
+//! so a bad flag never costs a whole bench.
 
 use std::path::PathBuf;
 
@@ -15,6 +20,18 @@ use augkit::{BackendKind, ImageShape};
 use augkit_measure::{self as measure, Measurement};
 
 use crate::models::{self, InputShape, ModelKind};
+use crate::read_limits::{FileKind, read_text};
+
+/// Images in the generated data set each shape is measured on.
+pub const BENCH_IMAGES: usize = 512;
+/// Most bytes that data set may take (`--shapes`): 512 images of at most
+/// 2,097,152 values each, e.g. 836×836×3 or 1448×1448×1.
+pub const MAX_BENCH_DATASET_BYTES: u64 = 1 << 30;
+/// Most bytes of one measured batch, as f32 (`--batches` × shape): the
+/// largest default cell, 4096 × 224×224×3, is 2.5 GB.
+pub const MAX_BENCH_BATCH_BYTES: u64 = 4 << 30;
+/// Most timed repeats per cell (`--repeats`).
+pub const MAX_BENCH_REPEATS: usize = 1000;
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
@@ -105,12 +122,85 @@ fn draw_chart(dir: &std::path::Path, measurements: &[Measurement]) -> anyhow::Re
     Ok(())
 }
 
+/// What the flags ask for, checked (see the module comment).
+struct Checked {
+    backends: Vec<BackendKind>,
+    shapes: Vec<ImageShape>,
+    device: Device,
+}
+
+fn check(args: &BenchArgs) -> anyhow::Result<Checked> {
+    anyhow::ensure!(
+        (1..=MAX_BENCH_REPEATS).contains(&args.repeats),
+        "--repeats {}: expected 1 to {MAX_BENCH_REPEATS}",
+        args.repeats
+    );
+    let backends = args
+        .backends
+        .iter()
+        .map(|b| {
+            BackendKind::from_name(b)
+                .ok_or_else(|| anyhow::anyhow!("unknown backend {b:?} (cpu, wgpu, cuda)"))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let known: Vec<&str> = measure::techniques(3).iter().map(|(t, _)| *t).collect();
+    for t in &args.techniques {
+        anyhow::ensure!(
+            known.contains(&t.as_str()),
+            "--techniques: unknown technique {t:?} (known: {})",
+            known.join(", ")
+        );
+    }
+    let shapes: Vec<ImageShape> = args
+        .shapes
+        .iter()
+        .map(|s| parse_shape(s))
+        .collect::<anyhow::Result<_>>()?;
+    for (text, shape) in args.shapes.iter().zip(&shapes) {
+        let bytes = BENCH_IMAGES as u64 * shape.elements() as u64;
+        anyhow::ensure!(
+            bytes <= MAX_BENCH_DATASET_BYTES,
+            "--shapes {text}: the bench's {BENCH_IMAGES}-image data set would take {bytes} bytes;              at most {MAX_BENCH_DATASET_BYTES} (images of at most {} values)",
+            MAX_BENCH_DATASET_BYTES / BENCH_IMAGES as u64
+        );
+        for &batch in &args.batches {
+            let bytes = u64::from(batch) * shape.elements() as u64 * 4;
+            anyhow::ensure!(
+                batch >= 1 && bytes <= MAX_BENCH_BATCH_BYTES,
+                "--batches {batch} on {text}: expected 1 to {} (a batch of f32 images may take at                  most {MAX_BENCH_BATCH_BYTES} bytes)",
+                MAX_BENCH_BATCH_BYTES / (shape.elements() as u64 * 4)
+            );
+        }
+    }
+    let device = match args.device.as_str() {
+        "cpu" => Device::Cpu,
+        "cuda" => Device::Cuda(0),
+        other => anyhow::bail!("unknown --device {other:?} (cpu, cuda)"),
+    };
+    // The model runs only with --step.
+    anyhow::ensure!(
+        !(args.step && device.is_cuda()) || tch::Cuda::is_available(),
+        "--device cuda: libtorch sees no CUDA device"
+    );
+    if let Some(out) = &args.out {
+        crate::outdir::ensure_writable_file("--out", out)?;
+    }
+    if let Some(dir) = &args.chart {
+        crate::outdir::ensure_writable_dir("--chart", dir)?;
+    }
+    Ok(Checked {
+        backends,
+        shapes,
+        device,
+    })
+}
+
 pub fn run(args: &BenchArgs) -> anyhow::Result<BenchReport> {
-    anyhow::ensure!(args.repeats >= 1, "--repeats must be at least 1");
     if let (false, Some(dir)) = (args.chart_from.is_empty(), &args.chart) {
+        crate::outdir::ensure_writable_dir("--chart", dir)?;
         let mut measurements = Vec::new();
         for path in &args.chart_from {
-            let text = std::fs::read_to_string(path)
+            let text = read_text(path, FileKind::BenchJson)
                 .with_context(|| format!("reading {}", path.display()))?;
             #[derive(serde::Deserialize)]
             struct Saved {
@@ -128,19 +218,11 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<BenchReport> {
             method: "charted from earlier runs",
         });
     }
-    let backends = args
-        .backends
-        .iter()
-        .map(|b| {
-            BackendKind::from_name(b)
-                .ok_or_else(|| anyhow::anyhow!("unknown backend {b:?} (cpu, wgpu, cuda)"))
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let shapes: Vec<ImageShape> = args
-        .shapes
-        .iter()
-        .map(|s| parse_shape(s))
-        .collect::<anyhow::Result<_>>()?;
+    let Checked {
+        backends,
+        shapes,
+        device,
+    } = check(args)?;
     let mut report = BenchReport {
         measurements: Vec::new(),
         skipped: Vec::new(),
@@ -151,7 +233,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<BenchReport> {
                  device buffer copy of the output bytes)",
     };
     for &shape in &shapes {
-        let data = measure::bench_dataset(shape, 512);
+        let data = measure::bench_dataset(shape, BENCH_IMAGES);
         for (technique, policy) in measure::techniques(shape.channels) {
             if !args.techniques.is_empty() && !args.techniques.iter().any(|t| t == technique) {
                 continue;
@@ -190,23 +272,12 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<BenchReport> {
         }
     }
     if args.step {
-        let device = match args.device.as_str() {
-            "cpu" => Device::Cpu,
-            "cuda" => {
-                anyhow::ensure!(
-                    tch::Cuda::is_available(),
-                    "--device cuda: libtorch sees no CUDA device"
-                );
-                Device::Cuda(0)
-            }
-            other => anyhow::bail!("unknown --device {other:?} (cpu, cuda)"),
-        };
         for (model, shape) in [
             (ModelKind::Resnet18, ImageShape::new(3, 32, 32)?),
             (ModelKind::SimpleCnn, ImageShape::new(1, 28, 28)?),
         ] {
             let model_s = model_step_seconds(model, shape, 64, device, args.repeats)?;
-            let data = measure::bench_dataset(shape, 512);
+            let data = measure::bench_dataset(shape, BENCH_IMAGES);
             for (technique, policy) in measure::techniques(shape.channels) {
                 if technique != "full" && technique != "identity" {
                     continue;

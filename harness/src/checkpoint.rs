@@ -7,10 +7,19 @@
 //! - `optimizer-e<e>.ot`: the optimiser's moments/buffers and step count
 //!   ([`crate::optim::Optimizer::to_bytes`]);
 //! - `checkpoint.json`: [`CheckpointState`] — epochs done, the two file
-//!   names, curves so far and the clocks' totals — written atomically
-//!   **last**: it is the commit point, so a kill while the tensors are being
-//!   written leaves the previous checkpoint intact. Older tensor files are
-//!   removed after the commit.
+//!   names with the SHA-256 of each, a digest of the run's configuration,
+//!   curves so far and the clocks' totals, and a SHA-256 of all that —
+//!   written atomically **last**: it is the commit point, so a kill while
+//!   the tensors are being written leaves the previous checkpoint intact.
+//!   Older tensor files are removed after the commit.
+//!
+//! Before a resume loads anything, [`verify`] checks the whole checkpoint:
+//! the state's own digest (an edited curve or count), that it belongs to
+//! this run (same configuration, fewer epochs than the run has, its own
+//! `model-e<E>.ot` / `optimizer-e<E>.ot` in its own directory) and each
+//! tensor file's digest (a flipped bit, an overwritten block). Whatever
+//! fails, the resume discards the checkpoint with a warning and trains the
+//! run from the start: a checkpoint only saves time.
 //!
 //! Every file is written under a temporary name (`.NAME.tmp.PID`), synced
 //! and renamed, never rewritten in place. The tensors are serialised into
@@ -26,10 +35,13 @@
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use tch::{Tensor, nn};
 
 use crate::archive::tensors_to_bytes;
+use crate::config::TrainConfig;
 use crate::optim::Optimizer;
+use crate::read_limits::{FileKind, read_bytes, read_text};
 use crate::result::{EpochRecord, write_json_atomic};
 
 /// The commit file's name.
@@ -41,13 +53,18 @@ pub const STATE_FILE: &str = "checkpoint.json";
 pub const FAULT_ENV: &str = "AUGKIT_FAULT_CHECKPOINT_WRITE";
 
 /// What `checkpoint.json` records.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct CheckpointState {
     /// Epochs completed; training resumes at this (0-based) epoch.
     pub epochs_done: u32,
     /// File names (in the same directory) of the model and optimiser state.
     pub model_file: String,
     pub optimizer_file: String,
+    /// SHA-256 (hex) of each tensor file's bytes, filled in by [`save`].
+    pub model_sha256: String,
+    pub optimizer_sha256: String,
+    /// [`run_digest`] of the run that wrote it.
+    pub run_sha256: String,
     pub curves: Vec<EpochRecord>,
     /// Every step's clock readings so far (the result's distributions).
     pub augmentation_times_s: Vec<f64>,
@@ -59,6 +76,45 @@ pub struct CheckpointState {
     pub global_step: u64,
     /// Wall time of the run so far, over all its processes.
     pub total_wall_s: f64,
+    /// SHA-256 of this state's compact JSON with this field empty, filled
+    /// in by [`save`]: an edited `checkpoint.json` no longer matches it.
+    pub state_sha256: String,
+}
+
+impl CheckpointState {
+    /// The digest `state_sha256` holds for the rest of the state.
+    fn own_digest(&self) -> String {
+        let mut unsigned = self.clone();
+        unsigned.state_sha256 = String::new();
+        // Serialising plain numbers and strings cannot fail.
+        sha256_hex(&serde_json::to_vec(&unsigned).unwrap_or_default())
+    }
+}
+
+/// SHA-256 of `bytes`, as lower-case hex.
+fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Digest of what makes a run's training what it is: its configuration
+/// without where files live or go, how it is displayed, its thread count,
+/// device, backend choice and evaluation batch size (none of which changes
+/// what the next epoch computes). A checkpoint of another run — another
+/// cell's, or this cell's under other flags — does not match it.
+pub fn run_digest(config: &TrainConfig) -> String {
+    let mut identity = config.clone();
+    identity.data_dir = Default::default();
+    identity.policy_file = None;
+    identity.out = None;
+    identity.quiet = false;
+    identity.threads = None;
+    identity.device = Default::default();
+    identity.backend = Default::default();
+    identity.eval_batch_size = 0;
+    sha256_hex(&serde_json::to_vec(&identity).unwrap_or_default())
 }
 
 /// Why a checkpoint could not be written.
@@ -123,6 +179,9 @@ pub fn save(
             what: "the optimiser state",
             error,
         })?;
+    state.model_sha256 = sha256_hex(&model);
+    state.optimizer_sha256 = sha256_hex(&optimizer);
+    state.state_sha256 = state.own_digest();
     let model_path = dir.join(&state.model_file);
     let optimizer_path = dir.join(&state.optimizer_file);
     let written = write_file_atomic(&model_path, &model)
@@ -176,17 +235,79 @@ fn injected_fault() -> Option<std::io::Error> {
     }
 }
 
-/// The checkpoint in `dir`, if one was committed.
+/// The checkpoint in `dir`, if one was committed (read within
+/// [`FileKind::Checkpoint`]'s cap; not yet [`verify`]-ed).
 pub fn load(dir: &Path) -> anyhow::Result<Option<CheckpointState>> {
     let path = dir.join(STATE_FILE);
-    let text = match std::fs::read_to_string(&path) {
+    let text = match read_text(&path, FileKind::Checkpoint) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(anyhow::Error::new(e).context(format!("reading {}", path.display()))),
+        Err(e) => return Err(anyhow::anyhow!("{}: {e}", path.display())),
     };
     let state: CheckpointState =
         serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     Ok(Some(state))
+}
+
+/// Checks that the checkpoint `state` in `dir` is whole and belongs to the
+/// run of `config` (see the module comment); `Err` says what is wrong.
+pub fn verify(dir: &Path, state: &CheckpointState, config: &TrainConfig) -> Result<(), String> {
+    let path = dir.join(STATE_FILE);
+    let at = path.display();
+    if state.state_sha256 != state.own_digest() {
+        return Err(format!(
+            "{at} does not match its own digest (edited or damaged)"
+        ));
+    }
+    if state.run_sha256 != run_digest(config) {
+        return Err(format!(
+            "{at} was written by a run with another configuration"
+        ));
+    }
+    let e = state.epochs_done;
+    if e == 0 || e >= config.epochs {
+        return Err(format!(
+            "{at}: a checkpoint after epoch {e} does not fit a {}-epoch run",
+            config.epochs
+        ));
+    }
+    let (model, optimizer) = (format!("model-e{e}.ot"), format!("optimizer-e{e}.ot"));
+    if state.model_file != model || state.optimizer_file != optimizer {
+        return Err(format!(
+            "{at} names {:?} and {:?}, not this directory's {model} and {optimizer}",
+            state.model_file, state.optimizer_file
+        ));
+    }
+    let steps = state.global_step;
+    let epochs_ok =
+        state.curves.len() == e as usize && state.curves.iter().zip(1..).all(|(c, i)| c.epoch == i);
+    let clocks_ok = [
+        &state.augmentation_times_s,
+        &state.model_times_s,
+        &state.step_times_s,
+    ]
+    .iter()
+    .all(|t| t.len() as u64 == steps);
+    if !epochs_ok || !clocks_ok {
+        return Err(format!(
+            "{at}: its curves or clock readings do not match {e} epochs of {steps} steps"
+        ));
+    }
+    for (file, want) in [
+        (&state.model_file, &state.model_sha256),
+        (&state.optimizer_file, &state.optimizer_sha256),
+    ] {
+        let path = dir.join(file);
+        let bytes = read_bytes(&path, FileKind::CheckpointTensors)
+            .map_err(|err| format!("{}: {err}", path.display()))?;
+        if sha256_hex(&bytes) != *want {
+            return Err(format!(
+                "{}: its SHA-256 does not match the one in {STATE_FILE} (damaged)",
+                path.display()
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Removes the checkpoint files from `dir` (after the result is written).
@@ -211,4 +332,36 @@ pub fn remove_stale(dir: &Path, keep: Option<&CheckpointState>) -> std::io::Resu
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The state's own digest survives a write and a read: every f64 reads
+    /// back to the bits written (serde_json's `float_roundtrip`), so a
+    /// resume never discards an intact checkpoint.
+    #[test]
+    fn state_digest_survives_a_round_trip() {
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 11) as f64 / (1u64 << 53) as f64 * 10f64.powi((x % 9) as i32 - 6)
+        };
+        let times: Vec<f64> = (0..20_000).map(|_| next()).collect();
+        let mut state = CheckpointState {
+            epochs_done: 1,
+            augmentation_times_s: times.clone(),
+            model_times_s: times.clone(),
+            step_times_s: times,
+            train_wall_s: next(),
+            ..CheckpointState::default()
+        };
+        state.state_sha256 = state.own_digest();
+        let text = serde_json::to_string_pretty(&state).unwrap();
+        let back: CheckpointState = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.state_sha256, back.own_digest());
+    }
 }

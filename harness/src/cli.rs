@@ -35,12 +35,19 @@ pub enum Command {
     Download(DownloadArgs),
     /// Run the matrix data set × technique × seed into a resumable directory.
     Experiment(crate::experiment::ExperimentArgs),
-    /// Summarise an experiment directory into report.md, summary.csv/json and charts.
+    /// Summarise an experiment directory into report.md, summary.csv/json,
+    /// recommended.toml and charts.
     Report(ReportArgs),
+    /// Print an experiment's recommended policy (as `report` writes it to
+    /// recommended.toml), with its evidence in comments.
+    Recommend(ReportArgs),
     /// Write a PNG grid of augmented samples, one row per technique.
     Preview(PreviewArgs),
     /// Write one augmented batch as .npy files plus per-sample parameters.
     Dump(DumpArgs),
+    /// Fit a class-conditional generator (cVAE, DDPM) on a training subset and
+    /// write its pool (.npz), preview grid and timings.
+    Generate(crate::generate::cli::GenerateArgs),
     /// Time augmentation per backend × technique × batch × shape (JSON), and
     /// with --step its share of a training step.
     Bench(crate::bench::BenchArgs),
@@ -65,6 +72,10 @@ pub struct TrainArgs {
     pub policy: Option<PathBuf>,
     #[arg(long, default_value_t = 50)]
     pub epochs: u32,
+    /// Stop after exactly N optimiser steps (the last epoch possibly partial);
+    /// replaces --epochs, schedules run over the N steps.
+    #[arg(long)]
+    pub steps: Option<u64>,
     #[arg(long, default_value_t = 64)]
     pub batch_size: u32,
     /// Base learning rate.
@@ -103,6 +114,10 @@ pub struct TrainArgs {
     /// Evaluate the test set every N epochs for the curves (0: only after the last).
     #[arg(long, default_value_t = 1)]
     pub eval_every: u32,
+    /// Evaluate the per-epoch curve on a fixed stratified subset of N test
+    /// images (the same for every seed); the whole test set after the last epoch.
+    #[arg(long)]
+    pub eval_subset: Option<u32>,
     /// libtorch intra-op threads (default: libtorch's choice).
     #[arg(long)]
     pub threads: Option<u32>,
@@ -208,6 +223,7 @@ impl TrainArgs {
             policy_file: self.policy.clone(),
             policy,
             epochs: self.epochs,
+            steps: self.steps,
             batch_size: self.batch_size,
             lr: self.lr,
             weight_decay: self.weight_decay,
@@ -221,6 +237,7 @@ impl TrainArgs {
             device: self.device,
             eval_batch_size: self.eval_batch_size,
             eval_every: self.eval_every,
+            eval_subset: self.eval_subset,
             threads: self.threads,
             out: Some(self.out.clone()),
             quiet: self.quiet,
@@ -230,25 +247,28 @@ impl TrainArgs {
     }
 }
 
-/// Everything `augkit train` does: check, load, train, write the result.
+/// Everything `augkit train` does with the configuration [`TrainArgs::to_config`]
+/// made: check the device and `--out`, load, train, write the result.
 /// Returns the result (also when the run failed; it is written either way).
 pub fn run_train(config: &TrainConfig, command_line: Vec<String>) -> anyhow::Result<RunResult> {
-    config.validate()?;
     let mut ctx = RunContext::now(command_line);
     // Refuse an unusable device before spending time on the data.
     crate::train::resolve_device(config.device)?;
     if config.backend == BackendChoice::Cuda && config.device == DeviceChoice::Cpu {
         return Err(crate::source::SourceError::NeedsCudaDevice.into());
     }
-    // …and an unwritable result path, so the run is not lost at the end.
+    // …and a result path that cannot take the result, so the run is not
+    // lost at the end.
     if let Some(out) = &config.out {
-        crate::outdir::ensure_writable_file("--out", out)?;
+        let bytes = crate::result::size_bound(config.epochs);
+        crate::outdir::ensure_writable_file_of("--out", out, bytes)?;
     }
     let t = Instant::now();
     let crate::data::LoadedData {
         train,
         test,
         provenance,
+        source,
     } = crate::data::load_config(config)?;
     if let Some(p) = &provenance {
         for line in p.lines() {
@@ -257,16 +277,17 @@ pub fn run_train(config: &TrainConfig, command_line: Vec<String>) -> anyhow::Res
     }
     let subset = crate::data::training_subset(&train, config.train_limit, config.seed)?;
     ctx.data_load_s = t.elapsed().as_secs_f64();
+    ctx.data_source = Some(source);
     let mut result = crate::train::train(
         config,
         TrainData {
-            train,
-            test,
+            train: train.into(),
+            test: test.into(),
             subset,
         },
         ctx,
     )?;
-    result.data.source = provenance;
+    result.data.provenance = provenance;
     if let Some(out) = &config.out {
         crate::result::write_json_atomic(out, &result)
             .with_context(|| format!("writing {}", out.display()))?;
@@ -335,6 +356,10 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Experiment(args) => crate::experiment::main(&args),
+        Command::Generate(args) => {
+            crate::generate::cli::main(&args)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Download(args) => {
             let files = augkit_data::download(&args.dataset, &args.data_dir, None)?;
             for file in files {
@@ -352,7 +377,12 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Recommend(args) => {
+            print!("{}", crate::report::recommend_text(&args.dir)?);
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Preview(args) => {
+            crate::preview::check_samples(args.samples)?;
             crate::outdir::ensure_writable_file("--out", &args.out)?;
             let dir = args
                 .policies_dir

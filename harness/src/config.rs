@@ -1,6 +1,9 @@
 //! A training run's full configuration: what the CLI flags become, what the
 //! result JSON records under `config`, and what [`TrainConfig::validate`]
-//! checks before any data is read or any model is built.
+//! checks. Where flags become a configuration (`augkit train`'s
+//! `TrainArgs::to_config`, the experiment's plan) it runs before any data is
+//! read; every run is then validated once more, with the data's
+//! normalisation filled in, by `train::check` before anything is built.
 
 use std::path::PathBuf;
 
@@ -58,6 +61,13 @@ pub struct TrainConfig {
     /// The policy as parsed (recorded in full).
     pub policy: augkit::Policy,
     pub epochs: u32,
+    /// A fixed budget of optimiser steps (`--steps`): the run stops after
+    /// exactly this many, the last epoch possibly partial, and `epochs`
+    /// becomes the number of epochs that takes (recorded in the result's
+    /// config). `None`: `epochs` whole epochs. Absent from the JSON when
+    /// `None`, so configurations (and cell ids) from before it are unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub steps: Option<u64>,
     pub batch_size: u32,
     pub lr: f64,
     pub weight_decay: f64,
@@ -75,6 +85,14 @@ pub struct TrainConfig {
     /// Evaluate the test set every this many epochs for the curves (0: only
     /// at the end). The last epoch is always evaluated.
     pub eval_every: u32,
+    /// Evaluate the per-epoch curve on a fixed stratified subset of this
+    /// many test images (`--eval-subset`; chosen with
+    /// [`crate::train::EVAL_SUBSET_SEED`], not the training seed, so every
+    /// run on a data set uses the same images); the whole test set is still
+    /// evaluated after the last epoch. `None`: the curve uses the whole test
+    /// set. Absent from the JSON when `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eval_subset: Option<u32>,
     /// libtorch intra-op threads (`None`: libtorch's default).
     pub threads: Option<u32>,
     pub out: Option<PathBuf>,
@@ -92,6 +110,7 @@ impl TrainConfig {
             policy_file: None,
             policy: augkit::Policy::identity(),
             epochs: 50,
+            steps: None,
             batch_size: 64,
             lr: 1e-3,
             weight_decay: 1e-4,
@@ -105,13 +124,14 @@ impl TrainConfig {
             device: DeviceChoice::Cpu,
             eval_batch_size: 256,
             eval_every: 1,
+            eval_subset: None,
             threads: None,
             out: None,
             quiet: false,
         }
     }
 
-    /// Checks every number before anything is loaded or built.
+    /// Checks every number (see the module comment for where it runs).
     pub fn validate(&self) -> Result<(), ConfigError> {
         let bad = |flag: &'static str, value: String, expected: &'static str| {
             Err(ConfigError::Invalid {
@@ -122,6 +142,15 @@ impl TrainConfig {
         };
         if self.epochs == 0 {
             return bad("--epochs", self.epochs.to_string(), "at least 1");
+        }
+        if let Some(steps) = self.steps
+            && !(1..=crate::train::MAX_TOTAL_STEPS).contains(&steps)
+        {
+            return bad(
+                "--steps",
+                steps.to_string(),
+                "1 to 1000000 (every step's timings are kept and checkpointed)",
+            );
         }
         if self.batch_size < 2 {
             return bad(
@@ -156,6 +185,9 @@ impl TrainConfig {
                 return bad("--train-fraction", f.to_string(), "in (0, 1]");
             }
             _ => {}
+        }
+        if self.eval_subset == Some(0) {
+            return bad("--eval-subset", "0".into(), "at least 1");
         }
         if self.eval_batch_size == 0 {
             return bad("--eval-batch-size", "0".into(), "at least 1");
@@ -361,6 +393,20 @@ mod tests {
                     ..base.clone()
                 },
                 "--train-per-class",
+            ),
+            (
+                TrainConfig {
+                    steps: Some(0),
+                    ..base.clone()
+                },
+                "--steps",
+            ),
+            (
+                TrainConfig {
+                    steps: Some(crate::train::MAX_TOTAL_STEPS + 1),
+                    ..base.clone()
+                },
+                "--steps",
             ),
         ];
         for (config, flag) in cases {

@@ -4,7 +4,7 @@
 //! tensors/datasets built from them.
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use anyhow::Context;
 use augkit_data::{ImageSet, Limit, Source, SourceOptions, SourceProvenance};
@@ -28,6 +28,8 @@ pub struct LoadedData {
     pub train: ImageSet,
     pub test: ImageSet,
     pub provenance: Option<SourceProvenance>,
+    /// Where the files were read from, in words (the log and `data.source_description`).
+    pub source: String,
 }
 
 /// Loads (train, test) of `name` from `dir`. A missing data set fails with
@@ -56,7 +58,7 @@ pub fn load_with(
     dir: &Path,
     options: Option<&SourceOptions>,
 ) -> anyhow::Result<LoadedData> {
-    let (train, test, provenance) = match Source::parse(name) {
+    let (train, test, source, provenance) = match Source::parse(name) {
         Some(src) => {
             let src = src?;
             let opts = options.cloned().unwrap_or_default();
@@ -81,18 +83,24 @@ pub fn load_with(
             if let Some(b) = bar.get() {
                 b.finish_and_clear();
             }
-            (loaded.train, loaded.test, Some(loaded.provenance))
+            (loaded.train, loaded.test, None, Some(loaded.provenance))
         }
         None => {
-            let (train, test) = augkit_data::load(name, dir)?;
-            (train, test, None)
+            let (train, test, source) = augkit_data::load_described(name, dir)?;
+            (train, test, Some(source), None)
         }
     };
     check_splits(name, &train, &test)?;
+    let source = match (source, &provenance) {
+        (Some(s), _) => s,
+        (None, Some(p)) => p.source.clone(),
+        (None, None) => name.to_string(),
+    };
     Ok(LoadedData {
         train,
         test,
         provenance,
+        source,
     })
 }
 
@@ -118,6 +126,22 @@ pub fn model_for(set: &ImageSet) -> (ModelKind, String) {
     }
 }
 
+/// [`load`], with the provenance of IDX data sets hashed from the bytes
+/// that were parsed (each file is read once).
+pub fn load_with_provenance(name: &str, dir: &Path) -> anyhow::Result<augkit_data::LoadedSet> {
+    let loaded = augkit_data::load_with_provenance(name, dir)?;
+    check_splits(name, &loaded.train, &loaded.test)?;
+    Ok(loaded)
+}
+
+/// [`load`], also saying where the files were read from.
+pub fn load_with_source(name: &str, dir: &Path) -> anyhow::Result<(ImageSet, ImageSet, String)> {
+    let (train, test, source) = augkit_data::load_described(name, dir)?;
+    check_splits(name, &train, &test)?;
+    Ok((train, test, source))
+}
+
+/// Both splits hold images, of one shape.
 fn check_splits(name: &str, train: &ImageSet, test: &ImageSet) -> anyhow::Result<()> {
     ensure_not_empty(name, train, test)?;
     anyhow::ensure!(
@@ -193,15 +217,21 @@ pub fn image_shape(set: &ImageSet) -> anyhow::Result<augkit::ImageShape> {
     )?)
 }
 
-/// The training split as the augkit backend holds it (moves the pixels).
-pub fn to_augkit_dataset(set: ImageSet) -> anyhow::Result<augkit::Dataset> {
+/// The training split as the augkit backend holds it: the pixels are moved
+/// when the caller held the only reference (`augkit train`), copied once
+/// when others share the set (an experiment's cells).
+pub fn to_augkit_dataset(set: impl Into<Arc<ImageSet>>) -> anyhow::Result<augkit::Dataset> {
+    let set = set.into();
     let shape = image_shape(&set)?;
-    Ok(augkit::Dataset::new(
-        shape,
-        set.pixels,
-        set.labels,
-        set.num_classes,
-    )?)
+    let (pixels, labels, num_classes) = match Arc::try_unwrap(set) {
+        Ok(set) => (set.pixels, set.labels, set.num_classes),
+        Err(shared) => (
+            shared.pixels.clone(),
+            shared.labels.clone(),
+            shared.num_classes,
+        ),
+    };
+    Ok(augkit::Dataset::new(shape, pixels, labels, num_classes)?)
 }
 
 /// The test split as an NCHW f32 tensor on `device`, normalised exactly as the
@@ -262,10 +292,4 @@ pub fn channel_statistics(set: &ImageSet, subset: &[u32]) -> anyhow::Result<(Vec
     let shape = augkit::ImageShape::new(set.channels, set.height, set.width)?;
     let s = augkit::channel_statistics(&set.pixels, shape, subset)?;
     Ok((s.mean, s.std))
-}
-
-/// Test labels as an i64 tensor on `device`.
-pub fn label_tensor(set: &ImageSet, device: Device) -> Tensor {
-    let labels: Vec<i64> = set.labels.iter().map(|&l| i64::from(l)).collect();
-    Tensor::from_slice(&labels).to_device(device)
 }

@@ -19,8 +19,10 @@
 //!   files, shards) and the technique policy directory,
 //! - [`report`], [`plots`]: `augkit report` (summary files and charts),
 //! - [`atomic`]: the one atomic-write helper every output goes through,
+//! - [`read_limits`]: the size cap of every file read back, by kind,
 //! - [`preview`], [`npy`]: `augkit preview` and `augkit dump`,
-//! - [`bench`]: `augkit bench`.
+//! - [`bench`]: `augkit bench`,
+//! - [`generate`]: learned generators (cVAE, DDPM), their cached pools, CAS.
 //!
 //! Build with `source scripts/setup-torch` first (libtorch from the PyTorch
 //! 2.11.0 wheel); the binary then runs with no environment set.
@@ -35,6 +37,7 @@ pub mod cuda_timing;
 pub mod data;
 pub mod data_source_args;
 pub mod experiment;
+pub mod generate;
 pub mod memory;
 pub mod metrics;
 pub mod models;
@@ -45,6 +48,7 @@ pub mod plots;
 pub mod policies;
 pub mod preview;
 pub mod progress;
+pub mod read_limits;
 pub mod report;
 pub mod result;
 pub mod schedule;

@@ -1,5 +1,6 @@
 //! Host memory figures from `/proc/self/status`, and device memory in use
-//! from the CUDA driver.
+//! from the CUDA driver; and the reset that makes a peak one run's own when
+//! several runs share a process (the cells of an experiment).
 
 /// Device memory in use on the current CUDA context's device (total − free,
 /// from `cuMemGetInfo`): libtorch's caching allocator's reserve included,
@@ -11,6 +12,40 @@ pub fn device_used_bytes() -> Option<u64> {
     }
     let (free, total) = cudarc::driver::result::mem_get_info().ok()?;
     Some((total - free) as u64)
+}
+
+/// Starts a new peak for the run about to begin: hands the heap memory that
+/// earlier runs freed back to the system (glibc's `malloc_trim(0)`, so it no
+/// longer counts as resident), then resets the kernel's high-water mark
+/// `VmHWM` to the current resident size (writing `5` to
+/// `/proc/self/clear_refs`, Linux ≥ 4.0). From here [`peak_rss_bytes`] is the
+/// peak of what follows. Returns whether the high-water mark was reset.
+pub fn reset_peak() -> bool {
+    release_free_heap();
+    std::fs::write("/proc/self/clear_refs", b"5").is_ok()
+}
+
+/// Returns freed heap pages to the system (glibc), so that the resident
+/// size counts live memory only. A no-op elsewhere.
+pub fn release_free_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        unsafe extern "C" {
+            fn malloc_trim(pad: usize) -> i32;
+        }
+        // SAFETY: malloc_trim only releases free memory of glibc's own
+        // arenas; it takes no pointers and is thread-safe.
+        unsafe {
+            malloc_trim(0);
+        }
+    }
+}
+
+/// Resident size after [`release_free_heap`]: live memory only, the baseline
+/// for measuring what a piece of set-up adds.
+pub fn live_rss_bytes() -> Option<u64> {
+    release_free_heap();
+    current_rss_bytes()
 }
 
 /// Peak resident set size of this process so far (`VmHWM`), in bytes.
@@ -61,5 +96,21 @@ mod tests {
         let now = parse_kib(&status, "VmRSS:").unwrap();
         assert!(peak >= now && now > 0, "VmHWM {peak} kB < VmRSS {now} kB");
         assert!(peak_rss_bytes().unwrap() > 0 && current_rss_bytes().unwrap() > 0);
+    }
+
+    /// After a reset the high-water mark is the resident size, not the
+    /// process's earlier peak (here: 64 MiB touched and freed before it).
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn reset_forgets_an_earlier_peak() {
+        let big = vec![1u8; 64 << 20];
+        let touched: u64 = big.iter().step_by(4096).map(|&b| u64::from(b)).sum();
+        assert!(touched > 0);
+        drop(big);
+        let before = peak_rss_bytes().unwrap();
+        assert!(reset_peak(), "/proc/self/clear_refs not writable");
+        let after = peak_rss_bytes().unwrap();
+        // Other test threads may allocate meanwhile, but not 64 MiB.
+        assert!(after + (48 << 20) < before, "{after} vs {before}");
     }
 }

@@ -14,7 +14,8 @@
 //!   linear → classes. 1.2 M parameters at 28×28×1; ≈ 91–92 % on
 //!   Fashion-MNIST without augmentation.
 //!
-//! Both take NCHW f32 input (any strides) and return logits [N, classes].
+//! Both take NCHW f32 input (any strides: the permuted view of an NHWC batch
+//! too) and return logits [N, classes].
 //!
 //! Initialisation is PyTorch's, not tch's defaults (tch draws weights with the
 //! ReLU gain, a bound √6× wider than `nn.Conv2d`'s, zeroes conv biases and
@@ -252,7 +253,9 @@ pub fn simple_cnn(vs: &nn::Path, shape: InputShape, num_classes: i64) -> impl Mo
             .relu()
             .max_pool2d_default(2)
             .dropout(0.25, train)
-            .flat_view()
+            // Not `flat_view`: a channels-last batch (an `nhwc` policy)
+            // leaves the activations non-contiguous, which `view` refuses.
+            .flatten(1, -1)
             .apply(&fc1)
             .relu()
             .dropout(0.5, train)
@@ -329,7 +332,7 @@ pub fn resnet18(vs: &nn::Path, channels: i64, num_classes: i64) -> impl ModuleT 
             .relu()
             .apply_t(&layers, train)
             .adaptive_avg_pool2d([1, 1])
-            .flat_view()
+            .flatten(1, -1)
             .apply(&fc)
     })
 }

@@ -29,12 +29,13 @@ pub fn run_lock_file(index: u32, count: u32) -> String {
 /// Why an output location cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum OutputError {
-    #[error("{flag} {}: cannot write there ({source}); nothing was loaded or trained", path.display())]
+    /// The OS error is in the message and not a `source` as well, so that
+    /// a report of the whole chain (`{:#}`) does not say it twice.
+    #[error("{flag} {}: cannot write there ({error}); nothing was loaded or trained", path.display())]
     NotWritable {
         flag: &'static str,
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error(
         "{}: another augkit experiment (pid {holder}) is running in this directory; wait for it \
@@ -44,16 +45,48 @@ pub enum OutputError {
     Locked { dir: PathBuf, holder: String },
 }
 
-/// Checks that the file `path` can be created: makes its parent
-/// directories, then writes, syncs and removes a probe file next to it.
-/// Catches a read-only file system, `/proc/...`, a path through a regular
-/// file and (mostly) a full disk, before any work is done.
+/// Bytes the probe writes unless told otherwise: more than a preview,
+/// bench JSON or chart of ordinary size.
+pub const PROBE_BYTES: u64 = 64 << 10;
+
+/// Test hook: a decimal byte count; the probe then fails as a full disk
+/// would when it writes more than that. Used by the tests where a small
+/// tmpfs cannot be mounted.
+pub const FAULT_FREE_ENV: &str = "AUGKIT_FAULT_DISK_FREE_BYTES";
+
+/// [`ensure_writable_file_of`] with a [`PROBE_BYTES`] probe.
 pub fn ensure_writable_file(flag: &'static str, path: &Path) -> Result<(), OutputError> {
-    let not_writable = |source| OutputError::NotWritable {
+    ensure_writable_file_of(flag, path, PROBE_BYTES)
+}
+
+/// Checks that a file of `bytes` bytes can be created at `path`: refuses a
+/// path that ends in a separator (`newdir/` names a directory, and the
+/// final rename would fail with "Not a directory") or names an existing
+/// directory, makes the parent directories, then writes `bytes` bytes into
+/// a probe file next to it, syncs and removes it. Catches a read-only file
+/// system, `/proc/...`, a path through a regular file and a disk without
+/// room for the file, before any work is done.
+pub fn ensure_writable_file_of(
+    flag: &'static str,
+    path: &Path,
+    bytes: u64,
+) -> Result<(), OutputError> {
+    let not_writable = |error| OutputError::NotWritable {
         flag,
         path: path.to_path_buf(),
-        source,
+        error,
     };
+    let ends_in_separator = path
+        .as_os_str()
+        .as_encoded_bytes()
+        .last()
+        .is_some_and(|&b| std::path::is_separator(char::from(b)));
+    if ends_in_separator || path.file_name().is_none() {
+        return Err(not_writable(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "this names a directory, not a file; give a file path such as DIR/result.json",
+        )));
+    }
     if path.is_dir() {
         return Err(not_writable(std::io::Error::new(
             std::io::ErrorKind::IsADirectory,
@@ -64,24 +97,39 @@ pub fn ensure_writable_file(flag: &'static str, path: &Path) -> Result<(), Outpu
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    probe(dir).map_err(not_writable)
+    probe(dir, bytes).map_err(not_writable)
 }
 
 /// Checks that files can be created in the directory `dir` (made if missing).
 pub fn ensure_writable_dir(flag: &'static str, dir: &Path) -> Result<(), OutputError> {
-    probe(dir).map_err(|source| OutputError::NotWritable {
+    probe(dir, PROBE_BYTES).map_err(|error| OutputError::NotWritable {
         flag,
         path: dir.to_path_buf(),
-        source,
+        error,
     })
 }
 
-fn probe(dir: &Path) -> std::io::Result<()> {
+fn probe(dir: &Path, bytes: u64) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     let path = dir.join(format!(".augkit-probe.tmp.{}", std::process::id()));
+    let free = std::env::var(FAULT_FREE_ENV)
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok());
     let result = (|| {
         let mut file = File::create(&path)?;
-        file.write_all(&[0u8; 4096])?;
+        let block = [0u8; 1 << 16];
+        let mut left = bytes;
+        while left > 0 {
+            let n = left.min(block.len() as u64);
+            if free.is_some_and(|free| bytes - left + n > free) {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::StorageFull,
+                    format!("No space left on device (injected by {FAULT_FREE_ENV})"),
+                ));
+            }
+            file.write_all(&block[..n as usize])?;
+            left -= n;
+        }
         file.sync_all()
     })();
     let _ = std::fs::remove_file(&path);
@@ -136,10 +184,10 @@ pub fn lock_run(
     index: u32,
     count: u32,
 ) -> Result<FileLock, OutputError> {
-    let not_writable = |source| OutputError::NotWritable {
+    let not_writable = |error| OutputError::NotWritable {
         flag,
         path: dir.to_path_buf(),
-        source,
+        error,
     };
     std::fs::create_dir_all(dir).map_err(not_writable)?;
     FileLock::try_acquire(&dir.join(run_lock_file(index, count)))
@@ -271,15 +319,7 @@ mod tests {
             epochs_done,
             model_file: format!("model-e{epochs_done}.ot"),
             optimizer_file: format!("optimizer-e{epochs_done}.ot"),
-            curves: Vec::new(),
-            augmentation_times_s: Vec::new(),
-            model_times_s: Vec::new(),
-            step_times_s: Vec::new(),
-            train_wall_s: 0.0,
-            epoch_eval_s: 0.0,
-            samples: 0,
-            global_step: 0,
-            total_wall_s: 0.0,
+            ..CheckpointState::default()
         }
     }
 

@@ -72,6 +72,15 @@ pub enum Chart {
         title: String,
         lines: Vec<(String, Vec<[f64; 2]>)>,
     },
+    /// The baseline's accuracy (fraction) against training images at one step
+    /// budget (`measured` points, `fitted` monotone line, log x axis), and
+    /// techniques `(label, images, accuracy)` placed on it.
+    Worth {
+        title: String,
+        measured: Vec<[f64; 2]>,
+        fitted: Vec<[f64; 2]>,
+        placed: Vec<(String, f64, f64)>,
+    },
     /// `(series, [batch size, images/s])` lines on log–log axes.
     Throughput {
         title: String,
@@ -262,6 +271,80 @@ pub fn draw<DB: DrawingBackend>(
                 .iter()
                 .map(|(name, line)| (name, line.iter().map(|p| (p[0], p[1])).collect()));
             draw_lines(&mut c, points)?;
+        }
+        Chart::Worth {
+            title,
+            measured,
+            fitted,
+            placed,
+        } => {
+            let xs = measured
+                .iter()
+                .map(|p| p[0])
+                .chain(placed.iter().map(|p| p.1));
+            let ys = measured
+                .iter()
+                .map(|p| 100.0 * p[1])
+                .chain(placed.iter().map(|p| 100.0 * p.2));
+            let x_lo = xs.clone().fold(f64::INFINITY, f64::min).max(1.0);
+            let x_hi = xs.fold(1.0, f64::max).max(x_lo);
+            let (y_lo, y_hi) = padded(
+                ys.clone().fold(f64::INFINITY, f64::min),
+                ys.fold(f64::NEG_INFINITY, f64::max),
+            );
+            let mut c = ChartBuilder::on(root)
+                .caption(title, (FONT, 24))
+                .margin(16)
+                .x_label_area_size(48)
+                .y_label_area_size(64)
+                .build_cartesian_2d((x_lo / 1.3..x_hi * 1.3).log_scale(), y_lo..y_hi)
+                .map_err(err)?;
+            c.configure_mesh()
+                .x_label_formatter(&|x: &f64| format!("{x:.0}"))
+                .x_desc("training images (log scale; same optimiser steps)")
+                .y_desc("test accuracy (%)")
+                .label_style((FONT, 15))
+                .axis_desc_style((FONT, 17))
+                .draw()
+                .map_err(err)?;
+            c.draw_series(LineSeries::new(
+                fitted.iter().map(|p| (p[0], 100.0 * p[1])),
+                BLACK.stroke_width(2),
+            ))
+            .map_err(err)?
+            .label("baseline (monotone fit)")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK.stroke_width(3)));
+            c.draw_series(
+                measured
+                    .iter()
+                    .map(|p| Circle::new((p[0], 100.0 * p[1]), 4, BLACK.filled())),
+            )
+            .map_err(err)?;
+            for (i, (label, x, y)) in placed.iter().enumerate() {
+                let colour = Palette99::pick(i + 1).to_rgba();
+                c.draw_series(std::iter::once(Circle::new(
+                    (*x, 100.0 * y),
+                    6,
+                    colour.filled(),
+                )))
+                .map_err(err)?;
+                c.draw_series(std::iter::once(
+                    EmptyElement::at((*x, 100.0 * y))
+                        + Text::new(
+                            label.clone(),
+                            (9, -18),
+                            (FONT, 15).into_font().color(&BLACK),
+                        ),
+                ))
+                .map_err(err)?;
+            }
+            c.configure_series_labels()
+                .position(SeriesLabelPosition::LowerRight)
+                .label_font((FONT, 15))
+                .background_style(WHITE.mix(0.85))
+                .border_style(BLACK)
+                .draw()
+                .map_err(err)?;
         }
         Chart::Throughput { title, lines } => {
             let points: Vec<[f64; 2]> = lines.iter().flat_map(|(_, l)| l.iter().copied()).collect();

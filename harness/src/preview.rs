@@ -17,6 +17,22 @@ use crate::atomic::write_atomic;
 use crate::npy;
 use crate::plots::{FONT, encode_png, register_font};
 
+/// Most samples (columns) `augkit preview` draws per technique.
+pub const MAX_PREVIEW_SAMPLES: u32 = 64;
+/// Most pixels of the preview grid (192 MB as RGB): large images make
+/// each cell large, so the grid is checked once the data's shape is known.
+pub const MAX_PREVIEW_PIXELS: u64 = 64 << 20;
+
+/// Refuses `--samples` outside 1 to [`MAX_PREVIEW_SAMPLES`], before
+/// anything is loaded.
+pub fn check_samples(samples: u32) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        (1..=MAX_PREVIEW_SAMPLES).contains(&samples),
+        "--samples {samples}: expected 1 to {MAX_PREVIEW_SAMPLES} (columns of the preview grid)"
+    );
+    Ok(())
+}
+
 /// The `(name, policy)` pairs to preview: every `--policy FILE` (named by
 /// its stem), then every `--techniques NAME` (`<dir>/NAME.toml`; `none`
 /// without a file is the identity). With neither: every `.toml` in `dir`,
@@ -54,6 +70,16 @@ pub fn resolve_policies(
                 .with_context(|| format!("technique {name}: {}", path.display()))?
         };
         out.push((name, policy));
+    }
+    if files.is_empty() && techniques.is_empty() {
+        // A pool policy needs a fitted generator's pool; preview has none.
+        out.retain(|(name, policy)| {
+            let keep = !crate::generate::cas::needs_pool(policy);
+            if !keep {
+                eprintln!("augkit preview: leaving out {name} (its synthetic pool comes from a generator an experiment fits)");
+            }
+            keep
+        });
     }
     anyhow::ensure!(!out.is_empty(), "no policy to preview");
     Ok(out)
@@ -289,7 +315,20 @@ pub fn run_preview(
     epoch: u32,
     out: &Path,
 ) -> anyhow::Result<(u32, u32)> {
+    check_samples(samples)?;
     let (data, class_names) = training_set(dataset, data_dir, options)?;
+    let shape = data.shape();
+    let g = GridLayout::new(policies.len() as u32, samples, shape.height, shape.width);
+    let pixels = u64::from(g.width) * u64::from(g.height);
+    anyhow::ensure!(
+        pixels <= MAX_PREVIEW_PIXELS,
+        "the preview grid of {} technique(s) × {samples} samples of {}×{} images would be          {}×{} pixels; at most {MAX_PREVIEW_PIXELS} pixels (fewer --samples or techniques)",
+        policies.len(),
+        shape.height,
+        shape.width,
+        g.width,
+        g.height
+    );
     let rows = preview_rows(&data, policies, samples, seed, epoch)?;
     let (rgb, g) = grid_rgb(&rows, data.shape(), &class_names)?;
     let png = encode_png(&rgb, g.width, g.height)?;

@@ -35,6 +35,10 @@ pub struct RunResult {
     pub inference: Option<Inference>,
     /// One record per completed epoch.
     pub curves: Vec<EpochRecord>,
+    /// The test images `curves[].test_accuracy` was measured on, when the
+    /// run had `--eval-subset`; absent: the whole test set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub curve_test_set: Option<CurveTestSet>,
     /// When the run was resumed from a checkpoint: the epochs it had
     /// completed then (the latest resume). `None` for an uninterrupted run.
     #[serde(default)]
@@ -87,11 +91,15 @@ pub struct DataSummary {
     /// Training-subset images per class.
     pub train_per_class: Vec<u64>,
     pub test_samples: u64,
+    /// Where the files were read from (folder or package and format), as
+    /// the log said it; `None` for data handed in by a caller.
+    #[serde(default)]
+    pub source: Option<String>,
     pub method: String,
     /// Where a `folder:`/`parquet:`/`npz:` data set came from and what was
     /// done to it (absent for the named data sets).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source: Option<augkit_data::SourceProvenance>,
+    pub provenance: Option<augkit_data::SourceProvenance>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -183,18 +191,70 @@ pub struct FixedCosts {
     /// policy has `[synthetic]`; not part of `backend_construction_s`.
     #[serde(default)]
     pub synthetic_fit_s: Option<f64>,
+    /// The learned generator (or PCA / file pool) the cell's synthetic pool
+    /// came from, with its fit and sampling time as first measured: charged
+    /// to every cell that uses the pool, whether this run fitted it or found
+    /// it cached (`crate::generate`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generator: Option<crate::generate::pool::GeneratorCost>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Memory {
     pub method: String,
-    /// Peak resident set size of the process (`VmHWM`) at the end of the run.
+    /// Peak resident set size (`VmHWM`) at the end of the run, counted from
+    /// the run's start when `peak_is_per_run` (earlier runs in the same
+    /// process excluded), else over the process's life.
     pub peak_host_rss_bytes: Option<u64>,
     /// Resident set size just before the first training step.
     pub host_rss_before_training_bytes: Option<u64>,
+    /// Whether the high-water mark was reset at the run's start (false in
+    /// results written before the reset existed).
+    #[serde(default)]
+    pub peak_is_per_run: bool,
+    /// Resident set size at the run's start, after the reset: what the
+    /// process held before this run (libraries, an experiment's loaded data).
+    #[serde(default)]
+    pub host_rss_at_start_bytes: Option<u64>,
+    /// augkit's own resident memory, apart from libtorch's.
+    #[serde(default)]
+    pub augmentation: Option<AugmentationMemory>,
     /// Peak device allocator memory; `None` on CPU (see `device_note`).
     pub peak_device_bytes: Option<u64>,
     pub device_note: String,
+}
+
+/// The fixed stratified test subset the per-epoch curve was evaluated on.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CurveTestSet {
+    /// Images in the subset (of `data.test_samples`).
+    pub images: u64,
+    pub per_class: Vec<u64>,
+    /// The subset's seed: a constant, not the run's seed.
+    pub seed: u64,
+    /// SHA-256 of the sorted test indices (u32 little-endian): equal in
+    /// every run whose curve used the same images.
+    pub indices_sha256: String,
+    pub method: String,
+}
+
+/// What the augmentation itself keeps resident, apart from libtorch's
+/// tensors (the batch tensor, the model, the test set).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct AugmentationMemory {
+    pub method: String,
+    /// The training set as augkit holds it: pixels, labels, the per-image
+    /// grey means, and the subset's indices (counted, not measured).
+    pub dataset_bytes: u64,
+    /// Resident growth while the backend was built: the compiled policy,
+    /// the synthetic pool and its fit, device set-up (measured).
+    pub backend_bytes: Option<u64>,
+    /// Resident growth over the first batch beyond the batch tensor itself:
+    /// per-thread scratch and lazily built state (measured; 0 when an earlier
+    /// run in the process left them in place).
+    pub first_batch_bytes: Option<u64>,
+    /// The sum of the three (measured parts counted as 0 when unknown).
+    pub total_bytes: u64,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -216,7 +276,8 @@ pub struct EpochRecord {
     pub train_loss: f64,
     /// Training accuracy against each sample's dominant label (λ ≥ ½ → a).
     pub train_accuracy: f64,
-    /// Test accuracy after this epoch, where evaluated (`--eval-every`).
+    /// Test accuracy after this epoch, where evaluated (`--eval-every`), on
+    /// the curve's test images (`RunResult::curve_test_set`).
     pub test_accuracy: Option<f64>,
     pub wall_s: f64,
     pub augmentation_s: f64,
@@ -225,6 +286,14 @@ pub struct EpochRecord {
 
 /// Results are written atomically by the harness's one helper.
 pub use crate::atomic::write_json_atomic;
+
+/// More bytes than the `result.json` of a run of `epochs` epochs on one of
+/// the harness's 10-class data sets takes (≈ 10 KB plus ≈ 300 bytes per
+/// epoch): what `augkit train` checks `--out` can take before it loads
+/// anything, so a nearly full disk refuses the run instead of losing it.
+pub fn size_bound(epochs: u32) -> u64 {
+    (64 << 10) + 512 * u64::from(epochs)
+}
 
 #[cfg(test)]
 mod tests {

@@ -10,12 +10,10 @@
 //! tensor's storage on libtorch's stream (the legacy default stream), with
 //! the dataset resident on the GPU — no image byte crosses per step.
 
-use std::sync::Arc;
-
 use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor};
 
-use augkit::{Backend, BackendInfo, DType, HostImages, Layout, MixLabel, Policy, Step};
+use augkit::{Backend, BackendInfo, DType, HostImages, Layout, MixLabel, Plan, Step};
 
 /// `--backend`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -82,15 +80,14 @@ pub enum SourceError {
     Augkit(#[from] augkit::Error),
 }
 
-/// Opens the backend `choice` asks for. Returns the source and a note on
-/// the choice (recorded in the result's provenance).
+/// Opens the backend `choice` asks for on `plan` (the policy compiled for
+/// the data set, the seed and the subset: built once, by the caller).
+/// Returns the source and a note on the choice (recorded in the result's
+/// provenance).
 pub fn open(
     choice: BackendChoice,
     device: Device,
-    policy: &Policy,
-    seed: u64,
-    dataset: Arc<augkit::Dataset>,
-    subset: Vec<u32>,
+    plan: Plan,
 ) -> Result<(Box<dyn BatchSource>, String), SourceError> {
     let cuda_index = match device {
         Device::Cuda(index) => Some(index),
@@ -102,7 +99,7 @@ pub fn open(
     if choice == BackendChoice::Auto
         && let Some(index) = cuda_index
     {
-        match DeviceSource::new(index, policy, seed, dataset.clone(), subset.clone()) {
+        match DeviceSource::new(index, plan.clone()) {
             Ok(source) => {
                 let note = format!("auto chose cuda: the model runs on cuda:{index}");
                 return Ok((Box::new(source), note));
@@ -117,21 +114,22 @@ pub fn open(
             } else {
                 auto_note
             };
-            let backend = augkit::cpu::CpuBackend::new(policy, seed, dataset, subset)?;
-            Ok((Box::new(HostSource::new(backend, policy, device)), note))
+            let backend = augkit::cpu::CpuBackend::from_plan(plan);
+            Ok((Box::new(HostSource::new(backend, device)), note))
         }
         BackendChoice::Wgpu => {
             let options = augkit::wgpu::WgpuOptions::default();
-            let backend = augkit::wgpu::WgpuBackend::new(policy, seed, dataset, subset, &options)?;
+            let gpu = augkit::wgpu::WgpuDevice::new(&options)?;
+            let backend = augkit::wgpu::WgpuBackend::from_plan(plan, gpu, &options)?;
             let note =
                 "wgpu requested; its output is read back into the CPU tensor's storage".to_string();
-            Ok((Box::new(HostSource::new(backend, policy, device)), note))
+            Ok((Box::new(HostSource::new(backend, device)), note))
         }
         BackendChoice::Cuda => {
             let Some(index) = cuda_index else {
                 return Err(SourceError::NeedsCudaDevice);
             };
-            let source = DeviceSource::new(index, policy, seed, dataset, subset)?;
+            let source = DeviceSource::new(index, plan)?;
             Ok((
                 Box::new(source),
                 format!("cuda requested (device cuda:{index})"),
@@ -154,25 +152,20 @@ pub struct DeviceSource {
 }
 
 impl DeviceSource {
-    pub fn new(
-        index: usize,
-        policy: &Policy,
-        seed: u64,
-        dataset: Arc<augkit::Dataset>,
-        subset: Vec<u32>,
-    ) -> Result<Self, SourceError> {
-        let shape = dataset.shape();
+    pub fn new(index: usize, plan: Plan) -> Result<Self, SourceError> {
+        let shape = plan.dataset().shape();
+        let output = plan.policy().output.clone();
         let options = augkit::cuda::CudaOptions {
             device: index,
             // libtorch's default: the legacy default stream.
             stream: 0,
             ..augkit::cuda::CudaOptions::default()
         };
-        let backend = augkit::cuda::CudaBackend::new(policy, seed, dataset, subset, &options)?;
+        let backend = augkit::cuda::CudaBackend::from_plan(plan, &options)?;
         Ok(Self {
             backend,
-            dtype: policy.output.dtype,
-            layout: policy.output.layout,
+            dtype: output.dtype,
+            layout: output.layout,
             shape,
             device: Device::Cuda(index),
         })
@@ -247,19 +240,17 @@ pub struct HostSource<B> {
 }
 
 impl<B: Backend> HostSource<B> {
-    pub fn new(backend: B, policy: &Policy, device: Device) -> Self {
-        let shape = backend.plan().dataset().shape();
+    pub fn new(backend: B, device: Device) -> Self {
+        let plan = backend.plan();
+        let shape = plan.dataset().shape();
+        let (dtype, layout) = (plan.policy().output.dtype, plan.policy().output.layout);
         Self {
             backend,
-            dtype: policy.output.dtype,
-            layout: policy.output.layout,
+            dtype,
+            layout,
             shape,
             device,
         }
-    }
-
-    pub fn backend(&self) -> &B {
-        &self.backend
     }
 }
 

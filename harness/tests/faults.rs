@@ -10,6 +10,10 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
+/// libtorch's generator and thread count are process-wide: the tests that
+/// train in this process (not through the binary) hold this lock.
+static IN_PROCESS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn policy_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("policies")
 }
@@ -555,13 +559,14 @@ fn corrupt_checkpoint_is_discarded_not_fatal() {
     use augkit_harness::models::ModelKind;
     use augkit_harness::train::{RunContext, TrainData, train_resumable};
 
+    let _serial = IN_PROCESS.lock().unwrap_or_else(|e| e.into_inner());
     let data = || {
         let train = augkit_data::synthetic::generate(1, 28, 28, 4, 11).unwrap();
         let test = augkit_data::synthetic::generate(1, 28, 28, 2, 12).unwrap();
         let subset = (0..train.len() as u32).collect();
         TrainData {
-            train,
-            test,
+            train: train.into(),
+            test: test.into(),
             subset,
         }
     };
@@ -575,15 +580,8 @@ fn corrupt_checkpoint_is_discarded_not_fatal() {
         epochs_done: 1,
         model_file: "model-e1.ot".into(),
         optimizer_file: "optimizer-e1.ot".into(),
-        curves: Vec::new(),
-        augmentation_times_s: Vec::new(),
-        model_times_s: Vec::new(),
-        step_times_s: Vec::new(),
-        train_wall_s: 0.0,
-        epoch_eval_s: 0.0,
-        samples: 0,
         global_step: 3,
-        total_wall_s: 0.0,
+        ..CheckpointState::default()
     };
     augkit_harness::result::write_json_atomic(&dir.path().join("checkpoint.json"), &state).unwrap();
     std::fs::write(dir.path().join("model-e1.ot"), b"PK\x03\x04 cut short").unwrap();
@@ -599,5 +597,437 @@ fn corrupt_checkpoint_is_discarded_not_fatal() {
     assert_eq!(
         resumed.test.unwrap().figures.accuracy,
         fresh.test.unwrap().figures.accuracy
+    );
+}
+
+/// A checkpoint damaged on disk or edited by hand (issue #29, item 1) is
+/// discarded and the run trains from the start — equal to a fresh run —
+/// instead of loading silently, resuming with wrong figures or failing for
+/// ever: one flipped bit or 4 KB overwritten in `model-e1.ot`,
+/// `epochs_done` above `--epochs`, another cell's model file named, an
+/// edited curve, and another cell's whole checkpoint copied in.
+#[test]
+fn damaged_or_edited_checkpoint_is_discarded() {
+    use augkit_harness::config::TrainConfig;
+    use augkit_harness::models::ModelKind;
+    use augkit_harness::train::{RunContext, TrainData, train_resumable};
+
+    let _serial = IN_PROCESS.lock().unwrap_or_else(|e| e.into_inner());
+    let data = || {
+        let train = augkit_data::synthetic::generate(1, 28, 28, 4, 11).unwrap();
+        let test = augkit_data::synthetic::generate(1, 28, 28, 2, 12).unwrap();
+        let subset = (0..train.len() as u32).collect();
+        TrainData {
+            train: train.into(),
+            test: test.into(),
+            subset,
+        }
+    };
+    let config = |seed: u64| {
+        let mut config = TrainConfig::new("synthetic-shapes", ModelKind::SimpleCnn);
+        config.epochs = 2;
+        config.threads = Some(1);
+        config.batch_size = 16;
+        config.quiet = true;
+        config.seed = seed;
+        config
+    };
+    let losses = |r: &augkit_harness::RunResult| -> Vec<f64> {
+        r.curves.iter().map(|c| c.train_loss).collect()
+    };
+    let fresh = augkit_harness::train(&config(0), data(), RunContext::now(vec![])).unwrap();
+
+    // A 2-epoch run leaves its checkpoint after epoch 1 (the result is not
+    // written by train_resumable, so nothing clears it); so does another
+    // cell's (seed 1).
+    let root = tempfile::tempdir().unwrap();
+    let (pristine, other) = (root.path().join("pristine"), root.path().join("other"));
+    for (dir, seed) in [(&pristine, 0), (&other, 1)] {
+        train_resumable(&config(seed), data(), RunContext::now(vec![]), Some(dir)).unwrap();
+        assert!(dir.join("model-e1.ot").is_file(), "{:?}", files(dir));
+    }
+    // The intact checkpoint resumes, equal to the fresh run.
+    let cell = root.path().join("cell");
+    let copy_into = |from: &Path, to: &Path| {
+        let _ = std::fs::remove_dir_all(to);
+        std::fs::create_dir_all(to).unwrap();
+        for f in files(from) {
+            std::fs::copy(from.join(&f), to.join(&f)).unwrap();
+        }
+    };
+    copy_into(&pristine, &cell);
+    let resumed =
+        train_resumable(&config(0), data(), RunContext::now(vec![]), Some(&cell)).unwrap();
+    assert_eq!(resumed.resumed_from_epoch, Some(1));
+    assert_eq!(losses(&resumed), losses(&fresh));
+
+    let edit_state = |dir: &Path, edit: &dyn Fn(&mut Value)| {
+        let path = dir.join("checkpoint.json");
+        let mut state = read_json(&path);
+        edit(&mut state);
+        std::fs::write(&path, serde_json::to_vec_pretty(&state).unwrap()).unwrap();
+    };
+    let other_model = format!(
+        "../{}/model-e1.ot",
+        other.file_name().unwrap().to_str().unwrap()
+    );
+    type Damage<'a> = Box<dyn Fn(&Path) + 'a>;
+    let cases: Vec<(&str, Damage)> = vec![
+        (
+            "one flipped bit",
+            Box::new(|dir: &Path| {
+                let path = dir.join("model-e1.ot");
+                let mut bytes = std::fs::read(&path).unwrap();
+                let middle = bytes.len() / 2;
+                bytes[middle] ^= 1;
+                std::fs::write(&path, bytes).unwrap();
+            }),
+        ),
+        (
+            "4 KB overwritten",
+            Box::new(|dir: &Path| {
+                let path = dir.join("model-e1.ot");
+                let mut bytes = std::fs::read(&path).unwrap();
+                let middle = bytes.len() / 2;
+                bytes[middle..middle + 4096].fill(0x5a);
+                std::fs::write(&path, bytes).unwrap();
+            }),
+        ),
+        (
+            "epochs_done above --epochs",
+            Box::new(|dir: &Path| edit_state(dir, &|s| s["epochs_done"] = 5.into())),
+        ),
+        (
+            "another cell's model file",
+            Box::new(|dir: &Path| {
+                edit_state(dir, &|s| s["model_file"] = other_model.as_str().into())
+            }),
+        ),
+        (
+            "an edited curve",
+            Box::new(|dir: &Path| {
+                edit_state(dir, &|s| s["curves"][0]["train_loss"] = 0.125.into())
+            }),
+        ),
+        (
+            "another cell's checkpoint",
+            Box::new(|dir: &Path| copy_into(&other, dir)),
+        ),
+    ];
+    for (what, damage) in &cases {
+        copy_into(&pristine, &cell);
+        damage(&cell);
+        let run = train_resumable(&config(0), data(), RunContext::now(vec![]), Some(&cell))
+            .unwrap_or_else(|e| panic!("{what}: the run failed: {e:#}"));
+        assert_eq!(run.resumed_from_epoch, None, "{what}: resumed");
+        assert_eq!(losses(&run), losses(&fresh), "{what}: not a fresh run");
+        assert_eq!(
+            run.test.as_ref().unwrap().figures.accuracy,
+            fresh.test.as_ref().unwrap().figures.accuracy,
+            "{what}"
+        );
+    }
+}
+
+/// `augkit train` on generated shapes, small enough to take seconds.
+fn tiny_train(out: &Path) -> Command {
+    let mut c = augkit();
+    c.args([
+        "train",
+        "--dataset",
+        "synthetic-shapes",
+        "--model",
+        "simple-cnn",
+    ])
+    .args([
+        "--train-per-class",
+        "2",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "10",
+    ])
+    .args(["--threads", "1", "--quiet", "--out"])
+    .arg(out);
+    c
+}
+
+/// `--out newdir/` (a trailing separator: a directory, not a file) is
+/// refused before any data is read — it used to train, then fail with "Not
+/// a directory" and lose the run (issue #29, item 7).
+#[test]
+fn out_with_a_trailing_separator_is_refused_before_loading() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("no-data");
+    std::fs::create_dir(&empty).unwrap();
+    let out = format!("{}/newdir/", dir.path().display());
+    let run = augkit()
+        .args(["train", "--dataset", "mnist", "--model", "simple-cnn"])
+        .arg("--data-dir")
+        .arg(&empty)
+        .args(["--out", &out])
+        .output()
+        .unwrap();
+    assert_clean_failure(&run);
+    let err = stderr(&run);
+    assert!(
+        err.contains("--out") && err.contains("names a directory"),
+        "{err}"
+    );
+    assert!(!err.contains("augkit download"), "{err}");
+    assert!(!dir.path().join("newdir").exists());
+}
+
+/// Fills the file system of `dir` until `free` bytes (a multiple of the
+/// page size) are left.
+fn fill_leaving(dir: &Path, free: u64) {
+    use std::io::Write;
+    let path = dir.join("filler");
+    let mut f = std::fs::File::create(&path).unwrap();
+    let block = [7u8; 4096];
+    while f.write_all(&block).is_ok() {}
+    let _ = f.sync_all();
+    let len = f.metadata().unwrap().len();
+    f.set_len(len.saturating_sub(free)).unwrap();
+    f.sync_all().unwrap();
+}
+
+/// A disk with 8 KB free — room for the old 4 KB write probe, not for the
+/// result — refuses `augkit train` before it loads or trains anything,
+/// instead of training and then losing the result (issue #29, item 7). A
+/// real 256 KiB tmpfs where one can be mounted, the probe's injected-free-
+/// space hook otherwise. With room, the result fits the bound the probe
+/// writes.
+#[test]
+fn nearly_full_disk_refuses_train_before_loading() {
+    let dir = tempfile::tempdir().unwrap();
+    let mnt = dir.path().join("small");
+    std::fs::create_dir(&mnt).unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=256k", "tmpfs"])
+        .arg(&mnt)
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    let _unmount = mounted.then(|| Unmount(mnt.clone()));
+    let mut run = tiny_train(&mnt.join("result.json"));
+    if mounted {
+        fill_leaving(&mnt, 8192);
+    } else {
+        eprintln!("cannot mount a tmpfs here: 8 KB of free space injected instead");
+        run.env("AUGKIT_FAULT_DISK_FREE_BYTES", "8192");
+    }
+    let out = run.output().unwrap();
+    assert_clean_failure(&out);
+    let err = stderr(&out);
+    assert!(
+        err.contains("--out") && err.contains("No space left on device"),
+        "{err}"
+    );
+    assert!(err.contains("nothing was loaded or trained"), "{err}");
+    assert!(!err.contains("augkit train:"), "trained: {err}");
+    assert!(!mnt.join("result.json").exists());
+
+    let roomy = dir.path().join("roomy/result.json");
+    let out = tiny_train(&roomy).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let size = std::fs::metadata(&roomy).unwrap().len();
+    assert!(
+        size <= augkit_harness::result::size_bound(1),
+        "result.json is {size} bytes, more than the probe's bound"
+    );
+}
+
+/// `augkit bench` with the given flags (cpu only, a tiny shape unless
+/// a flag names another).
+fn bench(args: &[&str]) -> Output {
+    let mut c = augkit();
+    c.arg("bench");
+    for (flag, value) in [
+        ("--backends", "cpu"),
+        ("--shapes", "8x8x1"),
+        ("--batches", "2"),
+        ("--repeats", "1"),
+        ("--techniques", "flip"),
+    ] {
+        if !args.contains(&flag) {
+            c.args([flag, value]);
+        }
+    }
+    c.args(args).output().unwrap()
+}
+
+/// `augkit bench` checks technique names, sizes and its outputs before it
+/// measures anything (issue #29, items 6 and 8): an unknown technique is
+/// an error (it used to exit 0 having measured nothing), an unwritable
+/// `--out` or `--chart` fails before the first measurement (whose log
+/// line says "images/s"), and a shape or batch that would need GBs is
+/// refused with the bound (they used to abort or be OOM-killed).
+#[test]
+fn bench_checks_names_sizes_and_outputs_before_measuring() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, b"x").unwrap();
+    let under_file = file.join("bench.json");
+    let chart_under_file = file.join("charts");
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["--techniques", "nosuch"],
+            "unknown technique \"nosuch\"",
+        ),
+        (vec!["--out", under_file.to_str().unwrap()], "--out"),
+        (
+            vec!["--chart", chart_under_file.to_str().unwrap()],
+            "--chart",
+        ),
+        (vec!["--shapes", "4096x4096x3"], "at most 1073741824"),
+        (vec!["--batches", "4294967295"], "--batches 4294967295"),
+        (vec!["--batches", "0"], "--batches 0"),
+        (vec!["--repeats", "0"], "--repeats 0"),
+        (vec!["--device", "tpu"], "unknown --device"),
+    ];
+    for (args, needle) in &cases {
+        let run = bench(args);
+        assert_clean_failure(&run);
+        let err = stderr(&run);
+        assert!(err.contains(needle), "{args:?}: {err}");
+        assert!(!err.contains("images/s"), "{args:?} measured first: {err}");
+    }
+    let ok = bench(&["--out", dir.path().join("b.json").to_str().unwrap()]);
+    assert!(ok.status.success(), "{}", stderr(&ok));
+    assert!(stderr(&ok).contains("images/s"), "{}", stderr(&ok));
+}
+
+/// `augkit preview --samples` is bounded (issue #29, item 6): 60,000
+/// samples used to build a 19.5 GB grid.
+#[test]
+fn preview_samples_are_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = augkit()
+        .args([
+            "preview",
+            "--dataset",
+            "synthetic-shapes",
+            "--techniques",
+            "none",
+        ])
+        .arg("--policies-dir")
+        .arg(policy_dir())
+        .args(["--samples", "4000", "--out"])
+        .arg(dir.path().join("p.png"))
+        .output()
+        .unwrap();
+    assert_clean_failure(&run);
+    assert!(
+        stderr(&run).contains("--samples 4000: expected 1 to 64"),
+        "{}",
+        stderr(&run)
+    );
+}
+
+/// Every file augkit reads back goes through one bounded reader (issue
+/// #29, item 5): `result.json`, `config.json`, `experiment.json`, an
+/// unfinished cell's `checkpoint.json` and `bench --chart-from`, each a
+/// symlink to `/dev/zero`, are refused at their cap in a moment — they used
+/// to grow to GBs until the process was OOM-killed.
+#[test]
+fn files_read_back_are_bounded() {
+    use std::os::unix::fs::symlink;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("exp");
+    let flags = ["--techniques", "none,crop", "--epochs", "1"];
+    let run = experiment(&out, &flags).output().unwrap();
+    assert!(run.status.success(), "{}", stderr(&run));
+    let mut cells: Vec<PathBuf> = std::fs::read_dir(out.join("cells"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    cells.sort();
+    let zero = Path::new("/dev/zero");
+    let replace = |path: &Path| {
+        std::fs::remove_file(path).unwrap();
+        symlink(zero, path).unwrap();
+    };
+
+    // The report: an endless result.json leaves its cell out with the
+    // reason, an endless config.json is ignored, an endless
+    // experiment.json fails the report naming it.
+    replace(&cells[0].join("result.json"));
+    replace(&cells[1].join("config.json"));
+    let report = augkit().arg("report").arg(&out).output().unwrap();
+    assert!(report.status.success(), "{}", stderr(&report));
+    let text = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(text.contains("larger than 16777216 bytes"), "{text}");
+    let definition = out.join("experiment.json");
+    let kept = std::fs::read(&definition).unwrap();
+    replace(&definition);
+    let report = augkit().arg("report").arg(&out).output().unwrap();
+    assert_clean_failure(&report);
+    assert!(
+        stderr(&report).contains("larger than"),
+        "{}",
+        stderr(&report)
+    );
+    std::fs::remove_file(&definition).unwrap();
+    std::fs::write(&definition, kept).unwrap();
+
+    // The experiment: a cell whose result.json is endless is trained again
+    // (and the link replaced by its result); one whose checkpoint.json is
+    // endless discards it with a warning and trains from the start.
+    std::fs::remove_file(cells[1].join("result.json")).unwrap();
+    symlink(zero, cells[1].join("checkpoint.json")).unwrap();
+    let run = experiment(&out, &flags).output().unwrap();
+    assert!(run.status.success(), "{}", stderr(&run));
+    let err = stderr(&run);
+    assert!(err.contains("discarding the checkpoint"), "{err}");
+    for cell in &cells {
+        let result = cell.join("result.json");
+        assert!(!result.is_symlink(), "{}", result.display());
+        assert_eq!(read_json(&result)["status"], "completed");
+    }
+
+    // bench --chart-from.
+    let run = augkit()
+        .args(["bench", "--chart-from", "/dev/zero", "--chart"])
+        .arg(dir.path().join("charts"))
+        .output()
+        .unwrap();
+    assert_clean_failure(&run);
+    assert!(stderr(&run).contains("larger than"), "{}", stderr(&run));
+}
+
+/// Minor (issue #29, item 11): the OS error of an unwritable `--out` is
+/// said once, not twice; a parquet file that makes the parquet crate panic
+/// is reported as an error without the panic's "panicked at" line.
+#[test]
+fn errors_are_said_once_and_caught_panics_stay_quiet() {
+    let run = tiny_train(Path::new("/proc/nope/result.json"))
+        .output()
+        .unwrap();
+    assert_clean_failure(&run);
+    let err = stderr(&run);
+    assert_eq!(err.matches("os error").count(), 1, "{err}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("cifar10");
+    std::fs::create_dir(&data).unwrap();
+    let crash = include_bytes!("../data/testdata/parquet-57-thrift-unwrap-panic.parquet");
+    for split in ["train", "test"] {
+        std::fs::write(data.join(format!("{split}-00000-of-00001.parquet")), crash).unwrap();
+    }
+    let run = augkit()
+        .args(["train", "--dataset", "cifar10", "--model", "simple-cnn"])
+        .arg("--data-dir")
+        .arg(dir.path())
+        .arg("--out")
+        .arg(dir.path().join("r.json"))
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
+    let err = stderr(&run);
+    assert!(err.contains("panicked on malformed input"), "{err}");
+    assert!(
+        !err.contains("panicked at") && !err.contains("RUST_BACKTRACE"),
+        "{err}"
     );
 }

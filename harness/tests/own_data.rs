@@ -114,7 +114,7 @@ fn experiment_on_an_image_folder_end_to_end() {
     for r in &cells {
         let v = json(r);
         assert_eq!(v["status"], "completed", "{r:?}");
-        let src = &v["data"]["source"];
+        let src = &v["data"]["provenance"];
         assert_eq!(src["source"], name.as_str());
         assert_eq!(src["class_names"], serde_json::json!(["left", "right"]));
         assert_eq!(src["train_per_class"], serde_json::json!([9, 9]));
@@ -184,7 +184,7 @@ fn train_and_preview_take_the_same_names_and_flags() {
         (v["data"]["height"].as_u64(), v["data"]["width"].as_u64()),
         (Some(8), Some(10))
     );
-    assert_eq!(v["data"]["source"]["image_size_reason"], "as given");
+    assert_eq!(v["data"]["provenance"]["image_size_reason"], "as given");
 
     let png = tmp.path().join("grid.png");
     let mut c = augkit();

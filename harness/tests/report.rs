@@ -413,6 +413,26 @@ fn expected(dir: &Path) -> BTreeMap<(String, String), Figures> {
         m.insert("at_budget", reached.1);
         m.insert("at_epoch", reached.0);
     }
+    // Holm–Bonferroni within each data set (one training-set size here):
+    // the k-th smallest of m p-values times (m − k + 1), kept non-decreasing
+    // in that order and at most 1.
+    let datasets: Vec<String> = groups.keys().map(|(d, _)| d.clone()).collect();
+    for ds in datasets {
+        let mut tested: Vec<(f64, String)> = out
+            .iter()
+            .filter(|((d, t), _)| *d == ds && t != "none")
+            .map(|((_, t), m)| (m["p"], t.clone()))
+            .collect();
+        tested.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        let m = tested.len();
+        let mut running = 0.0f64;
+        for (k, (p, t)) in tested.iter().enumerate() {
+            running = running.max((p * (m - k) as f64).min(1.0));
+            out.get_mut(&(ds.clone(), t.clone()))
+                .unwrap()
+                .insert("p_holm", running);
+        }
+    }
     out
 }
 
@@ -507,7 +527,7 @@ fn report_numbers_come_from_the_result_files() {
         let what = |c: &str| format!("{dataset}/{}/{c}", cells[1]);
         let baseline = cells[1] == "none";
         if table == "accuracy" {
-            assert_eq!(cells.len(), 15, "{line}");
+            assert_eq!(cells.len(), 17, "{line}");
             check(&what("seeds"), cells[2], e["seeds"], 0);
             let (a, sa) = split2(cells[3], "±");
             check(&what("acc"), a, 100.0 * e["acc"], 2);
@@ -515,10 +535,12 @@ fn report_numbers_come_from_the_result_files() {
             let (lo, hi) = split2(cells[4], "–");
             check(&what("ci lo"), lo, 100.0 * e["ci_lo"], 2);
             check(&what("ci hi"), hi, 100.0 * e["ci_hi"], 2);
-            let (f, sf) = split2(cells[9], "±");
+            let (f, sf) = split2(cells[11], "±");
             check(&what("f1"), f, e["f1"], 4);
             check(&what("f1 std"), sf, e["f1_std"], 4);
-            let (at, epoch) = split2(cells[11], "(epoch");
+            // No size curve in this matrix: no real-image equivalent.
+            assert_eq!(cells[10], "—", "{}", what("worth"));
+            let (at, epoch) = split2(cells[13], "(epoch");
             check(&what("at budget"), at, 100.0 * e["at_budget"], 2);
             check(
                 &what("at epoch"),
@@ -528,8 +550,8 @@ fn report_numbers_come_from_the_result_files() {
             );
             if baseline {
                 assert_eq!(
-                    (cells[5], cells[6], cells[7], cells[8]),
-                    ("—", "—", "—", "baseline")
+                    (cells[5], cells[6], cells[7], cells[8], cells[9]),
+                    ("—", "—", "—", "—", "baseline")
                 );
             } else {
                 check(&what("Δacc"), cells[5], 100.0 * e["dacc"], 2);
@@ -541,22 +563,27 @@ fn report_numbers_come_from_the_result_files() {
                 } else {
                     check(&what("p"), cells[7], e["p"], 4);
                 }
-                let verdict = if e["p"] >= 0.05 {
+                if cells[8] == "< 0.0001" {
+                    assert!(e["p_holm"] < 1e-4, "{}", what("p Holm"));
+                } else {
+                    check(&what("p Holm"), cells[8], e["p_holm"], 4);
+                }
+                let verdict = if e["p_holm"] >= 0.05 {
                     "no significant difference"
                 } else if e["dmean"] > 0.0 {
                     "better"
                 } else {
                     "worse"
                 };
-                assert_eq!(cells[8], verdict, "{}", what("verdict"));
-                check(&what("ΔF1"), cells[10], e["df1"], 4);
+                assert_eq!(cells[9], verdict, "{}", what("verdict"));
+                check(&what("ΔF1"), cells[12], e["df1"], 4);
             }
             let converged = if dataset == "synthetic-shapes" && cells[1] == "cutmix" {
                 "no (seeds 0, 1, 2)"
             } else {
                 "yes"
             };
-            assert_eq!(cells[12], converged, "{}", what("converged"));
+            assert_eq!(cells[14], converged, "{}", what("converged"));
             acc_rows += 1;
         } else {
             assert_eq!(cells.len(), 13, "{line}");
@@ -661,7 +688,11 @@ fn report_numbers_come_from_the_result_files() {
             ("accuracy_at_baseline_compute_mean", "at_budget"),
         ];
         if f[3] != "none" {
-            pairs.extend([("paired_mean_difference", "dmean"), ("paired_p_value", "p")]);
+            pairs.extend([
+                ("paired_mean_difference", "dmean"),
+                ("paired_p_value", "p"),
+                ("paired_p_holm", "p_holm"),
+            ]);
         }
         for (name, key) in pairs {
             let v: f64 = f[col(name)].parse().unwrap();
@@ -894,7 +925,9 @@ fn limited_data_rows_group_by_training_set_size() {
         .filter(|s| s.starts_with("plots/"))
         .map(|s| dir.join(s))
         .collect();
-    assert_eq!(links.len(), (2 * 3 + 1) * 2, "{links:?}");
+    // Per group: curves, trade-off, aug-time and (equal steps at both sizes:
+    // the baseline's size curve exists) worth; plus the limited-data chart.
+    assert_eq!(links.len(), (2 * 4 + 1) * 2, "{links:?}");
     check_charts(&links);
     let svg = std::fs::read_to_string(dir.join("plots/fashion-limited-data.svg")).unwrap();
     assert!(
@@ -903,6 +936,173 @@ fn limited_data_rows_group_by_training_set_size() {
     );
     assert!(dir.join("plots/fashion-10-per-class-curves.png").exists());
     keep_for_the_reader(dir, "report-limited-data.md");
+}
+
+/// `recommended.toml`: the best trade-off's policy as it ran, with its
+/// evidence, and `augkit recommend` prints the same; with nothing
+/// significantly better the file says no augmentation is recommended.
+#[test]
+fn recommended_policy_carries_its_evidence() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("exp");
+    write_experiment(&dir, &specs(), None);
+    let (ok, err) = augkit(&["report", dir.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    let text = std::fs::read_to_string(dir.join("recommended.toml")).unwrap();
+    // Two data sets (no experiment.json: mnist first, by name):
+    // recommended.toml is the first group's, and each group has its own file.
+    assert!(text.contains("for mnist"), "{text}");
+    assert!(
+        text.contains("best trade-off") && text.contains("`jitter`"),
+        "{text}"
+    );
+    assert!(text.contains("Holm-adjusted p"), "{text}");
+    assert!(text.contains("added augmentation cost"), "{text}");
+    let shapes =
+        std::fs::read_to_string(dir.join("recommended-synthetic-shapes-4-per-class.toml")).unwrap();
+    assert!(shapes.contains("`flips`"), "{shapes}");
+    assert!(dir.join("recommended-mnist-4-per-class.toml").exists());
+    // The policy parses, and it is the one the cell ran (normalisation filled in).
+    let policy = augkit::Policy::from_file(dir.join("recommended.toml")).unwrap();
+    let ran: augkit::Policy =
+        serde_json::from_value(template()["config"]["policy"].clone()).unwrap();
+    assert_eq!(policy, ran);
+    assert!(!policy.output.mean.is_empty());
+    let out = Command::new(env!("CARGO_BIN_EXE_augkit"))
+        .args(["recommend", dir.to_str().unwrap()])
+        .env_clear()
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with(&text));
+    let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    assert!(
+        md.contains("## Use it") && md.contains("Policy::from_file"),
+        "{md}"
+    );
+
+    // Nothing significantly better: the file says so instead of pretending.
+    let flat = tmp.path().join("flat");
+    let specs: Vec<Spec> = (0..3u64)
+        .flat_map(|seed| {
+            [("none", 0.0), ("crop", 0.001)].map(|(t, g)| {
+                spec(
+                    "mnist",
+                    t,
+                    seed,
+                    0.7 + g + jitter(0.01, seed + 1 + (g > 0.0) as u64),
+                    10.0,
+                    0.001,
+                    0.01,
+                    100,
+                )
+            })
+        })
+        .collect();
+    write_experiment(&flat, &specs, None);
+    let (ok, err) = augkit(&["report", flat.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    let text = std::fs::read_to_string(flat.join("recommended.toml")).unwrap();
+    assert!(text.contains("NO AUGMENTATION IS RECOMMENDED"), "{text}");
+    // One group only: no per-group files.
+    let per_group = std::fs::read_dir(&flat)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with("recommended-")
+        })
+        .count();
+    assert_eq!(per_group, 0);
+}
+
+/// Worth in real images: the baseline at 150, 300, 600 and 1,200 images
+/// with the same number of steps, techniques at 300. A technique exactly on
+/// the curve at 600 is worth "2×"; one above the largest size's accuracy
+/// "> 4×", one below the smallest "< 0.5×"; no extrapolation. A baseline at
+/// another step budget is not on the curve.
+#[test]
+fn real_image_equivalents_read_off_the_baseline_size_curve() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let mut specs = Vec::new();
+    for seed in 0..3u64 {
+        let d = 0.004 * seed as f64;
+        for (per_class, acc) in [(15u64, 0.80), (30, 0.85), (60, 0.88), (120, 0.90)] {
+            let mut s = spec("fashion", "none", seed, acc + d, 10.0, 0.001, 0.01, 100);
+            s.train_limit = Some((json!({"per_class": per_class}), 10 * per_class));
+            specs.push(s);
+        }
+        for (t, acc) in [("flips", 0.88), ("cutmix", 0.95), ("rotate", 0.75)] {
+            let mut s = spec("fashion", t, seed, acc + d, 10.0, 0.001, 0.01, 100);
+            s.train_limit = Some((json!({"per_class": 30}), 300));
+            specs.push(s);
+        }
+    }
+    write_experiment(dir, &specs, None);
+    // A fifth baseline size at twice the steps would flatten the curve if it
+    // were used: it must not be.
+    for seed in 0..3u64 {
+        let id = format!("fashion-none-steps2x-s{seed}");
+        let cell_dir = dir.join("cells").join(&id);
+        std::fs::create_dir_all(&cell_dir).unwrap();
+        let mut s = spec("fashion", "none", seed, 0.99, 10.0, 0.001, 0.01, 100);
+        s.train_limit = Some((json!({"per_class": 240}), 2400));
+        let mut v = cell(&s);
+        v["timing"]["steps"] = json!(2 * STEPS as u64);
+        let config = json!({"id": id, "dataset": "fashion", "technique": "none", "seed": seed,
+                            "config": {"train_limit": {"per_class": 240}}});
+        std::fs::write(cell_dir.join("config.json"), config.to_string()).unwrap();
+        std::fs::write(cell_dir.join("result.json"), v.to_string()).unwrap();
+    }
+    let (ok, err) = augkit(&["report", dir.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    let summary = summary_of(dir);
+    let row = |t: &str| {
+        summary["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["technique"] == t && r["train_limit"] == "30 per class")
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(row("flips")["real_image_equivalent"]["text"], "2×");
+    assert_eq!(
+        row("flips")["real_image_equivalent"]["estimate"],
+        json!({"kind": "at", "images": row("flips")["real_image_equivalent"]["estimate"]["images"]})
+    );
+    let images = row("flips")["real_image_equivalent"]["estimate"]["images"]
+        .as_f64()
+        .unwrap();
+    assert!((images - 600.0).abs() < 1e-6, "{images}");
+    assert_eq!(row("cutmix")["real_image_equivalent"]["text"], "> 4×");
+    assert_eq!(row("rotate")["real_image_equivalent"]["text"], "< 0.5×");
+    assert_eq!(row("none")["real_image_equivalent"], Value::Null);
+    let curves = summary["worth_curves"].as_array().unwrap();
+    assert_eq!(curves.len(), 1, "{curves:?}");
+    assert_eq!(curves[0]["measured"].as_array().unwrap().len(), 4);
+    let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    assert!(
+        md.contains("| flips | 3 |") && md.contains("| 2× ("),
+        "{md}"
+    );
+    assert!(md.contains("worth 2× real images"), "{md}");
+    assert!(md.contains("Worth in real images"), "{md}");
+    let links: Vec<PathBuf> = md
+        .split("](")
+        .skip(1)
+        .filter_map(|s| s.split(')').next())
+        .filter(|s| s.contains("worth"))
+        .map(|s| dir.join(s))
+        .collect();
+    assert_eq!(links.len(), 2, "{links:?}");
+    check_charts(&links);
+    let svg = std::fs::read_to_string(dir.join("plots/fashion-30-per-class-worth.svg")).unwrap();
+    assert!(svg.contains("flips (2×)"), "{svg:.300}");
+    keep_for_the_reader(dir, "report-worth.md");
 }
 
 /// Nonsense in a result file leaves that cell out with the file and the

@@ -17,8 +17,8 @@ fn data(per_class_train: usize, per_class_test: usize) -> TrainData {
     let test = synthetic::generate(1, 28, 28, per_class_test, 12).unwrap();
     let subset = (0..train.len() as u32).collect();
     TrainData {
-        train,
-        test,
+        train: train.into(),
+        test: test.into(),
         subset,
     }
 }
@@ -149,4 +149,48 @@ fn wgpu_backend_trains_through_the_same_path() {
     assert_eq!(result.status, Status::Completed, "{:?}", result.error);
     assert_eq!(result.provenance.backend.chosen, augkit::BackendKind::Wgpu);
     assert!(result.timing.augmentation.min_s > 0.0);
+}
+
+/// `layout = "nhwc"` policies (issue #29, item 3): the batch reaches the
+/// models as a permuted, non-contiguous NCHW view (f32) or a channels-last
+/// copy (f16, bf16); both models train a step on it for every dtype and
+/// channel count, as on NCHW batches.
+#[test]
+fn nhwc_batches_train_both_models_in_every_dtype() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    for channels in [1u32, 3] {
+        for dtype in ["f32", "f16", "bf16"] {
+            for model in [ModelKind::SimpleCnn, ModelKind::Resnet18] {
+                let train_set = synthetic::generate(channels, 12, 12, 2, 11).unwrap();
+                let test = synthetic::generate(channels, 12, 12, 1, 12).unwrap();
+                let subset = (0..train_set.len() as u32).collect();
+                let mut c = TrainConfig::new("synthetic-shapes", model);
+                c.policy = augkit::Policy::from_toml_str(&format!(
+                    "horizontal_flip = 0.5\n[output]\nlayout = \"nhwc\"\ndtype = \"{dtype}\"\n"
+                ))
+                .unwrap();
+                c.epochs = 1;
+                c.threads = Some(1);
+                c.batch_size = 10;
+                c.quiet = true;
+                c.backend = augkit_harness::source::BackendChoice::Cpu;
+                let what = format!("{} on {channels}×12×12 {dtype} NHWC", model.name());
+                let data = TrainData {
+                    train: train_set.into(),
+                    test: test.into(),
+                    subset,
+                };
+                let result = train(&c, data, RunContext::now(vec![]))
+                    .unwrap_or_else(|e| panic!("{what}: {e:#}"));
+                assert_eq!(
+                    result.status,
+                    Status::Completed,
+                    "{what}: {:?}",
+                    result.error
+                );
+                assert_eq!(result.timing.steps, 2, "{what}");
+                assert!(result.curves[0].train_loss.is_finite(), "{what}");
+            }
+        }
+    }
 }

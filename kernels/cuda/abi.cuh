@@ -1,6 +1,6 @@
 // abi.cuh — the kernels' argument structs and shared constants: mirrors of
 // `src/kernel_args.rs` (KernelPolicy, StepArgs, SampleParams, MixLabel, the
-// enums and flags) and of `src/cuda/mod.rs` (SynthArgs, AutoArgs), member
+// enums and flags) and of `src/cuda/args.rs` (SynthArgs, AutoArgs), member
 // for member. Checked by tests/cuda-host/tests/layout.rs (offsetof against
 // offset_of!) and the constants test (tests/support/constants.rs).
 // Included by augment.cu, after prelude.cuh.
@@ -80,6 +80,9 @@ struct KernelPolicy {
     float erase_value;
     u32 erase_count_lo;
     u32 erase_count_hi;
+    u32 pool_first;
+    u32 pool_len;
+    u32 _pad_pool[2];
 };
 
 struct StepArgs {
@@ -174,6 +177,7 @@ struct SynthArgs {
 #define AK_FLAG_CUTMIX (1u << 6)
 #define AK_FLAG_SYNTHETIC (1u << 7)
 #define AK_FLAG_ERASED (1u << 9)
+#define AK_FLAG_POOL (1u << 10)
 
 #define AK_ERASE_OFF 0u
 #define AK_ERASE_CHANNEL 2u
@@ -185,6 +189,7 @@ struct SynthArgs {
 #define AK_SYNTH_OFF 0u
 #define AK_SYNTH_PCA 1u
 #define AK_SYNTH_INTERPOLATE 2u
+#define AK_SYNTH_POOL 3u
 #define AK_SYNTH_CLASS_UNIFORM 1u
 
 // TrivialAugment / RandAugment (the auto ops).

@@ -5,7 +5,7 @@
 // transcribes, line for line, the Rust file of the same name: abi.cuh ↔
 // src/kernel_args.rs, philox.cuh ↔ src/philox.rs, draws.cuh ↔ src/draws.rs,
 // shuffle.cuh ↔ src/shuffle.rs, params.cuh ↔ src/params.rs, pixel.cuh ↔
-// src/cpu/augment.rs, auto.cuh ↔ src/cpu/auto.rs; this file keeps the
+// src/cpu/pixel.rs, auto.cuh ↔ src/cpu/auto.rs; this file keeps the
 // composition (src/cpu/augment.rs `augmented_pixel`, `erase`), the mix, the
 // store and the entry points. The header list, in include order, is
 // kernels/cuda/sources.rs (NVRTC, the disk cache's digest, the host build).
@@ -163,7 +163,7 @@ AK_FN Rgb erased_pixel(const KernelPolicy& k, const StepArgs& step, const Source
 // in auto.cuh).
 
 // Two blocks per SM: lets ptxas use up to 128 registers (its own choice
-// for this kernel spilled at 80).
+// spilled: docs/PERFORMANCE.md, "Kernel shape decisions").
 extern "C" __global__ void __launch_bounds__(AK_STATS_THREADS, 2)
     augment_stats(const KernelPolicy* __restrict__ policy, StepArgs step,
                   const u8* __restrict__ pixels, SynthArgs synth,
@@ -285,9 +285,8 @@ static __device__ __forceinline__ void augment_pixels(const KernelPolicy* __rest
     // Two call sites of the fused chain, not three — the sample's own image
     // (the partner's in the cutmix box), then the partner's when mixup
     // blends — reading the parameters in place: with the auto ops and the
-    // resized crop, three inlined copies spill registers. (One site in a
-    // loop compiles faster, but ptxas then caps the pass at 64 registers and
-    // spills 184 B.)
+    // resized crop, three inlined copies spill registers, and one site in a
+    // loop spills too (docs/PERFORMANCE.md, "Kernel shape decisions").
     const u32 first = in_box ? p.partner : i;
     Rgb value = erased_pixel(k, step, src, params[first], auto_args, first, means[first], x, y);
     if (!in_box && mixed && !cutmix) {

@@ -11,8 +11,9 @@
 // through auto_affine, auto_fill outside). The first stage reads G, the
 // existing geometry. With two stages, augment_stats writes the first
 // stage's image out and the second reads it there, so no pass nests one
-// neighbourhood of taps in another (that nesting cost ~100 registers and
-// spilled); the values are the same as the CPU's literal per-pixel chain.
+// neighbourhood of taps in another (nesting spilled: docs/PERFORMANCE.md,
+// "Kernel shape decisions"); the values are the same as the CPU's literal
+// per-pixel chain.
 
 /// The sample's stages: op ids and magnitudes, and the op index each came
 /// from (its statistics slot).
@@ -156,9 +157,8 @@ AK_FN Rgb auto_input(const AutoCtx& c, i32 x, i32 y) {
 ///
 /// `auto_input` has one call site here: for the first stage it is the whole
 /// geometry, inlined for every texel source, and NVRTC's time grows faster
-/// than linearly with the inlined copies in a kernel (31 copies of the
-/// geometry across the passes took 270 s for sm_90 and 20 min for
-/// compute_121 on the 2-core CI machine).
+/// than linearly with the inlined copies in a kernel (docs/PERFORMANCE.md,
+/// "Kernel shape decisions").
 template <bool FROM_STAGE>
 AK_FN Rgb auto_stage(const AutoCtx& c, u32 stage, i32 x, i32 y) {
     const u32 op = stage == 0u ? c.ch.op0 : c.ch.op1;

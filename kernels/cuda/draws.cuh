@@ -29,6 +29,7 @@
 #define AK_SLOT_AUTO_OP 24u
 #define AK_SLOT_AUTO_BIN 25u
 #define AK_SLOT_AUTO_SIGN 26u
+#define AK_SLOT_SYNTHETIC_POOL 27u
 #define AK_GAMMA_ATTEMPTS 16u
 
 AK_FN Words words(Key key, u32 owner, u32 epoch, u32 slot, u32 sub) {

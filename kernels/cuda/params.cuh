@@ -27,15 +27,38 @@ struct SampleSource {
     bool synthetic;
     u32 synth_partner;
     float synth_t;
+    /// Drawn from the synthetic pool (dataset_index is past the real set).
+    bool pool;
 };
 
-/// The shuffled subset image, or a synthetic sample drawn in its place
-/// (SEMANTICS.md §9).
+/// The synthetic pool draw (src/params.rs `pool_draw`, SEMANTICS.md §9a): a
+/// coin of probability synth_p, then a uniform pool index; the resident
+/// index of the pool image, or ~0 when the source stays the data set's.
+AK_FN u32 pool_draw(const KernelPolicy& k, Key key, u32 position, u32 epoch) {
+    if (k.pool_len == 0u) return ~0u;
+    const Words w = words(key, position, epoch, AK_SLOT_SYNTHETIC_POOL, 0u);
+    if (!coin(k.synth_p, w.w[0])) return ~0u;
+    return k.pool_first +
+           bounded(k.pool_len, words(key, position, epoch, AK_SLOT_SYNTHETIC_POOL, 1u));
+}
+
+/// The shuffled subset image, or a synthetic sample (SEMANTICS.md §9) or a
+/// pool image (§9a) drawn in its place.
 AK_FN SampleSource sample_source(const StepContext& ctx, u32 i) {
     const KernelPolicy& k = *ctx.policy;
     const u32 index = dataset_index(ctx, i);
     const u32 label = ctx.labels[index];
-    SampleSource s = {index, label, false, index, 0.0f};
+    SampleSource s = {index, label, false, index, 0.0f, false};
+    if (k.synth_mode == AK_SYNTH_POOL) {
+        const u32 drawn = pool_draw(k, ctx.key, ctx.step.first_position + i, ctx.step.epoch);
+        if (drawn != ~0u) {
+            s.dataset_index = drawn;
+            s.synth_partner = drawn;
+            s.label = ctx.labels[drawn];
+            s.pool = true;
+        }
+        return s;
+    }
     if (k.synth_mode == AK_SYNTH_OFF) return s;
     const u32 position = ctx.step.first_position + i;
     const u32 epoch = ctx.step.epoch;
@@ -502,7 +525,7 @@ AK_FN SampleParams sample_params(const StepContext& ctx, u32 i) {
     p.label_a = source.label;
     p.label_b = source.label;
     p.partner = i;
-    p.flags = source.synthetic ? AK_FLAG_SYNTHETIC : 0u;
+    p.flags = (source.synthetic ? AK_FLAG_SYNTHETIC : 0u) | (source.pool ? AK_FLAG_POOL : 0u);
     p.colour_order = 0u;
     p.lambda = 1.0f;
     p.hue = 0.0f;

@@ -2,7 +2,7 @@
 // texel sources (dataset image, interpolation blend, PCA), the geometry
 // through the inverse affine (nearest / bilinear, window fill, the resized
 // crop's resize), and the colour-jitter ops in the sample's order. Rust twin:
-// src/cpu/augment.rs. Included by augment.cu, after params.cuh.
+// src/cpu/pixel.rs. Included by augment.cu, after params.cuh.
 
 struct Rgb {
     float v[3];

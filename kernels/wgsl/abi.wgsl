@@ -84,6 +84,10 @@ struct KernelPolicy {
     erase_value: f32,
     erase_count_lo: u32,
     erase_count_hi: u32,
+    pool_first: u32,
+    pool_len: u32,
+    _pad_pool0: u32,
+    _pad_pool1: u32,
 }
 
 struct StepArgs {
@@ -200,6 +204,12 @@ override HAS_RESIZED_CROP: bool = true;
 override HAS_JITTER: bool = true;
 override HAS_SYNTHETIC: bool = true;
 
+// Invocations per workgroup of each pass (`kernel_args::block`).
+const PARAMS_WORKGROUP: u32 = 64u;
+const STATS_WORKGROUP: u32 = 256u;
+const CONTRAST_WORKGROUP: u32 = 256u;
+const PIXELS_WORKGROUP: u32 = 256u;
+
 const CROP_NONE: u32 = 0u;
 const CROP_PAD: u32 = 1u;
 const CROP_RESIZED: u32 = 2u;
@@ -227,6 +237,7 @@ const FLAG_MIXED: u32 = 32u;
 const FLAG_CUTMIX: u32 = 64u;
 const FLAG_SYNTHETIC: u32 = 128u;
 const FLAG_ERASED: u32 = 512u;
+const FLAG_POOL: u32 = 1024u;
 
 const ERASE_OFF: u32 = 0u;
 const ERASE_CHANNEL: u32 = 2u;
@@ -264,6 +275,7 @@ const STATS_PER_OP: u32 = 768u;
 const SYNTH_OFF: u32 = 0u;
 const SYNTH_PCA: u32 = 1u;
 const SYNTH_INTERPOLATE: u32 = 2u;
+const SYNTH_POOL: u32 = 3u;
 const SYNTH_CLASS_UNIFORM: u32 = 1u;
 
 const SLOT_SHUFFLE: u32 = 1u;
@@ -292,6 +304,7 @@ const SLOT_ERASE_VALUE: u32 = 23u;
 const SLOT_AUTO_OP: u32 = 24u;
 const SLOT_AUTO_BIN: u32 = 25u;
 const SLOT_AUTO_SIGN: u32 = 26u;
+const SLOT_SYNTHETIC_POOL: u32 = 27u;
 const GAMMA_ATTEMPTS: u32 = 16u;
 const SHUFFLE_ROUNDS: u32 = 6u;
 

@@ -6,7 +6,7 @@
 // per Rust twin, each transcribing it line for line: abi.wgsl ↔
 // `src/kernel_args.rs`, philox.wgsl ↔ `src/philox.rs`, draws.wgsl ↔
 // `src/draws.rs`, shuffle.wgsl ↔ `src/shuffle.rs`, params.wgsl ↔
-// `src/params.rs`, pixel.wgsl ↔ `src/cpu/augment.rs`, auto.wgsl ↔
+// `src/params.rs`, pixel.wgsl ↔ `src/cpu/pixel.rs`, auto.wgsl ↔
 // `src/cpu/auto.rs`; this file ↔ the composition in `src/cpu/augment.rs`.
 // Definition: `docs/SEMANTICS.md`. Host side: `src/wgpu/mod.rs`
 // (`augkit::wgpu`).
@@ -67,13 +67,13 @@ fn flat_id(wg: vec3<u32>, nwg: vec3<u32>, lid: u32, size: u32) -> u32 {
     return (wg.y * nwg.x + wg.x) * size + lid;
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(PARAMS_WORKGROUP)
 fn augment_params(
     @builtin(workgroup_id) wg: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
     @builtin(local_invocation_index) lid: u32,
 ) {
-    let i = flat_id(wg, nwg, lid, 64u);
+    let i = flat_id(wg, nwg, lid, PARAMS_WORKGROUP);
     if i >= step_args.batch_size {
         return;
     }
@@ -90,6 +90,9 @@ fn augment_params(
     p.synth_t = source.synth_t;
     if source.synthetic {
         p.flags |= FLAG_SYNTHETIC;
+    }
+    if source.pool {
+        p.flags |= FLAG_POOL;
     }
     p.lambda = 1.0;
     p.brightness = 1.0;
@@ -109,8 +112,8 @@ fn augment_params(
     write_synth_coefficients(ctx, p);
 }
 
-var<workgroup> partial_lo: array<vec3<f32>, 256>;
-var<workgroup> partial_hi: array<vec3<f32>, 256>;
+var<workgroup> partial_lo: array<vec3<f32>, STATS_WORKGROUP>;
+var<workgroup> partial_hi: array<vec3<f32>, STATS_WORKGROUP>;
 var<workgroup> histogram: array<atomic<u32>, 768>;
 
 // One workgroup per sample: the auto ops' reductions in op order (each
@@ -118,7 +121,7 @@ var<workgroup> histogram: array<atomic<u32>, 768>;
 // `means`): Contrast's mean grayscale, AutoContrast's per-channel min and
 // max, Equalize's per-channel histogram → LUT (one invocation per channel
 // scans it). Control flow stays workgroup-uniform around the barriers.
-@compute @workgroup_size(256)
+@compute @workgroup_size(STATS_WORKGROUP)
 fn augment_stats(
     @builtin(workgroup_id) wg: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
@@ -138,7 +141,7 @@ fn augment_stats(
             op = auto_op_of(p, k);
         }
         let needed = auto_op_reduces(op);
-        for (var j = lid; j < 768u; j += 256u) {
+        for (var j = lid; j < 768u; j += STATS_WORKGROUP) {
             atomicStore(&histogram[j], 0u);
         }
         workgroupBarrier();
@@ -146,7 +149,7 @@ fn augment_stats(
         var lo = vec3<f32>(2.0);
         var hi = vec3<f32>(-1.0);
         let end = select(0u, pixels, needed);
-        for (var px = lid; px < end; px += 256u) {
+        for (var px = lid; px < end; px += STATS_WORKGROUP) {
             let v = auto_stage(p, k, i32(px % policy.width), i32(px / policy.width));
             if op == AUTO_OP_CONTRAST {
                 if channels == 3u {
@@ -167,7 +170,7 @@ fn augment_stats(
         partial_lo[lid] = lo;
         partial_hi[lid] = hi;
         workgroupBarrier();
-        for (var s = 128u; s > 0u; s >>= 1u) {
+        for (var s = STATS_WORKGROUP / 2u; s > 0u; s >>= 1u) {
             if lid < s {
                 partial_sums[lid] += partial_sums[lid + s];
                 partial_lo[lid] = min(partial_lo[lid], partial_lo[lid + s]);
@@ -192,11 +195,11 @@ fn augment_stats(
     }
 }
 
-var<workgroup> partial_sums: array<f32, 256>;
+var<workgroup> partial_sums: array<f32, CONTRAST_WORKGROUP>;
 
 // One workgroup per sample. Control flow stays workgroup-uniform around the
 // barriers: every invocation runs the (possibly empty) pixel loop.
-@compute @workgroup_size(256)
+@compute @workgroup_size(CONTRAST_WORKGROUP)
 fn augment_contrast(
     @builtin(workgroup_id) wg: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
@@ -212,7 +215,7 @@ fn augment_contrast(
     let pixels = policy.height * policy.width;
     var sum = 0.0;
     let end = select(0u, pixels, exact);
-    for (var px = lid; px < end; px += 256u) {
+    for (var px = lid; px < end; px += CONTRAST_WORKGROUP) {
         let x = px % policy.width;
         let y = px / policy.width;
         let rgb = colour(p, 0.0, auto_pixel(p, x, y), true);
@@ -224,7 +227,7 @@ fn augment_contrast(
     }
     partial_sums[lid] = sum;
     workgroupBarrier();
-    for (var s = 128u; s > 0u; s >>= 1u) {
+    for (var s = CONTRAST_WORKGROUP / 2u; s > 0u; s >>= 1u) {
         if lid < s {
             partial_sums[lid] += partial_sums[lid + s];
         }
@@ -338,13 +341,13 @@ fn element_index(i: u32, pixel: u32, c: u32) -> u32 {
     return base + pixel * policy.channels + c;
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(PIXELS_WORKGROUP)
 fn augment_pixels_f32(
     @builtin(workgroup_id) wg: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
     @builtin(local_invocation_index) lid: u32,
 ) {
-    let g = step_args.out_first + flat_id(wg, nwg, lid, 256u);
+    let g = step_args.out_first + flat_id(wg, nwg, lid, PIXELS_WORKGROUP);
     let plane = policy.height * policy.width;
     if g >= step_args.batch_size * plane {
         return;
@@ -432,7 +435,7 @@ fn element_site(e: u32) -> vec3<u32> {
     return vec3<u32>(i, r / policy.channels, r % policy.channels);
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(PIXELS_WORKGROUP)
 fn augment_pixels_f16(
     @builtin(workgroup_id) wg: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
@@ -441,7 +444,7 @@ fn augment_pixels_f16(
     pixels_packed(wg, nwg, lid);
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(PIXELS_WORKGROUP)
 fn augment_pixels_bf16(
     @builtin(workgroup_id) wg: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
@@ -452,7 +455,7 @@ fn augment_pixels_bf16(
 
 // Two f16/bf16 output elements per invocation (see the header).
 fn pixels_packed(wg: vec3<u32>, nwg: vec3<u32>, lid: u32) {
-    let word = step_args.out_first + flat_id(wg, nwg, lid, 256u);
+    let word = step_args.out_first + flat_id(wg, nwg, lid, PIXELS_WORKGROUP);
     let total = step_args.batch_size * resident.image_elems;
     let e0 = 2u * word;
     if e0 >= total || word - step_args.out_base >= arrayLength(&out_words) {

@@ -45,14 +45,40 @@ struct SampleSource {
     synthetic: bool,
     synth_partner: u32,
     synth_t: f32,
+    // Drawn from the synthetic pool (dataset_index is past the real set).
+    pool: bool,
 }
 
-// The shuffled subset image, or a synthetic sample drawn in its place
-// (SEMANTICS.md §9).
+// The synthetic pool draw (`params.rs` `pool_draw`, SEMANTICS.md §9a): a
+// coin of probability synth_p, then a uniform pool index; the resident index
+// of the pool image, or 0xffffffff when the source stays the data set's.
+fn pool_draw(key: vec2<u32>, position: u32, epoch: u32) -> u32 {
+    if policy.pool_len == 0u {
+        return 0xffffffffu;
+    }
+    let w = words(key, position, epoch, SLOT_SYNTHETIC_POOL, 0u);
+    if !coin(policy.synth_p, w.x) {
+        return 0xffffffffu;
+    }
+    return policy.pool_first + bounded(policy.pool_len, words(key, position, epoch, SLOT_SYNTHETIC_POOL, 1u));
+}
+
+// The shuffled subset image, or a synthetic sample (SEMANTICS.md §9) or a
+// pool image (§9a) drawn in its place.
 fn sample_source(ctx: StepContext, i: u32) -> SampleSource {
     let image = dataset_index(ctx, i);
     let label = label_of(image);
-    var s = SampleSource(image, label, false, image, 0.0);
+    var s = SampleSource(image, label, false, image, 0.0, false);
+    if policy.synth_mode == SYNTH_POOL {
+        let drawn = pool_draw(ctx.key, ctx.first_position + i, ctx.epoch);
+        if drawn != 0xffffffffu {
+            s.dataset_index = drawn;
+            s.synth_partner = drawn;
+            s.label = label_of(drawn);
+            s.pool = true;
+        }
+        return s;
+    }
     if policy.synth_mode == SYNTH_OFF {
         return s;
     }

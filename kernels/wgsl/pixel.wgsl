@@ -2,7 +2,7 @@
 // texel sources (dataset bytes, interpolation blend, PCA), the geometry
 // through the inverse affine (nearest / bilinear, window fill, the resized
 // crop's resize), and the colour-jitter ops in the sample's order. Rust twin:
-// src/cpu/augment.rs.
+// src/cpu/pixel.rs.
 
 // Byte `offset` (within one image) of dataset image `image`, in [0, 1].
 fn dataset_byte(image: u32, offset: u32) -> f32 {

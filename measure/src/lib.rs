@@ -6,6 +6,8 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+pub mod cuda_buffers;
+
 use augkit::cpu::CpuBackend;
 use augkit::{Backend, BackendKind, DeviceBackend, HostImages, Step};
 use augkit::{Dataset, ImageShape, MixLabel, Policy, SyntheticPool};
@@ -366,29 +368,18 @@ pub fn wgpu_copy_floor(gpu: &augkit::wgpu::WgpuDevice, bytes: u64, repeats: usiz
 /// `repeats` groups of 20 steps), beside a device-to-device copy of the same
 /// output bytes timed the same way.
 pub fn measure_cuda(job: &Job<'_>) -> Result<Measurement, augkit::Error> {
-    use augkit::cuda::{CudaBackend, CudaOptions, DeviceOutputs};
-    use cudarc::driver::result as cu;
+    use augkit::cuda::{CudaBackend, CudaOptions};
     let (policy, batch) = (job.policy, job.batch);
     let options = CudaOptions {
         max_batch: batch,
         ..CudaOptions::default()
     };
     let mut backend = CudaBackend::new(policy, 1, job.dataset.clone(), job.subset(), &options)?;
-    let driver = |what: &str, e: cu::DriverError| augkit::Error::Device(format!("{what}: {e:?}"));
-    let elements = job.output_elements();
-    let bytes = elements * policy.output.dtype.size_bytes();
-    let label_bytes = batch as usize * size_of::<MixLabel>();
     // SAFETY: constructing the backend made its (primary) context current.
-    let images = unsafe { cu::malloc_sync(bytes) }.map_err(|e| driver("cuMemAlloc", e))?;
-    let labels = unsafe { cu::malloc_sync(label_bytes) }.map_err(|e| driver("cuMemAlloc", e))?;
-    let copy_src = unsafe { cu::malloc_sync(bytes) }.map_err(|e| driver("cuMemAlloc", e))?;
-    let outputs = DeviceOutputs {
-        images,
-        images_len: elements,
-        dtype: policy.output.dtype,
-        labels,
-        labels_len: batch as usize,
-    };
+    let buffers = unsafe {
+        cuda_buffers::StepBuffers::new(batch, job.dataset.shape().elements(), policy.output.dtype)
+    }?;
+    let outputs = buffers.outputs;
     let step = job.step();
     let stream = backend.stream();
     let timed = |f: &mut dyn FnMut() -> Result<(), augkit::Error>| -> Result<f64, augkit::Error> {
@@ -409,24 +400,11 @@ pub fn measure_cuda(job: &Job<'_>) -> Result<Measurement, augkit::Error> {
         unsafe { backend.run_into(step, outputs) }
     });
     let floor = timed(&mut || {
-        // SAFETY: two live allocations of `bytes` each.
-        unsafe {
-            cu::memcpy_dtod_async(
-                images,
-                copy_src,
-                bytes,
-                stream as cudarc::driver::sys::CUstream,
-            )
-        }
-        .map_err(|e| driver("cuMemcpyDtoDAsync", e))
+        // SAFETY: the backend's live stream of its current context.
+        unsafe { buffers.copy_floor(stream) }
     });
+    // The buffers drop after the stream is idle.
     let _ = backend.wait();
-    // SAFETY: the stream is idle; nothing uses the buffers any more.
-    unsafe {
-        let _ = cu::free_sync(images);
-        let _ = cu::free_sync(labels);
-        let _ = cu::free_sync(copy_src);
-    }
     Ok(job.measured(
         BackendKind::Cuda,
         &backend.info().device,

@@ -508,6 +508,7 @@ class Augmenter:
         epoch = _check_count(epoch, "epoch")
         first_position = _check_count(first_position, "first_position")
         batch_size = _check_count(batch_size, "batch_size")
+        self._check_step(first_position, batch_size)
         if out is None and not self._writes_device():
             # A host backend writes memory of its own, handed over through
             # DLPack; it is reused only after torch frees this tensor.
@@ -536,6 +537,18 @@ class Augmenter:
             y_a, y_b, lam = (t.to(self.device, non_blocking=True) for t in (y_a, y_b, lam))
         return x, y_a, y_b, lam
 
+    def _check_step(self, first_position: int, batch_size: int) -> None:
+        # Before anything is allocated: a step's memory grows with
+        # batch_size, and a step past the epoch would be refused anyway.
+        if batch_size == 0:
+            raise ValueError("batch size must be at least 1")
+        end = first_position + batch_size
+        if end > self.epoch_len:
+            raise ValueError(
+                f"step covers epoch positions {first_position}..{end} but the epoch has only "
+                f"{self.epoch_len} samples"
+            )
+
     def params(self, epoch: int, first_position: int, batch_size: int) -> Dict[str, torch.Tensor]:
         """The per-sample parameters of a step, for inspection: a dict of CPU
         tensors ``[B]`` or ``[B, k]`` (``dataset_index``, ``label_a``,
@@ -545,6 +558,7 @@ class Augmenter:
         epoch = _check_count(epoch, "epoch")
         first_position = _check_count(first_position, "first_position")
         batch_size = _check_count(batch_size, "batch_size")
+        self._check_step(first_position, batch_size)
         raw = self._engine.params(epoch, first_position, batch_size)
         words = torch.frombuffer(bytearray(raw), dtype=torch.int32).view(batch_size, _native.param_words)
         out: Dict[str, torch.Tensor] = {}
@@ -597,6 +611,13 @@ class Augmenter:
                 raise ValueError(f"state has {key} = {state[key]!r} but this Augmenter has {mine!r}")
         epoch = _check_count(state["epoch"], "state['epoch']")
         step = _check_count(state["step"], "state['step']")
+        if state["batch_size"] is None and step != 0:
+            # Only a stream that never yielded has no batch size, and it
+            # stands at step 0: without one, step would silently restart.
+            raise ValueError(
+                f"state['step'] = {step} needs the batch size it was counted in, but "
+                "state['batch_size'] is None"
+            )
         self._epoch, self._next_step = epoch, step
         if state["batch_size"] is not None:
             batch_size = _check_count(state["batch_size"], "state['batch_size']", 1)

@@ -6,7 +6,7 @@
 //! to_toml_string}`, `Policy::output.{mean, std, dtype, layout}`,
 //! `Policy::mix.label_smoothing`,
 //! `DType`, `Layout`, `ImageShape::{new, pixels}`, `Dataset::{new, with_pool}`,
-//! `SyntheticPool::new`, `policy::{SynthMode, PoolSource}`, `Step`,
+//! `SyntheticPool::new`, `MAX_POOL_BYTES`, `policy::{SynthMode, PoolSource}`, `Step`,
 //! `HostImages`, `MixLabel`, `SampleParams`, `Backend::{info, epoch_len,
 //! sample_params, augment_into}`, `BackendInfo::{kind, device}`, `BackendKind`,
 //! `cpu::CpuBackend::new`,
@@ -197,13 +197,16 @@ pub fn open(request: Request) -> Result<(Engine, Meta), BindError> {
             "subset index {index} at position {position} is out of range for {n} images"
         )));
     }
+    // The dataset first: its own refusals (no images, num_classes) come
+    // before the statistics' (an empty subset).
+    let mut dataset = augkit::Dataset::new(shape, pixels, labels, num_classes)?;
     if normalise && policy.output.mean.is_empty() && policy.output.std.is_empty() {
-        let stats = augkit::channel_statistics(&pixels, shape, &subset)?;
+        let stats = dataset.channel_statistics(&subset)?;
         policy.output.mean = stats.mean;
         policy.output.std = stats.std;
     }
-    let mut dataset = augkit::Dataset::new(shape, pixels, labels, num_classes)?;
-    if let Some((pool_pixels, pool_labels)) = pool_for(&policy, pool)? {
+    // The pool after the statistics: they are the real training subset's.
+    if let Some((pool_pixels, pool_labels)) = pool_for(&policy, pool, shape, num_classes)? {
         let pool = augkit::SyntheticPool::new(shape, pool_pixels, pool_labels, num_classes)?;
         dataset = dataset.with_pool(pool)?;
     }
@@ -276,8 +279,15 @@ pub fn open(request: Request) -> Result<(Engine, Meta), BindError> {
 
 /// The pool to attach: the caller's, checked against what the policy's
 /// `[synthetic]` section says the pool is.
-fn pool_for(policy: &Policy, given: Option<PoolArrays>) -> Result<Option<PoolArrays>, BindError> {
+fn pool_for(
+    policy: &Policy,
+    given: Option<PoolArrays>,
+    shape: augkit::ImageShape,
+    num_classes: u32,
+) -> Result<Option<PoolArrays>, BindError> {
     use augkit::policy::{PoolSource, SynthMode};
+    // A bad policy is named first (the plan validates it again).
+    policy.compile(shape)?;
     let pool_mode = policy
         .synthetic
         .as_ref()
@@ -298,14 +308,10 @@ fn pool_for(policy: &Policy, given: Option<PoolArrays>) -> Result<Option<PoolArr
              was given too: use one"
                 .into(),
         )),
-        (Some(PoolSource::File), None) => Err(BindError::Value(format!(
-            "`synthetic.source = \"file\"` ({}): reading a pool file is not in this build; \
-             load the .npz and pass synthetic_pool=(images, labels)",
-            s.path
-                .as_deref()
-                .unwrap_or(std::path::Path::new(""))
-                .display()
-        ))),
+        (Some(PoolSource::File), None) => {
+            let path = s.path.as_deref().unwrap_or(std::path::Path::new(""));
+            read_pool_file(path, shape, num_classes).map(Some)
+        }
         (Some(source @ (PoolSource::Cvae | PoolSource::Ddpm)), None) => {
             Err(BindError::Value(format!(
                 "`synthetic.source = \"{}\"`: the Python package does not train generators; \
@@ -327,13 +333,39 @@ fn pool_for(policy: &Policy, given: Option<PoolArrays>) -> Result<Option<PoolArr
     }
 }
 
+/// A `source = "file"` pool: the `.npz` at `path` read by the harness's own
+/// reader (`augkit_data::npz`, the same checks as `npz:PATH` data sets),
+/// limited to [`augkit::MAX_POOL_BYTES`], its labels below `num_classes` and
+/// its images of `shape` (NCHW or NHWC in the file). A test split in the
+/// file is not used.
+fn read_pool_file(
+    path: &std::path::Path,
+    shape: augkit::ImageShape,
+    num_classes: u32,
+) -> Result<PoolArrays, BindError> {
+    use augkit_data::npz;
+    let limits = npz::NpzLimits {
+        max_image_bytes: augkit::MAX_POOL_BYTES,
+        num_classes: Some(num_classes),
+    };
+    let problem = |e: augkit_data::DataError| {
+        BindError::Value(format!("synthetic pool file (`synthetic.path`): {e}"))
+    };
+    let set = npz::read(path, &limits).map_err(problem)?;
+    set.expect_shape(shape.channels, shape.height, shape.width)
+        .map_err(problem)?;
+    Ok((set.train.pixels, set.train.labels))
+}
+
 fn open_cpu(
     policy: &Policy,
     seed: u64,
     dataset: Arc<augkit::Dataset>,
     subset: Vec<u32>,
 ) -> Result<Inner, BindError> {
-    let backend = augkit::cpu::CpuBackend::new(policy, seed, dataset, subset)?;
+    // In this process's own pool (see fork.rs), as every later CPU call.
+    let backend =
+        crate::fork::in_pool(|| augkit::cpu::CpuBackend::new(policy, seed, dataset, subset))??;
     Ok(Inner::Host(Box::new(backend)))
 }
 

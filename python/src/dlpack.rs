@@ -107,13 +107,48 @@ unsafe impl DlpackStream for CudaStream {
     }
 }
 
+/// Whether `strides` (in elements; `None`: compact by the DLPack rule) lay
+/// `shape` out row-major with no gaps. As torch's `is_contiguous`, the
+/// stride of a dimension of size 1 is not looked at: it never moves the
+/// address (numpy's `a[:, None]` and torch's `permute` give such dimensions
+/// any stride).
+fn row_major(shape: &[i64], strides: Option<&[i64]>) -> Result<bool, String> {
+    if let Some((axis, &size)) = shape.iter().enumerate().find(|&(_, &s)| s < 0) {
+        return Err(format!("dimension {axis} has negative size {size}"));
+    }
+    let Some(strides) = strides else {
+        return Ok(true);
+    };
+    if strides.len() != shape.len() {
+        return Err(format!(
+            "{} strides for {} dimensions",
+            strides.len(),
+            shape.len()
+        ));
+    }
+    if shape.contains(&0) {
+        return Ok(true);
+    }
+    let mut expected: i128 = 1;
+    for (&size, &stride) in shape.iter().zip(strides).rev() {
+        if size != 1 && i128::from(stride) != expected {
+            return Ok(false);
+        }
+        expected *= i128::from(size);
+    }
+    Ok(true)
+}
+
 /// Imports `object` (anything with `__dlpack__`, or a DLPack capsule).
-/// `stream`: the CUDA stream the data will be used on, if any.
+/// `stream`: the CUDA stream the data will be used on, if any. `rank`: the
+/// number of dimensions the caller needs, checked before the layout so that
+/// a wrong shape is named as such.
 pub fn import(
     object: &Bound<'_, PyAny>,
     what: &str,
     stream: Option<u64>,
     writable: bool,
+    rank: Option<(usize, &str)>,
 ) -> Result<View, BindError> {
     if !object.hasattr("__dlpack__").unwrap_or(false)
         && object
@@ -150,8 +185,15 @@ pub fn import(
     let elem = Elem::of(tensor.dtype());
     let shape = tensor.shape().to_vec();
     let len = tensor.num_elements();
-    let compact = tensor
-        .is_compact()
+    if let Some((want, layout)) = rank
+        && shape.len() != want
+    {
+        return Err(BindError::Value(format!(
+            "{what} must be {want}-D {layout}, got {}-D shape {shape:?}",
+            shape.len()
+        )));
+    }
+    let compact = row_major(&shape, tensor.strides())
         .map_err(|e| BindError::Value(format!("{what}: invalid DLPack strides: {e}")))?;
     if !compact && len > 1 {
         return Err(BindError::Type(format!(

@@ -8,9 +8,11 @@
 
 mod backend;
 mod dlpack;
+mod fork;
 mod images;
 mod pool;
 
+use std::mem::ManuallyDrop;
 use std::sync::{Arc, Mutex};
 
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
@@ -72,7 +74,7 @@ fn dl_dtype(d: OutDType) -> dlpark::ffi::DLDataType {
 
 /// Reads a 1-D integer array (labels, subset indices) as u32.
 fn read_indices(object: &Bound<'_, PyAny>, what: &str) -> Result<Vec<u32>, BindError> {
-    let view = dlpack::import(object, what, None, false)?;
+    let view = dlpack::import(object, what, None, false, Some((1, "integers")))?;
     view.expect_elem(what, &[Elem::I64, Elem::I32, Elem::U8])?;
     view.expect_place(what, Place::Cpu)?;
     if view.shape.len() != 1 {
@@ -108,7 +110,7 @@ fn read_indices(object: &Bound<'_, PyAny>, what: &str) -> Result<Vec<u32>, BindE
 /// A uint8 [N, C, H, W] CPU array: its dims and a copy of its bytes (empty
 /// when N is 0: the library refuses an empty set with its own error).
 fn read_images(object: &Bound<'_, PyAny>, what: &str) -> Result<([i64; 4], Vec<u8>), BindError> {
-    let view = dlpack::import(object, what, None, false)?;
+    let view = dlpack::import(object, what, None, false, Some((4, "[N, C, H, W]")))?;
     view.expect_elem(what, &[Elem::U8])?;
     view.expect_place(what, Place::Cpu)?;
     let dims = match view.shape.as_slice() {
@@ -132,10 +134,25 @@ fn read_images(object: &Bound<'_, PyAny>, what: &str) -> Result<([i64; 4], Vec<u
 /// An open backend with the dataset uploaded; one call per step.
 #[pyclass(module = "augkit._native", name = "Engine")]
 struct Engine {
-    inner: Mutex<backend::Engine>,
+    /// Dropped by hand: a GPU backend is leaked in a forked child (see
+    /// `fork.rs`).
+    inner: ManuallyDrop<Mutex<backend::Engine>>,
     meta: backend::Meta,
     /// Host memory for `run_new`'s batches, reused once torch frees them.
     pool: Arc<pool::Pool>,
+    /// The process that opened the backend.
+    opened_in: u32,
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        if self.meta.kind == "cpu" || fork::pid() == self.opened_in {
+            // SAFETY: dropped once, here; never used after.
+            unsafe { ManuallyDrop::drop(&mut self.inner) };
+        }
+        // Else a GPU backend in a forked child: its device threads are the
+        // parent's, and tearing it down could wait on them for ever.
+    }
 }
 
 #[pymethods]
@@ -243,9 +260,10 @@ impl Engine {
         };
         let (engine, meta) = backend::open(request).map_err(py_err)?;
         Ok(Self {
-            inner: Mutex::new(engine),
+            inner: ManuallyDrop::new(Mutex::new(engine)),
             meta,
             pool: pool::Pool::new(IDLE_BLOCKS),
+            opened_in: fork::pid(),
         })
     }
 
@@ -334,7 +352,8 @@ impl Engine {
         } else {
             None
         };
-        let out = dlpack::import(images, "out", device_stream, true).map_err(py_err)?;
+        self.check_process()?;
+        let out = dlpack::import(images, "out", device_stream, true, None).map_err(py_err)?;
         out.expect_elem("out", &[out_elem(self.meta.dtype)])
             .map_err(py_err)?;
         out.expect_shape("out", &dims).map_err(py_err)?;
@@ -396,6 +415,7 @@ impl Engine {
         batch_size: u32,
         labels: &Bound<'py, PyAny>,
     ) -> PyResult<(Bound<'py, PyAny>, u64)> {
+        self.check_process()?;
         if self.meta.kind == "cuda" {
             return Err(PyValueError::new_err(
                 "the CUDA backend writes CUDA tensors: pass out= a CUDA tensor",
@@ -407,16 +427,19 @@ impl Engine {
             batch_size,
         };
         let dims = self.dims(batch_size);
+        let elements = dims.iter().product::<i64>() as usize;
+        let end = u64::from(first_position) + u64::from(batch_size);
+        if elements == 0 || end > u64::from(self.meta.epoch_len) {
+            // The library refuses the step (zero batch, or past the epoch's
+            // end): its error, as `run`, before any memory is taken or the
+            // labels (sized by the step) are looked at.
+            // SAFETY: nothing is written for an empty step (see run_host_at).
+            unsafe { self.run_host_at(py, step, 0, 0, 0) }.map_err(py_err)?;
+            return Err(PyValueError::new_err("the step has no images"));
+        }
         let raw = self.import_labels(labels, batch_size, None)?;
         raw.expect_place("labels", Place::Cpu).map_err(py_err)?;
         check_aligned(&raw).map_err(py_err)?;
-        let elements = dims.iter().product::<i64>() as usize;
-        if elements == 0 {
-            // The library refuses the step (zero batch): its error, as `run`.
-            // SAFETY: nothing is written for an empty step (see run_host_at).
-            unsafe { self.run_host_at(py, step, 0, 0, raw.address) }.map_err(py_err)?;
-            return Err(PyValueError::new_err("the step has no images"));
-        }
         let bytes = elements * out_bytes(self.meta.dtype);
         let lease = self.pool.take(bytes).map_err(py_err)?;
         let address = lease.address();
@@ -451,13 +474,26 @@ impl Engine {
             first_position,
             batch_size,
         };
+        self.check_process()?;
         let mut engine = lock(&self.inner)?;
-        let words = engine.params(step).map_err(py_err)?;
+        let engine: &mut backend::Engine = &mut engine;
+        let words = fork::in_pool(move || engine.params(step))
+            .and_then(|r| r)
+            .map_err(py_err)?;
         Ok(PyBytes::new(py, bytemuck::cast_slice(&words)))
     }
 }
 
 impl Engine {
+    /// Refuses a GPU backend in a process forked from the one that opened
+    /// it; the CPU backend runs there in a thread pool of the child's own.
+    fn check_process(&self) -> PyResult<()> {
+        if self.meta.kind != "cpu" && fork::pid() != self.opened_in {
+            return Err(py_err(fork::gpu_after_fork(self.meta.kind, self.opened_in)));
+        }
+        Ok(())
+    }
+
     /// The images' array shape for `batch_size` samples, in the policy's layout.
     fn dims(&self, batch_size: u32) -> [i64; 4] {
         let (c, h, w) = self.meta.shape;
@@ -481,7 +517,7 @@ impl Engine {
         batch_size: u32,
         stream: Option<u64>,
     ) -> PyResult<View> {
-        let raw = dlpack::import(labels, "labels", stream, true).map_err(py_err)?;
+        let raw = dlpack::import(labels, "labels", stream, true, None).map_err(py_err)?;
         raw.expect_elem("labels", &[Elem::I32]).map_err(py_err)?;
         raw.expect_shape("labels", &[i64::from(batch_size), 3])
             .map_err(py_err)?;
@@ -538,7 +574,8 @@ impl Engine {
                 let labels = std::slice::from_raw_parts_mut(labels_at as *mut [u32; 3], rows);
                 (images, labels)
             };
-            engine.run_host(step, images, labels)
+            let engine: &mut backend::Engine = &mut engine;
+            fork::in_pool(move || engine.run_host(step, images, labels))?
         })
     }
 }
@@ -572,7 +609,8 @@ fn channel_statistics(
     images: &Bound<'_, PyAny>,
     subset: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<(Vec<f32>, Vec<f32>)> {
-    let view = dlpack::import(images, "images", None, false).map_err(py_err)?;
+    let view =
+        dlpack::import(images, "images", None, false, Some((4, "[N, C, H, W]"))).map_err(py_err)?;
     view.expect_elem("images", &[Elem::U8]).map_err(py_err)?;
     view.expect_place("images", Place::Cpu).map_err(py_err)?;
     let &[n, c, h, w] = view.shape.as_slice() else {

@@ -106,3 +106,67 @@ def test_pool_images_must_be_uint8(data):
 def test_bad_pool_policies_are_value_errors(data, policy, pool, message):
     with pytest.raises(ValueError, match=message):
         make(data, policy, pool)
+
+
+# ---------------------------------------------------------------- pool files
+
+np = pytest.importorskip("numpy")
+
+
+def file_policy(path, fraction=1.0):
+    return POOL.format(f=fraction) + f'source = "file"\npath = "{path}"\n'
+
+
+def save(path, images, labels, **extra):
+    np.savez(path, images=images, labels=labels, **extra)
+    return path
+
+
+def test_a_pool_file_equals_the_same_pool_given_as_arrays(data, tmp_path):
+    images, labels = make_pool()
+    given = make(data, POOL.format(f=0.5), (images, labels))
+    for layout, stored in (("nchw", images.numpy()), ("nhwc", images.permute(0, 2, 3, 1).numpy())):
+        path = save(tmp_path / f"pool_{layout}.npz", stored, labels.numpy().astype(np.int64))
+        from_file = make(data, file_policy(path, 0.5), None)
+        for u, v in zip(given.batch(2, 0, 30), from_file.batch(2, 0, 30)):
+            assert torch.equal(u, v), layout
+
+
+def bad_files(tmp_path):
+    images, labels = make_pool()
+    imgs, labs = images.numpy(), labels.numpy()
+    text = tmp_path / "not_npz.npz"
+    text.write_text("images, labels\n")
+    good = save(tmp_path / "good.npz", imgs, labs)
+    cut = tmp_path / "truncated.npz"
+    cut.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    huge = tmp_path / "huge.npz"
+    import io
+    import zipfile
+
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "|u1", "fortran_order": False, "shape": (2_000_000, 3, 9, 11 * 20)}
+    )
+    with zipfile.ZipFile(huge, "w") as z:
+        z.writestr("images.npy", header.getvalue())
+        z.writestr("labels.npy", b"")
+    return [
+        (text, "not an .npz"),
+        (cut, "not an .npz|truncated"),
+        (save(tmp_path / "float.npz", imgs.astype(np.float32), labs), "dtype"),
+        (save(tmp_path / "int16.npz", imgs.astype(np.int16), labs), "dtype"),
+        (save(tmp_path / "gray.npz", imgs[:, :1], labs), "images are"),
+        (save(tmp_path / "small.npz", imgs[:, :, :8], labs), "images are"),
+        (save(tmp_path / "label_range.npz", imgs, labs + 5), "not in 0..5"),
+        (save(tmp_path / "label_count.npz", imgs, labs[:-1]), "labels for"),
+        (save(tmp_path / "empty.npz", imgs[:0], labs[:0]), "zero images"),
+        (huge, "more than the limit"),
+        (tmp_path / "missing.npz", "missing.npz"),
+    ]
+
+
+def test_bad_pool_files_are_value_errors_naming_the_problem(data, tmp_path):
+    for path, message in bad_files(tmp_path):
+        with pytest.raises(ValueError, match=message):
+            make(data, file_policy(path), None)

@@ -1,14 +1,14 @@
 //! TrivialAugment-Wide / RandAugment ops, CPU reference: the per-sample
 //! reductions (`auto_stats`, in op order) and the value of the auto chain at
 //! one output pixel (`auto_pixel`), on top of the geometry G
-//! (`augment::geometric_pixel`). Definition: `docs/SEMANTICS.md` §10; the
+//! (`pixel::geometric_pixel`). Definition: `docs/SEMANTICS.md` §10; the
 //! kernels transcribe these functions. Stage k is the image after the
 //! sample's first k ops, on the output grid; a pixel of stage k is computed
 //! from stage k − 1 (at the pixel, its 3×3 neighbours for sharpness, or the
 //! geometry stage's taps), so the definition is literal and per pixel.
 //! Tests: `cargo test -p augkit --test cpu_auto_ops`.
 
-use super::augment::{Source, geometric_pixel, grayscale};
+use super::pixel::{Source, bilinear_taps, geometric_pixel, grayscale};
 use crate::kernel_args::*;
 use crate::params::{auto_op_at, auto_op_moves_pixels};
 
@@ -259,7 +259,7 @@ pub fn geometry_stage(
         }
         return read(tx, ty);
     }
-    let taps = super::augment::bilinear_taps(jx, jy);
+    let taps = bilinear_taps(jx, jy);
     let mut out = [0.0f32; 3];
     let mut mask = 0.0f32;
     for (tx, ty, weight) in taps {

@@ -1,10 +1,12 @@
 //! Colour jitter over whole planes of one sample's f32 scratch image:
 //! brightness, contrast, saturation, a branchless hue, and the grayscale sum
 //! the exact contrast mean takes. Each loop does per pixel exactly the f32
-//! operations of `augment::colour` in the same order (so the result is bit
+//! operations of `pixel::colour` in the same order (so the result is bit
 //! for bit the per-pixel definition), written without branches so that the
 //! compiler can put pixels in SIMD lanes (`simd.rs` compiles them for AVX2).
 //! Tests: `cargo test -p augkit --lib cpu::fused_tests`.
+
+use super::pixel::{hsv_terms, hsv2rgb_terms};
 
 /// `clamp(x · f)` on every value of the planes.
 #[inline(always)]
@@ -25,7 +27,7 @@ pub fn contrast(planes: &mut [f32], factor: f32, mean: f32) {
     }
 }
 
-/// torchvision `rgb_to_grayscale`, as `augment::grayscale` evaluates it.
+/// torchvision `rgb_to_grayscale`, as `pixel::grayscale` evaluates it.
 #[inline(always)]
 fn gray(r: f32, g: f32, b: f32) -> f32 {
     0.2989 * r + 0.587 * g + 0.114 * b
@@ -43,7 +45,7 @@ pub fn saturation(r: &mut [f32], g: &mut [f32], b: &mut [f32], factor: f32) {
     }
 }
 
-/// `augment::adjust_hue` on every pixel, with selects in place of its
+/// `pixel::adjust_hue` on every pixel, with selects in place of its
 /// branches (every arm is computed; the chosen one is the same value).
 #[inline(always)]
 pub fn hue(r: &mut [f32], g: &mut [f32], b: &mut [f32], shift: f32) {
@@ -54,15 +56,7 @@ pub fn hue(r: &mut [f32], g: &mut [f32], b: &mut [f32], shift: f32) {
 
 #[inline(always)]
 fn hue_pixel(r: f32, g: f32, b: f32, shift: f32) -> [f32; 3] {
-    let maxc = r.max(g).max(b);
-    let minc = r.min(g).min(b);
-    let eqc = maxc == minc;
-    let cr = maxc - minc;
-    let s = cr / if eqc { 1.0 } else { maxc };
-    let crd = if eqc { 1.0 } else { cr };
-    let rc = (maxc - r) / crd;
-    let gc = (maxc - g) / crd;
-    let bc = (maxc - b) / crd;
+    let [maxc, s, rc, gc, bc] = hsv_terms(r, g, b);
     let h_r = bc - gc;
     let h_g = 2.0 + rc - bc;
     let h_b = 4.0 + gc - rc;
@@ -73,17 +67,8 @@ fn hue_pixel(r: f32, g: f32, b: f32, shift: f32) -> [f32; 3] {
     } else {
         h_b
     };
-    let h = h / 6.0 + 1.0;
-    let h = h - h.trunc();
-    let h = h + shift;
-    let h = h - h.floor();
     let v = maxc;
-    let h6 = h * 6.0;
-    let i = h6.floor();
-    let f = h6 - i;
-    let p = (v * (1.0 - s)).clamp(0.0, 1.0);
-    let q = (v * (1.0 - s * f)).clamp(0.0, 1.0);
-    let t = (v * (1.0 - s * (1.0 - f))).clamp(0.0, 1.0);
+    let [i, p, q, t] = hsv2rgb_terms(h, shift, v, s);
     // The sector `(i as i32).rem_euclid(6)`: h lies in [0, 1] (or is NaN
     // for a NaN shift), so i is 0..=6 or NaN, and sectors 1..=5 are exactly
     // the float values 1..=5; everything else (0, 6, NaN) is sector 0.

@@ -8,8 +8,9 @@
 
 use std::sync::Arc;
 
-use super::augment::{self, OutElem, Source};
+use super::augment::{self, OutElem};
 use super::pairs::{OutSample, render_step_at};
+use super::pixel::Source;
 use super::simd::Isa;
 use super::{
     plan_source, step_contrast_means_from, step_params, step_source, step_synth_coefficients,

@@ -13,8 +13,11 @@ pub mod auto;
 mod colour;
 #[cfg(test)]
 mod fused_tests;
+mod gather;
 #[doc(hidden)]
 pub mod pairs;
+#[doc(hidden)]
+pub mod pixel;
 mod scratch;
 #[doc(hidden)]
 pub mod simd;
@@ -29,8 +32,9 @@ use crate::error::Error;
 use crate::kernel_args::{KernelPolicy, MixLabel, SampleParams, StepArgs};
 use crate::params::{StepContext, sample_params, synth_coefficients};
 use crate::policy::Policy;
-use augment::{RowScratch, Source, contrast_mean_rows};
+use augment::contrast_mean;
 use pairs::OutSample;
+use pixel::Source;
 
 pub struct CpuBackend {
     plan: Plan,
@@ -116,10 +120,7 @@ pub fn step_contrast_means_from(
 ) -> Vec<f32> {
     params
         .par_iter()
-        .map_init(
-            || RowScratch::new(kernel.width),
-            |scratch, p| contrast_mean_rows(kernel, src, p, scratch),
-        )
+        .map(|p| contrast_mean(kernel, src, p))
         .collect()
 }
 

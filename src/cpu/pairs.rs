@@ -11,7 +11,8 @@
 
 use rayon::prelude::*;
 
-use super::augment::{OutElem, Source};
+use super::augment::OutElem;
+use super::pixel::Source;
 use super::scratch::Scratch;
 use super::simd::{Isa, dispatch};
 use crate::kernel_args::*;

@@ -17,15 +17,9 @@ use crate::error::Error;
 
 pub use super::sources::{HEADERS, SOURCE, SOURCE_NAME};
 
-/// Every kernel the source defines, in launch order.
-pub const KERNELS: [&str; 6] = [
-    "augment_params",
-    "augment_stats",
-    "augment_contrast",
-    "augment_pixels_f32",
-    "augment_pixels_f16",
-    "augment_pixels_bf16",
-];
+/// Every kernel the source defines, in launch order (the one table,
+/// `kernel_args::entry`).
+pub use crate::kernel_args::entry::ALL as KERNELS;
 
 /// What NVRTC is asked to produce.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -37,11 +31,16 @@ pub enum Target {
 }
 
 impl Target {
-    pub fn arch_option(self) -> String {
+    /// `sm_<n>` or `compute_<n>`.
+    pub fn name(self) -> String {
         match self {
-            Target::Cubin(n) => format!("--gpu-architecture=sm_{n}"),
-            Target::Ptx(n) => format!("--gpu-architecture=compute_{n}"),
+            Target::Cubin(n) => format!("sm_{n}"),
+            Target::Ptx(n) => format!("compute_{n}"),
         }
+    }
+
+    pub fn arch_option(self) -> String {
+        format!("--gpu-architecture={}", self.name())
     }
 }
 
@@ -369,7 +368,7 @@ pub fn for_device(major: i32, minor: i32) -> Result<Arc<Compiled>, Error> {
         return Ok(compiled.clone());
     }
     let on_disk = match super::disk_cache::dir() {
-        Some(dir) => Some(dir.join(super::disk_cache::file_name(target, nvrtc_version()?))),
+        Some(dir) => Some(dir.join(cache_file_name(target, nvrtc_version()?))),
         None => None,
     };
     let compiled = match on_disk.as_deref().and_then(super::disk_cache::load) {
@@ -391,4 +390,41 @@ pub fn for_device(major: i32, minor: i32) -> Result<Arc<Compiled>, Error> {
     let compiled = Arc::new(compiled);
     entries.push((target, compiled.clone()));
     Ok(compiled)
+}
+
+/// The disk-cache entry of `target` built by NVRTC `nvrtc` (major, minor):
+/// named by everything that decides the image (the source and every header
+/// by name, the options, the target, NVRTC's version).
+fn cache_file_name(target: Target, nvrtc: (i32, i32)) -> String {
+    let options = options(target);
+    let compiler = format!("{target:?} nvrtc {}.{}", nvrtc.0, nvrtc.1);
+    let mut inputs: Vec<&[u8]> = vec![SOURCE.as_bytes()];
+    for (name, text) in HEADERS {
+        inputs.extend([name.as_bytes(), text.as_bytes()]);
+    }
+    inputs.extend(options.iter().map(|o| o.as_bytes()));
+    inputs.push(compiler.as_bytes());
+    super::disk_cache::file_name(&target.name(), &inputs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cache_names_differ_by_target_and_nvrtc() {
+        let names = [
+            cache_file_name(Target::Cubin(90), (13, 0)),
+            cache_file_name(Target::Cubin(80), (13, 0)),
+            cache_file_name(Target::Ptx(90), (13, 0)),
+            cache_file_name(Target::Cubin(90), (13, 1)),
+        ];
+        for (i, a) in names.iter().enumerate() {
+            for b in &names[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+        assert!(names[0].starts_with("augment-sm_90-"), "{}", names[0]);
+        assert!(names[2].starts_with("augment-compute_90-"), "{}", names[2]);
+    }
 }

@@ -1,8 +1,9 @@
 //! Compiled module images kept on disk between processes, so that only the
 //! first process on a machine pays NVRTC's compile (one to two minutes for
 //! sm_90 on the 2-core CI machine); every later one reads the image from
-//! disk. An entry is named by a SHA-256 over everything that decides
-//! the image (source, headers, options, target, NVRTC version), written
+//! disk. An entry is named by a SHA-256 over the key material its
+//! caller hands over (`compile.rs`: everything that decides the image —
+//! source, headers, options, target, NVRTC version), written
 //! atomically and checked against its own digest when read: a damaged,
 //! truncated or foreign file is ignored and compiled again, never loaded.
 
@@ -12,9 +13,6 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
-
-use super::compile::{Target, options};
-use super::sources::{HEADERS, SOURCE};
 
 /// Environment variable naming the cache directory; `off` (or empty)
 /// turns the disk cache off.
@@ -48,27 +46,17 @@ fn dir_from(
     set(home).map(|home| Path::new(&home).join(".cache").join("augkit").join("cuda"))
 }
 
-/// The entry's file name for `target` built by NVRTC `nvrtc` (major, minor).
-pub fn file_name(target: Target, nvrtc: (i32, i32)) -> String {
+/// The entry's file name for an image of `kind` (`sm_90`, `compute_90`)
+/// decided by `inputs` (the caller's key material: sources, options,
+/// target, compiler version), each hashed with a terminating NUL.
+pub fn file_name(kind: &str, inputs: &[&[u8]]) -> String {
     let mut h = Sha256::new();
-    h.update(SOURCE.as_bytes());
-    h.update(b"\0");
-    for (name, text) in HEADERS {
-        for part in [name.as_bytes(), b"\0", text.as_bytes(), b"\0"] {
-            h.update(part);
-        }
-    }
-    for option in options(target) {
-        h.update(option.as_bytes());
+    for input in inputs {
+        h.update(input);
         h.update(b"\0");
     }
-    h.update(format!("{target:?} nvrtc {}.{}", nvrtc.0, nvrtc.1).as_bytes());
     let digest = h.finalize();
     let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    let kind = match target {
-        Target::Cubin(n) => format!("sm_{n}"),
-        Target::Ptx(n) => format!("compute_{n}"),
-    };
     format!("augment-{kind}-{}.bin", &hex[..32])
 }
 
@@ -117,7 +105,7 @@ mod tests {
         let dir = temp_dir("round-trip");
         let path = dir
             .join("nested")
-            .join(file_name(Target::Cubin(90), (13, 0)));
+            .join(file_name("sm_90", &[b"source", b"options"]));
         let image: Vec<u8> = (0..4096u32).map(|i| (i * 7 % 251) as u8).collect();
         store(&path, &image).unwrap();
         assert_eq!(load(&path).as_deref(), Some(image.as_slice()));
@@ -156,23 +144,6 @@ mod tests {
             .collect();
         assert_eq!(names, vec![OsString::from("entry.bin")]);
         fs::remove_dir_all(&dir).unwrap();
-    }
-
-    #[test]
-    fn names_differ_by_target_and_nvrtc() {
-        let names = [
-            file_name(Target::Cubin(90), (13, 0)),
-            file_name(Target::Cubin(80), (13, 0)),
-            file_name(Target::Ptx(90), (13, 0)),
-            file_name(Target::Cubin(90), (13, 1)),
-        ];
-        for (i, a) in names.iter().enumerate() {
-            for b in &names[i + 1..] {
-                assert_ne!(a, b);
-            }
-        }
-        assert!(names[0].starts_with("augment-sm_90-"), "{}", names[0]);
-        assert!(names[2].starts_with("augment-compute_90-"), "{}", names[2]);
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Launching the kernels: their names from the one table
-//! (`kernel_args::entry`), their block sizes, and one argument builder that
+//! (`kernel_args::entry`), their block sizes (`kernel_args::block`), and one argument builder that
 //! keeps the kernel's parameter order in one list per kernel.
 
 use std::ffi::{CString, c_void};
@@ -10,14 +10,9 @@ use cudarc::driver::sys;
 
 use super::{AutoArgs, CudaBackend, SynthArgs, driver_error};
 use crate::error::Error;
+use crate::kernel_args::block::{CONTRAST_THREADS, PARAMS_THREADS, PIXELS_THREADS, STATS_THREADS};
 use crate::kernel_args::{StepArgs, entry};
 use crate::policy::DType;
-
-/// Threads per block of each kernel (the `AK_*_THREADS` of kernels/cuda/abi.cuh).
-const PARAMS_THREADS: u32 = 128;
-const STATS_THREADS: u32 = 256;
-const CONTRAST_THREADS: u32 = 256;
-const PIXELS_THREADS: u32 = 256;
 
 /// The module's kernels, looked up once by their entry names.
 pub(super) struct Functions {

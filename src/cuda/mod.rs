@@ -53,15 +53,19 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! One job per file: `compile.rs` (NVRTC), `memory.rs` (allocations and
-//! caller-pointer checks), `launch.rs` (the launches, one argument
-//! builder), `events.rs` (CUDA event timing), `readback.rs`; this file opens
-//! the device and checks each step before it launches.
+//! One job per file: `sources.rs` (the embedded kernel sources, one header
+//! list), `compile.rs` (NVRTC), `disk_cache.rs` (compiled images kept
+//! between processes), `args.rs` (the CUDA-only kernel arguments),
+//! `memory.rs` (allocations and caller-pointer checks), `launch.rs` (the
+//! launches, one argument builder), `events.rs` (CUDA event timing),
+//! `readback.rs`; this file opens the device and checks each step before
+//! it launches.
 //!
 //! Tests: `cargo test --test cuda_backend` (no-driver errors, GPU parity
 //! when a GPU is present), `cargo test --test cuda_nvrtc`,
 //! `cargo test -p augkit-cuda-host`.
 
+mod args;
 #[doc(hidden)]
 pub mod compile;
 mod disk_cache;
@@ -69,6 +73,7 @@ pub mod events;
 mod launch;
 mod memory;
 mod readback;
+#[doc(hidden)]
 pub mod sources;
 
 use std::sync::Arc;
@@ -83,8 +88,10 @@ use crate::dataset::Dataset;
 use crate::error::Error;
 use crate::kernel_args::{AUTO_OFF, MixLabel, OP_CONTRAST, SampleParams};
 use crate::policy::{DType, Policy};
-use launch::Functions;
 #[doc(hidden)]
+#[doc(hidden)]
+pub use args::{AutoArgs, SynthArgs};
+use launch::Functions;
 pub use memory::AUTO_STATS_BYTES;
 use memory::{
     DeviceBuffer, SynthBuffers, check_pointer, coefficient_buffer, stage_buffer, stats_buffer,
@@ -126,48 +133,6 @@ pub struct DeviceOutputs {
     pub labels: u64,
     /// `MixLabel`s the labels buffer holds.
     pub labels_len: usize,
-}
-
-/// The synthetic tables and the step's coefficient scratch as every kernel
-/// receives them (by value): mirrors `SynthArgs` in `kernels/cuda/abi.cuh`
-/// (device addresses, 0 when the policy makes no synthetic samples; the host
-/// emulation passes host addresses).
-#[doc(hidden)]
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct SynthArgs {
-    /// u32 × present classes, ascending.
-    pub present: u64,
-    /// u32 × (classes + 1) offsets into `members`.
-    pub offsets: u64,
-    /// u32 subset images grouped by class.
-    pub members: u64,
-    /// f32 × classes × D.
-    pub means: u64,
-    /// f32 × classes × K × D.
-    pub basis: u64,
-    /// f32 × classes × K.
-    pub sigmas: u64,
-    /// f32 × classes.
-    pub class_gray: u64,
-    /// f32 × B × K, written by `augment_params`.
-    pub coefficients: u64,
-    pub present_len: u32,
-    pub _pad: u32,
-}
-
-/// The auto-op scratch every pass after the parameters receives (by
-/// value): mirrors `AutoArgs` in `kernels/cuda/abi.cuh` (device
-/// addresses; the host emulation passes host addresses).
-#[doc(hidden)]
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct AutoArgs {
-    /// B × `AUTO_STATS_BYTES` statistics.
-    pub stats: u64,
-    /// f32 × B × C·H·W: the first of two auto stages (0 when the policy
-    /// runs one auto op per sample).
-    pub stage: u64,
 }
 
 /// `libcuda` can be opened (without panicking if it cannot).

@@ -14,6 +14,12 @@ use crate::kernel_args::KernelPolicy;
 pub const MAX_POLICY_FILE_BYTES: u64 = 1 << 20;
 /// Most entries a per-channel array (`output.mean`, `output.std`) may hold.
 pub const MAX_POLICY_CHANNELS: usize = 16;
+/// Largest magnitude a policy may make the output reach: a normalised pixel
+/// `(x − mean) / std` for `x` in [0, 1], or an erased element. Real
+/// normalisations stay within ±10; far beyond this a model's first layers
+/// overflow and the loss is NaN whatever the learning rate. An f16 output
+/// is held to its own largest finite value, 65504.
+pub const MAX_OUTPUT_MAGNITUDE: f32 = 1e6;
 
 mod validate;
 
@@ -495,21 +501,18 @@ impl Policy {
     /// or a huge file cannot grow memory), with at most
     /// [`MAX_POLICY_CHANNELS`] entries in `output.mean` and `output.std`.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self, PolicyError> {
-        use std::io::Read;
         let path = path.as_ref();
         let parse_error = |message: String| PolicyError::Parse {
             source_name: path.display().to_string(),
             message,
         };
-        let mut bytes = Vec::new();
-        std::fs::File::open(path)
-            .and_then(|f| f.take(MAX_POLICY_FILE_BYTES + 1).read_to_end(&mut bytes))
-            .map_err(|e| parse_error(e.to_string()))?;
-        if bytes.len() as u64 > MAX_POLICY_FILE_BYTES {
-            return Err(parse_error(format!(
-                "larger than {MAX_POLICY_FILE_BYTES} bytes; a policy file is a few hundred bytes"
-            )));
-        }
+        let bytes = crate::read_file_bounded(path, MAX_POLICY_FILE_BYTES).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::FileTooLarge {
+                parse_error(format!("{e}; a policy file is a few hundred bytes"))
+            } else {
+                parse_error(e.to_string())
+            }
+        })?;
         let text = String::from_utf8(bytes).map_err(|e| parse_error(e.to_string()))?;
         let parsed = if path.extension().is_some_and(|e| e == "json") {
             Self::from_json_str(&text)

@@ -344,9 +344,9 @@ pub(crate) fn compile(policy: &Policy, shape: ImageShape) -> Result<KernelPolicy
         k.synth_p = probability("synthetic.fraction", s.fraction)?;
         pool_fields(s)?;
         if s.components == 0 || s.components > MAX_SYNTH_COMPONENTS {
-            return Err(PolicyError::OutOfRange {
+            return Err(PolicyError::CountOutOfRange {
                 field: "synthetic.components",
-                value: s.components as f32,
+                value: u64::from(s.components),
                 expected: "[1, 32]",
             });
         }
@@ -368,7 +368,80 @@ pub(crate) fn compile(policy: &Policy, shape: ImageShape) -> Result<KernelPolicy
     if let Some(e) = &policy.erasing {
         erasing(e, &mut k)?;
     }
+    output_range(policy, &k)?;
     Ok(k)
+}
+
+/// The largest magnitude among `values`; NaN counts as infinite.
+fn largest_magnitude(values: impl IntoIterator<Item = f32>) -> f32 {
+    values.into_iter().fold(0.0f32, |a, v| {
+        if v.is_nan() {
+            f32::INFINITY
+        } else {
+            a.max(v.abs())
+        }
+    })
+}
+
+/// Largest |N(0, 1)| draw the random erasing modes write: Box–Muller from a
+/// 32-bit uniform in (0, 1] has a radius of at most √(−2 ln 2⁻³²) ≈ 6.66.
+const NORMAL_DRAW_MAX: f32 = 6.7;
+
+/// Checks every value the policy can write into the output — normalised
+/// pixels (every stage before the output keeps pixels, fills included, in
+/// [0, 1]) and erased elements — against the output dtype's largest finite
+/// value and [`MAX_OUTPUT_MAGNITUDE`], in f32 as the kernels compute them.
+fn output_range(policy: &Policy, k: &KernelPolicy) -> Result<(), PolicyError> {
+    let (dtype, dtype_max) = match policy.output.dtype {
+        DType::F32 => ("f32", f32::MAX),
+        DType::F16 => ("f16", half::f16::MAX.to_f32()),
+        DType::Bf16 => ("bf16", half::bf16::MAX.to_f32()),
+    };
+    let limit = dtype_max.min(MAX_OUTPUT_MAGNITUDE);
+    let erased: Option<(&'static str, &'static str, Vec<f32>)> =
+        policy.erasing.as_ref().map(|e| match e.mode {
+            EraseMode::Const => (
+                "erasing.value",
+                "an erased element is this value in output units; keep it near the normalised \
+                 pixels (about ±3)",
+                vec![e.value],
+            ),
+            EraseMode::Channel | EraseMode::Pixel => (
+                "erasing.mode",
+                "random erasing writes N(0, 1) draws up to ±6.7 through this std",
+                vec![-NORMAL_DRAW_MAX, NORMAL_DRAW_MAX],
+            ),
+        });
+    for c in 0..k.channels as usize {
+        let (mean, std) = (k.mean[c], k.std[c]);
+        let refuse = |field, reason, largest| PolicyError::OutputRange {
+            field,
+            channel: c as u32,
+            largest,
+            dtype,
+            limit,
+            reason,
+        };
+        let largest = largest_magnitude([0.0f32, 1.0].map(|x| (x - mean) / std));
+        if largest > limit {
+            return Err(refuse(
+                "output",
+                "(x − mean) / std of a pixel x in [0, 1]; use a mean in [0, 1] and a std of \
+                 about 0.1–1",
+                largest,
+            ));
+        }
+        if let Some((field, reason, values)) = &erased {
+            // The kernels write an erased value v as the pixel mean + std·v,
+            // which the output stage normalises back.
+            let largest =
+                largest_magnitude(values.iter().map(|&v| ((mean + std * v) - mean) / std));
+            if largest > limit {
+                return Err(refuse(*field, *reason, largest));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// `source`, `path` and `size`: only a pool takes them, and each source
@@ -507,23 +580,23 @@ fn auto_augment(policy: &Policy, k: &mut KernelPolicy) -> Result<(), PolicyError
     // linspace needs two points; beyond 2^16 bins the f32 bin index and
     // the magnitudes stop being distinct values.
     if !(2..=1 << 16).contains(&bins) {
-        return Err(PolicyError::OutOfRange {
+        return Err(PolicyError::CountOutOfRange {
             field: bins_field,
-            value: bins as f32,
+            value: u64::from(bins),
             expected: "[2, 65536]",
         });
     }
     if !(1..=MAX_AUTO_OPS).contains(&num_ops) {
-        return Err(PolicyError::OutOfRange {
+        return Err(PolicyError::CountOutOfRange {
             field: num_ops_field,
-            value: num_ops as f32,
+            value: u64::from(num_ops),
             expected: "[1, 2] (MAX_AUTO_OPS)",
         });
     }
     if magnitude >= bins {
-        return Err(PolicyError::OutOfRange {
+        return Err(PolicyError::CountOutOfRange {
             field: magnitude_field,
-            value: magnitude as f32,
+            value: u64::from(magnitude),
             expected: "[0, num_magnitude_bins − 1] (a bin index)",
         });
     }
@@ -602,9 +675,9 @@ fn erasing(e: &Erasing, k: &mut KernelPolicy) -> Result<(), PolicyError> {
     };
     for n in [lo, hi] {
         if !(1..=MAX_ERASE_BOXES).contains(&n) {
-            return Err(PolicyError::OutOfRange {
+            return Err(PolicyError::CountOutOfRange {
                 field: "erasing.count",
-                value: n as f32,
+                value: u64::from(n),
                 expected: "[1, 4] (MAX_ERASE_BOXES)",
             });
         }

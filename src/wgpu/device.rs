@@ -78,6 +78,7 @@ impl WgpuDevice {
     /// Finds an adapter (Vulkan, Metal or DX12 only) and opens a device with
     /// the adapter's own limits.
     pub fn new(options: &WgpuOptions) -> Result<Self, Error> {
+        runtime_dir::ensure();
         let backends = wg::Backends::VULKAN | wg::Backends::METAL | wg::Backends::DX12;
         let instance = wg::Instance::new(wg::InstanceDescriptor {
             backends,
@@ -215,4 +216,50 @@ impl WgpuDevice {
             .map_err(|e| Error::Device(format!("poll: {e}")))?;
         self.check()
     }
+}
+
+/// Mesa's Vulkan drivers (lavapipe included) print "error: XDG_RUNTIME_DIR
+/// is invalid or not set in the environment." on stderr when the variable is
+/// unset or names no private directory — nothing is wrong for compute, but a
+/// user reads "error". Where it is unset or unusable, this points it at a
+/// private (0700) directory of this user's, before the first instance.
+#[cfg(unix)]
+mod runtime_dir {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+    use std::path::Path;
+    use std::sync::Once;
+
+    /// A directory Mesa accepts: ours, a real directory, no access for others.
+    fn usable(path: &Path, uid: u32) -> bool {
+        std::fs::symlink_metadata(path)
+            .is_ok_and(|m| m.is_dir() && m.uid() == uid && m.permissions().mode() & 0o077 == 0)
+    }
+
+    pub fn ensure() {
+        static ONCE: Once = Once::new();
+        ONCE.call_once(|| {
+            let Ok(uid) = std::fs::metadata("/proc/self").map(|m| m.uid()) else {
+                return;
+            };
+            if std::env::var_os("XDG_RUNTIME_DIR").is_some_and(|d| usable(Path::new(&d), uid)) {
+                return;
+            }
+            let dir = std::env::temp_dir().join(format!("augkit-runtime-{uid}"));
+            // An existing one is used only if it is ours and private (another
+            // user may have made it first, to read what goes there).
+            let _ = std::fs::DirBuilder::new().mode(0o700).create(&dir);
+            if usable(&dir, uid) {
+                // SAFETY: set once, before this process's first wgpu instance;
+                // glibc's setenv keeps the old environment readable, so a
+                // thread reading the environment meanwhile sees the old or the
+                // new value, never freed memory.
+                unsafe { std::env::set_var("XDG_RUNTIME_DIR", &dir) };
+            }
+        });
+    }
+}
+
+#[cfg(not(unix))]
+mod runtime_dir {
+    pub fn ensure() {}
 }

@@ -48,12 +48,13 @@
 //! ```
 //!
 //! One job per file: `device.rs` (adapter and device), `resident.rs` (the
-//! resident data's offsets), `bindings.rs` (the one binding table, the
-//! layout and bind groups built from it, buffers grown with the batch),
+//! dataset packed into chunk bindings, the meta words and their offsets),
+//! `shader.rs` (the joined WGSL module), `pipelines.rs` (one pipeline per
+//! pass the policy uses), `bindings.rs` (the one binding table, the layout
+//! and bind groups built from it, buffers grown with the batch),
 //! `windows.rs` (output windows), `submit.rs` (one step's dispatches),
-//! `timestamps.rs`, `readback.rs` (the device→host copies), `shader.rs`
-//! (the WGSL module); this file
-//! uploads the dataset and builds the pipelines.
+//! `timestamps.rs`, `readback.rs` (the device→host copies); this file
+//! holds the backend and puts those together (`from_plan`).
 //!
 //! Tests: `cargo test --test wgpu_parity --test wgpu_layout`.
 
@@ -68,13 +69,14 @@ use crate::backend::{
 use crate::dataset::Dataset;
 use crate::error::Error;
 use crate::kernel_args::{
-    AUTO_OFF, CROP_RESIZED, ERASE_OFF, KernelPolicy, MAX_AUTO_OPS, MixLabel, OP_CONTRAST,
-    SYNTH_OFF, SampleParams, StepArgs, entry,
+    AUTO_OFF, CROP_RESIZED, ERASE_OFF, KernelPolicy, MAX_AUTO_OPS, MixLabel, SYNTH_INTERPOLATE,
+    SYNTH_PCA, SampleParams,
 };
 use crate::policy::Policy;
 
 mod bindings;
 mod device;
+mod pipelines;
 mod readback;
 mod resident;
 mod shader;
@@ -85,12 +87,12 @@ mod windows;
 #[doc(hidden)]
 pub use bindings::{SLOTS, Slot, SlotKind};
 pub use device::{AdapterReport, WgpuDevice, WgpuOptions};
+use pipelines::Pipelines;
 #[doc(hidden)]
 pub use resident::Resident;
-use resident::append_synth_tables;
 pub use shader::{SHADER_SOURCE, shader_source};
 pub use timestamps::PassTimings;
-use timestamps::{TIMESTAMP_COUNT, Timestamps};
+use timestamps::Timestamps;
 use windows::Window;
 
 /// Dataset bindings the shader declares (`data0`…`data2`).
@@ -115,9 +117,6 @@ fn auto_stats_words(kernel: &KernelPolicy) -> u64 {
     }
 }
 
-const PARAMS_WORKGROUP: u32 = 64;
-const PIXEL_WORKGROUP: u32 = 256;
-
 /// The shader's pipeline-overridable feature switches for a policy: a
 /// feature the policy never uses is compiled out of every pipeline.
 pub fn pipeline_constants(kernel: &KernelPolicy) -> [(&'static str, f64); 5] {
@@ -127,7 +126,12 @@ pub fn pipeline_constants(kernel: &KernelPolicy) -> [(&'static str, f64); 5] {
         ("HAS_ERASING", on(kernel.erase_mode != ERASE_OFF)),
         ("HAS_RESIZED_CROP", on(kernel.crop_mode == CROP_RESIZED)),
         ("HAS_JITTER", on(kernel.jitter_ops != 0)),
-        ("HAS_SYNTHETIC", on(kernel.synth_mode != SYNTH_OFF)),
+        // Generated on the device (PCA, interpolation); a pool sample is
+        // read like a real one and needs none of it.
+        (
+            "HAS_SYNTHETIC",
+            on(kernel.synth_mode == SYNTH_PCA || kernel.synth_mode == SYNTH_INTERPOLATE),
+        ),
     ]
 }
 
@@ -147,17 +151,6 @@ struct Outputs {
     /// One per window; the first also serves the parameters and contrast
     /// passes.
     bind_groups: Vec<wg::BindGroup>,
-}
-
-/// The entry points this policy needs (compiled once, at construction).
-struct Pipelines {
-    params: wg::ComputePipeline,
-    /// Only when the policy has auto ops (TrivialAugment / RandAugment).
-    stats: Option<wg::ComputePipeline>,
-    /// Only when the policy has contrast.
-    contrast: Option<wg::ComputePipeline>,
-    /// `augment_pixels_<dtype>`, by output dtype.
-    pixel: wg::ComputePipeline,
 }
 
 /// The fused augmentation on a wgpu device.
@@ -189,6 +182,26 @@ fn align_up(v: u64, a: u64) -> u64 {
     v.div_ceil(a) * a
 }
 
+/// Bytes of one storage binding: the device's binding and buffer limits,
+/// or less per `WgpuOptions::max_binding_bytes`.
+fn binding_bytes(gpu: &WgpuDevice, options: &WgpuOptions) -> Result<u64, Error> {
+    let limits = &gpu.limits;
+    let device_binding = limits.max_storage_buffer_binding_size;
+    let binding = options
+        .max_binding_bytes
+        .map_or(device_binding, |b| b.min(device_binding))
+        .min(limits.max_buffer_size);
+    let chunk_words = binding / 4;
+    if chunk_words == 0 {
+        return Err(Error::TooLarge {
+            what: "a dataset chunk binding",
+            bytes: 4,
+            limit: binding,
+        });
+    }
+    Ok(binding)
+}
+
 impl WgpuBackend {
     /// Validates the run, opens a device per `options`, uploads the dataset.
     pub fn new(
@@ -205,109 +218,12 @@ impl WgpuBackend {
 
     /// Builds on a device the caller opened.
     pub fn from_plan(plan: Plan, gpu: WgpuDevice, options: &WgpuOptions) -> Result<Self, Error> {
-        let device = &gpu.device;
-        let limits = &gpu.limits;
-        let device_binding = limits.max_storage_buffer_binding_size;
-        let binding = options
-            .max_binding_bytes
-            .map_or(device_binding, |b| b.min(device_binding))
-            .min(limits.max_buffer_size);
+        let binding = binding_bytes(&gpu, options)?;
         let chunk_words = binding / 4;
-        if chunk_words == 0 {
-            return Err(Error::TooLarge {
-                what: "a dataset chunk binding",
-                bytes: 4,
-                limit: binding,
-            });
-        }
-
-        // Resident data: dataset words, then [subset | labels | gray means].
-        let dataset = plan.dataset.clone();
-        let pixels = dataset.pixels();
-        if pixels.len() as u64 >= 1 << 32 {
-            return Err(Error::TooLarge {
-                what: "the dataset (u32 byte addressing)",
-                bytes: pixels.len() as u64,
-                limit: (1 << 32) - 1,
-            });
-        }
-        let mut words = vec![0u32; pixels.len().div_ceil(4)];
-        for (w, bytes) in words.iter_mut().zip(pixels.chunks(4)) {
-            let mut b = [0u8; 4];
-            b[..bytes.len()].copy_from_slice(bytes);
-            *w = u32::from_le_bytes(b);
-        }
-        let chunks = (words.len() as u64).div_ceil(chunk_words);
-        if chunks > DATA_BINDINGS as u64 {
-            return Err(Error::TooLarge {
-                what: "the dataset",
-                bytes: pixels.len() as u64,
-                limit: DATA_BINDINGS as u64 * chunk_words * 4,
-            });
-        }
-        let mut data_bufs: Vec<wg::Buffer> = words
-            .chunks(chunk_words as usize)
-            .enumerate()
-            .map(|(i, chunk)| {
-                device.create_buffer_init(&wg::util::BufferInitDescriptor {
-                    label: Some(&format!("augkit dataset chunk {i}")),
-                    contents: bytemuck::cast_slice(chunk),
-                    usage: wg::BufferUsages::STORAGE,
-                })
-            })
-            .collect();
-        while data_bufs.len() < DATA_BINDINGS {
-            data_bufs.push(device.create_buffer(&wg::BufferDescriptor {
-                label: Some("augkit dataset (unused binding)"),
-                size: 16,
-                usage: wg::BufferUsages::STORAGE,
-                mapped_at_creation: false,
-            }));
-        }
-
-        let subset_len = plan.subset.len() as u32;
-        let labels = dataset.labels();
-        let mut meta: Vec<u32> = Vec::with_capacity(plan.subset.len() + 2 * labels.len());
-        meta.extend_from_slice(&plan.subset);
-        meta.extend_from_slice(labels);
-        meta.extend(dataset.gray_means().iter().map(|m| m.to_bits()));
-        let mut resident = Resident {
-            images: labels.len() as u32,
-            image_elems: dataset.shape().elements() as u32,
-            labels_at: subset_len,
-            means_at: subset_len + labels.len() as u32,
-            chunk_words: chunk_words.min(u64::from(u32::MAX)) as u32,
-            chunks: chunks as u32,
-            ..Resident::default()
-        };
-        // The synthetic tables ride in the same binding (no extra storage
-        // buffer: the shader stays within WebGPU's 8 per stage).
-        if let Some(tables) = &plan.synth {
-            let words = tables.present_classes.len()
-                + tables.class_offsets.len()
-                + tables.class_members.len()
-                + tables.means.len()
-                + tables.basis.len()
-                + tables.sigmas.len()
-                + tables.class_gray_means.len();
-            let bytes = (meta.len() + words) as u64 * 4;
-            if bytes > binding {
-                return Err(Error::TooLarge {
-                    what: "the index list, labels, gray means and synthetic model",
-                    bytes,
-                    limit: binding,
-                });
-            }
-            append_synth_tables(&mut meta, tables, &mut resident);
-        }
-        let meta_bytes = meta.len() as u64 * 4;
-        if meta_bytes > binding {
-            return Err(Error::TooLarge {
-                what: "the index list, labels and gray means",
-                bytes: meta_bytes,
-                limit: binding,
-            });
-        }
+        let device = &gpu.device;
+        let (data_bufs, chunks) =
+            resident::upload_dataset(device, plan.dataset.pixels(), chunk_words)?;
+        let (meta, resident) = resident::resident_meta(&plan, chunk_words, chunks, binding)?;
         let meta_buf = device.create_buffer_init(&wg::util::BufferInitDescriptor {
             label: Some("augkit subset, labels, gray means"),
             contents: bytemuck::cast_slice(&meta),
@@ -324,93 +240,8 @@ impl WgpuBackend {
             usage: wg::BufferUsages::UNIFORM,
         });
         let immediates = gpu.immediates();
-
-        let entries = bindings::layout_entries(immediates);
-        let layout = device.create_bind_group_layout(&wg::BindGroupLayoutDescriptor {
-            label: Some("augkit"),
-            entries: &entries,
-        });
-        let pipeline_layout = device.create_pipeline_layout(&wg::PipelineLayoutDescriptor {
-            label: Some("augkit"),
-            bind_group_layouts: &[Some(&layout)],
-            immediate_size: if immediates {
-                size_of::<StepArgs>() as u32
-            } else {
-                0
-            },
-        });
-        let scope = device.push_error_scope(wg::ErrorFilter::Validation);
-        let module = device.create_shader_module(wg::ShaderModuleDescriptor {
-            label: Some("augment.wgsl"),
-            source: wg::ShaderSource::Wgsl(shader_source(immediates).into()),
-        });
-        let constants = pipeline_constants(&plan.kernel);
-        let pipeline = |entry: &str| {
-            device.create_compute_pipeline(&wg::ComputePipelineDescriptor {
-                label: Some(entry),
-                layout: Some(&pipeline_layout),
-                module: &module,
-                entry_point: Some(entry),
-                compilation_options: wg::PipelineCompilationOptions {
-                    constants: &constants,
-                    ..Default::default()
-                },
-                cache: None,
-            })
-        };
-        let pipelines = Pipelines {
-            params: pipeline(entry::PARAMS),
-            stats: (plan.kernel.auto_mode != AUTO_OFF).then(|| pipeline(entry::STATS)),
-            contrast: (plan.kernel.jitter_ops & (1 << OP_CONTRAST) != 0)
-                .then(|| pipeline(entry::CONTRAST)),
-            pixel: pipeline(entry::pixels(plan.kernel.out_dtype)),
-        };
-        if let Some(e) = pollster::block_on(scope.pop()) {
-            return Err(Error::Device(format!(
-                "augment.wgsl on {}: {e}",
-                gpu.adapter()
-            )));
-        }
-
-        let (timestamps, timestamp_reason) = if !options.timestamps {
-            (
-                None,
-                "timestamps not requested (WgpuOptions::timestamps)".to_string(),
-            )
-        } else if !gpu.features.contains(wg::Features::TIMESTAMP_QUERY) {
-            (
-                None,
-                format!("adapter {} offers no TIMESTAMP_QUERY", gpu.adapter()),
-            )
-        } else {
-            let bytes = u64::from(TIMESTAMP_COUNT) * 8;
-            (
-                Some(Timestamps {
-                    set: device.create_query_set(&wg::QuerySetDescriptor {
-                        label: Some("augkit timestamps"),
-                        ty: wg::QueryType::Timestamp,
-                        count: TIMESTAMP_COUNT,
-                    }),
-                    resolve: device.create_buffer(&wg::BufferDescriptor {
-                        label: Some("augkit timestamp resolve"),
-                        size: bytes,
-                        usage: wg::BufferUsages::QUERY_RESOLVE | wg::BufferUsages::COPY_SRC,
-                        mapped_at_creation: false,
-                    }),
-                    staging: device.create_buffer(&wg::BufferDescriptor {
-                        label: Some("augkit timestamp staging"),
-                        size: bytes,
-                        usage: wg::BufferUsages::MAP_READ | wg::BufferUsages::COPY_DST,
-                        mapped_at_creation: false,
-                    }),
-                    inside_passes: gpu
-                        .features
-                        .contains(wg::Features::TIMESTAMP_QUERY_INSIDE_PASSES),
-                    period_ns: gpu.queue.get_timestamp_period(),
-                }),
-                String::new(),
-            )
-        };
+        let (layout, pipelines) = Pipelines::new(&gpu, &plan.kernel, immediates)?;
+        let (timestamps, timestamp_reason) = Timestamps::new(&gpu, options.timestamps);
 
         let backend = Self {
             plan,
@@ -471,11 +302,6 @@ impl WgpuBackend {
     /// construction excluded).
     pub fn total_step_upload_bytes(&self) -> u64 {
         self.total_upload_bytes
-    }
-
-    /// The compiled policy the kernels read.
-    pub fn kernel_policy(&self) -> &KernelPolicy {
-        &self.plan.kernel
     }
 }
 

@@ -5,10 +5,11 @@
 
 use ::wgpu as wg;
 
+use super::WgpuBackend;
 use super::timestamps::TIMESTAMP_COUNT;
-use super::{PARAMS_WORKGROUP, PIXEL_WORKGROUP, WgpuBackend};
 use crate::backend::Step;
 use crate::error::Error;
+use crate::kernel_args::block::{PARAMS_WORKGROUP, PIXELS_WORKGROUP};
 use crate::kernel_args::{DTYPE_F32, StepArgs};
 
 impl WgpuBackend {
@@ -55,7 +56,7 @@ impl WgpuBackend {
                 break;
             }
             let groups = (units.min(w.end_unit) - w.first_unit.min(units))
-                .div_ceil(u64::from(PIXEL_WORKGROUP));
+                .div_ceil(u64::from(PIXELS_WORKGROUP));
             if groups > u64::from(u32::MAX) {
                 return Err(Error::TooLarge {
                     what: "the step's dispatch (workgroups)",

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use ::wgpu as wg;
 
-use super::WgpuBackend;
+use super::{WgpuBackend, WgpuDevice};
 use crate::error::Error;
 
 /// GPU time of each pass of the last step, in nanoseconds.
@@ -29,6 +29,52 @@ pub(super) struct Timestamps {
 }
 
 pub(super) const TIMESTAMP_COUNT: u32 = 4;
+
+impl Timestamps {
+    /// The query set and its buffers when `requested` and the adapter has
+    /// timestamp queries; else `None` and why.
+    pub(super) fn new(gpu: &WgpuDevice, requested: bool) -> (Option<Self>, String) {
+        if !requested {
+            (
+                None,
+                "timestamps not requested (WgpuOptions::timestamps)".to_string(),
+            )
+        } else if !gpu.features.contains(wg::Features::TIMESTAMP_QUERY) {
+            (
+                None,
+                format!("adapter {} offers no TIMESTAMP_QUERY", gpu.adapter()),
+            )
+        } else {
+            let bytes = u64::from(TIMESTAMP_COUNT) * 8;
+            (
+                Some(Self {
+                    set: gpu.device.create_query_set(&wg::QuerySetDescriptor {
+                        label: Some("augkit timestamps"),
+                        ty: wg::QueryType::Timestamp,
+                        count: TIMESTAMP_COUNT,
+                    }),
+                    resolve: gpu.device.create_buffer(&wg::BufferDescriptor {
+                        label: Some("augkit timestamp resolve"),
+                        size: bytes,
+                        usage: wg::BufferUsages::QUERY_RESOLVE | wg::BufferUsages::COPY_SRC,
+                        mapped_at_creation: false,
+                    }),
+                    staging: gpu.device.create_buffer(&wg::BufferDescriptor {
+                        label: Some("augkit timestamp staging"),
+                        size: bytes,
+                        usage: wg::BufferUsages::MAP_READ | wg::BufferUsages::COPY_DST,
+                        mapped_at_creation: false,
+                    }),
+                    inside_passes: gpu
+                        .features
+                        .contains(wg::Features::TIMESTAMP_QUERY_INSIDE_PASSES),
+                    period_ns: gpu.queue.get_timestamp_period(),
+                }),
+                String::new(),
+            )
+        }
+    }
+}
 
 impl WgpuBackend {
     /// Why [`last_timings`](Self::last_timings) gives `None`, if it does.

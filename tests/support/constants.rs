@@ -1,11 +1,12 @@
 //! Every constant the Rust side shares with the kernels (enums, flag bits,
-//! draw slots), under the name the kernels give it: `NAME` in WGSL,
+//! draw slots, shuffle rounds, block and workgroup sizes), under the name the kernels give it: `NAME` in WGSL,
 //! `AK_NAME` in CUDA. `tests/wgpu_layout.rs` compares the WGSL `const`s
 //! (read by naga) and `tests/cuda-host/tests/layout.rs` the CUDA `#define`s
 //! (exported by the host emulation) with this table.
 
 use augkit::internals::draws::{ERASE_LEFT_SUB, ERASE_TOP_SUB, GAMMA_ATTEMPTS, slot};
 use augkit::internals::kernel_args::*;
+use augkit::internals::shuffle::ROUNDS as SHUFFLE_ROUNDS;
 
 /// (kernel name, Rust value).
 pub fn shared() -> Vec<(&'static str, u32)> {
@@ -62,6 +63,7 @@ pub fn shared() -> Vec<(&'static str, u32)> {
         ("SYNTH_OFF", SYNTH_OFF),
         ("SYNTH_PCA", SYNTH_PCA),
         ("SYNTH_INTERPOLATE", SYNTH_INTERPOLATE),
+        ("SYNTH_POOL", SYNTH_POOL),
         ("SYNTH_CLASS_TRAINING", SYNTH_CLASS_TRAINING),
         ("SYNTH_CLASS_UNIFORM", SYNTH_CLASS_UNIFORM),
         ("MAX_SYNTH_COMPONENTS", MAX_SYNTH_COMPONENTS),
@@ -75,6 +77,7 @@ pub fn shared() -> Vec<(&'static str, u32)> {
         ("FLAG_SYNTHETIC", flags::SYNTHETIC),
         ("FLAG_AUTO", flags::AUTO),
         ("FLAG_ERASED", flags::ERASED),
+        ("FLAG_POOL", flags::POOL),
         ("SLOT_SHUFFLE", slot::SHUFFLE),
         ("SLOT_GEOMETRY_COINS", slot::GEOMETRY_COINS),
         ("SLOT_CROP_X", slot::CROP_X),
@@ -101,14 +104,24 @@ pub fn shared() -> Vec<(&'static str, u32)> {
         ("SLOT_AUTO_OP", slot::AUTO_OP),
         ("SLOT_AUTO_BIN", slot::AUTO_BIN),
         ("SLOT_AUTO_SIGN", slot::AUTO_SIGN),
+        ("SLOT_SYNTHETIC_POOL", slot::SYNTHETIC_POOL),
         ("GAMMA_ATTEMPTS", GAMMA_ATTEMPTS),
+        ("SHUFFLE_ROUNDS", SHUFFLE_ROUNDS),
+        ("PARAMS_THREADS", block::PARAMS_THREADS),
+        ("STATS_THREADS", block::STATS_THREADS),
+        ("CONTRAST_THREADS", block::CONTRAST_THREADS),
+        ("PIXELS_THREADS", block::PIXELS_THREADS),
+        ("PARAMS_WORKGROUP", block::PARAMS_WORKGROUP),
+        ("STATS_WORKGROUP", block::STATS_WORKGROUP),
+        ("CONTRAST_WORKGROUP", block::CONTRAST_WORKGROUP),
+        ("PIXELS_WORKGROUP", block::PIXELS_WORKGROUP),
     ]
 }
 
 /// Name prefixes of kernel constants that mirror a Rust one: a kernel
 /// constant with one of them must be in [`shared`] (so a constant added on
 /// one side only fails).
-pub const SHARED_PREFIXES: [&str; 15] = [
+pub const SHARED_PREFIXES: [&str; 24] = [
     "AUTO_",
     "ERASE_",
     "MAX_AUTO_",
@@ -124,6 +137,15 @@ pub const SHARED_PREFIXES: [&str; 15] = [
     "FLAG_",
     "SLOT_",
     "GAMMA_ATTEMPTS",
+    "SHUFFLE_ROUNDS",
+    "PARAMS_THREADS",
+    "STATS_THREADS",
+    "CONTRAST_THREADS",
+    "PIXELS_THREADS",
+    "PARAMS_WORKGROUP",
+    "STATS_WORKGROUP",
+    "CONTRAST_WORKGROUP",
+    "PIXELS_WORKGROUP",
 ];
 
 /// Compares a kernel's constants (name without `AK_`, value) with

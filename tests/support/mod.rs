@@ -479,7 +479,7 @@ pub fn near_tap_boundary(k: &KernelPolicy, p: &SampleParams, x: u32, y: u32) -> 
     if k.interpolation != INTERP_NEAREST {
         return false;
     }
-    let (sx, sy) = augkit::cpu::augment::sample_point(p, x, y);
+    let (sx, sy) = augkit::cpu::pixel::sample_point(p, x, y);
     distance_to_integer(sx) < BOUNDARY_EPS || distance_to_integer(sy) < BOUNDARY_EPS
 }
 

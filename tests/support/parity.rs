@@ -21,7 +21,7 @@ use augkit::internals::kernel_args::flags;
 use augkit::policy::{ClassChoice, SynthMode, Synthetic};
 use augkit::{
     DType, Dataset, DeviceBackend, HostImages, Layout, MixLabel, Plan, Policy, SampleParams, Step,
-    cpu,
+    SyntheticPool, cpu,
 };
 
 use super::{
@@ -49,7 +49,7 @@ pub struct Case {
     pub subset: Vec<u32>,
     pub seed: u64,
     pub steps: Vec<Step>,
-    /// Every step with batch > 1 must make a synthetic sample.
+    /// Every step with batch > 1 must make a synthetic (or pool) sample.
     pub expect_synthetic: bool,
 }
 
@@ -259,9 +259,10 @@ pub fn check_step<B: DeviceBackend>(
         .count();
     Observed {
         steps: 1,
+        // Generated on the device, or drawn from the pool.
         synthetic: params
             .iter()
-            .filter(|p| p.flags & flags::SYNTHETIC != 0)
+            .filter(|p| p.flags & (flags::SYNTHETIC | flags::POOL) != 0)
             .count(),
         param_error: report.max_float_error,
         coeff_error,
@@ -847,6 +848,126 @@ pub fn synthetic_every_format_larger() -> Vec<Case> {
                 synthetic_data(c, h, w, 300 + n as u64),
                 11 + n as u64,
                 vec![step((n % 4) as u32, 5, [33u32, 65, 7][n % 3])],
+                format,
+            ));
+            n += 1;
+        }
+    }
+    cases
+}
+
+// ---------------------------------------------------------------- synthetic pool
+
+/// A pool section: 60 % of sources drawn from the pool.
+pub fn pool_synthetic(fraction: f32) -> Synthetic {
+    Synthetic {
+        mode: SynthMode::Pool,
+        fraction,
+        ..Synthetic::default()
+    }
+}
+
+/// `real` random images of 5 classes with a pool of `pool` more random
+/// images appended (their own labels), and a subset of 4/5 of the real ones.
+pub fn pool_data(
+    c: u32,
+    h: u32,
+    w: u32,
+    real: usize,
+    pool: usize,
+    seed: u64,
+) -> (Arc<Dataset>, Vec<u32>) {
+    let base = random_dataset(c, h, w, real, 5, seed);
+    let extra = random_dataset(c, h, w, pool, 5, seed ^ 0x9001);
+    let pool = SyntheticPool::new(
+        extra.shape(),
+        extra.pixels().to_vec(),
+        extra.labels().to_vec(),
+        5,
+    )
+    .unwrap();
+    let data = (*base).clone().with_pool(pool).unwrap();
+    (Arc::new(data), random_subset(real, real * 4 / 5, seed))
+}
+
+/// The pool alone, with every technique, with mixing and the `source`
+/// contrast mean (a pool image as a mix partner, its own gray mean), and a
+/// one-image pool drawn always: (name, fraction, pool size, base).
+fn pool_variants() -> Vec<(&'static str, f32, usize, Policy)> {
+    let mix_source = Policy::from_toml_str(
+        "horizontal_flip = 0.5\n\
+         [crop]\nkind = \"resized\"\ninterpolation = \"bilinear\"\n\
+         [color_jitter]\nbrightness = 0.4\ncontrast = 0.4\nsaturation = 0.3\n\
+         contrast_mean = \"source\"\n\
+         [mix]\nmixup_alpha = 0.4\ncutmix_alpha = 1.0\nprob = 0.9\n",
+    )
+    .unwrap();
+    vec![
+        ("pool alone", 0.6, 23, Policy::identity()),
+        ("pool all", 0.6, 23, all_policy()),
+        ("pool mix+source", 0.6, 17, mix_source),
+        ("pool of one, always", 1.0, 1, all_policy()),
+    ]
+}
+
+fn pool_case(
+    name: &str,
+    base: &Policy,
+    fraction: f32,
+    data: (Arc<Dataset>, Vec<u32>),
+    seed: u64,
+    steps: Vec<Step>,
+    (dtype, layout): (DType, Layout),
+) -> Case {
+    let (dataset, subset) = data;
+    let mut c = case(name, base, dataset, subset, seed, steps, dtype, layout);
+    c.policy.synthetic = Some(pool_synthetic(fraction));
+    c.expect_synthetic = true;
+    c
+}
+
+/// Each pool variant once, the format rotating; a step of batch 33/65/7/20
+/// and one of batch 1 each (4 cases, 8 steps).
+pub fn pool_rotating() -> Vec<Case> {
+    let shapes = [(3, 9, 11), (1, 13, 21), (3, 12, 12), (1, 7, 5)];
+    let batches = [33u32, 65, 7, 20];
+    pool_variants()
+        .into_iter()
+        .enumerate()
+        .map(|(n, (name, fraction, pool, base))| {
+            let (c, h, w) = shapes[n % shapes.len()];
+            pool_case(
+                name,
+                &base,
+                fraction,
+                pool_data(c, h, w, 90, pool, 900 + n as u64),
+                31 + n as u64,
+                vec![step(0, 5, batches[n]), step(3, 40, 1)],
+                FORMATS[n % FORMATS.len()],
+            )
+        })
+        .collect()
+}
+
+/// Each pool variant in every format; a step of batch 33/65/7 and one of
+/// batch 1 each (24 cases, 48 steps).
+pub fn pool_every_format() -> Vec<Case> {
+    let shapes = [(3, 9, 11), (1, 13, 21), (3, 24, 40), (1, 28, 28)];
+    let mut cases = Vec::new();
+    let mut n = 0;
+    for (name, fraction, pool, base) in pool_variants() {
+        for format in FORMATS {
+            let (c, h, w) = shapes[n % shapes.len()];
+            cases.push(pool_case(
+                name,
+                &base,
+                fraction,
+                pool_data(c, h, w, 90, pool, 900 + n as u64),
+                31 + n as u64,
+                vec![
+                    step((n % 4) as u32, 5, [33u32, 65, 7][n % 3]),
+                    step(3, 40, 1),
+                ],
                 format,
             ));
             n += 1;

@@ -135,7 +135,9 @@ pub fn archives(name: &str) -> Result<Vec<Archive>> {
 
 /// Downloads every archive of `dataset_name` into `dest_dir` (created if needed),
 /// from `base_url_override` instead of the official host when given (a URL
-/// prefix ending in `/`). Returns the final paths.
+/// prefix ending in `/`). Returns the final paths. When it fails, the
+/// directories it created and left empty are removed again: a failed
+/// download leaves no trace.
 pub fn download(
     dataset_name: &str,
     dest_dir: &Path,
@@ -147,7 +149,31 @@ pub fn download(
             a.base_url = base.to_string();
         }
     }
-    let official = download_archives(&list, dest_dir);
+    // Deepest first, as they must be removed.
+    let missing: Vec<PathBuf> = dest_dir
+        .ancestors()
+        .take_while(|d| !d.as_os_str().is_empty() && !d.exists())
+        .map(Path::to_path_buf)
+        .collect();
+    let result = download_or_debian(dataset_name, &list, dest_dir, base_url_override);
+    if result.is_err() {
+        for d in &missing {
+            // Fails, as it should, where the download left a file.
+            let _ = std::fs::remove_dir(d);
+        }
+    }
+    result
+}
+
+/// [`download_archives`], falling back to Debian's package for
+/// Fashion-MNIST from the official host.
+fn download_or_debian(
+    dataset_name: &str,
+    list: &[Archive],
+    dest_dir: &Path,
+    base_url_override: Option<&str>,
+) -> Result<Vec<PathBuf>> {
+    let official = download_archives(list, dest_dir);
     match official {
         // No internet: Debian's package holds the same content.
         Err(e) if dataset_name == "fashion-mnist" && base_url_override.is_none() => {
@@ -659,6 +685,21 @@ mod tests {
             ]
         };
         assert_eq!(entries(tmp.path()), expected);
+    }
+
+    /// A download that fails creates no directory (issue #29, item 11):
+    /// `--data-dir new/deeper` is gone again, and an existing directory
+    /// is kept.
+    #[test]
+    fn failed_download_leaves_no_directory() {
+        let (base, server) = serve(Vec::new(), 1);
+        let tmp = TempDir::new("dl-nodir");
+        let dest = tmp.path().join("new/deeper");
+        let e = download("mnist", &dest, Some(&base)).unwrap_err();
+        assert!(e.to_string().contains("404"), "{e}");
+        server.join().unwrap();
+        assert!(!tmp.path().join("new").exists());
+        assert!(tmp.path().is_dir());
     }
 
     #[test]

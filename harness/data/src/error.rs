@@ -9,12 +9,13 @@ pub type Result<T, E = DataError> = std::result::Result<T, E>;
 /// What went wrong while reading, checking, generating or downloading a data set.
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
-    /// The file could not be opened, read or written.
-    #[error("{}: {source}", path.display())]
+    /// The file could not be opened, read or written. The OS error is in
+    /// the message and not a `source` as well, so that a report of the
+    /// whole chain (`{:#}`) does not say it twice.
+    #[error("{}: {error}", path.display())]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The file was read but its contents are not what the format requires.
     #[error("{}: {problem}", path.display())]
@@ -66,10 +67,10 @@ pub enum DataError {
 }
 
 impl DataError {
-    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    pub(crate) fn io(path: impl Into<PathBuf>, error: std::io::Error) -> Self {
         DataError::Io {
             path: path.into(),
-            source,
+            error,
         }
     }
 

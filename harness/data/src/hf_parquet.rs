@@ -3,10 +3,14 @@
 //! path: string}` holding an encoded PNG, and a `label` int64 column —
 //! `uoft-cs/cifar10` (`img`, RGB 32×32) and `zalando-datasets/fashion_mnist` /
 //! `ylecun/mnist` (`image`, grayscale 28×28). Shards named `train-*.parquet`
-//! and `test-*.parquet` are found in a directory or one level below it.
+//! and `test-*.parquet` are found in one directory ([`find_hf_shards_in`]:
+//! [`crate::load`] tries those named for the data set, never a sibling
+//! named for another), or in a directory the user named and the folders
+//! just below it ([`find_hf_shards`]).
 //!
 //! Rejects: files that are not parquet or whose decoding fails (a panic inside
-//! the parquet crate on malformed input is caught and reported as an error),
+//! the parquet crate on malformed input is caught, silently, and reported as
+//! an error),
 //! a missing image or label column, null images or labels, PNGs that fail to
 //! decode, images of different sizes, colour images where grayscale is
 //! expected, and labels outside `0..num_classes`. Grayscale images in an RGB
@@ -25,9 +29,11 @@
 //! (≈3 GB); no test runs them. Only read parquet files from a trusted source
 //! (the Hugging Face export); the binary and IDX readers have no such limit.
 
+use std::cell::Cell;
 use std::io::Cursor;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
+use std::sync::Once;
 
 use parquet::file::reader::{ChunkReader, FileReader, SerializedFileReader};
 use parquet::record::{Field, Row};
@@ -131,28 +137,39 @@ pub fn decode_png(bytes: &[u8], channels: u32, origin: &Path) -> Result<(u32, u3
 }
 
 /// Shards for `split` (`train` or `test`): `{split}-*.parquet` (also `{split}.parquet`)
-/// in `dir` or its immediate subdirectories, sorted by path.
+/// in `dir` or its immediate subdirectories, sorted by path — for a
+/// directory the user named as one data set (`parquet:PATH`).
 pub fn find_hf_shards(dir: &Path, split: &str) -> Vec<PathBuf> {
-    let mut out = Vec::new();
     let mut dirs = vec![dir.to_path_buf()];
     if let Ok(rd) = std::fs::read_dir(dir) {
         dirs.extend(rd.flatten().map(|e| e.path()).filter(|p| p.is_dir()));
     }
-    for d in dirs {
-        let Ok(rd) = std::fs::read_dir(&d) else {
+    let mut out: Vec<PathBuf> = dirs
+        .iter()
+        .flat_map(|d| find_hf_shards_in(d, split))
+        .collect();
+    out.sort();
+    out
+}
+
+/// Shards for `split` in `dir` itself, not below it — for the search of a
+/// named data set ([`crate::load`]), where the folders beside may hold
+/// other data sets' exports that must never be merged in. Sorted by path.
+pub fn find_hf_shards_in(dir: &Path, split: &str) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for e in rd.flatten() {
+        let p = e.path();
+        let Some(name) = p.file_name().and_then(|n| n.to_str()) else {
             continue;
         };
-        for e in rd.flatten() {
-            let p = e.path();
-            let Some(name) = p.file_name().and_then(|n| n.to_str()) else {
-                continue;
-            };
-            if name.ends_with(".parquet")
-                && (name == format!("{split}.parquet") || name.starts_with(&format!("{split}-")))
-                && p.is_file()
-            {
-                out.push(p);
-            }
+        if name.ends_with(".parquet")
+            && (name == format!("{split}.parquet") || name.starts_with(&format!("{split}-")))
+            && p.is_file()
+        {
+            out.push(p);
         }
     }
     out.sort();
@@ -213,6 +230,31 @@ impl Acc {
     }
 }
 
+thread_local! {
+    /// Set while this thread runs a guarded call into the parquet crate.
+    static GUARDED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `f`, turning a panic into `Err` without the panic hook printing
+/// its "thread … panicked at" line: the panic is reported as a typed error
+/// naming the file instead. Panics elsewhere (other threads, or this one
+/// outside `f`) go to the hook that was installed before, as ever.
+fn catch_quietly<R>(f: impl FnOnce() -> R) -> std::thread::Result<R> {
+    static HOOK: Once = Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !GUARDED.with(Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+    GUARDED.with(|g| g.set(true));
+    let result = catch_unwind(AssertUnwindSafe(f));
+    GUARDED.with(|g| g.set(false));
+    result
+}
+
 fn read_shard<R: ChunkReader + 'static>(
     chunk: R,
     origin: &Path,
@@ -229,7 +271,7 @@ fn read_shard<R: ChunkReader + 'static>(
     };
     let parquet_err =
         |e: parquet::errors::ParquetError| DataError::format(origin, format!("parquet: {e}"));
-    let reader = catch_unwind(AssertUnwindSafe(|| SerializedFileReader::new(chunk)))
+    let reader = catch_quietly(|| SerializedFileReader::new(chunk))
         .map_err(|_| guard("footer"))?
         .map_err(|e| DataError::format(origin, format!("not a readable parquet file: {e}")))?;
     check_schema(&reader, origin, spec)?;
@@ -241,12 +283,12 @@ fn read_shard<R: ChunkReader + 'static>(
             format!("{rows} rows, more than the {MAX_ROWS} accepted"),
         ));
     }
-    let mut iter = catch_unwind(AssertUnwindSafe(|| reader.get_row_iter(None)))
+    let mut iter = catch_quietly(|| reader.get_row_iter(None))
         .map_err(|_| guard("row reader"))?
         .map_err(parquet_err)?;
     // Rows are handled as they are decoded, so a bad file fails at its first bad row.
     for i in 0.. {
-        let next = catch_unwind(AssertUnwindSafe(|| iter.next())).map_err(|_| guard("rows"))?;
+        let next = catch_quietly(|| iter.next()).map_err(|_| guard("rows"))?;
         let Some(row) = next else { break };
         let row = row.map_err(|e| DataError::format(origin, format!("row {i}: parquet: {e}")))?;
         add_row(&row, i, origin, spec, acc)?;
@@ -429,6 +471,8 @@ mod tests {
             hf_parquet("img", &rows[..1]),
         )
         .unwrap();
+        assert!(find_hf_shards_in(tmp.path(), "train").is_empty());
+        assert_eq!(find_hf_shards_in(&sub, "train").len(), 2);
         let shards = find_hf_shards(tmp.path(), "train");
         assert_eq!(shards.len(), 2);
         let set = read_hf_parquet(&shards, &HF_CIFAR10, "cifar10-train").unwrap();

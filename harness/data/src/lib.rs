@@ -52,21 +52,41 @@ pub const SYNTHETIC_PER_CLASS: (usize, usize) = (500, 100);
 /// Seeds of `load("synthetic-shapes")`'s (train, test).
 pub const SYNTHETIC_SEEDS: (u64, u64) = (0x5EED_0001, 0x5EED_0002);
 
-/// Loads (train, test) for `name` from `dir` (or `dir/name`).
+/// Loads (train, test) for `name` from `dir` (or the folder named for it
+/// below `dir`); [`load_described`] also says where they came from.
 ///
-/// Searches [`candidate_dirs`] (also Debian's `/usr/share/datasets/fashion-mnist`
-/// for Fashion-MNIST) and looks, in order, for: the official unpacked files (CIFAR-10 batches, IDX
-/// files), Hugging Face parquet shards (`train-*.parquet`, `test-*.parquet`,
-/// also one directory down), and for CIFAR-10 the `cifar-10-binary.tar.gz`
-/// archive. `synthetic-shapes` is generated and ignores `dir`. When nothing
-/// is found the error lists the files expected and suggests `augkit download NAME`.
+/// Searches [`candidate_dirs`] — `dir`, the folders below it named for the
+/// data set ([`folder_names`]), and for Fashion-MNIST Debian's
+/// `/usr/share/datasets/fashion-mnist` — one folder at a time, and takes
+/// the first that holds a whole copy: the official unpacked files
+/// (CIFAR-10 batches, IDX files), Hugging Face parquet shards
+/// (`train-*.parquet` and `test-*.parquet` side by side), or for CIFAR-10
+/// the `cifar-10-binary.tar.gz` archive. Files of two folders are never
+/// merged, and folders named for other data sets are never opened, so a
+/// foreign or broken file there cannot stop the search. `synthetic-shapes`
+/// is generated and ignores `dir`. When nothing is found the error lists the
+/// files expected and suggests `augkit download NAME`.
 pub fn load(name: &str, dir: &Path) -> Result<(ImageSet, ImageSet)> {
     load_in(name, dir, true)
 }
 
-/// Where a data set's files were found, and where they came from.
+/// [`load`], also saying in words where the files were read from (the
+/// folder and format, or Debian's package line), for the log and the
+/// result: e.g. `Hugging Face parquet in data/mnist (1 train + 1 test shards)`.
+pub fn load_described(name: &str, dir: &Path) -> Result<(ImageSet, ImageSet, String)> {
+    load_described_in(name, dir, true)
+}
+
+fn load_described_in(name: &str, dir: &Path, system: bool) -> Result<(ImageSet, ImageSet, String)> {
+    let found = locate(name, dir, system)?;
+    let source = found.as_ref().map(Found::describe).unwrap_or_default();
+    let (train, test) = read_found(name, dir, found)?;
+    Ok((train, test, source))
+}
+
+/// Where a named IDX data set's files were found, and where they came from.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Provenance {
+pub struct IdxProvenance {
     /// The directory the files were read from.
     pub dir: PathBuf,
     /// Their origin in words ([`debian::describe_source`]), e.g. the Debian
@@ -77,38 +97,44 @@ pub struct Provenance {
     pub sha256: BTreeMap<String, String>,
 }
 
-/// A data set as [`load_with_provenance`] reads it.
-pub struct Loaded {
+/// A named data set as [`load_with_provenance`] reads it.
+pub struct LoadedSet {
     pub train: ImageSet,
     pub test: ImageSet,
     /// For IDX data sets (MNIST, Fashion-MNIST): hashed from the very bytes
     /// that were parsed. `None` for other layouts and generated sets.
-    pub provenance: Option<Provenance>,
+    pub provenance: Option<IdxProvenance>,
+    /// Where the files were read from, in words ([`load_described`]).
+    pub described: String,
 }
 
 /// [`load`], also recording the provenance of IDX data sets: each file is
 /// read once, and that one read is both hashed and parsed.
-pub fn load_with_provenance(name: &str, dir: &Path) -> Result<Loaded> {
-    match locate(name, dir, true)? {
+pub fn load_with_provenance(name: &str, dir: &Path) -> Result<LoadedSet> {
+    let found = locate(name, dir, true)?;
+    let described = found.as_ref().map(Found::describe).unwrap_or_default();
+    match found {
         Some(Found::Idx(found)) => {
             let (train, test, sha256) = idx::read_idx_dir_hashed(&found, name, class_names(name))?;
             let source = idx_source(name, &found, &sha256);
-            Ok(Loaded {
+            Ok(LoadedSet {
                 train,
                 test,
-                provenance: Some(Provenance {
+                provenance: Some(IdxProvenance {
                     dir: found,
                     source,
                     sha256,
                 }),
+                described,
             })
         }
         found => {
             let (train, test) = read_found(name, dir, found)?;
-            Ok(Loaded {
+            Ok(LoadedSet {
                 train,
                 test,
                 provenance: None,
+                described,
             })
         }
     }
@@ -133,6 +159,24 @@ enum Found {
     CifarArchive(PathBuf),
 }
 
+impl Found {
+    /// Where the files are, in words.
+    fn describe(&self) -> String {
+        match self {
+            Found::Synthetic => "generated by augkit-data (synthetic-shapes)".into(),
+            Found::CifarBatches(d) => format!("CIFAR-10 binary batches in {}", d.display()),
+            Found::Idx(d) => format!("IDX files: {}", debian::describe_source(d)),
+            Found::Parquet { train, test } => format!(
+                "Hugging Face parquet in {} ({} train + {} test shards)",
+                train[0].parent().unwrap_or(Path::new(".")).display(),
+                train.len(),
+                test.len()
+            ),
+            Found::CifarArchive(archive) => format!("{}", archive.display()),
+        }
+    }
+}
+
 /// Finds `name`'s files: the one search behind [`load`] and [`is_present`].
 /// `Ok(None)` when nothing is there.
 fn locate(name: &str, dir: &Path, system: bool) -> Result<Option<Found>> {
@@ -155,8 +199,8 @@ fn locate(name: &str, dir: &Path, system: bool) -> Result<Option<Found>> {
             }
             _ => {}
         }
-        let train = hf_parquet::find_hf_shards(d, "train");
-        let test = hf_parquet::find_hf_shards(d, "test");
+        let train = hf_parquet::find_hf_shards_in(d, "train");
+        let test = hf_parquet::find_hf_shards_in(d, "test");
         if !train.is_empty() && !test.is_empty() {
             return Ok(Some(Found::Parquet { train, test }));
         }
@@ -237,18 +281,43 @@ fn read_found(name: &str, dir: &Path, found: Option<Found>) -> Result<(ImageSet,
     }
 }
 
-/// The directories [`load`] searches for `name`, in order: `dir`,
-/// `dir/name`, and for Fashion-MNIST Debian's package directory.
+/// The folder names below `--data-dir` that hold `name`'s files: ours, the
+/// spellings other tools use (`fashion_mnist`, `cifar-10`), and the folder
+/// of a Hugging Face export (`plain_text` for `uoft-cs/cifar10`). A folder
+/// with another data set's name is never searched.
+pub fn folder_names(name: &str) -> &'static [&'static str] {
+    match name {
+        "cifar10" => &["cifar10", "cifar-10", "plain_text"],
+        "fashion-mnist" => &["fashion-mnist", "fashion_mnist"],
+        "mnist" => &["mnist"],
+        _ => &[],
+    }
+}
+
+/// The directories [`load`] searches for `name`, in order: `dir`, then
+/// `dir/F` and `dir/F/G` for `F`, `G` in [`folder_names`] (a Hugging Face
+/// export downloaded into `dir/mnist` sits in `dir/mnist/mnist`), and for
+/// Fashion-MNIST Debian's package directory. Only those that exist.
 pub fn candidate_dirs(name: &str, dir: &Path) -> Vec<PathBuf> {
     search_dirs(name, dir, true)
 }
 
 fn search_dirs(name: &str, dir: &Path, system: bool) -> Vec<PathBuf> {
-    let mut dirs = vec![dir.to_path_buf(), dir.join(name)];
+    let mut dirs = vec![dir.to_path_buf()];
+    for f in folder_names(name) {
+        dirs.push(dir.join(f));
+        dirs.extend(folder_names(name).iter().map(|g| dir.join(f).join(g)));
+    }
     if system && name == "fashion-mnist" {
         dirs.push(PathBuf::from(debian::INSTALLED_DIR));
     }
-    dirs.into_iter().filter(|d| d.is_dir()).collect()
+    let mut unique: Vec<PathBuf> = Vec::new();
+    for d in dirs {
+        if d.is_dir() && !unique.contains(&d) {
+            unique.push(d);
+        }
+    }
+    unique
 }
 
 /// Where [`load`] finds the IDX files of `name` (MNIST, Fashion-MNIST):
@@ -415,7 +484,7 @@ mod tests {
         let (dir, source, sha256) = idx_provenance("mnist", tmp.path()).unwrap();
         assert_eq!(
             provenance,
-            Provenance {
+            IdxProvenance {
                 dir,
                 source,
                 sha256
@@ -435,5 +504,66 @@ mod tests {
         assert_eq!((train.len(), test.len()), (5000, 1000));
         assert_eq!((train.channels, train.height, train.width), SYNTHETIC_SHAPE);
         assert_ne!(train.image(0), test.image(0));
+    }
+
+    /// Two Hugging Face exports side by side under their own folder names
+    /// (issue #29, item 2): each data set reads its own folder only, never
+    /// both merged, and says which folder it read.
+    #[test]
+    fn parquet_exports_of_other_sets_are_never_merged() {
+        let tmp = TempDir::new("load-side-by-side");
+        let shard = |rows: usize, value: u8| {
+            let png = encode_png(28, 28, png::ColorType::Grayscale, &[value; 28 * 28]);
+            let rows: Vec<_> = (0..rows)
+                .map(|i| (Some(png.clone()), Some(i as i64)))
+                .collect();
+            hf_parquet("image", &rows)
+        };
+        for (folder, rows, value) in [("mnist", 2, 9), ("fashion_mnist", 3, 200)] {
+            let d = tmp.path().join(folder);
+            std::fs::create_dir_all(&d).unwrap();
+            for split in ["train", "test"] {
+                let file = d.join(format!("{split}-00000-of-00001.parquet"));
+                std::fs::write(file, shard(rows, value)).unwrap();
+            }
+        }
+        for (name, folder, rows, value) in [
+            ("mnist", "mnist", 2, 9),
+            ("fashion-mnist", "fashion_mnist", 3, 200),
+        ] {
+            let (train, test, source) = load_described_in(name, tmp.path(), false).unwrap();
+            assert_eq!((train.len(), test.len()), (rows, rows), "{name}");
+            assert!(train.pixels.iter().all(|&p| p == value), "{name}");
+            let folder = tmp.path().join(folder);
+            assert!(
+                source.contains(&folder.display().to_string()),
+                "{name}: {source}"
+            );
+        }
+    }
+
+    /// A foreign or malformed `train-*.parquet` in a folder named for
+    /// another data set, and one in an unrelated folder, are not opened:
+    /// Fashion-MNIST still comes from Debian's package (issue #29, item 2).
+    #[test]
+    fn foreign_parquet_below_the_data_dir_does_not_stop_the_search() {
+        let tmp = TempDir::new("load-foreign");
+        for folder in ["cifar10", "downloads"] {
+            let d = tmp.path().join(folder);
+            std::fs::create_dir_all(&d).unwrap();
+            for split in ["train", "test"] {
+                let file = d.join(format!("{split}-00000-of-00001.parquet"));
+                std::fs::write(file, b"PAR1 not really parquet").unwrap();
+            }
+        }
+        let e = load_in("fashion-mnist", tmp.path(), false).unwrap_err();
+        assert!(matches!(e, DataError::MissingFiles { .. }), "{e}");
+        if !Path::new(debian::INSTALLED_DIR).is_dir() {
+            eprintln!("Debian part skipped: {} is absent", debian::INSTALLED_DIR);
+            return;
+        }
+        let (train, test, source) = load_described("fashion-mnist", tmp.path()).unwrap();
+        assert_eq!((train.len(), test.len()), (60_000, 10_000));
+        assert!(source.contains("debian:dataset-fashion-mnist"), "{source}");
     }
 }

@@ -12,9 +12,26 @@ use crate::schedule::Schedule;
 use crate::source::BackendChoice;
 
 /// The `quick` preset's techniques (docs/HARNESS.md, "Presets", says why).
-pub const QUICK_TECHNIQUES: [&str; 8] = [
-    "none", "crop", "flips", "vflip", "rotation", "mixup", "cutmix", "all",
+pub const QUICK_TECHNIQUES: [&str; 11] = [
+    "none",
+    "crop",
+    "flips",
+    "vflip",
+    "rotation",
+    "jitter",
+    "mixup",
+    "cutmix",
+    QUICK_SYNTHETIC,
+    "trivialaugment",
+    "all",
 ];
+/// The quick preset's synthetic-data technique: `synthetic.toml` (the
+/// per-class PCA pool), named for what it is.
+pub const QUICK_SYNTHETIC: &str = "synthetic-pca";
+/// The quick preset's baseline-only training-set sizes (multiples of
+/// `QUICK_PER_CLASS`) and the test images its curves are read on.
+pub const QUICK_BASELINE_SIZES: [f64; 3] = [0.5, 2.0, 4.0];
+pub const QUICK_EVAL_SUBSET: u32 = 2000;
 /// The `quick` preset's training-set size (images per class) and epochs.
 pub const QUICK_PER_CLASS: u32 = 300;
 pub const QUICK_EPOCHS: u32 = 12;
@@ -36,11 +53,13 @@ pub const LIMITED_DATA_EPOCHS: u32 = 30;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum Preset {
-    /// CPU-sized (scripts/run, ≤ 30 min on 2 cores with the build): real
-    /// Fashion-MNIST (else generated 1×28×28 shapes, loudly), simple CNN,
-    /// techniques none, crop, flips, vflip, rotation, mixup, cutmix, all;
-    /// 300 images per class, 12 epochs, cosine schedule (the baseline
-    /// converges), test accuracy every epoch, seeds 0, 1, 2.
+    /// CPU-sized (scripts/run): real Fashion-MNIST (else generated 1×28×28
+    /// shapes, loudly), simple CNN, techniques none, crop, flips, vflip,
+    /// rotation, jitter, mixup, cutmix, synthetic-pca, trivialaugment, all;
+    /// 300 images per class, 12 epochs' worth of optimiser steps, cosine
+    /// schedule (the baseline converges), the baseline also at ½×, 2× and 4×
+    /// the size with the same steps, curves every epoch on 2000 test images,
+    /// seeds 0, 1, 2.
     Quick,
     /// The limited-data sweep: Fashion-MNIST, simple CNN, 50, 200 and 1000
     /// images per class as a matrix axis, techniques none, crop, flips,
@@ -109,6 +128,18 @@ pub struct ExperimentArgs {
     /// Evaluate the test set every N epochs for the curves (0: only at the end).
     #[arg(long)]
     pub eval_every: Option<u32>,
+    /// Read the per-epoch curves off a fixed stratified subset of N test
+    /// images (the whole test set after the last epoch); `augkit train
+    /// --eval-subset`. The quick preset: 2000.
+    #[arg(long)]
+    pub eval_subset: Option<u32>,
+    /// Baseline-only training-set sizes, as multiples of each
+    /// --train-per-class size (e.g. 0.5,2,4): the `none` technique also runs
+    /// at these sizes, every cell with the same optimiser-step budget as the
+    /// main size's (`--epochs` epochs of it), so data varies and compute does
+    /// not. The quick preset: 0.5,2,4.
+    #[arg(long, value_delimiter = ',')]
+    pub baseline_sizes: Vec<f64>,
     #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
     pub backend: BackendChoice,
     #[arg(long, value_enum, default_value_t = DeviceChoice::Cpu)]

@@ -19,12 +19,13 @@
 //!
 //! The matrix is data set × technique × seed × training-set size (the
 //! `--train-per-class` / `--train-fraction` axis); cells of different sizes
-//! differ by `config.train_limit`, so by their hash.
+//! differ by `config.train_limit`, so by their hash. `--baseline-sizes` adds
+//! baseline-only cells at multiples of each size, all at one step budget
+//! (`baseline_sizes.rs`).
 //!
-//! Expect the `quick` preset (8 techniques × 3 seeds on real Fashion-MNIST,
-//! simple CNN, 300 images per class, 12 epochs) to take ≈ 15–25 minutes on 2
-//! CPU cores (docs/HARNESS.md, "Presets").
-
+//! The `quick` preset (11 techniques × 3 seeds on real Fashion-MNIST, simple
+//! CNN, 300 images per class, 12 epochs' worth of steps, plus the baseline at
+//! ½×, 2× and 4× the size): docs/HARNESS.md, "Presets", sizes it.
 //!
 //! The pieces: flags and presets in `args.rs`, the files' types in
 //! `schema.rs`, the matrix in `plan.rs`, ids in `cell_id.rs`, `--shard` in
@@ -32,6 +33,7 @@
 //! `cell.rs`; the run over this shard's cells and the command here.
 
 mod args;
+mod baseline_sizes;
 mod cell;
 mod cell_id;
 mod datasets;
@@ -39,18 +41,20 @@ mod plan;
 mod schema;
 mod shard;
 
-use std::time::Instant;
+use std::collections::BTreeMap;
 
 use anyhow::Context;
 
 pub use args::{
     ExperimentArgs, LIMITED_DATA_EPOCHS, LIMITED_DATA_PER_CLASS, LIMITED_DATA_TECHNIQUES, Preset,
-    QUICK_EPOCHS, QUICK_PER_CLASS, QUICK_TECHNIQUES,
+    QUICK_BASELINE_SIZES, QUICK_EPOCHS, QUICK_EVAL_SUBSET, QUICK_PER_CLASS, QUICK_SYNTHETIC,
+    QUICK_TECHNIQUES,
 };
+pub use baseline_sizes::BASELINE_TECHNIQUE;
 pub use cell::{CellOutcome, read_status, run_cell};
 pub use cell_id::{canonical_json, cell_id, hashed_config};
 pub use datasets::{
-    DOWNLOAD_TIMEOUT, SYNTHETIC_28, SYNTHETIC_28_PER_CLASS, load_cell_data, load_dataset,
+    DOWNLOAD_TIMEOUT, SYNTHETIC_28, SYNTHETIC_28_PER_CLASS, SharedData, load_dataset, prepare,
 };
 pub use plan::{default_model, plan, techniques};
 pub use schema::{
@@ -59,7 +63,6 @@ pub use schema::{
 pub use shard::Shard;
 
 use crate::result::{Status, write_json_atomic};
-use cell::disk_full;
 use datasets::loud;
 
 /// Everything `augkit experiment` does. Returns each cell of this shard
@@ -85,10 +88,7 @@ pub fn run(
             args.out.display()
         );
     }
-    let (experiment, cells) = plan(args)?;
-    write_json_atomic(&args.out.join("experiment.json"), &experiment)
-        .with_context(|| format!("writing {}", args.out.join("experiment.json").display()))?;
-
+    let (mut experiment, cells) = plan(args)?;
     let mine: Vec<&CellConfig> = cells
         .iter()
         .enumerate()
@@ -96,24 +96,44 @@ pub fn run(
         .map(|(_, c)| c)
         .collect();
     let done = |c: &CellConfig| read_status(&cells_dir.join(&c.id));
-    let pending = mine.iter().filter(|c| done(c).is_none()).count();
+    let pending: Vec<&CellConfig> = mine.iter().copied().filter(|c| done(c).is_none()).collect();
+
+    // Each data set is read once, here: loaded (and shared by its cells)
+    // when a pending cell trains on it, else only hashed; the provenance
+    // comes from that one read and goes into experiment.json.
+    let mut data: BTreeMap<String, Result<SharedData, String>> = BTreeMap::new();
+    let mut cells_left: BTreeMap<&str, usize> = BTreeMap::new();
+    for cell in &pending {
+        *cells_left.entry(cell.dataset.as_str()).or_default() += 1;
+    }
+    for entry in &mut experiment.datasets {
+        let needed = cells_left.contains_key(entry.name.as_str());
+        if let Some(loaded) = datasets::prepare(
+            entry,
+            &args.data_dir,
+            args.data_source.options_for(&entry.name).as_ref(),
+            needed,
+        ) {
+            data.insert(entry.name.clone(), loaded);
+        }
+    }
+    write_json_atomic(&args.out.join("experiment.json"), &experiment)
+        .with_context(|| format!("writing {}", args.out.join("experiment.json").display()))?;
     eprintln!(
         "augkit experiment: {} cells in the matrix, {} in shard {}/{}, {} to run, into {}",
         cells.len(),
         mine.len(),
         shard.index,
         shard.count,
-        pending,
+        pending.len(),
         args.out.display()
     );
     if !experiment.notices.is_empty() {
         loud(&experiment.notices);
     }
 
-    let mut loaded: Option<(String, crate::data::LoadedData, f64)> = None;
     let mut outcomes = Vec::new();
     for (n, cell) in mine.iter().enumerate() {
-        let cell_dir = cells_dir.join(&cell.id);
         if let Some(status) = done(cell) {
             outcomes.push((cell.id.clone(), CellOutcome::Skipped(status)));
             continue;
@@ -127,95 +147,49 @@ pub fn run(
             cell.technique,
             cell.seed
         );
-        if loaded
-            .as_ref()
-            .is_none_or(|(name, _, _)| name != &cell.dataset)
-        {
-            let t = Instant::now();
-            match load_cell_data(&cell.config) {
-                Ok(data) => loaded = Some((cell.dataset.clone(), data, t.elapsed().as_secs_f64())),
-                Err(e) => {
-                    let message = format!("{e:#}");
-                    eprintln!("error: cell {}: {message}", cell.id);
-                    outcomes.push((cell.id.clone(), CellOutcome::Error(message)));
-                    continue;
-                }
-            }
+        if !data.contains_key(&cell.dataset) {
+            // Not pending when counted (its result has gone since): read now.
+            let mut entry = experiment
+                .datasets
+                .iter()
+                .find(|d| d.name == cell.dataset)
+                .cloned()
+                .expect("every cell's data set is in the matrix");
+            let loaded = datasets::prepare(
+                &mut entry,
+                &args.data_dir,
+                args.data_source.options_for(&cell.dataset).as_ref(),
+                true,
+            );
+            data.insert(cell.dataset.clone(), loaded.expect("prepared when needed"));
         }
-        let (_, data, load_s) = loaded.as_ref().expect("loaded above");
-        // Another process (a run with other --shard numbers) may be training
-        // this cell: leave it to that one.
-        let _cell_lock = match std::fs::create_dir_all(&cell_dir)
-            .and_then(|()| crate::outdir::lock_cell(&cell_dir))
-        {
-            Ok(Ok(lock)) => lock,
-            Ok(Err(holder)) => {
-                let message = format!(
-                    "another augkit process (pid {holder}) is training this cell; left to it"
-                );
+        let outcome = match &data[&cell.dataset] {
+            Ok(shared) => cell::lock_and_run(
+                &cells_dir.join(&cell.id),
+                cell,
+                shared,
+                command_line.clone(),
+            )
+            .map_err(|e| {
+                let left = mine.len() - n - 1;
+                anyhow::anyhow!(
+                    "cell {}: {e:#}; stopping the experiment ({left} later cell(s) of this \
+                             shard not started; finished cells and committed checkpoints are \
+                             kept, so a re-run resumes)",
+                    cell.id
+                )
+            })?,
+            Err(message) => {
                 eprintln!("error: cell {}: {message}", cell.id);
-                outcomes.push((cell.id.clone(), CellOutcome::Error(message)));
-                continue;
-            }
-            Err(e) => {
-                let e = anyhow::Error::new(e).context(format!("locking {}", cell_dir.display()));
-                if disk_full(&e) {
-                    return Err(e);
-                }
-                eprintln!("error: cell {}: {e:#}", cell.id);
-                outcomes.push((cell.id.clone(), CellOutcome::Error(format!("{e:#}"))));
-                continue;
+                CellOutcome::Error(message.clone())
             }
         };
-        if let Some(status) = done(cell) {
-            // Finished by another process since the count above.
-            outcomes.push((cell.id.clone(), CellOutcome::Skipped(status)));
-            continue;
-        }
-        // A libtorch error inside a tch call that panics fails this cell,
-        // not the matrix.
-        let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            run_cell(&cell_dir, cell, data, *load_s, command_line.clone())
-        }))
-        .unwrap_or_else(|panic| {
-            let what = panic
-                .downcast_ref::<String>()
-                .map(String::as_str)
-                .or_else(|| panic.downcast_ref::<&str>().copied())
-                .unwrap_or("a panic");
-            Err(anyhow::anyhow!("the cell's training panicked: {what}"))
-        });
-        if let Err(e) = &ran
-            && disk_full(e)
-        {
-            let left = mine.len() - n - 1;
-            anyhow::bail!(
-                "cell {}: {e:#}; stopping the experiment ({left} later cell(s) of this shard not \
-                 started; finished cells and committed checkpoints are kept, so a re-run resumes)",
-                cell.id
-            );
-        }
-        match ran {
-            Ok(result) => {
-                let accuracy = result.test.as_ref().map_or("-".into(), |t| {
-                    format!("{:.2}%", 100.0 * t.figures.accuracy)
-                });
-                eprintln!(
-                    "cell {}: {:?}, test accuracy {accuracy}, {:.1} s{}",
-                    cell.id,
-                    result.status,
-                    result.timing.total_wall_s,
-                    result
-                        .resumed_from_epoch
-                        .map_or(String::new(), |e| format!(" (resumed after epoch {e})"))
-                );
-                outcomes.push((cell.id.clone(), CellOutcome::Ran(result.status)));
-            }
-            Err(e) => {
-                let message = format!("{e:#}");
-                eprintln!("error: cell {}: {message}", cell.id);
-                outcomes.push((cell.id.clone(), CellOutcome::Error(message)));
-            }
+        outcomes.push((cell.id.clone(), outcome));
+        // The last cell of a data set lets its images go.
+        let left = cells_left.entry(cell.dataset.as_str()).or_default();
+        *left = left.saturating_sub(1);
+        if *left == 0 {
+            data.remove(&cell.dataset);
         }
     }
     Ok(outcomes)

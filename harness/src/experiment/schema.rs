@@ -72,6 +72,14 @@ pub struct Training {
     pub eval_every: u32,
     pub backend: BackendChoice,
     pub device: DeviceChoice,
+    /// `--eval-subset`: the curves' test images (absent: the whole test set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eval_subset: Option<u32>,
+    /// `--baseline-sizes`: multiples of each main size at which the
+    /// baseline also runs, every cell then with the main size's step budget
+    /// (`cells[].train_limit` and each cell's `config.steps`). Absent: none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub baseline_sizes: Vec<f64>,
 }
 
 impl Training {

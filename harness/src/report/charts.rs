@@ -2,7 +2,8 @@
 //! [`crate::plots`]. Per data set and training-set size: `curves` (mean test
 //! accuracy per epoch per technique), `tradeoff` (accuracy gain vs added
 //! augmentation cost, Pareto front), `aug-time` (augmentation time per step
-//! by technique and backend); per data set with more than one training-set
+//! by technique and backend), and `worth` where the baseline's size curve at
+//! equal steps was measured (the techniques placed on it); per data set with more than one training-set
 //! size: `limited-data` (each technique's accuracy gain vs the training-set
 //! size).
 
@@ -10,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use super::BASELINE;
 use super::summary::Summary;
+use super::worth::Place;
 use crate::plots::{Chart, render};
 
 fn slug(text: &str) -> String {
@@ -122,6 +124,36 @@ pub fn charts(summary: &Summary) -> Vec<(String, Chart)> {
                         )
                     })
                     .collect(),
+            },
+        ));
+    }
+    for w in &summary.worth_curves {
+        let placed = summary
+            .rows
+            .iter()
+            .filter(|r| r.dataset == w.dataset && r.train_limit == w.train_limit)
+            .filter_map(|r| {
+                let e = r.real_image_equivalent.as_ref()?;
+                let images = match e.estimate {
+                    Place::Below(s) | Place::At(s) | Place::Above(s) => s,
+                };
+                Some((
+                    format!("{} ({})", r.technique, e.text),
+                    images,
+                    r.accuracy.mean,
+                ))
+            })
+            .collect();
+        out.push((
+            plot_stem(summary, &w.dataset, &w.train_limit, "worth"),
+            Chart::Worth {
+                title: format!(
+                    "{} ({}): worth in real images at {:.0} steps",
+                    w.dataset, w.train_limit, w.steps
+                ),
+                measured: w.measured.clone(),
+                fitted: w.fitted.clone(),
+                placed,
             },
         ));
     }

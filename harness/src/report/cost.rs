@@ -1,7 +1,8 @@
 //! What a technique costs, measured so that it holds on a noisy machine: its
 //! augmentation time summed over the training steps (timed apart from the
 //! model, `timing.augmentation.total_s`) plus its technique-specific fixed
-//! costs (`timing.fixed.synthetic_fit_s`, the per-class PCA fit). The model's
+//! costs (`timing.fixed.synthetic_fit_s`, the per-class PCA fit, and
+//! `timing.fixed.generator`, a learned generator's fit and sampling). The model's
 //! compute is the same work in every cell, so whole wall times, which on a
 //! shared machine mostly measure the neighbours, do not enter it.
 //!
@@ -20,6 +21,11 @@ pub const FREE_OVERHEAD_PCT: f64 = 1.0;
 /// Technique-specific fixed costs of a run, in seconds.
 pub fn fixed_s(r: &RunResult) -> f64 {
     r.timing.fixed.synthetic_fit_s.unwrap_or(0.0)
+        + r.timing
+            .fixed
+            .generator
+            .as_ref()
+            .map_or(0.0, |g| g.total_s())
 }
 
 /// A run's augmentation cost: augmentation time over all steps + fixed costs.

@@ -4,12 +4,13 @@
 use std::fmt::Write as _;
 
 use super::summary::Summary;
+use super::worth::Place;
 
 /// Column headers of `summary.csv`.
 pub const CSV_HEADER: &str = "dataset,train_limit,train_images,technique,runs,seeds,\
 accuracy_mean,accuracy_std,accuracy_ci95_low,accuracy_ci95_high,accuracy_change,\
 paired_test,paired_seeds,paired_mean_difference,paired_ci95_low,paired_ci95_high,paired_t,\
-paired_p_value,verdict,macro_f1_mean,macro_f1_std,macro_f1_change,augmentation_cost_s_mean,\
+paired_p_value,paired_p_holm,verdict,real_image_multiple,real_image_equivalent,real_image_interval,macro_f1_mean,macro_f1_std,macro_f1_change,augmentation_cost_s_mean,\
 fixed_cost_s_mean,added_cost_pct,accuracy_at_baseline_compute_mean,\
 epoch_at_baseline_compute,converged,not_converged_seeds,train_time_s_mean,\
 train_time_s_std,added_train_time_pct,augmentation_per_step_s_mean,\
@@ -45,9 +46,25 @@ pub fn csv(summary: &Summary) -> String {
             opt(p.map(|p| p.ci95[1])),
             opt(p.map(|p| p.t)),
             opt(p.map(|p| p.p_value)),
+            opt(p.map(|p| p.p_adjusted)),
             serde_json::to_value(r.verdict)
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
+            opt(r
+                .real_image_equivalent
+                .as_ref()
+                .and_then(|e| match e.estimate {
+                    Place::At(images) => Some(images / e.own_images),
+                    _ => None,
+                })),
+            r.real_image_equivalent
+                .as_ref()
+                .map(|e| e.text.clone())
+                .unwrap_or_default(),
+            r.real_image_equivalent
+                .as_ref()
+                .and_then(|e| e.interval_text.clone())
                 .unwrap_or_default(),
             r.macro_f1.mean.to_string(),
             r.macro_f1.std.to_string(),

@@ -14,6 +14,7 @@ use serde_json::Value;
 use super::BASELINE;
 use crate::config::TrainLimit;
 use crate::experiment::Experiment;
+use crate::read_limits::{FileKind, read_text};
 use crate::result::{RunResult, Status};
 
 /// Parses `experiment.json`'s text; `file` names it in errors.
@@ -84,7 +85,7 @@ pub fn technique_of(raw: &Value, result: &RunResult) -> String {
 }
 
 fn read_cell_config(cell_dir: &Path) -> CellConfigView {
-    std::fs::read_to_string(cell_dir.join("config.json"))
+    read_text(&cell_dir.join("config.json"), FileKind::CellConfig)
         .ok()
         .and_then(|text| serde_json::from_str(&text).ok())
         .unwrap_or_default()
@@ -94,7 +95,7 @@ fn read_cell_config(cell_dir: &Path) -> CellConfigView {
 fn read_cell(definition: Option<&Experiment>, cell_dir: &Path, id: &str) -> Result<Cell, String> {
     let path = cell_dir.join("result.json");
     let file = format!("cells/{id}/result.json");
-    let text = match std::fs::read_to_string(&path) {
+    let text = match read_text(&path, FileKind::Result) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err("no result.json (not finished)".into());
@@ -140,7 +141,7 @@ fn read_cell(definition: Option<&Experiment>, cell_dir: &Path, id: &str) -> Resu
 /// Reads `DIR/experiment.json` (optional) and every `DIR/cells/*/result.json`.
 pub fn load(dir: &Path) -> anyhow::Result<ExperimentDir> {
     let definition_path = dir.join("experiment.json");
-    let definition = match std::fs::read_to_string(&definition_path) {
+    let definition = match read_text(&definition_path, FileKind::Experiment) {
         Ok(text) => Some(parse_definition(&text, &definition_path)?),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => return Err(e).with_context(|| format!("reading {}", definition_path.display())),

@@ -20,9 +20,21 @@ pub const DEFINITIONS: &str = "**Statistics.** Accuracy is the mean ± sample st
 (n − 1) over the seeds, with its 95 % confidence interval mean ± t·s/√n (Student t, n − 1 degrees \
 of freedom; none for one seed). Each technique is compared with the baseline by a paired t-test \
 (two-sided) on the per-seed differences of test accuracy over the seeds both ran — the same seed \
-means the same initialisation and data order — giving the Δ confidence interval and the p-value; \
-a difference is called significant when p < 0.05. With fewer than 2 paired seeds no test is \
+means the same initialisation and data order — giving the Δ confidence interval and the p-value. \
+Within one group (data set and training-set size) the p-values of all the techniques tested \
+against the baseline are adjusted by Holm–Bonferroni (sorted ascending, the k-th smallest of m is \
+multiplied by m − k + 1, each kept at least as large as the one before and at most 1), so that the \
+chance of any false \"significant\" in the group stays at 5 %; a difference is called significant \
+when the adjusted p < 0.05, and the table shows both. With fewer than 2 paired seeds no test is \
 possible and the verdict is *not tested*.\n\n\
+**Worth in real images** (after Geiping et al. 2023, \"How much data are augmentations worth?\"). \
+Where the experiment also ran the baseline at other training-set sizes with the same number of \
+optimiser steps (so that data, not compute, varies), the baseline's mean accuracy against the size \
+is made non-decreasing (isotonic regression) and interpolated linearly in log(size) between the \
+measured sizes; a technique's mean accuracy is placed on that curve and reported as a multiple of \
+its own training-set size (\"2×\": it does what twice as many real images do without it). There is \
+no extrapolation: beyond the measured sizes it says \"> 4×\" or \"< 0.5×\". The interval is the \
+technique's 95 % confidence interval of its mean accuracy pushed through the same curve.\n\n\
 **Converged.** A run is still improving (not converged) when the best test accuracy of its last \
 fifth of epochs (the last ⌈E/5⌉ of E) exceeds the best of the earlier epochs by more than 0.5 pp; \
 converged otherwise; unknown when either part has no evaluated epoch. A row is *no* when any seed \
@@ -64,15 +76,15 @@ fn converged_text(r: &Row) -> String {
 }
 
 fn accuracy_table(s: &mut String, rows: &[&Row]) {
-    *s += "| technique | seeds | accuracy (%) | 95 % CI (%) | Δ acc (pp) | Δ 95 % CI (pp) | p (paired t) | verdict | macro F1 | Δ F1 | acc at baseline compute (%) | converged | Pareto |\n";
-    *s += "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+    *s += "| technique | seeds | accuracy (%) | 95 % CI (%) | Δ acc (pp) | Δ 95 % CI (pp) | p (paired t) | p (Holm) | verdict | worth in real images (95 % CI) | macro F1 | Δ F1 | acc at baseline compute (%) | converged | Pareto |\n";
+    *s += "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
     for r in rows {
         let dash = || "—".to_string();
         // The baseline's own Δ columns show a dash, not +0.
         let delta = |d: Option<f64>| d.filter(|_| r.technique != BASELINE);
         let _ = writeln!(
             s,
-            "| {} | {} | {} ± {} | {} | {} | {} | {} | {} | {:.4} ± {:.4} | {} | {} | {} | {} |",
+            "| {} | {} | {} ± {} | {} | {} | {} | {} | {} | {} | {} | {:.4} ± {:.4} | {} | {} | {} | {} |",
             r.technique,
             r.seeds.len(),
             pct(r.accuracy.mean),
@@ -86,7 +98,16 @@ fn accuracy_table(s: &mut String, rows: &[&Row]) {
                 100.0 * p.ci95[1]
             )),
             r.paired.as_ref().map_or_else(dash, |p| p_text(p.p_value)),
+            r.paired
+                .as_ref()
+                .map_or_else(dash, |p| p_text(p.p_adjusted)),
             verdict_text(r.verdict),
+            r.real_image_equivalent
+                .as_ref()
+                .map_or_else(dash, |e| match &e.interval_text {
+                    Some(i) => format!("{} ({i})", e.text),
+                    None => e.text.clone(),
+                }),
             r.macro_f1.mean,
             r.macro_f1.std,
             delta(r.macro_f1_change).map_or_else(dash, |d| format!("{d:+.4}")),
@@ -126,8 +147,9 @@ fn cost_table(s: &mut String, rows: &[&Row]) {
     }
 }
 
-/// `report.md`.
-pub fn markdown(exp: &ExperimentDir, summary: &Summary) -> String {
+/// `report.md`; `use_it` is the recommendation's section
+/// ([`super::recommend::use_it_section`]), placed before the rule.
+pub fn markdown(exp: &ExperimentDir, summary: &Summary, use_it: &str) -> String {
     let mut s = String::from("# augkit experiment report\n\n");
     if let Some(notice) = &summary.fallback_notice {
         let _ = writeln!(
@@ -187,8 +209,9 @@ pub fn markdown(exp: &ExperimentDir, summary: &Summary) -> String {
     }
     s += "Columns: accuracy as mean ± sample standard deviation over the seeds with its 95 % \
           confidence interval; Δ against the `none` baseline of the same training-set size \
-          (percentage points) with the paired t-test's 95 % interval and p-value, and the \
-          verdict at α = 0.05; accuracy reached within the baseline's training compute; whether \
+          (percentage points) with the paired t-test's 95 % interval, its p-value raw and \
+          Holm-adjusted, and the verdict at α = 0.05 on the adjusted p; the real-image \
+          equivalent where the baseline's size curve was measured; accuracy reached within the baseline's training compute; whether \
           every seed converged. Cost: added cost = the technique's augmentation time over all \
           steps plus its fixed costs, minus the baseline's, in % of the baseline's total step \
           time (the trade-off rule uses it); training time is the training epochs' wall time, \
@@ -249,6 +272,17 @@ pub fn markdown(exp: &ExperimentDir, summary: &Summary) -> String {
             .iter()
             .rposition(|o| &o.dataset == ds)
             .is_some_and(|i| std::ptr::eq(&summary.conclusions[i], c));
+        if summary
+            .worth_curves
+            .iter()
+            .any(|w| &w.dataset == ds && w.train_limit == c.train_limit)
+        {
+            let stem = plot_stem(summary, ds, &c.train_limit, "worth");
+            let _ = writeln!(
+                s,
+                "![Worth in real images: the baseline's accuracy vs training-set size at equal steps, with the techniques placed on it — {ds}]({stem}.png) ([SVG]({stem}.svg))\n"
+            );
+        }
         if groups_of_ds > 1 && last_of_ds {
             let stem = super::charts::limited_data_stem(ds);
             let _ = writeln!(
@@ -257,6 +291,7 @@ pub fn markdown(exp: &ExperimentDir, summary: &Summary) -> String {
             );
         }
     }
+    s += use_it;
     let _ = writeln!(
         s,
         "## The rule\n\n{RULE}\n\n## Definitions\n\n{DEFINITIONS}\n"

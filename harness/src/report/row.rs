@@ -6,6 +6,7 @@
 use serde::Serialize;
 
 use super::stats::{PairedTest, Stat};
+use super::worth::Equivalent;
 
 /// How a technique compares with the baseline of its group.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -13,9 +14,9 @@ use super::stats::{PairedTest, Stat};
 pub enum Verdict {
     /// The row is the baseline.
     Baseline,
-    /// Paired t-test p < α, mean difference > 0.
+    /// Holm-adjusted paired t-test p < α, mean difference > 0.
     Better,
-    /// Paired t-test p < α, mean difference < 0.
+    /// Holm-adjusted paired t-test p < α, mean difference < 0.
     Worse,
     NoSignificantDifference,
     /// Fewer than 2 seeds paired with the baseline, or no baseline.
@@ -30,6 +31,8 @@ pub struct Row {
     pub train_limit: String,
     /// `data.train_used`: training images per epoch.
     pub train_images: Stat,
+    /// `timing.steps`: optimiser steps of the run.
+    pub steps: Stat,
     pub technique: String,
     pub seeds: Vec<u64>,
     /// Test accuracy as a fraction in [0, 1].
@@ -40,12 +43,14 @@ pub struct Row {
     /// Mean accuracy minus the baseline's mean (fraction; `None` without a baseline).
     pub accuracy_change: Option<f64>,
     pub macro_f1_change: Option<f64>,
-    /// The paired t-test against the baseline (`None`: baseline, or no test possible).
+    /// The paired t-test against the baseline (`None`: baseline, or no test
+    /// possible), with its Holm-adjusted p-value.
     pub paired: Option<PairedTest>,
     pub verdict: Verdict,
     /// Augmentation time over all steps + technique-specific fixed costs (s).
     pub augmentation_cost_s: Stat,
-    /// `timing.fixed.synthetic_fit_s` (0 when absent).
+    /// `timing.fixed.synthetic_fit_s` plus `timing.fixed.generator`'s fit and
+    /// sampling seconds (0 when absent).
     pub fixed_cost_s: Stat,
     /// Mean cost minus the baseline's mean cost, in percent of the
     /// baseline's mean `timing.step.total_s`.
@@ -83,4 +88,8 @@ pub struct Row {
     /// Mean test accuracy per epoch over the seeds that evaluated it: `[epoch, accuracy]`.
     pub test_accuracy_curve: Vec<[f64; 2]>,
     pub pareto: bool,
+    /// What the row's accuracy is worth in real training images on the
+    /// baseline's size curve at the same step budget ([`super::worth`]);
+    /// `None` where no such curve was measured.
+    pub real_image_equivalent: Option<Equivalent>,
 }

@@ -17,9 +17,11 @@ fit); added cost = its mean cost minus the baseline's (`none`), in percent of th
 total training-step time. Whole wall time is shown but not used: the model's compute is the same \
 in every cell, and wall time on a shared machine is mostly noise. A technique is significantly \
 better (worse) than the baseline when a paired t-test on the test accuracies of the seeds both ran \
-(the same seed: the same initialisation and data order; two-sided, α = 0.05) gives p < 0.05 with a \
-mean difference above (below) zero; otherwise there is no significant difference; with fewer than \
-2 paired seeds no test is possible and the technique is called neither. Best trade-off = among the \
+(the same seed: the same initialisation and data order; two-sided), its p-value adjusted by \
+Holm–Bonferroni over all the techniques tested against the same baseline in the same group (data \
+set and training-set size), gives adjusted p < 0.05 with a mean difference above (below) zero; \
+otherwise there is no significant difference; with fewer than 2 paired seeds no test is possible \
+and the technique is called neither. Best trade-off = among the \
 significantly better techniques, the one with the largest accuracy gain (pp) per added cost (%). A \
 technique whose added cost is at most 1 % (or below zero) is free: free techniques rank before all \
 others, by gain. Ties (within 1e-9) go to the larger gain, then the lower cost, then the name. If \
@@ -118,9 +120,13 @@ fn with_evidence(rows: &[Row], list: &[String]) -> String {
             let gain = 100.0 * r.accuracy_change.unwrap_or(f64::NAN);
             match &r.paired {
                 Some(p) => format!(
-                    "`{}` ({gain:+.2} pp, p = {})",
+                    "`{}` ({gain:+.2} pp, adjusted p = {}{})",
                     r.technique,
-                    p_text(p.p_value)
+                    p_text(p.p_adjusted),
+                    r.real_image_equivalent
+                        .as_ref()
+                        .map(|e| format!(", worth {} real images", e.text))
+                        .unwrap_or_default()
                 ),
                 None => format!("`{}` ({gain:+.2} pp)", r.technique),
             }
@@ -191,7 +197,8 @@ pub fn conclude(dataset: &str, train_limit: &str, rows: &[Row]) -> Conclusion {
     };
     let others = rows.len().saturating_sub(1);
     text += &format!(
-        "Each technique is compared with `{BASELINE}` by a paired t-test on the test accuracies of the seeds both ran (two-sided, α = {ALPHA}).",
+        "Each technique is compared with `{BASELINE}` by a paired t-test on the test accuracies of the seeds both ran (two-sided, α = {ALPHA}), its p-value adjusted by Holm–Bonferroni over the {} technique(s) tested in this group.",
+        rows.iter().filter(|r| r.paired.is_some()).count()
     );
     if !c.better.is_empty() {
         text += &format!(" Significantly better: {}.", with_evidence(rows, &c.better));
@@ -291,12 +298,14 @@ mod tests {
             };
             let mut t = paired_t_test(&[(0, acc, 0.5), (1, acc + 0.01, 0.5)]).unwrap();
             t.p_value = p;
+            t.p_adjusted = p;
             t
         });
         Row {
             dataset: "d".into(),
             train_limit: "all".into(),
             train_images: st(100.0),
+            steps: st(10.0),
             technique: technique.into(),
             seeds: vec![0, 1],
             accuracy: st(acc),
@@ -325,6 +334,7 @@ mod tests {
             backends: vec![],
             test_accuracy_curve: vec![],
             pareto: false,
+            real_image_equivalent: None,
         }
     }
 

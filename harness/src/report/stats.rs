@@ -85,12 +85,16 @@ pub struct PairedTest {
     pub degrees_of_freedom: f64,
     /// Two-sided p-value.
     pub p_value: f64,
+    /// `p_value` after the Holm–Bonferroni adjustment over every technique
+    /// tested against the same baseline in the same group
+    /// ([`super::holm`]); equal to `p_value` until the group is adjusted.
+    pub p_adjusted: f64,
 }
 
 impl PairedTest {
-    /// `p < α`.
+    /// Adjusted `p < α`: significance is judged on the adjusted p-value.
     pub fn significant(&self) -> bool {
-        self.p_value < ALPHA
+        self.p_adjusted < ALPHA
     }
 }
 
@@ -129,6 +133,7 @@ pub fn paired_t_test(pairs: &[(u64, f64, f64)]) -> Option<PairedTest> {
         t,
         degrees_of_freedom: (n - 1) as f64,
         p_value: p,
+        p_adjusted: p,
     })
 }
 

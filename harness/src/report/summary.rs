@@ -12,10 +12,12 @@ use serde_json::Value;
 use super::BASELINE;
 use super::converged::{self, Convergence};
 use super::cost::{self, Budget};
+use super::holm::holm;
 use super::load::{Cell, ExperimentDir};
 use super::row::{Row, Verdict};
 use super::rule::{self, Conclusion, RULE};
 use super::stats::{Stat, paired_t_test};
+use super::worth;
 use crate::config::TrainLimit;
 use crate::result::RunResult;
 
@@ -57,6 +59,9 @@ pub struct Summary {
     pub rows: Vec<Row>,
     pub backend_timing: Vec<BackendTiming>,
     pub conclusions: Vec<Conclusion>,
+    /// The baseline's accuracy-vs-size curves the real-image equivalents
+    /// were read from (one per group that has them).
+    pub worth_curves: Vec<WorthCurve>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -177,6 +182,7 @@ fn row_of(dataset: &str, train_limit: &str, technique: &str, runs: &[&Cell]) -> 
         dataset: dataset.to_string(),
         train_limit: train_limit.to_string(),
         train_images: of(&|r| r.data.train_used as f64),
+        steps: of(&|r| r.timing.steps as f64),
         technique: technique.to_string(),
         seeds,
         accuracy,
@@ -221,6 +227,7 @@ fn row_of(dataset: &str, train_limit: &str, technique: &str, runs: &[&Cell]) -> 
             .map(|(e, v)| [f64::from(e), Stat::of(&v).mean])
             .collect(),
         pareto: false,
+        real_image_equivalent: None,
     }
 }
 
@@ -269,6 +276,21 @@ fn compare_with_baseline(rows: &mut [Row], runs: &[Vec<&Cell>]) {
             .collect();
         pairs.sort_by_key(|p| p.0);
         r.paired = paired_t_test(&pairs);
+    }
+    // Holm–Bonferroni over every technique of the group that could be tested.
+    let tested: Vec<usize> = (0..rows.len())
+        .filter(|&i| rows[i].paired.is_some())
+        .collect();
+    let raw: Vec<f64> = tested
+        .iter()
+        .filter_map(|&i| rows[i].paired.as_ref().map(|p| p.p_value))
+        .collect();
+    for (&i, adjusted) in tested.iter().zip(holm(&raw)) {
+        if let Some(p) = rows[i].paired.as_mut() {
+            p.p_adjusted = adjusted;
+        }
+    }
+    for r in rows.iter_mut().filter(|r| r.technique != BASELINE) {
         r.verdict = match &r.paired {
             None => Verdict::NotTested,
             Some(p) if p.significant() && p.mean_difference > 0.0 => Verdict::Better,
@@ -276,6 +298,94 @@ fn compare_with_baseline(rows: &mut [Row], runs: &[Vec<&Cell>]) {
             Some(_) => Verdict::NoSignificantDifference,
         };
     }
+}
+
+/// The baseline's accuracy-vs-size curve of one group: the baseline rows of
+/// the same data set whose step budget equals the group's (within 1 %), so
+/// that only the data varies along it.
+#[derive(Clone, Debug, Serialize)]
+pub struct WorthCurve {
+    pub dataset: String,
+    pub train_limit: String,
+    /// The group's training images (mean) and optimiser steps (mean).
+    pub own_images: f64,
+    pub steps: f64,
+    /// Measured `[training images, mean accuracy]` of the baseline.
+    pub measured: Vec<[f64; 2]>,
+    /// The monotone curve through them (what equivalents are read from).
+    pub fitted: Vec<[f64; 2]>,
+}
+
+/// Fills each row's real-image equivalent where its group's baseline curve
+/// exists, and returns the curves.
+fn place_on_size_curves(rows: &mut [Row]) -> Vec<WorthCurve> {
+    let baselines: Vec<(String, f64, f64, f64)> = rows
+        .iter()
+        .filter(|r| r.technique == BASELINE && r.accuracy.mean.is_finite())
+        .map(|r| {
+            (
+                r.dataset.clone(),
+                r.train_images.mean,
+                r.steps.mean,
+                r.accuracy.mean,
+            )
+        })
+        .collect();
+    let mut groups: Vec<(String, String, f64, f64)> = rows
+        .iter()
+        .filter(|r| r.technique == BASELINE)
+        .map(|r| {
+            (
+                r.dataset.clone(),
+                r.train_limit.clone(),
+                r.train_images.mean,
+                r.steps.mean,
+            )
+        })
+        .collect();
+    groups.dedup();
+    let mut curves = Vec::new();
+    for (dataset, limit, own, steps) in groups {
+        let group_rows = || {
+            rows.iter()
+                .filter(|r| r.dataset == dataset && r.train_limit == limit)
+        };
+        if group_rows().all(|r| r.technique == BASELINE) {
+            continue;
+        }
+        let measured: Vec<(f64, f64)> = baselines
+            .iter()
+            .filter(|b| b.0 == dataset && (b.2 - steps).abs() <= 0.01 * steps.max(1.0))
+            .map(|b| (b.1, b.3))
+            .collect();
+        let Some(curve) = worth::Curve::new(&measured) else {
+            continue;
+        };
+        for r in rows
+            .iter_mut()
+            .filter(|r| r.dataset == dataset && r.train_limit == limit && r.technique != BASELINE)
+        {
+            if r.accuracy.mean.is_finite() {
+                r.real_image_equivalent = Some(worth::equivalent(
+                    &curve,
+                    r.train_images.mean,
+                    r.accuracy.mean,
+                    r.accuracy_ci95,
+                ));
+            }
+        }
+        let mut measured: Vec<[f64; 2]> = measured.iter().map(|&(s, a)| [s, a]).collect();
+        measured.sort_by(|a, b| a[0].total_cmp(&b[0]));
+        curves.push(WorthCurve {
+            dataset,
+            train_limit: limit,
+            own_images: own,
+            steps,
+            measured,
+            fitted: curve.points().into_iter().map(|(s, a)| [s, a]).collect(),
+        });
+    }
+    curves
 }
 
 /// Aggregates the cells into rows, backend timings and conclusions.
@@ -336,8 +446,26 @@ pub fn summarise(exp: &ExperimentDir) -> Summary {
                     });
                 }
             }
-            conclusions.push(rule::conclude(&dataset, &limit, &group_rows));
             rows.extend(group_rows);
+        }
+    }
+    // Equivalents need every size's baseline, so they come after all groups;
+    // the conclusions read them.
+    let worth_curves = place_on_size_curves(&mut rows);
+    for dataset in dataset_order(exp) {
+        let mut limits: Vec<String> = Vec::new();
+        for r in rows.iter().filter(|r| r.dataset == dataset) {
+            if !limits.contains(&r.train_limit) {
+                limits.push(r.train_limit.clone());
+            }
+        }
+        for limit in limits {
+            let group_rows: Vec<Row> = rows
+                .iter()
+                .filter(|r| r.dataset == dataset && r.train_limit == limit)
+                .cloned()
+                .collect();
+            conclusions.push(rule::conclude(&dataset, &limit, &group_rows));
         }
     }
     let data_provenance = exp
@@ -381,5 +509,6 @@ pub fn summarise(exp: &ExperimentDir) -> Summary {
         rows,
         backend_timing,
         conclusions,
+        worth_curves,
     }
 }

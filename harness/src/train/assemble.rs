@@ -22,6 +22,8 @@ impl Run {
             selection,
             model_summary,
             rss_before,
+            curve_set,
+            memory,
             ..
         } = self;
         let (test_figures, inference) = match tally.final_eval {
@@ -83,10 +85,34 @@ impl Run {
             fixed,
             epoch_eval_s: tally.epoch_eval_s,
         };
+        let mut augmentation = memory.augmentation;
+        augmentation.total_bytes = augmentation.dataset_bytes
+            + augmentation.backend_bytes.unwrap_or(0)
+            + augmentation.first_batch_bytes.unwrap_or(0);
+        augmentation.method = "dataset_bytes counted (augkit's copy of the training split: pixels, u32 \
+            labels, f32 grey means, u32 subset indices); backend_bytes and first_batch_bytes measured \
+            as growth of VmRSS across the backend's construction and across the first batch (batch \
+            tensors excluded), each reading taken after glibc's malloc_trim(0) so freed memory does \
+            not count; on a GPU backend the data set and pool live on the device and these are host \
+            figures only"
+            .into();
         let memory = Memory {
-            method: "host: VmHWM (peak resident set size) and VmRSS from /proc/self/status, in bytes".into(),
+            method: if memory.peak_is_per_run {
+                "host: VmRSS and VmHWM from /proc/self/status, in bytes; the high-water mark is reset \
+                 at the run's start (malloc_trim(0), then \"5\" written to /proc/self/clear_refs), so \
+                 peak_host_rss_bytes is this run's own peak: what the process held at its start \
+                 (host_rss_at_start_bytes) plus the most the run added"
+                    .into()
+            } else {
+                "host: VmHWM (peak resident set size of the process since it started: the reset via \
+                 /proc/self/clear_refs failed) and VmRSS from /proc/self/status, in bytes"
+                    .into()
+            },
             peak_host_rss_bytes: crate::memory::peak_rss_bytes(),
             host_rss_before_training_bytes: rss_before,
+            peak_is_per_run: memory.peak_is_per_run,
+            host_rss_at_start_bytes: memory.rss_at_start,
+            augmentation: Some(augmentation),
             peak_device_bytes: tally.peak_device,
             device_note: match device {
                 Device::Cpu => "null on CPU: the model's memory is host memory, counted in peak_host_rss_bytes".into(),
@@ -105,7 +131,7 @@ impl Run {
             schema_version: SCHEMA_VERSION,
             status,
             error: tally.failure,
-            provenance: provenance(&config, &ctx, device, selection),
+            provenance: provenance(&ctx, device, selection),
             config,
             data: data_summary,
             model: model_summary,
@@ -114,6 +140,7 @@ impl Run {
             memory,
             inference,
             curves: tally.curves,
+            curve_test_set: curve_set.map(|c| c.summary),
             resumed_from_epoch: tally.resumed_from_epoch,
         }
     }

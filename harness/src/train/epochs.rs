@@ -42,6 +42,15 @@ fn predict(
     })
 }
 
+/// Host bytes of a batch's tensors (0 for those on a GPU).
+fn batch_host_bytes(batch: &crate::source::Batch) -> u64 {
+    [&batch.images, &batch.label_a, &batch.label_b, &batch.lambda]
+        .iter()
+        .filter(|t| t.device() == Device::Cpu)
+        .map(|t| (t.numel() * t.kind().elt_size_in_bytes()) as u64)
+        .sum()
+}
+
 impl Run {
     pub(super) fn train_epochs(
         &mut self,
@@ -53,13 +62,16 @@ impl Run {
             if self.device.is_cuda() {
                 tch::Cuda::manual_seed_all(epoch_seed(self.config.seed, epoch) as u64);
             }
-            self.progress.start_epoch(epoch + 1, u64::from(self.steps));
+            // Under a step budget the last epoch stops where the budget ends.
+            let budget_left = self.total_steps.saturating_sub(tally.global_step);
+            let steps_now = u64::from(self.steps).min(budget_left) as u32;
+            self.progress.start_epoch(epoch + 1, u64::from(steps_now));
             let epoch_start = self.clock.now();
             let mut sums = EpochSums {
                 lr: self.config.lr,
                 ..EpochSums::default()
             };
-            for index in 0..self.steps {
+            for index in 0..steps_now {
                 if let Some(failure) = self.step(tally, &mut sums, epoch, index)? {
                     tally.failure = Some(failure);
                     self.progress.abandon();
@@ -128,13 +140,28 @@ impl Run {
         self.optimizer.set_lr(lr);
         let step = step_at(epoch, index, self.epoch_len, self.config.batch_size);
 
+        // The first batch of this process's run: what it leaves resident
+        // beyond the batch tensor is the augmentation's scratch. Read outside
+        // the augmentation and model clocks (the step clock includes it).
+        let live_before = if self.memory.first_batch_pending {
+            crate::memory::live_rss_bytes()
+        } else {
+            None
+        };
         let t0 = clock.now();
         let events = self.events.as_ref();
         let mark = |i| events.map(|e| e.record(i));
         mark(0);
         let batch = self.source.batch(step)?;
         mark(1);
-        let t1 = clock.now();
+        let mut t1 = clock.now();
+        if std::mem::take(&mut self.memory.first_batch_pending) {
+            let batch_bytes = batch_host_bytes(&batch);
+            self.memory.augmentation.first_batch_bytes = crate::memory::live_rss_bytes()
+                .zip(live_before)
+                .map(|(after, before)| after.saturating_sub(before).saturating_sub(batch_bytes));
+            t1 = clock.now();
+        }
         let logits = self.model.forward_t(&batch.images, true);
         let loss = mixed_cross_entropy(
             &logits,
@@ -232,8 +259,9 @@ impl Run {
         }
     }
 
-    /// The test accuracy after `epoch`, where one is due (always after the
-    /// last epoch, whose predictions are kept for the result).
+    /// The curve's test accuracy after `epoch`, where one is due (always
+    /// after the last epoch, whose whole-test-set predictions are kept for
+    /// the result). Under `--eval-subset` the curve reads the fixed subset.
     fn evaluate(
         &mut self,
         tally: &mut Tally,
@@ -245,13 +273,26 @@ impl Run {
         if !due {
             return Ok(None);
         }
+        if !last && let Some(curve) = &self.curve_set {
+            let (predictions, wall) = predict(
+                &self.model,
+                &curve.images,
+                self.config.eval_batch_size,
+                self.clock,
+            )?;
+            tally.epoch_eval_s += wall;
+            return Ok(Some(accuracy(&predictions, &curve.labels)));
+        }
         let (predictions, wall) = predict(
             &self.model,
             &self.test_images,
             self.config.eval_batch_size,
             self.clock,
         )?;
-        let a = accuracy(&predictions, &self.test.labels);
+        let a = match &self.curve_set {
+            Some(curve) => curve.accuracy_of_full(&predictions),
+            None => accuracy(&predictions, &self.test.labels),
+        };
         if last {
             tally.final_eval = Some((predictions, wall));
         } else {
@@ -268,8 +309,7 @@ impl Run {
     ) -> Result<(), checkpoint::CheckpointError> {
         let state = CheckpointState {
             epochs_done: epoch + 1,
-            model_file: String::new(),
-            optimizer_file: String::new(),
+            run_sha256: checkpoint::run_digest(&self.config),
             curves: tally.curves.clone(),
             augmentation_times_s: tally.aug_times.clone(),
             model_times_s: tally.model_times.clone(),
@@ -279,6 +319,7 @@ impl Run {
             samples: tally.samples,
             global_step: tally.global_step,
             total_wall_s: tally.wall_before_s + self.ctx.started.elapsed().as_secs_f64(),
+            ..CheckpointState::default()
         };
         checkpoint::save(dir, state, &self.vs, &self.optimizer)
     }

@@ -12,13 +12,16 @@
 //! evaluation and checkpoints in `epochs.rs`, the result in `assemble.rs`.
 
 mod assemble;
+mod curve_set;
 mod epochs;
 mod setup;
 
+pub use curve_set::EVAL_SUBSET_SEED;
+
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use anyhow::Context;
 use augkit::Step;
 use augkit_data::ImageSet;
 use tch::nn;
@@ -31,10 +34,11 @@ use crate::progress::Progress;
 use crate::result::*;
 use crate::source;
 
-/// The data one run trains and tests on.
+/// The data one run trains and tests on. The splits are shared, not
+/// copied: an experiment's cells all hold the one loaded set.
 pub struct TrainData {
-    pub train: ImageSet,
-    pub test: ImageSet,
+    pub train: Arc<ImageSet>,
+    pub test: Arc<ImageSet>,
     /// Indices into `train` that make up an epoch (the stratified subset).
     pub subset: Vec<u32>,
 }
@@ -45,8 +49,15 @@ pub struct RunContext {
     pub command_line: Vec<String>,
     /// Time already spent reading the data and choosing the subset.
     pub data_load_s: f64,
+    /// Where the data came from, in words ([`augkit_data::load_described`]).
+    pub data_source: Option<String>,
     pub started: Instant,
     pub started_unix_s: u64,
+    /// The synthetic pool to attach to the training set (`[synthetic] mode =
+    /// "pool"`), built by the caller ([`crate::generate`]).
+    pub pool: Option<crate::generate::pool::GeneratedPool>,
+    /// The generator's cost, recorded in `timing.fixed.generator`.
+    pub generator: Option<crate::generate::pool::GeneratorCost>,
 }
 
 impl RunContext {
@@ -54,10 +65,13 @@ impl RunContext {
         Self {
             command_line,
             data_load_s: 0.0,
+            data_source: None,
             started: Instant::now(),
             started_unix_s: SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs()),
+            pool: None,
+            generator: None,
         }
     }
 }
@@ -129,6 +143,11 @@ pub fn torch_version() -> &'static str {
     option_env!("AUGKIT_TORCH_VERSION").unwrap_or("unknown")
 }
 
+/// The tch version baked in by build.rs from `Cargo.lock`.
+pub fn tch_version() -> &'static str {
+    option_env!("AUGKIT_TCH_VERSION").unwrap_or("unknown")
+}
+
 fn git(args: &[&str]) -> Option<String> {
     let out = std::process::Command::new("git")
         .arg("-C")
@@ -142,24 +161,18 @@ fn git(args: &[&str]) -> Option<String> {
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
-fn provenance(
-    config: &TrainConfig,
-    ctx: &RunContext,
-    device: Device,
-    backend: BackendSelection,
-) -> Provenance {
+fn provenance(ctx: &RunContext, device: Device, backend: BackendSelection) -> Provenance {
     let git_commit = git(&["rev-parse", "HEAD"]);
     let git_dirty = git_commit
         .as_ref()
         .and_then(|_| git(&["status", "--porcelain", "--untracked-files=no"]))
         .map(|s| !s.is_empty());
-    let _ = config;
     Provenance {
         augkit_version: env!("CARGO_PKG_VERSION").to_string(),
         git_commit,
         git_dirty,
         torch_version: torch_version().to_string(),
-        tch_version: "0.24.0".to_string(),
+        tch_version: tch_version().to_string(),
         device: device_name(device),
         torch_threads: tch::get_num_threads(),
         backend,
@@ -245,9 +258,13 @@ pub fn train_resumable(
     Ok(run.into_result(tally))
 }
 
-/// Everything checked before anything is built: the configuration with the
-/// data's normalisation, the image shape, the policy against it, the splits
-/// and the step budget. The one place a run is validated.
+/// Everything checked before anything is built: the configuration (every
+/// number, [`TrainConfig::validate`]) with the data's normalisation filled
+/// in, the image shape, the splits and the step budget. The one place a
+/// run is validated; the policy is compiled against the shape once, when
+/// set-up builds the backend's [`augkit::Plan`] ([`policy_plan`]). With
+/// `steps` set, the returned configuration's `epochs` is the number of
+/// epochs the budget spans.
 fn check(
     config: &TrainConfig,
     train: &ImageSet,
@@ -258,30 +275,61 @@ fn check(
     config.validate()?;
     crate::data::ensure_not_empty(&config.dataset, train, test)?;
     let shape = crate::data::image_shape(train)?;
-    let policy_name = config.policy_file.as_ref().map_or_else(
-        || "the identity policy".to_string(),
-        |p| p.display().to_string(),
-    );
-    config
-        .policy
-        .compile(shape)
-        .with_context(|| format!("policy {policy_name} does not fit {} images", train.name))?;
     anyhow::ensure!(
         subset.len() >= 2,
         "the training subset has {} image(s); at least 2 are needed",
         subset.len()
     );
     let epoch_len = u32::try_from(subset.len()).unwrap_or(u32::MAX);
-    let total_steps =
-        u64::from(steps_per_epoch(epoch_len, config.batch_size)) * u64::from(config.epochs);
+    let per_epoch = steps_per_epoch(epoch_len, config.batch_size);
+    let mut config = config;
+    if let Some(steps) = config.steps {
+        // A step budget: as many epochs as it takes, the last possibly partial.
+        let epochs = steps.div_ceil(u64::from(per_epoch.max(1)));
+        anyhow::ensure!(
+            epochs <= u64::from(crate::config::MAX_EPOCHS),
+            "--steps {steps} at {per_epoch} steps per epoch is {epochs} epochs; at most {} are \
+             allowed (every epoch's curve is kept and checkpointed)",
+            crate::config::MAX_EPOCHS
+        );
+        config.epochs = epochs as u32;
+        return Ok((config, shape));
+    }
+    let total_steps = u64::from(per_epoch) * u64::from(config.epochs);
     anyhow::ensure!(
         total_steps <= MAX_TOTAL_STEPS,
         "--epochs {} × {} steps per epoch is {total_steps} steps; at most {MAX_TOTAL_STEPS} are \
          allowed (every step's timings are kept and checkpointed)",
         config.epochs,
-        steps_per_epoch(epoch_len, config.batch_size)
+        per_epoch
     );
     Ok((config, shape))
+}
+
+/// The backend's plan: the policy compiled against the data set's shape
+/// (the one compilation of a run), the seed and the subset. A policy that
+/// does not fit the images is named with the data set.
+fn policy_plan(
+    config: &TrainConfig,
+    set_name: &str,
+    dataset: Arc<augkit::Dataset>,
+    subset: Vec<u32>,
+) -> anyhow::Result<augkit::Plan> {
+    augkit::Plan::new(&config.policy, config.seed, dataset, subset).map_err(|e| match e {
+        augkit::Error::Policy(e) => {
+            let policy_name = config.policy_file.as_ref().map_or_else(
+                || "the identity policy".to_string(),
+                |p| p.display().to_string(),
+            );
+            anyhow::Error::new(e).context(format!(
+                "policy {policy_name} does not fit {set_name} images"
+            ))
+        }
+        other => anyhow::Error::new(other).context(format!(
+            "opening the {} augmentation backend",
+            config.backend.name()
+        )),
+    })
 }
 
 /// A run, set up: data, backend, model, optimiser, clocks.
@@ -289,8 +337,10 @@ struct Run {
     config: TrainConfig,
     ctx: RunContext,
     device: Device,
+    /// The images' shape (what the model is built for).
+    shape: augkit::ImageShape,
     clock: SyncClock,
-    test: ImageSet,
+    test: Arc<ImageSet>,
     num_classes: u32,
     class_names: Vec<String>,
     data_summary: DataSummary,
@@ -302,6 +352,8 @@ struct Run {
     optimizer: Optimizer,
     model_summary: ModelSummary,
     test_images: Tensor,
+    /// The curve's fixed test subset (`--eval-subset`), if any.
+    curve_set: Option<curve_set::CurveSet>,
     epoch_len: u32,
     steps: u32,
     total_steps: u64,
@@ -309,6 +361,8 @@ struct Run {
     smoothing: f64,
     progress: Progress,
     rss_before: Option<u64>,
+    /// The per-run memory figures gathered during set-up and the first batch.
+    memory: MemoryProbe,
     /// On a GPU the augmentation / model split is read from CUDA events.
     events: Option<crate::cuda_timing::StepEvents>,
 }
@@ -344,6 +398,17 @@ impl Tally {
             ..Self::default()
         }
     }
+}
+
+/// Per-run memory: whether the peak was reset at the start, the resident
+/// size then, and the augmentation's own bytes (`first_batch_bytes` filled
+/// in by the first step this process runs).
+#[derive(Default)]
+struct MemoryProbe {
+    peak_is_per_run: bool,
+    rss_at_start: Option<u64>,
+    augmentation: AugmentationMemory,
+    first_batch_pending: bool,
 }
 
 /// One epoch's running sums.

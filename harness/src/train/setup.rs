@@ -9,12 +9,12 @@ use anyhow::Context;
 use tch::nn;
 
 use super::{
-    Run, RunContext, SyncClock, Tally, TrainData, check, device_name, resolve_device,
+    Run, RunContext, SyncClock, Tally, TrainData, check, device_name, policy_plan, resolve_device,
     steps_per_epoch,
 };
 use crate::checkpoint;
 use crate::config::TrainConfig;
-use crate::models::{self, InputShape};
+use crate::models::{self, InputShape, Model};
 use crate::optim::Optimizer;
 use crate::progress::Progress;
 use crate::result::*;
@@ -26,6 +26,13 @@ impl Run {
         data: TrainData,
         ctx: RunContext,
     ) -> anyhow::Result<Self> {
+        // This run's peak starts here, whatever ran before it in the process.
+        let mut memory = super::MemoryProbe {
+            peak_is_per_run: crate::memory::reset_peak(),
+            rss_at_start: crate::memory::current_rss_bytes(),
+            first_batch_pending: true,
+            ..Default::default()
+        };
         let TrainData {
             train,
             test,
@@ -54,13 +61,17 @@ impl Run {
             train_used: subset.len() as u64,
             train_per_class: per_class,
             test_samples: test.len() as u64,
+            source: ctx.data_source.clone(),
             method: "counted from the loaded splits; the training subset is augkit-data's stratified_subset \
                      (seeded with --seed) and every epoch visits it in a new augkit shuffle order"
                 .into(),
-            source: None,
+            provenance: None,
         };
+        let mut ctx = ctx;
+        let pool = ctx.pool.take();
         let mut fixed = FixedCosts {
             data_load_s: ctx.data_load_s,
+            generator: ctx.generator.clone(),
             ..Default::default()
         };
 
@@ -72,20 +83,29 @@ impl Run {
 
         let t = Instant::now();
         let num_classes = train.num_classes;
-        let dataset = Arc::new(crate::data::to_augkit_dataset(train)?);
+        // Counted, not measured: augkit's copy of the split (moved, or copied
+        // from a shared set) is made before the backend's growth is read;
+        // labels (u32) and grey means (f32) are 8 bytes an image.
+        memory.augmentation.dataset_bytes =
+            (train.pixels.len() + 8 * train.labels.len() + 4 * subset.len()) as u64;
+        let train_name = train.name.clone();
+        let dataset = crate::data::to_augkit_dataset(train)?;
+        let dataset = Arc::new(match pool {
+            Some(pool) => crate::generate::attach::with_pool(dataset, pool)?,
+            None => dataset,
+        });
         fixed.dataset_upload_s = t.elapsed().as_secs_f64();
 
+        let live_before_backend = crate::memory::live_rss_bytes();
         let t = Instant::now();
-        let (source, note) = source::open(
-            config.backend,
-            device,
-            &config.policy,
-            config.seed,
-            dataset,
-            subset,
-        )
-        .with_context(|| format!("opening the {} augmentation backend", config.backend.name()))?;
+        let plan = policy_plan(&config, &train_name, dataset, subset)?;
+        let (source, note) = source::open(config.backend, device, plan).with_context(|| {
+            format!("opening the {} augmentation backend", config.backend.name())
+        })?;
         fixed.backend_construction_s = t.elapsed().as_secs_f64();
+        memory.augmentation.backend_bytes = crate::memory::live_rss_bytes()
+            .zip(live_before_backend)
+            .map(|(after, before)| after.saturating_sub(before));
         let info = source.info();
         let selection = BackendSelection {
             requested: config.backend.name().into(),
@@ -95,20 +115,7 @@ impl Run {
         };
 
         let t = clock.now();
-        let vs = nn::VarStore::new(device);
-        let input = InputShape {
-            channels: i64::from(shape.channels),
-            height: i64::from(shape.height),
-            width: i64::from(shape.width),
-        };
-        let model = models::build(&vs.root(), config.model, input, i64::from(num_classes))?;
-        let optimizer = Optimizer::new(
-            config.optimizer,
-            &vs,
-            config.lr,
-            config.weight_decay,
-            config.momentum,
-        );
+        let (vs, model, optimizer) = build_model(&config, device, shape, num_classes)?;
         fixed.model_construction_s = clock.now().duration_since(t).as_secs_f64();
         let model_summary = ModelSummary {
             kind: config.model,
@@ -126,11 +133,17 @@ impl Run {
 
         let t = clock.now();
         let test_images = crate::data::test_tensor(&test, &config.policy.output, device);
+        let curve_set = match config.eval_subset {
+            Some(n) => super::curve_set::CurveSet::choose(&test, &test_images, n)?,
+            None => None,
+        };
         fixed.test_set_upload_s = clock.now().duration_since(t).as_secs_f64();
 
         let epoch_len = source.epoch_len();
         let steps = steps_per_epoch(epoch_len, config.batch_size);
-        let total_steps = u64::from(steps) * u64::from(config.epochs);
+        let total_steps = config
+            .steps
+            .unwrap_or(u64::from(steps) * u64::from(config.epochs));
         let warmup_steps = (config.warmup_epochs * f64::from(steps)).round() as u64;
         let smoothing = config.label_smoothing();
 
@@ -150,6 +163,9 @@ impl Run {
             device_name(device),
             steps
         ));
+        if let Some(source) = &ctx.data_source {
+            progress.log(&format!("data: {source}"));
+        }
 
         let rss_before = crate::memory::current_rss_bytes();
         let events = if device.is_cuda() {
@@ -161,6 +177,7 @@ impl Run {
             config,
             ctx,
             device,
+            shape,
             clock,
             test,
             num_classes,
@@ -174,6 +191,7 @@ impl Run {
             optimizer,
             model_summary,
             test_images,
+            curve_set,
             epoch_len,
             steps,
             total_steps,
@@ -181,12 +199,14 @@ impl Run {
             smoothing,
             progress,
             rss_before,
+            memory,
             events,
         })
     }
 
     /// Restores the checkpoint in `dir`, if there is one. One that cannot be
-    /// read back (a file cut short or corrupted by something outside augkit)
+    /// read back or fails [`checkpoint::verify`] (a file cut short, a
+    /// flipped bit, an edited `checkpoint.json`, another run's checkpoint)
     /// is discarded with a warning, and the run starts from scratch: a
     /// checkpoint only saves time, so losing it loses nothing else.
     pub(super) fn resume(&mut self, dir: &Path, tally: &mut Tally) -> anyhow::Result<()> {
@@ -195,13 +215,9 @@ impl Run {
             Ok(None) => return Ok(()),
             Err(e) => return self.discard_checkpoint(dir, &format!("{e:#}")),
         };
-        anyhow::ensure!(
-            state.epochs_done < self.config.epochs,
-            "{}: checkpoint after epoch {} does not fit a {}-epoch run",
-            dir.display(),
-            state.epochs_done,
-            self.config.epochs
-        );
+        if let Err(why) = checkpoint::verify(dir, &state, &self.config) {
+            return self.discard_checkpoint(dir, &why);
+        }
         let model_path = dir.join(&state.model_file);
         if let Err(e) = self.vs.load(&model_path) {
             return self.discard_checkpoint(dir, &format!("{}: {e}", model_path.display()));
@@ -246,26 +262,38 @@ impl Run {
         checkpoint::clear(dir)
             .with_context(|| format!("removing the checkpoint in {}", dir.display()))?;
         tch::manual_seed(self.config.seed as i64);
-        let vs = nn::VarStore::new(self.device);
-        let input = InputShape {
-            channels: i64::from(self.data_summary.channels),
-            height: i64::from(self.data_summary.height),
-            width: i64::from(self.data_summary.width),
-        };
-        self.model = models::build(
-            &vs.root(),
-            self.config.model,
-            input,
-            i64::from(self.num_classes),
-        )?;
-        self.optimizer = Optimizer::new(
-            self.config.optimizer,
-            &vs,
-            self.config.lr,
-            self.config.weight_decay,
-            self.config.momentum,
-        );
+        let (vs, model, optimizer) =
+            build_model(&self.config, self.device, self.shape, self.num_classes)?;
+        self.model = model;
+        self.optimizer = optimizer;
         self.vs = vs;
         Ok(())
     }
+}
+
+/// The model, its `VarStore` and optimiser as a fresh run has them: the one
+/// place they are built (set-up, and again when an unreadable checkpoint
+/// may have written into them). libtorch's generator is seeded by the
+/// caller, so both builds draw the same initial weights.
+fn build_model(
+    config: &TrainConfig,
+    device: tch::Device,
+    shape: augkit::ImageShape,
+    num_classes: u32,
+) -> anyhow::Result<(nn::VarStore, Model, Optimizer)> {
+    let vs = nn::VarStore::new(device);
+    let input = InputShape {
+        channels: i64::from(shape.channels),
+        height: i64::from(shape.height),
+        width: i64::from(shape.width),
+    };
+    let model = models::build(&vs.root(), config.model, input, i64::from(num_classes))?;
+    let optimizer = Optimizer::new(
+        config.optimizer,
+        &vs,
+        config.lr,
+        config.weight_decay,
+        config.momentum,
+    );
+    Ok((vs, model, optimizer))
 }

@@ -14,7 +14,9 @@ pub use backend::EmuBackend;
 use std::ffi::{CStr, c_char, c_void};
 
 use augkit::cuda::{AutoArgs, SynthArgs};
-use augkit::internals::kernel_args::{KernelPolicy, MixLabel, SampleParams, StepArgs};
+use augkit::internals::kernel_args::{
+    KernelPolicy, MixLabel, SYNTH_INTERPOLATE, SYNTH_PCA, SampleParams, StepArgs,
+};
 use augkit::internals::synthetic::SynthTables;
 use augkit::{DType, Dataset};
 
@@ -105,14 +107,18 @@ pub fn params(
     synth: Option<&SynthTables>,
 ) -> (Vec<SampleParams>, Vec<MixLabel>, Vec<f32>) {
     assert_eq!(args.subset_len as usize, subset.len());
-    assert_eq!(synth.is_some(), kernel.synth_mode != 0, "synthetic tables");
+    // Tables exist for the modes generated on the device (PCA,
+    // interpolation); a pool is read from the resident images.
+    let generated = kernel.synth_mode == SYNTH_PCA || kernel.synth_mode == SYNTH_INTERPOLATE;
+    assert_eq!(synth.is_some(), generated, "synthetic tables");
     let b = args.batch_size as usize;
     let mut params = vec![SampleParams::default(); b];
     let mut mix = vec![MixLabel::default(); b];
     let mut coefficients = vec![f32::NAN; b * kernel.synth_components as usize];
     let synth = synth_args(synth, coefficients.as_mut_ptr());
     // SAFETY: the kernel reads `subset[..subset_len]`, `labels[index]` for
-    // indices from the subset (validated by `Plan`) and the synthetic tables
+    // indices from the subset (validated by `Plan`) or the pool (below
+    // `pool_first + pool_len`, set by `Plan`), the synthetic tables
     // (borrowed for the call), and writes `b` elements and b × K coefficients.
     unsafe {
         emu_augment_params(

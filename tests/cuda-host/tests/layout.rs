@@ -49,7 +49,8 @@ fn struct_layouts_match() {
             jitter_ops, jitter_p, brightness_lo, brightness_hi, contrast_lo, contrast_hi,
             saturation_lo, saturation_hi, hue_lo, hue_hi, contrast_mean, mix_mode, mix_ops, mix_p,
             switch_p, mixup_alpha, cutmix_alpha, correct_lambda, out_dtype, out_layout, degrees_hi, synth_mode, synth_p, synth_class_choice,
-            synth_components, num_classes, crop_interpolation, auto_mode, auto_num_ops, auto_num_bins, auto_magnitude_bin, auto_interpolation, auto_fill, auto_shear_max, auto_translate_max_x, auto_translate_max_y, auto_rotate_max, auto_enhance_max, auto_posterize_range, erase_p, erase_area_lo, erase_area_hi, erase_log_ratio_lo, erase_log_ratio_hi, erase_mode, erase_value, erase_count_lo, erase_count_hi),
+            synth_components, num_classes, crop_interpolation, auto_mode, auto_num_ops, auto_num_bins, auto_magnitude_bin, auto_interpolation, auto_fill, auto_shear_max, auto_translate_max_x, auto_translate_max_y, auto_rotate_max, auto_enhance_max, auto_posterize_range, erase_p, erase_area_lo, erase_area_hi, erase_log_ratio_lo, erase_log_ratio_hi, erase_mode, erase_value, erase_count_lo, erase_count_hi,
+            pool_first, pool_len, _pad_pool),
     );
     check(
         1,

@@ -59,6 +59,7 @@ parity_tests!("cuda-host", HOST, emulated;
     odd_sizes => parity::odd_sizes,
     many_steps_and_seeds_of_the_all_policy => parity::many_steps_and_seeds,
     synthetic_matches_cpu => parity::synthetic_every_format,
+    pool_matches_cpu => parity::pool_every_format,
     erasing_matches_cpu => parity::erasing_every_format,
     auto_ops_by_shape => parity::auto_ops_by_shape,
     auto_ops_every_format => parity::auto_ops_every_format,
