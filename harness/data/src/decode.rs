@@ -10,16 +10,19 @@
 //!   scaled to 8 bits; alpha is composited on black (`v·a/255`, rounded).
 //! - Size: the image is scaled so it covers `H×W` — for a square size, the
 //!   shorter side becomes the size and the longer `floor(size·long/short)`,
-//!   as torchvision's `Resize(size)` — with the `image` crate's triangle
-//!   (bilinear) filter, whose support widens with the reduction
-//!   (antialiased, like Pillow's BILINEAR), then centre-cropped with
-//!   torchvision's `CenterCrop` offsets. An image already of the target
-//!   size is copied unchanged; a smaller one is upscaled (and counted).
+//!   as torchvision's `Resize(size)` — with a bilinear (triangle) filter
+//!   whose support widens with the reduction (antialiased, Pillow's
+//!   BILINEAR convolution, by `fast_image_resize`'s SIMD u8 resampler),
+//!   then centre-cropped with torchvision's `CenterCrop` offsets. Only the
+//!   kept window is computed: the crop is mapped back to a fractional source
+//!   box, which gives the same pixels as resizing whole and cropping. An
+//!   image already of the target size is copied unchanged; a smaller one is
+//!   upscaled (and counted).
 
 use std::io::Cursor;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use image::imageops::FilterType;
+use fast_image_resize as fr;
 use image::{DynamicImage, GrayImage, ImageBuffer, ImageDecoder, ImageReader, Pixel, RgbImage};
 use serde::{Deserialize, Serialize};
 
@@ -157,7 +160,7 @@ pub fn convert(img: &DynamicImage, size: ImageSize) -> Converted {
         } else {
             img.to_luma8()
         };
-        planar(&resize_crop(&g, size))
+        planar(&resize_crop(g, size))
     } else {
         let rgb: RgbImage = if alpha {
             let rgba = img.to_rgba8();
@@ -168,7 +171,7 @@ pub fn convert(img: &DynamicImage, size: ImageSize) -> Converted {
         } else {
             img.to_rgb8()
         };
-        planar(&resize_crop(&rgb, size))
+        planar(&resize_crop(rgb, size))
     };
     Converted {
         gray,
@@ -208,20 +211,43 @@ pub fn crop_offset(have: u32, want: u32) -> u32 {
     }
 }
 
-fn resize_crop<P>(img: &ImageBuffer<P, Vec<u8>>, size: ImageSize) -> ImageBuffer<P, Vec<u8>>
+fn resize_crop<P>(img: ImageBuffer<P, Vec<u8>>, size: ImageSize) -> ImageBuffer<P, Vec<u8>>
 where
     P: Pixel<Subpixel = u8> + 'static,
 {
-    let (rw, rh) = resized_dims(img.width(), img.height(), size);
-    let resized;
-    let src = if (rw, rh) == img.dimensions() {
-        img
-    } else {
-        resized = image::imageops::resize(img, rw, rh, FilterType::Triangle);
-        &resized
-    };
+    let (w, h) = img.dimensions();
+    let (rw, rh) = resized_dims(w, h, size);
     let (x0, y0) = (crop_offset(rw, size.width), crop_offset(rh, size.height));
-    image::imageops::crop_imm(src, x0, y0, size.width, size.height).to_image()
+    if (rw, rh) == (w, h) {
+        if (w, h) == (size.width, size.height) {
+            return img;
+        }
+        return image::imageops::crop_imm(&img, x0, y0, size.width, size.height).to_image();
+    }
+    let pixel_type = if P::CHANNEL_COUNT == 1 {
+        fr::PixelType::U8
+    } else {
+        fr::PixelType::U8x3
+    };
+    let src = fr::images::Image::from_vec_u8(w, h, img.into_raw(), pixel_type)
+        .expect("an 8-bit buffer of its own size");
+    let mut dst = fr::images::Image::new(size.width, size.height, pixel_type);
+    // The window [x0, x0 + W) of the resized image, in source pixels.
+    let (sx, sy) = (f64::from(w) / f64::from(rw), f64::from(h) / f64::from(rh));
+    let (left, top) = (f64::from(x0) * sx, f64::from(y0) * sy);
+    // min(): rounding must not push the box past the source's edge.
+    let options = fr::ResizeOptions::new()
+        .resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::Bilinear))
+        .crop(
+            left,
+            top,
+            (f64::from(size.width) * sx).min(f64::from(w) - left),
+            (f64::from(size.height) * sy).min(f64::from(h) - top),
+        );
+    fr::Resizer::new()
+        .resize(&src, &mut dst, &options)
+        .expect("matching pixel types and a crop inside the source");
+    ImageBuffer::from_raw(size.width, size.height, dst.into_vec()).expect("W×H pixels")
 }
 
 fn planar<P: Pixel<Subpixel = u8>>(img: &ImageBuffer<P, Vec<u8>>) -> Vec<u8> {
