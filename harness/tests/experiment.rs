@@ -17,17 +17,18 @@ fn policy_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("policies")
 }
 
+/// Cells per data set × seed: one per technique, plus a CAS cell for each
+/// technique with a synthetic pool.
 fn technique_count() -> usize {
     std::fs::read_dir(policy_dir())
         .unwrap()
-        .filter(|e| {
-            e.as_ref()
-                .unwrap()
-                .path()
-                .extension()
-                .is_some_and(|x| x == "toml")
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .map(|p| {
+            let policy = augkit::Policy::from_file(&p).unwrap();
+            1 + usize::from(augkit_harness::generate::cas::pool_spec(&policy).is_some())
         })
-        .count()
+        .sum()
 }
 
 fn command(out: &Path, extra: &[&str]) -> Command {
@@ -170,6 +171,10 @@ fn killed_run_resumes_without_recomputing() {
             .as_str()
             .unwrap()
             .to_string();
+        // A CAS cell comes with its technique.
+        let technique = technique
+            .strip_prefix(augkit_harness::generate::cas::CAS_PREFIX)
+            .map_or(technique.clone(), str::to_string);
         let fresh_out = dir.path().join("fresh");
         run_ok(command(
             &fresh_out,

@@ -38,7 +38,7 @@ fn small_cvae(epochs: u32) -> GeneratorConfig {
         latent: 8,
         width: 16,
         hidden: 128,
-        beta: 8.0,
+        ..CvaeConfig::default()
     })
 }
 
@@ -539,4 +539,29 @@ fn bad_generator_configs_are_typed_errors_before_training() {
         Some(GeneratorError::TooFewImages(1))
     ));
     assert!(!dir.path().join("generators").exists());
+}
+
+/// The shipped generator techniques name their pools as documented.
+#[test]
+fn shipped_generator_policies_name_their_pools() {
+    use augkit_harness::generate::cas::{PoolSource, needs_pool, pool_spec};
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
+    for (file, kind) in [
+        ("synthetic-cvae.toml", "cvae"),
+        ("gpu/synthetic-ddpm.toml", "ddpm"),
+    ] {
+        let policy = augkit::Policy::from_file(dir.join(file)).unwrap();
+        let spec = pool_spec(&policy).unwrap();
+        assert!(needs_pool(&policy), "{file}");
+        assert_eq!(spec.size, 1.0, "{file}");
+        match spec.source {
+            PoolSource::Generator(c) => assert_eq!(c.name(), kind),
+            other => panic!("{file}: {other:?}"),
+        }
+    }
+    // The PCA technique has a CAS pool but needs none attached.
+    let pca = augkit::Policy::from_file(dir.join("synthetic.toml")).unwrap();
+    assert!(pool_spec(&pca).is_some() && !needs_pool(&pca));
+    let none = augkit::Policy::from_file(dir.join("none.toml")).unwrap();
+    assert!(pool_spec(&none).is_none());
 }

@@ -71,7 +71,12 @@ pub fn cell_id(technique: &str, config: &TrainConfig) -> String {
         seed: config.seed,
         config: hashed_config(config),
     };
-    let value = serde_json::to_value(&cell).expect("a serialisable config");
+    let mut value = serde_json::to_value(&cell).expect("a serialisable config");
+    // A learned generator's configuration lives in the harness, not in the
+    // policy: it enters the id too, so that changing it gives new cells.
+    if let Some(generator) = crate::generate::cas::generator_of(&config.policy) {
+        value["generator"] = serde_json::to_value(generator).expect("a serialisable config");
+    }
     let digest = Sha256::digest(canonical_json(&value).as_bytes());
     let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
     format!(

@@ -69,6 +69,14 @@ pub fn pool_spec(policy: &augkit::Policy) -> Option<PoolSpec> {
     }
 }
 
+/// The learned generator `policy`'s pool comes from, if any.
+pub fn generator_of(policy: &augkit::Policy) -> Option<GeneratorConfig> {
+    match pool_spec(policy)?.source {
+        PoolSource::Generator(config) => Some(config),
+        _ => None,
+    }
+}
+
 /// Whether `policy` uses a pool the harness must build (a generator or a
 /// file), i.e. the training set needs it attached.
 pub fn needs_pool(policy: &augkit::Policy) -> bool {

@@ -7,7 +7,10 @@
 //! one-hot class as constant maps · deconv4×4/2 (w) · ReLU · deconv4×4/2 (C)
 //! → Bernoulli logits per pixel.
 //! Loss per image: BCE(x, decoder(z)) summed over pixels + β·KL(q(z|x,y) ‖
-//! N(0, I)). A sample of class y is sigmoid(decoder(z, y)) with z ~ N(0, I).
+//! N(0, I)). A sample of class y is sigmoid(decoder(z, y)) with z drawn from
+//! a Gaussian fitted, after training, to the posterior means of the subset's
+//! class-y images ([`CvaeSampler::ClassLatent`], the default), or from the
+//! prior N(0, I) ([`CvaeSampler::Prior`]).
 //! Images whose sides are not multiples of 4 are zero-padded at the bottom
 //! and right and cropped back.
 //!
@@ -31,12 +34,24 @@ pub struct CvaeConfig {
     pub width: u32,
     /// Units of the fully connected hidden layers.
     pub hidden: u32,
-    /// Weight of the KL term (1: the ELBO). Above 1 (a β-VAE, Higgins et al.
-    /// 2017) the latent code is pushed to leave the class to the label: with
-    /// β = 1 the code carried the class and samples ignored their label (on
-    /// 1,000 Fashion-MNIST images, 8 epochs: 33.8 % of samples recognised as
-    /// their class, against 55.4 % with β = 4 and 68.8 % with β = 8).
+    /// Weight of the KL term (1: the ELBO; above 1, a β-VAE).
     pub beta: f64,
+    /// Where a sample's latent code comes from.
+    pub sampler: CvaeSampler,
+}
+
+/// How the cVAE draws latent codes when sampling.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CvaeSampler {
+    /// z ~ N(0, I), the prior.
+    Prior,
+    /// z ~ N(m_k, S_k), a Gaussian fitted after training to the posterior
+    /// means μ(x, k) of the subset's class-k images (ex-post density
+    /// estimation, Ghosh et al. 2020): it covers where the decoder was
+    /// trained, which the prior's holes do not.
+    #[default]
+    ClassLatent,
 }
 
 impl Default for CvaeConfig {
@@ -48,7 +63,8 @@ impl Default for CvaeConfig {
             latent: 16,
             width: 16,
             hidden: 256,
-            beta: 8.0,
+            beta: 1.0,
+            sampler: CvaeSampler::ClassLatent,
         }
     }
 }
@@ -90,6 +106,9 @@ pub struct Cvae {
     height: i64,
     image_width: i64,
     device: tch::Device,
+    /// Per class: the mean [K, L] and Cholesky factor [K, L, L] of the
+    /// latent Gaussian ([`CvaeSampler::ClassLatent`], after [`Cvae::fit_latent`]).
+    latent_gaussian: Option<(Tensor, Tensor)>,
 }
 
 impl Cvae {
@@ -124,6 +143,7 @@ impl Cvae {
             height: data.height,
             image_width: data.width,
             device: vs.device(),
+            latent_gaussian: None,
         }
     }
 
@@ -181,10 +201,70 @@ impl Cvae {
         (recon + kl * beta) / n
     }
 
-    /// Images in [0, 1] of classes `ys`, z ~ N(0, I) from libtorch's generator.
+    /// Fits the per-class latent Gaussians of [`CvaeSampler::ClassLatent`]
+    /// to the posterior means of `data`'s images (covariance shrunk by
+    /// 1e-3·I, so that a class of one image still has one).
+    pub fn fit_latent(&mut self, data: &GenData) {
+        let _guard = tch::no_grad_guard();
+        let n = data.len();
+        let mut mus = Vec::new();
+        let mut first = 0;
+        while first < n {
+            let len = 512.min(n - first);
+            let x = data.images.narrow(0, first, len);
+            let y = data.labels.narrow(0, first, len);
+            mus.push(self.encode(&x, &y).0);
+            first += len;
+        }
+        let mu = Tensor::cat(&mus, 0).to_kind(Kind::Double);
+        let (k, l) = (self.classes, self.latent);
+        let eye = Tensor::eye(l, (Kind::Double, self.device));
+        let mut means = Vec::new();
+        let mut chols = Vec::new();
+        for class in 0..k {
+            let idx = data.labels.eq(class).nonzero().squeeze_dim(1);
+            let count = idx.size()[0];
+            let (m, cov) = if count == 0 {
+                (
+                    Tensor::zeros([l], (Kind::Double, self.device)),
+                    eye.shallow_clone(),
+                )
+            } else {
+                let z = mu.index_select(0, &idx);
+                let m = z.mean_dim(0, false, Kind::Double);
+                let c = &z - &m;
+                let cov = if count > 1 {
+                    c.transpose(0, 1).matmul(&c) / (count - 1) as f64
+                } else {
+                    eye.zeros_like()
+                };
+                (m, cov + &eye * 1e-3)
+            };
+            means.push(m);
+            chols.push(cov.linalg_cholesky(false));
+        }
+        self.latent_gaussian = Some((
+            Tensor::stack(&means, 0).to_kind(Kind::Float),
+            Tensor::stack(&chols, 0).to_kind(Kind::Float),
+        ));
+    }
+
+    /// Images in [0, 1] of classes `ys`: z from the per-class latent
+    /// Gaussian when [`Cvae::fit_latent`] ran, else from the prior N(0, I);
+    /// drawn from libtorch's generator.
     pub fn sample(&self, ys: &[i64]) -> Tensor {
         let y = Tensor::from_slice(ys).to_device(self.device);
-        let z = Tensor::randn([ys.len() as i64, self.latent], (Kind::Float, self.device));
+        let eps = Tensor::randn([ys.len() as i64, self.latent], (Kind::Float, self.device));
+        let z = match &self.latent_gaussian {
+            Some((means, chols)) => {
+                means.index_select(0, &y)
+                    + chols
+                        .index_select(0, &y)
+                        .matmul(&eps.unsqueeze(-1))
+                        .squeeze_dim(-1)
+            }
+            None => eps,
+        };
         self.decode(&z, &y).sigmoid()
     }
 }

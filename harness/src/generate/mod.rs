@@ -32,7 +32,7 @@ pub mod pool;
 use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor};
 
-pub use cvae::CvaeConfig;
+pub use cvae::{CvaeConfig, CvaeSampler};
 pub use ddpm::DdpmConfig;
 
 /// What a generator's configuration or input got wrong, found before any
@@ -222,6 +222,16 @@ pub enum Fitted {
 }
 
 impl Fitted {
+    /// What sampling needs from the training data after the fit (the
+    /// cVAE's per-class latent Gaussians).
+    pub fn prepare(&mut self, config: &GeneratorConfig, data: &GenData) {
+        if let (Self::Cvae(m), GeneratorConfig::Cvae(c)) = (self, config)
+            && c.sampler == cvae::CvaeSampler::ClassLatent
+        {
+            m.fit_latent(data);
+        }
+    }
+
     /// Images of the given classes as u8 NCHW (on the CPU), drawn from
     /// libtorch's generator seeded with `seed`.
     pub fn sample(&self, labels: &[u32], seed: u64) -> Tensor {

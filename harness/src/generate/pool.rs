@@ -222,7 +222,7 @@ pub fn obtain(req: &PoolRequest) -> anyhow::Result<GeneratedPool> {
     let mut vs = nn::VarStore::new(req.device);
     let mut cached = false;
     tch::manual_seed(req.seed as i64);
-    let fitted = build(&vs.root(), &req.config, &data);
+    let mut fitted = build(&vs.root(), &req.config, &data);
     let record = match fit_record.and_then(|r| load_model(&dir, &r, &mut vs).then_some(r)) {
         Some(record) => {
             cached = true;
@@ -261,6 +261,7 @@ pub fn obtain(req: &PoolRequest) -> anyhow::Result<GeneratedPool> {
     let present = present_classes(req.train, req.subset);
     let labels = balanced_labels(n as usize, &present);
     let t = Instant::now();
+    fitted.prepare(&req.config, &data);
     let images = fitted.sample(&labels, sample_seed(req.seed));
     let sample_s = t.elapsed().as_secs_f64();
     let pixels: Vec<u8> = Vec::try_from(&images.flatten(0, -1))?;

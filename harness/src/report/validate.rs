@@ -108,6 +108,10 @@ pub fn check(r: &RunResult) -> Vec<Invalid> {
     if let Some(v) = f.synthetic_fit_s {
         c.seconds("timing.fixed.synthetic_fit_s", v);
     }
+    if let Some(g) = &f.generator {
+        c.seconds("timing.fixed.generator.fit_s", g.fit_s);
+        c.seconds("timing.fixed.generator.sample_s", g.sample_s);
+    }
     if let Some(i) = &r.inference
         && !(i.samples_per_s.is_finite() && i.samples_per_s > 0.0)
     {
