@@ -153,6 +153,10 @@ fn experiment_on_an_image_folder_end_to_end() {
     ] {
         assert!(report.contains(want), "report.md lacks {want:?}:\n{report}");
     }
+    // The answer as a policy file, for this data set, loadable as it stands.
+    let recommended = std::fs::read_to_string(out.join("recommended.toml")).unwrap();
+    assert!(recommended.contains(name.as_str()), "{recommended}");
+    augkit::Policy::from_file(out.join("recommended.toml")).unwrap();
 }
 
 #[test]
