@@ -533,9 +533,10 @@ mod tests {
         assert_eq!(experiment.seeds, vec![0, 1, 2]);
         assert_eq!(experiment.training.as_ref().unwrap().eval_every, 1);
         assert_eq!(experiment.training.as_ref().unwrap().epochs, QUICK_EPOCHS);
-        // 11 techniques × 3 seeds, and the baseline at ½× (2× and 4× are
-        // more than the generated set's 500 per class: left out, loudly).
-        assert_eq!(cells.len(), QUICK_TECHNIQUES.len() * 3 + 3);
+        // 11 techniques × 3 seeds, the baseline at ½× (2× and 4× are more
+        // than the generated set's 500 per class: left out, loudly), and the
+        // PCA pool's CAS cell per seed.
+        assert_eq!(cells.len(), QUICK_TECHNIQUES.len() * 3 + 3 + 3);
         assert_eq!(experiment.notices.len(), 2, "{:?}", experiment.notices);
         let limited = plan(&args(&["--preset", "limited-data"])).unwrap().1;
         assert_eq!(
@@ -588,7 +589,16 @@ mod tests {
             }
         }
         assert_eq!(sizes, BTreeSet::from([50, 200, 400]));
-        assert_eq!(cells.len(), QUICK_TECHNIQUES.len() * 3 + 3 * 3);
+        // Techniques × seeds, the baseline at three more sizes, and the PCA
+        // pool's CAS cell per seed.
+        assert_eq!(cells.len(), QUICK_TECHNIQUES.len() * 3 + 3 * 3 + 3);
+        assert_eq!(
+            cells
+                .iter()
+                .filter(|c| c.technique == "cas-synthetic-pca")
+                .count(),
+            3
+        );
         // Without the flag (and outside the preset) nothing changes.
         let plain = plan(&args(&["--techniques", "none", "--train-per-class", "100"]))
             .unwrap()
