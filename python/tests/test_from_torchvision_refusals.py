@@ -195,6 +195,7 @@ def test_augmenter_refuses_before_opening_a_backend():
 # Shipped policies with no torchvision form, and why.
 NO_TORCHVISION_FORM = {
     "synthetic.toml": "synthetic",  # samples generated from a per-class PCA model of the training set
+    "synthetic-cvae.toml": "synthetic",  # a pool sampled from a generator fitted on the training set
 }
 
 
