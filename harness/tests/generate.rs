@@ -379,6 +379,9 @@ fn the_cache_hits_misses_and_refits_what_is_damaged() {
 
 #[test]
 fn pool_files_round_trip_and_bad_ones_are_refused() {
+    // Serial like every test here: libtorch's generator and thread pool are
+    // process-wide, and the DDPM's repeat check needs them to itself.
+    let _g = serial();
     let train = shapes(3, 8);
     let pool = pca_pool(&train, &all(&train), 1, 12, 4, 0.95).unwrap();
     assert_eq!(pool.len(), 12);
@@ -395,6 +398,9 @@ fn pool_files_round_trip_and_bad_ones_are_refused() {
 
 #[test]
 fn bad_generator_configs_are_typed_errors_before_training() {
+    // Serial like every test here: libtorch's generator and thread pool are
+    // process-wide, and the DDPM's repeat check needs them to itself.
+    let _g = serial();
     let nonpositive = |c: GeneratorConfig, field: &str| match c.validate() {
         Err(GeneratorError::NonPositive { field: f, .. }) => assert_eq!(f, field),
         other => panic!("{field}: {other:?}"),
@@ -544,6 +550,9 @@ fn bad_generator_configs_are_typed_errors_before_training() {
 /// The shipped generator techniques name their pools as documented.
 #[test]
 fn shipped_generator_policies_name_their_pools() {
+    // Serial like every test here: libtorch's generator and thread pool are
+    // process-wide, and the DDPM's repeat check needs them to itself.
+    let _g = serial();
     use augkit_harness::generate::cas::{PoolSource, needs_pool, pool_spec};
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
     for (file, kind) in [
